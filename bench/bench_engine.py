@@ -1,0 +1,198 @@
+"""Engine benchmark: glassgrad vs micrograd, side by side in one run.
+
+    pip install -e ".[bench]"        # micrograd==0.1.0
+    python bench/bench_engine.py     # about a minute; --quick for a smaller run
+
+Measures, for both engines on the same graphs built by the same code:
+
+1. nodes per second, building and backpropagating a layered graph of relu(a·b + c) units
+   (shallow enough for micrograd's recursive topological sort): (a) one large graph, after a
+   gc.collect(); (b) a training loop that builds, backpropagates and drops a smaller graph
+   again and again, as a real training loop does (micrograd's graphs are reference cycles,
+   so its dropped graphs stay in memory until the cycle collector finds them);
+2. bytes per node of a 1,000,000-node graph (tracemalloc, after backward);
+3. a 1,000,000-deep chain v = v + x: build and backward times (micrograd: RecursionError).
+
+Targets (issue 2): ≥ 5× micrograd's nodes/s, ≤ 250 bytes/node, the deep chain in ≤ 3 s.
+Timings are the best of ``--repeat`` runs with Python's garbage collector on, as users run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import random
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
+
+from engine import Value
+
+try:
+    from micrograd.engine import Value as MicroValue
+except ImportError:  # the comparison is skipped, our own figures are still printed
+    MicroValue = None
+
+
+def layered_graph(value_cls, width: int, depth: int, seed: int = 0):
+    """``depth`` layers of ``width`` units u = relu(a·b + c), inputs drawn from the layer below.
+
+    The final pairwise sum keeps the graph shallow (micrograd recurses once per level).
+    Returns (loss, leaves).
+    """
+    rng = random.Random(seed)
+    leaves = [value_cls(rng.uniform(-1, 1)) for _ in range(width)]
+    layer = leaves
+    for _ in range(depth):
+        picks = [(rng.randrange(width), rng.randrange(width), rng.randrange(width))
+                 for _ in range(width)]
+        layer = [(layer[i] * layer[j] + layer[k]).relu() for i, j, k in picks]
+    while len(layer) > 1:
+        layer = [layer[i] + layer[i + 1] if i + 1 < len(layer) else layer[i]
+                 for i in range(0, len(layer), 2)]
+    return layer[0], leaves
+
+
+def count_nodes(root) -> int:
+    seen, stack = {id(root)}, [root]
+    while stack:
+        node = stack.pop()
+        for p in getattr(node, "parents", None) or getattr(node, "_prev", ()):
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+    return len(seen)
+
+
+def best_of(repeat: int, fn) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def nodes_per_second(value_cls, width, depth, repeat):
+    """(a) One large graph: build + backward, best of ``repeat``, collector emptied before."""
+    nodes = count_nodes(layered_graph(value_cls, width, depth)[0])
+
+    def run():
+        loss, _ = layered_graph(value_cls, width, depth)
+        loss.backward()
+
+    return nodes, nodes / best_of(repeat, run)
+
+
+def training_loop_nodes_per_second(value_cls, width, depth, steps, repeat):
+    """(b) ``steps`` graphs built, backpropagated and dropped in a row, no gc.collect()."""
+    nodes = count_nodes(layered_graph(value_cls, width, depth)[0])
+
+    def run():
+        for step in range(steps):
+            loss, _ = layered_graph(value_cls, width, depth, seed=step)
+            loss.backward()
+
+    return nodes, steps * nodes / best_of(repeat, run)
+
+
+def chain(value_cls, n: int):
+    x = value_cls(0.5)
+    v = x
+    for _ in range(n):
+        v = v + x
+    return v, x
+
+
+def bytes_per_node(value_cls, n: int, backward: bool) -> float:
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    v, _ = chain(value_cls, n)
+    if backward:
+        v.backward()
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    del v
+    return used / (n + 1)
+
+
+def deep_chain_seconds(n: int, repeat: int):
+    best = None
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        v, x = chain(Value, n)
+        built = time.perf_counter()
+        v.backward()
+        done = time.perf_counter()
+        assert x.grad == n + 1
+        if best is None or done - start < best[2]:
+            best = (built - start, done - built, done - start)
+        del v, x
+    return best
+
+
+def micrograd_deep_chain(n: int) -> str:
+    v, _ = chain(MicroValue, n)
+    try:
+        v.backward()
+    except RecursionError:
+        return "RecursionError"
+    return "ok"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller graphs, one repeat")
+    parser.add_argument("--repeat", type=int, default=3, help="timing repeats (best is kept)")
+    args = parser.parse_args(argv)
+    width, depth = (200, 50) if args.quick else (500, 100)
+    chain_n = 200_000 if args.quick else 1_000_000
+    repeat = 1 if args.quick else args.repeat
+
+    print(f"Python {platform.python_version()} on {platform.machine()}, "
+          f"{'quick run' if args.quick else f'best of {repeat}'}\n")
+
+    print("1. Build + backward of layered relu(a·b + c) graphs (target ≥ 5× micrograd)")
+    loop_width, loop_depth, loop_steps = (50, 20, 10) if args.quick else (100, 50, 40)
+    workloads = [
+        ("(a) one large graph", lambda cls: nodes_per_second(cls, width, depth, repeat)),
+        (f"(b) training loop, {loop_steps} graphs",
+         lambda cls: training_loop_nodes_per_second(cls, loop_width, loop_depth, loop_steps,
+                                                    repeat)),
+    ]
+    for title, measure in workloads:
+        nodes, ours = measure(Value)
+        line = f"   {title} of {nodes:,} nodes: glassgrad {ours / 1e6:.3f} M nodes/s"
+        if MicroValue is not None:
+            _, theirs = measure(MicroValue)
+            line += f", micrograd {theirs / 1e6:.3f} M nodes/s, ratio {ours / theirs:.1f}×"
+        print(line)
+    if MicroValue is None:
+        print("   micrograd not installed (pip install micrograd==0.1.0): no ratio")
+
+    print(f"\n2. Memory of a {chain_n:,}-node graph (tracemalloc, after backward)")
+    ours_bytes = bytes_per_node(Value, chain_n, backward=True)
+    print(f"   glassgrad  {ours_bytes:6.0f} bytes/node   (target ≤ 250)")
+    if MicroValue is not None:
+        # micrograd cannot backpropagate this deep; its graph before backward is measured.
+        theirs_bytes = bytes_per_node(MicroValue, chain_n, backward=False)
+        print(f"   micrograd  {theirs_bytes:6.0f} bytes/node   (before backward)")
+
+    print(f"\n3. A {chain_n:,}-deep chain v = v + x")
+    build, back, total = deep_chain_seconds(chain_n, repeat)
+    print(f"   glassgrad  build {build:.2f} s + backward {back:.2f} s = {total:.2f} s"
+          f"   (target ≤ 3 s for 10⁶)")
+    if MicroValue is not None:
+        print(f"   micrograd  backward at depth 1,500: {micrograd_deep_chain(1_500)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

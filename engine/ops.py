@@ -1,0 +1,303 @@
+"""The op table: every operation's forward and local derivatives, defined once.
+
+A node in a glassgrad graph is plain data: an op name, its ordered inputs and, for a few ops,
+a constant ``arg``. Everything that needs to know what an op *does* reads the row for that name
+in :data:`OPS`:
+
+- the eager engine computes ``forward`` on Python floats,
+- the backward pass and the step-through evaluate ``local_grads`` on floats,
+- ``engine.grad(..., create_graph=True)`` evaluates the same ``local_grads`` on Values, so the
+  result is itself a graph that can be differentiated again,
+- a compiler can evaluate both on numpy arrays, one element per example in a batch.
+
+For that to work with one definition, the rules below use only arithmetic operators and the
+few functions in this module (``exp``, ``log``, ``tanh``, ``pow``, ``div``, ``step``,
+``where``), each of which accepts a float, a numpy array or a Value.
+
+Numerical policy (IEEE 754, as numpy and PyTorch): no op raises on a bad number. ``log`` of 0
+is -inf, ``log`` of a negative number is nan, ``x / 0`` is ±inf (nan for 0/0), ``exp``
+overflow is inf, a negative base to a fractional power is nan. Python's own float arithmetic
+would raise ``ZeroDivisionError``/``OverflowError``/``ValueError`` or even return a complex
+number in those cases; the helpers here turn every one of them into the IEEE answer. Use
+``engine.detect_anomaly()`` to stop at the first non-finite value instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+# ---------------------------------------------------------------------------------------------
+# Math that works on floats (IEEE 754), numpy arrays and Values alike.
+# ---------------------------------------------------------------------------------------------
+
+
+def _ieee(np_func, *xs) -> float:
+    """Evaluate a numpy ufunc on float64 scalars: numpy follows IEEE 754 where ``math`` raises."""
+    with np.errstate(all="ignore"):
+        return float(np_func(*xs))
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, (float, int))
+
+
+def exp(x):
+    """e^x."""
+    if _is_real(x):
+        try:
+            return math.exp(x)
+        except OverflowError:
+            return math.inf
+    if isinstance(x, np.ndarray):
+        return np.exp(x)
+    return x.exp()
+
+
+def log(x):
+    """Natural log ln x (x = 0 gives -inf, x < 0 gives nan)."""
+    if _is_real(x):
+        try:
+            return math.log(x)
+        except ValueError:
+            return _ieee(np.log, x)
+    if isinstance(x, np.ndarray):
+        return np.log(x)
+    return x.log()
+
+
+def tanh(x):
+    """tanh x = (e^x − e^−x) / (e^x + e^−x)."""
+    if _is_real(x):
+        return math.tanh(x)
+    if isinstance(x, np.ndarray):
+        return np.tanh(x)
+    return x.tanh()
+
+
+def pow(x, y):
+    """x^y (0^−1 is inf, (−8)^(1/3) is nan: never a complex number)."""
+    if _is_real(x) and _is_real(y):
+        try:
+            return math.pow(x, y)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            return _ieee(np.power, float(x), float(y))
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return np.power(x, y)
+    return x**y
+
+
+def div(x, y):
+    """x / y (x/0 is ±inf, 0/0 is nan)."""
+    if _is_real(x) and _is_real(y):
+        try:
+            return x / y
+        except ZeroDivisionError:
+            return _ieee(np.divide, float(x), float(y))
+    return x / y
+
+
+def step(x):
+    """Heaviside step H(x) = 1 if x > 0 else 0, the slope of relu.
+
+    Its own derivative is 0 wherever it exists, so for a Value it returns a plain float: a
+    second derivative through relu is then 0, as it should be.
+    """
+    if type(x) is float or _is_real(x):  # the backward pass's case, tested first
+        return 1.0 if x > 0 else 0.0
+    if isinstance(x, np.ndarray):
+        return (x > 0).astype(x.dtype)
+    return 1.0 if x.data > 0 else 0.0
+
+
+def where(cond, a, b):
+    """a where cond holds, else b (elementwise for arrays)."""
+    if isinstance(cond, (bool, np.bool_)):
+        return a if cond else b
+    return np.where(cond, a, b)
+
+
+def _sigmoid(x):
+    # σ(x) = 1 / (1 + e^−x). Written with e^−|x| ∈ (0, 1] so that no branch can overflow:
+    # for x < 0 the equivalent e^x / (1 + e^x) is used. Stable at ±1000 and beyond.
+    e = exp(-abs(x))
+    return where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _relu(x):
+    # max(0, x), written so that relu(nan) stays nan (a nan must never be silently zeroed).
+    return where(x <= 0, 0.0, x)
+
+
+def _sum(*xs):
+    total = xs[0]
+    for x in xs[1:]:
+        total = total + x
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# The table.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Op:
+    """One row of the op table.
+
+    ``forward(*inputs[, arg])`` gives the op's value; ``local_grads(out, *inputs[, arg])``
+    gives the tuple of local derivatives ∂out/∂input_i, one per input, in input order. ``arg``
+    is passed last, only for ops with ``takes_arg``. ``grad_formulas`` are the same derivatives
+    as text, with ``{out}``, ``{x}``, ``{y}`` and ``{c}`` standing for the node, its inputs and
+    its arg; the step-through and the renderer print them.
+
+    ``domain`` gives, for tests, an interval per input where the op is smooth; ``examples``
+    gives args to test ops that take one.
+    """
+
+    name: str
+    symbol: str
+    arity: int  # number of inputs; -1 for "one or more" (sum)
+    forward: Callable
+    local_grads: Callable
+    formula: str
+    grad_formulas: tuple[str, ...]
+    takes_arg: bool = False
+    domain: tuple[tuple[float, float], ...] = ((-3.0, 3.0),)
+    examples: tuple[float, ...] = ()
+
+
+OPS: dict[str, Op] = {}
+
+
+def _register(*ops: Op) -> None:
+    for op in ops:
+        OPS[op.name] = op
+
+
+_register(
+    Op(
+        "const", "const", 0,
+        forward=lambda c: c,
+        local_grads=lambda out, c: (),
+        formula="{c}",
+        grad_formulas=(),
+        takes_arg=True,
+        domain=(),
+    ),
+    Op(
+        "add", "+", 2,
+        forward=lambda x, y: x + y,
+        local_grads=lambda out, x, y: (1.0, 1.0),
+        formula="{x} + {y}",
+        grad_formulas=("1", "1"),
+        domain=((-3.0, 3.0), (-3.0, 3.0)),
+    ),
+    Op(
+        "sub", "−", 2,
+        forward=lambda x, y: x - y,
+        local_grads=lambda out, x, y: (1.0, -1.0),
+        formula="{x} − {y}",
+        grad_formulas=("1", "−1"),
+        domain=((-3.0, 3.0), (-3.0, 3.0)),
+    ),
+    Op(
+        "mul", "×", 2,
+        forward=lambda x, y: x * y,
+        local_grads=lambda out, x, y: (y, x),
+        formula="{x} × {y}",
+        grad_formulas=("{y}", "{x}"),
+        domain=((-3.0, 3.0), (-3.0, 3.0)),
+    ),
+    Op(
+        "div", "÷", 2,
+        forward=div,
+        # ∂(x/y)/∂y = −x/y² = −out/y: the same number, without squaring y (which can overflow).
+        local_grads=lambda out, x, y: (div(1.0, y), div(-out, y)),
+        formula="{x} / {y}",
+        grad_formulas=("1/{y}", "−{out}/{y}"),
+        domain=((-3.0, 3.0), (0.5, 3.0)),
+    ),
+    Op(
+        "neg", "−", 1,
+        forward=lambda x: -x,
+        local_grads=lambda out, x: (-1.0,),
+        formula="−{x}",
+        grad_formulas=("−1",),
+    ),
+    Op(
+        "pow", "**", 1,
+        forward=pow,
+        local_grads=lambda out, x, c: (c * pow(x, c - 1),),
+        formula="{x}^{c}",
+        grad_formulas=("{c}·{x}^({c}−1)",),
+        takes_arg=True,
+        domain=((0.2, 3.0),),
+        examples=(2, 3, 0.5, -1.5),
+    ),
+    Op(
+        "rpow", "**", 1,
+        forward=lambda x, c: pow(c, x),
+        local_grads=lambda out, x, c: (out * log(c),),
+        formula="{c}^{x}",
+        grad_formulas=("{out}·ln {c}",),
+        takes_arg=True,
+        examples=(2, 0.5, 10),
+    ),
+    Op(
+        "vpow", "**", 2,
+        forward=pow,
+        local_grads=lambda out, x, y: (y * pow(x, y - 1.0), out * log(x)),
+        formula="{x}^{y}",
+        grad_formulas=("{y}·{x}^({y}−1)", "{out}·ln {x}"),
+        domain=((0.2, 3.0), (-2.0, 2.0)),
+    ),
+    Op(
+        "exp", "exp", 1,
+        forward=exp,
+        local_grads=lambda out, x: (out,),
+        formula="exp({x})",
+        grad_formulas=("{out}",),
+    ),
+    Op(
+        "log", "log", 1,
+        forward=log,
+        local_grads=lambda out, x: (div(1.0, x),),
+        formula="ln {x}",
+        grad_formulas=("1/{x}",),
+        domain=((0.1, 5.0),),
+    ),
+    Op(
+        "tanh", "tanh", 1,
+        forward=tanh,
+        local_grads=lambda out, x: (1.0 - out * out,),
+        formula="tanh({x})",
+        grad_formulas=("1 − {out}²",),
+    ),
+    Op(
+        "sigmoid", "σ", 1,
+        forward=_sigmoid,
+        local_grads=lambda out, x: (out * (1.0 - out),),
+        formula="σ({x})",
+        grad_formulas=("{out}·(1 − {out})",),
+        domain=((-6.0, 6.0),),
+    ),
+    Op(
+        "relu", "relu", 1,
+        forward=_relu,
+        # relu is not differentiable at exactly 0; like PyTorch we use slope 0 there.
+        local_grads=lambda out, x: (step(x),),
+        formula="relu({x})",
+        grad_formulas=("1 if {x} > 0 else 0",),
+    ),
+    Op(
+        "sum", "Σ", -1,
+        forward=_sum,
+        local_grads=lambda out, *xs: (1.0,) * len(xs),
+        formula="Σ",
+        grad_formulas=("1",),
+    ),
+)

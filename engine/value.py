@@ -1,0 +1,254 @@
+"""``Value``: a scalar that remembers how it was computed.
+
+A Value is plain data: ``data`` and ``grad`` (floats), a ``label``, the name of the ``op`` that
+made it (``""`` for a leaf you create, ``"const"`` for a number written into an expression such
+as the 2 in ``a * 2``), its ordered ``parents`` and, for a few ops, a constant ``arg`` (the 2 in
+``a ** 2``). What each op computes and its local derivatives live in one table,
+:data:`engine.ops.OPS`; this module only records nodes.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from engine.ops import OPS
+
+
+class AnomalyError(FloatingPointError):
+    """Raised inside ``detect_anomaly()`` at the first op that produces a nan or an infinity."""
+
+
+class _Mode:
+    """Process-wide switches set by the ``no_grad`` and ``detect_anomaly`` context managers."""
+
+    grad_enabled = True
+    anomaly = False
+
+
+_mode = _Mode()
+
+
+class no_grad:
+    """Context manager: ops inside it record no parents (results are plain leaves).
+
+    Use it for evaluation and for optimizer updates, where no graph is needed::
+
+        with no_grad():
+            y = model(x)
+    """
+
+    def __enter__(self):
+        self._previous = _mode.grad_enabled
+        _mode.grad_enabled = False
+
+    def __exit__(self, *exc):
+        _mode.grad_enabled = self._previous
+
+
+class detect_anomaly:
+    """Context manager: raise :class:`AnomalyError` at the first non-finite number.
+
+    Forward: the first op whose result is nan or ±inf, naming the op and its inputs (with their
+    labels). Backward: the first node whose local derivative or gradient contribution is not
+    finite. Outside this context glassgrad follows IEEE 754 silently (see ``engine.ops``).
+    """
+
+    def __enter__(self):
+        self._previous = _mode.anomaly
+        _mode.anomaly = True
+
+    def __exit__(self, *exc):
+        _mode.anomaly = self._previous
+
+
+def describe(v: Value) -> str:
+    """Short human name of a node for messages: its label, or its op and value."""
+    if v.label:
+        return f"{v.label!r} ({v.data!r})"
+    if v.op == "const":
+        return f"constant {v.data!r}"
+    return f"{v.op or 'leaf'} node ({v.data!r})"
+
+
+def _check_finite(op: str, data: float, parents: tuple) -> None:
+    if not math.isfinite(data):
+        inputs = ", ".join(describe(p) for p in parents) or "no inputs"
+        raise AnomalyError(f"detect_anomaly: op {op!r} produced {data!r} from inputs {inputs}")
+
+
+def _real(x, what: str) -> float:
+    """``x`` as a Python float if it is a real number (int, float, bool, numpy scalar)."""
+    if type(x) is float:  # the common case, checked first because it is the fastest
+        return x
+    if isinstance(x, numbers.Real):
+        return float(x)
+    raise TypeError(
+        f"{what} must be a real number (int, float or numpy scalar), "
+        f"got {type(x).__name__}: {x!r}"
+    )
+
+
+_new_object = object.__new__
+
+
+def _record(op: str, data: float, parents: tuple, arg=None) -> Value:
+    """The node for an op's result (the op table already produced a float, so no validation).
+
+    Inside ``no_grad()`` it is a plain leaf that remembers nothing; inside ``detect_anomaly()``
+    a non-finite result raises here, at the op that made it.
+    """
+    if _mode.anomaly:
+        _check_finite(op, data, parents)
+    v = _new_object(Value)
+    v.data = data
+    v.grad = 0.0
+    v.label = ""
+    if _mode.grad_enabled:
+        v.op = op
+        v.parents = parents
+        v.arg = arg
+    else:
+        v.op = ""
+        v.parents = ()
+        v.arg = None
+    return v
+
+
+def const(x) -> Value:
+    """A number written into an expression, as a node of op ``"const"`` (arg = the number)."""
+    v = Value(x)
+    v.op, v.arg = "const", v.data
+    return v
+
+
+def _as_value(x):
+    """A Value as is, a real number as a constant node, anything else ``None``."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, numbers.Real):
+        return const(x)
+    return None
+
+
+def apply(op: str, *inputs: Value, arg=None) -> Value:
+    """Compute ``op`` on its inputs with the table's forward rule and record the node."""
+    row = OPS[op]
+    datas = [p.data for p in inputs]
+    data = row.forward(*datas, arg) if row.takes_arg else row.forward(*datas)
+    return _record(op, data, inputs, arg)
+
+
+def _binary(op: str, x, y):
+    """``x op y`` with numbers on either side turned into constants, or NotImplemented."""
+    # Both sides are Values in the common case; only convert when one is not.
+    if type(x) is not Value or type(y) is not Value:
+        x, y = _as_value(x), _as_value(y)
+        if x is None or y is None:
+            return NotImplemented
+    return _record(op, OPS[op].forward(x.data, y.data), (x, y))
+
+
+def _unary(op: str, x: Value) -> Value:
+    return _record(op, OPS[op].forward(x.data), (x,))
+
+
+class Value:
+    """A scalar in a computation graph.
+
+    >>> a = Value(2.0, label="a")
+    >>> b = a * a + 1
+    >>> b
+    Value(data=5, grad=0, op='add')
+    >>> b.backward(); a.grad
+    4.0
+    """
+
+    __slots__ = ("data", "grad", "label", "op", "parents", "arg")
+
+    def __init__(self, data, label: str = ""):
+        if isinstance(data, Value):
+            raise TypeError("Value(data): data is already a Value; use it directly")
+        if not isinstance(label, str):
+            raise TypeError(f"Value label must be a str, got {type(label).__name__}: {label!r}")
+        self.data = _real(data, "Value data")
+        self.grad = 0.0
+        self.label = label
+        self.op = ""
+        self.parents = ()
+        self.arg = None
+
+    # Arithmetic: each line records one node of the op the user wrote.
+    def __add__(self, other): return _binary("add", self, other)
+    def __radd__(self, other): return _binary("add", other, self)
+    def __sub__(self, other): return _binary("sub", self, other)
+    def __rsub__(self, other): return _binary("sub", other, self)
+    def __mul__(self, other): return _binary("mul", self, other)
+    def __rmul__(self, other): return _binary("mul", other, self)
+    def __truediv__(self, other): return _binary("div", self, other)
+    def __rtruediv__(self, other): return _binary("div", other, self)
+    def __neg__(self): return _unary("neg", self)
+
+    def __pow__(self, other):
+        # x ** 2 keeps the 2 as the node's arg (no input, no grad for it); x ** y is vpow.
+        if isinstance(other, Value):
+            return apply("vpow", self, other)
+        if isinstance(other, numbers.Real):
+            return apply("pow", self, arg=other if type(other) is int else float(other))
+        return NotImplemented
+
+    def __rpow__(self, other):
+        # 2 ** x: the base is the node's arg.
+        if isinstance(other, numbers.Real):
+            return apply("rpow", self, arg=other if type(other) is int else float(other))
+        return NotImplemented
+
+    def exp(self): return _unary("exp", self)
+    def log(self): return _unary("log", self)
+    def tanh(self): return _unary("tanh", self)
+    def sigmoid(self): return _unary("sigmoid", self)
+    def relu(self): return _unary("relu", self)
+
+    def backward(self, grad: float = 1.0) -> None:
+        """Fill ``.grad`` of every node this Value depends on with ∂self/∂node.
+
+        Leaf grads accumulate across calls (as in PyTorch: call ``zero_grad`` between steps);
+        interior nodes hold exactly this pass's grads.
+        """
+        from engine.autodiff import backward
+
+        backward(self, grad)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a node with no parents (a leaf you made, or a constant)."""
+        return not self.parents
+
+    def __repr__(self) -> str:
+        parts = [f"data={self.data:.6g}", f"grad={self.grad:.6g}"]
+        if self.label:
+            parts.append(f"label={self.label!r}")
+        if self.op:
+            parts.append(f"op={self.op!r}")
+        return f"Value({', '.join(parts)})"
+
+
+def sum(values) -> Value:
+    """Σ of one or more Values/numbers as a single n-ary node (∂Σ/∂x_i = 1 for every i).
+
+    A neuron's pre-activation w·x + b is one such node instead of a chain of n additions.
+    """
+    inputs = []
+    for i, x in enumerate(values):
+        v = _as_value(x)
+        if v is None:
+            raise TypeError(
+                f"engine.sum: item {i} must be a Value or a real number, "
+                f"got {type(x).__name__}: {x!r}"
+            )
+        inputs.append(v)
+    if not inputs:
+        raise ValueError("engine.sum: needs at least one value")
+    return apply("sum", *inputs)
+
+

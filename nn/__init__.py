@@ -1,0 +1,1 @@
+"""Neural networks built from engine Values (Module, Neuron, Layer, MLP, losses, optimizers)."""

@@ -1,0 +1,193 @@
+"""Backward pass: golden values by hand, reuse, accumulation semantics, steps, deep graphs."""
+
+import math
+import sys
+
+import pytest
+
+import engine
+from engine import Value, backward_steps, topological_order
+
+
+def test_golden_linear():
+    # f = a·b + c  ⇒  ∂f/∂a = b, ∂f/∂b = a, ∂f/∂c = 1
+    a, b, c = Value(2.0), Value(-3.0), Value(10.0)
+    f = a * b + c
+    f.backward()
+    assert (f.data, a.grad, b.grad, c.grad, f.grad) == (4.0, -3.0, 2.0, 1.0, 1.0)
+
+
+def test_golden_neuron():
+    # o = tanh(n), n = x1·w1 + x2·w2 + b chosen so that o = 1/√2, hence 1 − o² = 1/2:
+    # ∂o/∂x1 = w1/2, ∂o/∂w1 = x1/2, ∂o/∂x2 = w2/2, ∂o/∂w2 = x2/2, ∂o/∂b = 1/2.
+    x1, x2, w1, w2 = Value(2.0), Value(0.0), Value(-3.0), Value(1.0)
+    b = Value(6.0 + math.atanh(1 / math.sqrt(2)))
+    o = engine.sum([x1 * w1, x2 * w2, b]).tanh()
+    o.backward()
+    assert o.data == pytest.approx(1 / math.sqrt(2), rel=1e-15)
+    expected = {"x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0, "b": 0.5}
+    got = {"x1": x1.grad, "w1": w1.grad, "x2": x2.grad, "w2": w2.grad, "b": b.grad}
+    assert got == pytest.approx(expected, rel=1e-14, abs=1e-15)
+
+
+def test_reuse_square_and_doubling():
+    a = Value(3.0)
+    (a * a).backward()
+    assert a.grad == 6.0  # both inputs of the mul contribute (a set would keep only one)
+    b = Value(3.0)
+    (b + b).backward()
+    assert b.grad == 2.0
+
+
+def test_diamond():
+    # a feeds two branches that meet again: d = (2a)·(a + 1) ⇒ ∂d/∂a = 2(a + 1) + 2a = 14 at 3
+    a = Value(3.0)
+    d = (a * 2) * (a + 1)
+    d.backward()
+    assert (d.data, a.grad) == (24.0, 14.0)
+
+
+def test_second_backward_accumulates_leaves_but_not_interior():
+    a, b = Value(2.0), Value(-3.0)
+    c = a * b
+    d = c.tanh() + c
+    d.backward()
+    first = {"a": a.grad, "b": b.grad, "c": c.grad, "d": d.grad}
+    d.backward()
+    assert a.grad == 2 * first["a"] and b.grad == 2 * first["b"]
+    assert c.grad == first["c"] and d.grad == first["d"] == 1.0
+
+
+def test_backward_of_a_leaf_and_a_seed():
+    x = Value(5.0)
+    x.backward()
+    x.backward(grad=2.5)
+    assert x.grad == 3.5
+    y = Value(2.0)
+    (y * y).backward(grad=0.5)  # ∂/∂y (y²) · 0.5 = 2y · 0.5
+    assert y.grad == 2.0
+
+
+def test_backward_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="backward: grad must be a real number, got str"):
+        Value(1.0).backward(grad="1")
+    with pytest.raises(TypeError, match="backward needs a Value, got float"):
+        engine.backward(1.0)
+
+
+def test_constants_get_grads_but_leaves_are_untouched_elsewhere():
+    a, unrelated = Value(2.0), Value(7.0)
+    unrelated.grad = 42.0
+    y = a * 3
+    y.backward()
+    assert y.parents[1].grad == 2.0  # ∂y/∂3 = a: how much the constant matters
+    assert unrelated.grad == 42.0
+
+
+@pytest.mark.slow
+def test_million_deep_chain_without_recursion():
+    limit = sys.getrecursionlimit()
+    x = Value(0.5)
+    v = x
+    for _ in range(1_000_000):
+        v = v + x
+    v.backward()
+    assert x.grad == 1_000_001.0
+    assert v.data == 0.5 * 1_000_001
+    assert sys.getrecursionlimit() == limit
+
+
+def test_topological_order():
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    c = a * b
+    d = c + a
+    e = d * c
+    order = topological_order(e)
+    assert order[-1] is e and len(order) == len({id(n) for n in order}) == 5
+    position = {n: i for i, n in enumerate(order)}
+    assert all(position[p] < position[n] for n in order for p in n.parents)
+    assert [n.label or n.op for n in order] == ["a", "b", "mul", "add", "mul"]
+    assert topological_order(e) == order  # deterministic
+
+
+def test_topological_order_rejects_non_values():
+    with pytest.raises(TypeError, match="expected a Value, got int"):
+        topological_order(3)
+
+
+# --- Step-through -----------------------------------------------------------------------------
+
+def labelled_example():
+    a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c")
+    d = a * b
+    d.label = "d"
+    e = d + c
+    e.label = "e"
+    o = e.tanh()
+    o.label = "o"
+    return o, (a, b, c, d, e)
+
+
+def test_steps_are_lazy_and_never_run_ahead():
+    o, (a, b, c, d, e) = labelled_example()
+    for v in (a, b, c, d, e):
+        v.grad = 99.0
+    steps = backward_steps(o)
+    assert a.grad == d.grad == 99.0  # creating the generator does nothing
+    step = next(steps)
+    assert step.node is o and step.index == 1
+    assert e.grad == pytest.approx(1 - math.tanh(4.0) ** 2)
+    assert d.grad == 0.0 and c.grad == 99.0  # not reached yet: interior reset, leaves untouched
+    step = next(steps)
+    assert step.node is e and d.grad == e.grad and c.grad == 99.0 + e.grad
+    assert a.grad == 99.0
+    assert next(steps).node is d
+    assert a.grad == 99.0 + d.grad * -3.0
+    with pytest.raises(StopIteration):
+        next(steps)
+
+
+def test_draining_steps_equals_backward():
+    o1, leaves1 = labelled_example()
+    o1.backward()
+    o2, leaves2 = labelled_example()
+    steps = list(backward_steps(o2))
+    assert len(steps) == 3 and [s.index for s in steps] == [1, 2, 3]
+    assert [v.grad for v in leaves1] == [v.grad for v in leaves2]
+
+
+def test_step_fields():
+    a = Value(3.0, label="a")
+    y = a * a
+    y.label = "y"
+    (step,) = backward_steps(y)
+    assert step.node is y and step.grad == 1.0 and step.parents == (a, a)
+    assert step.local_grads == (3.0, 3.0)
+    assert step.contributions == (3.0, 3.0)
+    assert list(step.parent_grads) == [3.0, 6.0]  # a's grad after each of its two contributions
+
+
+def test_step_prints_the_chain_rule_with_numbers():
+    o, _ = labelled_example()
+    text = [repr(s) for s in backward_steps(o)]
+    assert text[0] == (
+        "step 1 of 3: o = tanh(e) = 0.9993, o.grad = 1\n"
+        "  ∂o/∂e = 1 − o² = 0.001341     e.grad += 1 × 0.001341 = 0.001341  → 0.001341")
+    assert text[2] == (
+        "step 3 of 3: d = a × b = -6, d.grad = 0.001341\n"
+        "  ∂d/∂a = b = -3                a.grad += 0.001341 × -3 = -0.004023  → -0.004023\n"
+        "  ∂d/∂b = a = 2                 b.grad += 0.001341 × 2 = 0.002682  → 0.002682")
+
+
+def test_step_names_unlabelled_nodes_and_constants():
+    x = Value(2.0, label="x")
+    y = (x * 3) ** 2
+    lines = [repr(s).splitlines() for s in backward_steps(y)]
+    assert lines[0][0] == "step 1 of 2: v3 = v2^2 = 36, v3.grad = 1"
+    assert lines[0][1].startswith("  ∂v3/∂v2 = 2·v2^(2−1) = 12")
+    assert lines[1][2].startswith("  ∂v2/∂3 = x = 2")
+
+
+def test_steps_of_a_leaf_are_empty():
+    x = Value(1.0)
+    assert list(backward_steps(x)) == [] and x.grad == 1.0

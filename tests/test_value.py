@@ -1,0 +1,202 @@
+"""Value as plain data: construction, operators, the recorded graph, errors, IEEE policy."""
+
+import math
+
+import numpy as np
+import pytest
+
+import engine
+from engine import Value, no_grad
+
+
+def test_fields_and_defaults():
+    v = Value(3, label="x")
+    assert (v.data, v.grad, v.label, v.op, v.parents, v.arg) == (3.0, 0.0, "x", "", (), None)
+    assert type(v.data) is float and type(v.grad) is float
+    assert v.is_leaf
+
+
+def test_slots_only():
+    v = Value(1.0)
+    assert not hasattr(v, "__dict__")
+    with pytest.raises(AttributeError):
+        v.colour = "red"
+
+
+@pytest.mark.parametrize("number", [np.float64(1.5), np.float32(1.5), np.int64(2), 2, True])
+def test_numbers_and_numpy_scalars_are_stored_as_python_floats(number):
+    v = Value(number)
+    assert type(v.data) is float and v.data == float(number)
+
+
+@pytest.mark.parametrize("bad, name", [
+    ("abc", "str"), (None, "NoneType"), ([1.0], "list"), ((1.0,), "tuple"),
+    (1 + 2j, "complex"), (np.array(1.0), "ndarray"), (np.array([1.0, 2.0]), "ndarray"),
+])
+def test_bad_data_is_a_type_error_naming_the_type(bad, name):
+    with pytest.raises(TypeError, match=f"Value data must be a real number.*got {name}"):
+        Value(bad)
+
+
+def test_value_of_value_and_bad_label():
+    with pytest.raises(TypeError, match="already a Value"):
+        Value(Value(1.0))
+    with pytest.raises(TypeError, match="label must be a str, got int"):
+        Value(1.0, label=3)
+
+
+def test_operators_record_the_op_the_user_wrote():
+    a, b = Value(6.0, label="a"), Value(3.0, label="b")
+    cases = {
+        "add": (a + b, 9.0), "sub": (a - b, 3.0), "mul": (a * b, 18.0), "div": (a / b, 2.0),
+        "vpow": (a ** b, 216.0),
+    }
+    for op, (v, data) in cases.items():
+        assert (v.op, v.parents, v.data) == (op, (a, b), data)
+    neg = -a
+    assert (neg.op, neg.parents, neg.data) == ("neg", (a,), -6.0)
+    # No hidden constants: a − b is one sub node, −a is one neg node.
+    assert all(p.op == "" for p in (a - b).parents)
+
+
+def test_numbers_on_either_side_become_constant_nodes():
+    a = Value(4.0, label="a")
+    for v, op, data, const_position in [
+        (a + 2, "add", 6.0, 1), (2 + a, "add", 6.0, 0), (a - 1, "sub", 3.0, 1),
+        (1 - a, "sub", -3.0, 0), (a * 3, "mul", 12.0, 1), (3 * a, "mul", 12.0, 0),
+        (a / 2, "div", 2.0, 1), (2 / a, "div", 0.5, 0),
+    ]:
+        assert (v.op, v.data) == (op, data)
+        c = v.parents[const_position]
+        assert c.op == "const" and c.parents == () and c.arg == c.data
+        assert v.parents[1 - const_position] is a
+
+
+def test_powers_keep_the_constant_as_arg():
+    a = Value(3.0)
+    sq = a ** 2
+    assert (sq.op, sq.parents, sq.arg, sq.data) == ("pow", (a,), 2, 9.0)
+    r = 2 ** a
+    assert (r.op, r.parents, r.arg, r.data) == ("rpow", (a,), 2, 8.0)
+    h = a ** 0.5
+    assert h.arg == 0.5 and h.data == pytest.approx(math.sqrt(3.0), rel=1e-15)
+
+
+def test_duplicate_parents_are_kept_in_order():
+    a = Value(3.0)
+    assert (a * a).parents == (a, a)
+    b = Value(1.0)
+    assert (b - a).parents == (b, a)
+
+
+def test_unary_methods():
+    x = Value(0.5)
+    assert x.exp().data == math.exp(0.5) and x.exp().op == "exp"
+    assert x.log().data == math.log(0.5)
+    assert x.tanh().data == math.tanh(0.5)
+    assert x.sigmoid().data == pytest.approx(1 / (1 + math.exp(-0.5)), rel=1e-15)
+    assert Value(-2.0).relu().data == 0.0 and Value(2.0).relu().data == 2.0
+
+
+@pytest.mark.parametrize("other", ["a", None, [1.0], {"x": 1}])
+def test_unsupported_operands_get_pythons_type_error(other):
+    v = Value(1.0)
+    for fn in (lambda: v + other, lambda: other + v, lambda: v * other, lambda: v - other,
+               lambda: v / other, lambda: v ** other):
+        with pytest.raises(TypeError):
+            fn()
+    # NotImplemented (not an error from inside the engine) is what Python turns into that.
+    assert v.__add__(other) is NotImplemented
+    assert v.__pow__(other) is NotImplemented and v.__rpow__(other) is NotImplemented
+
+
+def test_numpy_scalars_work_on_either_side():
+    v = Value(3.0)
+    r = np.float64(2.0) * v
+    assert isinstance(r, Value) and r.data == 6.0 and r.parents[1] is v
+    assert (v + np.float32(0.5)).data == 3.5
+    assert isinstance(r.parents[0].data, float)
+
+
+def test_repr_is_readable():
+    v = Value(0.70710678, label="o")
+    assert repr(v) == "Value(data=0.707107, grad=0, label='o')"
+    t = (Value(1.0) * 2).tanh()
+    assert repr(t) == "Value(data=0.964028, grad=0, op='tanh')"
+
+
+def test_sum_is_one_nary_node():
+    a, b = Value(1.0), Value(2.0)
+    s = engine.sum([a, b, 3, a])
+    assert s.op == "sum" and s.data == 7.0 and len(s.parents) == 4
+    assert s.parents[0] is a and s.parents[3] is a and s.parents[2].op == "const"
+    s.backward()
+    assert (a.grad, b.grad) == (2.0, 1.0)
+    assert engine.sum(iter([a])).data == 1.0  # any iterable, one item is fine
+
+
+def test_sum_errors():
+    with pytest.raises(ValueError, match="at least one"):
+        engine.sum([])
+    with pytest.raises(TypeError, match="item 1 must be a Value or a real number, got str"):
+        engine.sum([Value(1.0), "x"])
+
+
+def test_builtin_sum_still_works_on_values():
+    a, b = Value(1.0), Value(2.0)
+    assert sum([a, b]).data == 3.0
+
+
+def test_no_grad_records_no_parents_and_restores():
+    a = Value(2.0)
+    with no_grad():
+        b = a * 3
+        with no_grad():
+            pass
+        c = b.tanh()
+    assert (b.op, b.parents, c.op, c.parents) == ("", (), "", ())
+    assert b.data == 6.0
+    assert (a * 3).parents[0] is a
+    with pytest.raises(RuntimeError), no_grad():
+        raise RuntimeError("boom")
+    assert (a * 3).op == "mul"  # restored after an exception too
+
+
+# --- Numerical policy: IEEE 754, never a Python exception from inside an op. ----------------
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda: Value(0.0).log(), -math.inf),
+    (lambda: Value(-1.0).log(), math.nan),
+    (lambda: Value(1.0) / 0, math.inf),
+    (lambda: Value(-1.0) / 0, -math.inf),
+    (lambda: Value(0.0) / 0, math.nan),
+    (lambda: 1 / Value(0.0), math.inf),
+    (lambda: Value(1000.0).exp(), math.inf),
+    (lambda: Value(-1000.0).exp(), 0.0),
+    (lambda: Value(-8.0) ** (1 / 3), math.nan),
+    (lambda: Value(0.0) ** -1, math.inf),
+    (lambda: Value(10.0) ** 1000, math.inf),
+    (lambda: 10 ** Value(1000.0), math.inf),
+    (lambda: Value(-8.0) ** Value(0.5), math.nan),
+    (lambda: Value(math.nan).relu(), math.nan),
+    (lambda: Value(-math.inf).relu(), 0.0),
+])
+def test_ieee_policy(make, expected):
+    v = make()
+    assert isinstance(v.data, float)
+    if math.isnan(expected):
+        assert math.isnan(v.data)
+    else:
+        assert v.data == expected
+
+
+def test_backward_through_singular_points_follows_ieee_too():
+    x = Value(0.0)
+    x.log().backward()  # ∂ ln x/∂x = 1/x at 0
+    assert x.grad == math.inf
+    y = Value(0.0)
+    (1 / y).backward()
+    assert y.grad == -math.inf  # −out/y = −inf/0
+    z = Value(0.0)
+    (z ** 0.5).backward()  # 0.5 · 0^−0.5
+    assert z.grad == math.inf
