@@ -101,6 +101,22 @@ def training_loop_nodes_per_second(value_cls, width, depth, steps, repeat):
     return nodes, steps * nodes / best_of(repeat, run)
 
 
+def breakdown(value_cls, width, depth, repeat):
+    """Seconds for (build with the collector on, build with it off, backward) of one graph."""
+    def build():
+        return layered_graph(value_cls, width, depth)[0]
+
+    with_gc = best_of(repeat, build)
+    gc.disable()
+    try:
+        without_gc = best_of(repeat, build)
+    finally:
+        gc.enable()
+    loss = build()
+    backward = best_of(repeat, loss.backward)
+    return with_gc, without_gc, backward
+
+
 def chain(value_cls, n: int):
     x = value_cls(0.5)
     v = x
@@ -176,6 +192,12 @@ def main(argv=None) -> int:
         print(line)
     if MicroValue is None:
         print("   micrograd not installed (pip install micrograd==0.1.0): no ratio")
+    print("   (c) where the time of (a) goes, seconds:")
+    for name, cls in (("glassgrad", Value), ("micrograd", MicroValue)):
+        if cls is not None:
+            with_gc, without_gc, back = breakdown(cls, width, depth, repeat)
+            print(f"       {name}: build {with_gc:.3f} (of which cycle collector "
+                  f"{with_gc - without_gc:.3f}), backward {back:.3f}")
 
     print(f"\n2. Memory of a {chain_n:,}-node graph (tracemalloc, after backward)")
     ours_bytes = bytes_per_node(Value, chain_n, backward=True)
