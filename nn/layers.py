@@ -1,0 +1,231 @@
+"""Neuron, Layer and MLP: a feed-forward network built from engine Values.
+
+A neuron computes act(Σᵢ wᵢ·xᵢ + b): its pre-activation is *one* Σ node with nin + 1 inputs
+(the products wᵢ·xᵢ and the bias), so a drawn graph shows one sum per neuron, not a chain of
+nin additions. A layer is a list of neurons reading the same inputs; an MLP is a list of layers,
+hidden ones with the chosen activation and the last one linear (its outputs are logits).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+
+import numpy as np
+
+import engine
+from engine import Value
+from nn.module import Module
+
+ACTIVATIONS = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "linear": None,
+}
+INITS = ("uniform", "xavier", "he")
+
+
+def _check_choice(what: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(map(repr, choices))}")
+
+
+def _check_count(what: str, n) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"{what} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+class _Sampler:
+    """One interface over a seed, a ``random.Random`` or a numpy ``Generator``."""
+
+    def __init__(self, rng):
+        if isinstance(rng, np.random.Generator):
+            self.uniform = lambda a, b: float(rng.uniform(a, b))
+            self.normal = lambda mu, sigma: float(rng.normal(mu, sigma))
+        elif isinstance(rng, random.Random):
+            self.uniform, self.normal = rng.uniform, rng.gauss
+        elif rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
+            r = random.Random(rng)
+            self.uniform, self.normal = r.uniform, r.gauss
+        else:
+            raise TypeError("rng must be None, an int seed, a random.Random or a "
+                            f"numpy.random.Generator, got {type(rng).__name__}")
+
+
+def init_weights(init: str, nin: int, nout: int, sampler: _Sampler) -> tuple[list[float], float]:
+    """nin weights and a bias for one neuron of a layer with ``nout`` neurons.
+
+    - ``"uniform"`` (default): w, b ~ U(−1/√nin, 1/√nin), like PyTorch's ``nn.Linear``;
+    - ``"xavier"`` (Glorot): w ~ U(−√(6/(nin + nout)), +√(6/(nin + nout))), b = 0; for tanh;
+    - ``"he"`` (Kaiming): w ~ N(0, 2/nin), b = 0; for relu.
+    """
+    if init == "uniform":
+        bound = 1 / math.sqrt(nin)
+        w = [sampler.uniform(-bound, bound) for _ in range(nin)]
+        return w, sampler.uniform(-bound, bound)
+    if init == "xavier":
+        bound = math.sqrt(6 / (nin + nout))
+        return [sampler.uniform(-bound, bound) for _ in range(nin)], 0.0
+    std = math.sqrt(2 / nin)
+    return [sampler.normal(0.0, std) for _ in range(nin)], 0.0
+
+
+def _as_inputs(x, nin: int, who: str) -> list[Value]:
+    """Inputs as a list of Values: numbers become leaves labelled x0, x1, …"""
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+        raise TypeError(f"{who} expects a list of {nin} numbers or Values, "
+                        f"got {type(x).__name__}")
+    if len(x) != nin:
+        raise ValueError(f"{who} expects {nin} inputs, got {len(x)}")
+    values = []
+    for i, xi in enumerate(x):
+        if isinstance(xi, Value):
+            values.append(xi)
+        elif isinstance(xi, numbers.Real):
+            values.append(Value(xi, label=f"x{i}"))
+        else:
+            raise TypeError(f"{who} input {i} must be a number or a Value, "
+                            f"got {type(xi).__name__}: {xi!r}")
+    return values
+
+
+class Neuron(Module):
+    """act(Σᵢ wᵢ·xᵢ + b) with ``nin`` weights ``w`` and a bias ``b``."""
+
+    def __init__(self, nin: int, activation: str = "relu", init: str = "uniform", rng=None,
+                 fan_out: int = 1):
+        nin = _check_count("nin", nin)
+        _check_choice("activation", activation, ACTIVATIONS)
+        _check_choice("init", init, INITS)
+        sampler = rng if isinstance(rng, _Sampler) else _Sampler(rng)
+        w, b = init_weights(init, nin, fan_out, sampler)
+        self.w = [Value(wi) for wi in w]
+        self.b = Value(b)
+        self._activation = activation
+        _label_parameters(self)
+
+    @property
+    def nin(self) -> int:
+        return len(self.w)
+
+    @property
+    def activation(self) -> str:
+        return self._activation
+
+    def _forward(self, x: list[Value]) -> Value:
+        pre = engine.sum([wi * xi for wi, xi in zip(self.w, x, strict=True)] + [self.b])
+        act = ACTIVATIONS[self._activation]
+        return pre if act is None else act(pre)
+
+    def __call__(self, x) -> list[Value]:
+        return [self._forward(_as_inputs(x, self.nin, "Neuron"))]
+
+    def extra_repr(self) -> str:
+        return f"{self.nin} inputs, {self._activation}"
+
+    def config(self) -> dict:
+        return {"nin": self.nin, "activation": self._activation}
+
+
+class Layer(Module):
+    """``nout`` neurons, each reading the same ``nin`` inputs."""
+
+    def __init__(self, nin: int, nout: int, activation: str = "relu", init: str = "uniform",
+                 rng=None):
+        nin, nout = _check_count("nin", nin), _check_count("nout", nout)
+        sampler = rng if isinstance(rng, _Sampler) else _Sampler(rng)
+        self.neurons = [Neuron(nin, activation, init, sampler, fan_out=nout)
+                        for _ in range(nout)]
+        _label_parameters(self)
+
+    @property
+    def nin(self) -> int:
+        return self.neurons[0].nin
+
+    @property
+    def nout(self) -> int:
+        return len(self.neurons)
+
+    @property
+    def activation(self) -> str:
+        return self.neurons[0].activation
+
+    def _forward(self, x: list[Value]) -> list[Value]:
+        return [n._forward(x) for n in self.neurons]
+
+    def __call__(self, x) -> list[Value]:
+        return self._forward(_as_inputs(x, self.nin, "Layer"))
+
+    def extra_repr(self) -> str:
+        return f"{self.nin} → {self.nout}, {self.activation}"
+
+    def config(self) -> dict:
+        return {"nin": self.nin, "nout": self.nout, "activation": self.activation}
+
+
+class MLP(Module):
+    """A feed-forward network: ``MLP(64, [32, 10])`` is 64 inputs → 32 hidden → 10 outputs.
+
+    Hidden layers use ``activation`` (relu, tanh, sigmoid or linear); the last layer is linear,
+    so its outputs are logits for a softmax cross-entropy loss. ``rng`` (a seed, a
+    ``random.Random`` or a numpy ``Generator``) makes the initialisation reproducible.
+
+    >>> model = MLP(3, [4, 2], rng=0)
+    >>> [round(v.data, 4) for v in model([1.0, -2.0, 0.5])]
+    [-0.1015, -0.3278]
+    >>> len(model.parameters())   # (3 + 1)·4 + (4 + 1)·2
+    26
+    """
+
+    def __init__(self, nin: int, nouts, activation: str = "relu", init: str = "uniform",
+                 rng=None):
+        nin = _check_count("nin", nin)
+        if isinstance(nouts, numbers.Integral):
+            nouts = [nouts]
+        if not isinstance(nouts, (list, tuple)) or not nouts:
+            raise ValueError(f"nouts must be a non-empty list of layer sizes, got {nouts!r}")
+        sizes = [nin] + [_check_count("layer size", n) for n in nouts]
+        _check_choice("activation", activation, ACTIVATIONS)
+        sampler = _Sampler(rng)
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1],
+                  activation if i < len(nouts) - 1 else "linear", init, sampler)
+            for i in range(len(nouts))
+        ]
+        self._activation = activation
+        _label_parameters(self)
+
+    @property
+    def nin(self) -> int:
+        return self.layers[0].nin
+
+    @property
+    def nouts(self) -> list[int]:
+        return [layer.nout for layer in self.layers]
+
+    @property
+    def activation(self) -> str:
+        return self._activation
+
+    def __call__(self, x) -> list[Value]:
+        x = _as_inputs(x, self.nin, "MLP")
+        for layer in self.layers:
+            x = layer._forward(x)
+        return x
+
+    def extra_repr(self) -> str:
+        sizes = " → ".join(str(n) for n in [self.nin, *self.nouts])
+        return f"{sizes}, {self._activation}"
+
+    def config(self) -> dict:
+        return {"nin": self.nin, "nouts": self.nouts, "activation": self._activation}
+
+
+def _label_parameters(module: Module) -> None:
+    # Each parameter's label is its dotted name, so a graph or a step print says which weight
+    # it is; the outermost module labels last, so names are relative to the whole model.
+    for name, p in module.named_parameters():
+        p.label = name

@@ -1,0 +1,182 @@
+"""``Module``: the base of every network, with PyTorch's names and micrograd's simplicity.
+
+A Module finds its parameters by looking at its own attributes, in the order they were set:
+
+- a ``Value`` is a parameter (``b``), a list of Values is a vector of parameters (``w``);
+- a ``Module`` is a child, a list of Modules is a list of children (``neurons``, ``layers``);
+- names starting with ``_`` are private and ignored.
+
+So ``MLP.layers[0].neurons[3].w[12]`` is named ``layers.0.neurons.3.w.12``, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from engine import Value
+
+
+class StateDictError(ValueError):
+    """``load_state_dict`` found keys that are missing, unexpected or of the wrong shape."""
+
+
+class LoadResult(NamedTuple):
+    """What ``load_state_dict(..., strict=False)`` skipped."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+def _is_value_list(x) -> bool:
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(v, Value) for v in x)
+
+
+def _is_module_list(x) -> bool:
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(m, Module) for m in x)
+
+
+class Module:
+    """Base class: parameters, named_parameters, zero_grad, state_dict, load_state_dict."""
+
+    # --- Walking the attributes -------------------------------------------------------------
+
+    def named_slots(self, prefix: str = "") -> Iterator[tuple[str, Value | list]]:
+        """(dotted name, Value or list of Values) for every parameter attribute, in order.
+
+        A slot is what ``state_dict`` stores under one key: one number, or a list of them.
+        """
+        for name, attr in vars(self).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(attr, Value) or _is_value_list(attr):
+                yield prefix + name, attr
+            elif isinstance(attr, Module):
+                yield from attr.named_slots(f"{prefix}{name}.")
+            elif _is_module_list(attr):
+                for i, child in enumerate(attr):
+                    yield from child.named_slots(f"{prefix}{name}.{i}.")
+
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        """(dotted name, Value) for every parameter; a parameter shared by two places once."""
+        seen: set[int] = set()
+        for name, slot in self.named_slots():
+            items = [(name, slot)] if isinstance(slot, Value) else [
+                (f"{name}.{i}", v) for i, v in enumerate(slot)]
+            for full_name, v in items:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    yield full_name, v
+
+    def parameters(self) -> list[Value]:
+        """Every parameter, once, in a fixed order (the order of ``named_parameters``)."""
+        return [v for _, v in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's grad to 0 (leaf grads accumulate across backward passes)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    # --- Weights as plain data --------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, float | list[float]]:
+        """Every parameter slot's numbers: a float per Value, a list of floats per vector."""
+        return {
+            name: slot.data if isinstance(slot, Value) else [v.data for v in slot]
+            for name, slot in self.named_slots()
+        }
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> LoadResult:
+        """Copy numbers from ``state`` (as made by ``state_dict``) into the parameters.
+
+        Every problem is collected into one :class:`StateDictError`: keys that are missing,
+        keys that are unexpected (both ignored when ``strict=False``) and values of the wrong
+        shape or type (always an error). Nothing is changed unless everything fits.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"load_state_dict expects a dict, got {type(state).__name__}")
+        slots = dict(self.named_slots())
+        missing = [k for k in slots if k not in state]
+        unexpected = [k for k in state if k not in slots]
+        misshaped = [problem for k in slots if k in state
+                     for problem in [_shape_problem(k, slots[k], state[k])] if problem]
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys: {', '.join(missing)}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys: {', '.join(unexpected)}")
+        if misshaped:
+            problems.append("wrong shape or type: " + "; ".join(misshaped))
+        if problems:
+            raise StateDictError(
+                f"load_state_dict for {type(self).__name__} failed:\n  " + "\n  ".join(problems))
+        for k, slot in slots.items():
+            if k not in state:
+                continue
+            if isinstance(slot, Value):
+                slot.data = float(state[k])
+            else:
+                for v, x in zip(slot, state[k], strict=True):
+                    v.data = float(x)
+        return LoadResult(missing, unexpected)
+
+    def save(self, path):
+        """Write architecture and weights to ``path`` as JSON (see ``nn.serialize``)."""
+        from nn.serialize import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a model file; ``MLP.load(path)`` also checks that it holds an MLP."""
+        from nn.serialize import load
+
+        return load(path, cls)
+
+    # --- Reading it -------------------------------------------------------------------------
+
+    def extra_repr(self) -> str:
+        """What this module's one-line summary shows besides its parameter count."""
+        return ""
+
+    def __repr__(self) -> str:
+        n = len(self.parameters())
+        extra = self.extra_repr()
+        head = f"{type(self).__name__}({extra + '; ' if extra else ''}{n:,} parameters)"
+        lines = [head]
+        for name, attr in vars(self).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(attr, Module):
+                lines.append(f"  ({name}): " + _indent(repr(attr)))
+            elif _is_module_list(attr):
+                reprs = [repr(m) for m in attr]
+                if len(set(reprs)) == 1 and len(reprs) > 1:  # e.g. 32 identical neurons
+                    lines.append(f"  ({name}): {len(reprs)} × " + _indent(reprs[0]))
+                else:
+                    lines += [f"  ({name}.{i}): " + _indent(r) for i, r in enumerate(reprs)]
+        return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _shape_problem(key: str, slot, value) -> str | None:
+    if isinstance(slot, Value):
+        if not _is_real(value):
+            return f"{key} expects a number, got {type(value).__name__}"
+        return None
+    if not isinstance(value, (list, tuple)):
+        return f"{key} expects a list of {len(slot)} numbers, got {type(value).__name__}"
+    if len(value) != len(slot):
+        return f"{key} expects {len(slot)} numbers, got {len(value)}"
+    bad = [i for i, x in enumerate(value) if not _is_real(x)]
+    if bad:
+        return f"{key}[{bad[0]}] expects a number, got {type(value[bad[0]]).__name__}"
+    return None

@@ -1,0 +1,202 @@
+"""Optimizers (SGD, Adam) and learning-rate schedules, with PyTorch's update rules.
+
+An optimizer holds a list of parameters (Values) and, on ``step()``, moves each one's ``.data``
+against its ``.grad``. The updates are plain float arithmetic: no graph is recorded.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from engine import Value
+
+
+def _number(name: str, x, low: float, high: float = math.inf, low_inclusive=True) -> float:
+    ok = isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+    ok = ok and (low <= x if low_inclusive else low < x) and x < high
+    if not ok:
+        bracket = "[" if low_inclusive else "("
+        upper = "∞)" if high == math.inf else f"{high})"
+        raise ValueError(f"{name} must be a number in {bracket}{low}, {upper}, got {x!r}")
+    return float(x)
+
+
+class Optimizer:
+    """Base class: holds the parameters, ``zero_grad()``, ``state_dict()``."""
+
+    def __init__(self, params, lr: float):
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        seen = set()
+        for i, p in enumerate(params):
+            if not isinstance(p, Value):
+                raise TypeError(f"params[{i}] must be a Value, got {type(p).__name__}")
+            if id(p) in seen:
+                raise ValueError(f"params[{i}] ({p.label or 'unlabelled'}) appears twice: it "
+                                 "would be updated twice per step")
+            seen.add(id(p))
+        self.params = params
+        self.lr = _number("lr", lr, 0.0, low_inclusive=False)
+
+    def zero_grad(self) -> None:
+        """Set every parameter's grad to 0 before the next backward pass."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """Hyperparameters and per-parameter state as JSON-ready numbers and lists."""
+        return {"lr": self.lr}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict`` returned (for the same parameters, in the same order)."""
+        self.lr = _number("lr", state["lr"], 0.0, low_inclusive=False)
+
+    def _buffer(self, state: dict, key: str) -> list[float]:
+        values = state[key]
+        if not isinstance(values, list) or len(values) != len(self.params):
+            raise ValueError(f"optimizer state {key!r} must hold {len(self.params)} numbers")
+        return [float(v) for v in values]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum and weight decay (PyTorch's rule).
+
+    g = grad + weight_decay·p;  v ← momentum·v + g (v = g on the first step);  p ← p − lr·v
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        self.momentum = _number("momentum", momentum, 0.0, 1.0)
+        self.weight_decay = _number("weight_decay", weight_decay, 0.0)
+        self.velocity: list[float] | None = None  # made on the first step with momentum
+
+    def step(self) -> None:
+        # PyTorch starts the momentum buffer at the first gradient (not at momentum·0 + g).
+        first = self.momentum > 0 and self.velocity is None
+        if first:
+            self.velocity = [0.0] * len(self.params)
+        for i, p in enumerate(self.params):
+            g = p.grad + self.weight_decay * p.data
+            if self.momentum:
+                g = g if first else self.momentum * self.velocity[i] + g
+                self.velocity[i] = g
+            p.data -= self.lr * g
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "momentum": self.momentum,
+                "weight_decay": self.weight_decay, "velocity": self.velocity}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.momentum = _number("momentum", state["momentum"], 0.0, 1.0)
+        self.weight_decay = _number("weight_decay", state["weight_decay"], 0.0)
+        self.velocity = None if state["velocity"] is None else self._buffer(state, "velocity")
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), as in PyTorch, with L2 weight decay added to the gradient.
+
+    g = grad + weight_decay·p;  m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
+    p ← p − lr · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + eps)
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (β₁, β₂), got {betas!r}")
+        self.betas = (_number("betas[0]", betas[0], 0.0, 1.0),
+                      _number("betas[1]", betas[1], 0.0, 1.0))
+        self.eps = _number("eps", eps, 0.0, low_inclusive=False)
+        self.weight_decay = _number("weight_decay", weight_decay, 0.0)
+        self.t = 0
+        self.m = [0.0] * len(self.params)
+        self.v = [0.0] * len(self.params)
+
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        correction1, correction2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+        for i, p in enumerate(self.params):
+            g = p.grad + self.weight_decay * p.data
+            self.m[i] = b1 * self.m[i] + (1 - b1) * g
+            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
+            p.data -= self.lr * (self.m[i] / correction1) / (
+                math.sqrt(self.v[i] / correction2) + self.eps)
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "betas": list(self.betas), "eps": self.eps,
+                "weight_decay": self.weight_decay, "t": self.t, "m": list(self.m),
+                "v": list(self.v)}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.betas = (_number("betas[0]", state["betas"][0], 0.0, 1.0),
+                      _number("betas[1]", state["betas"][1], 0.0, 1.0))
+        self.eps = _number("eps", state["eps"], 0.0, low_inclusive=False)
+        self.weight_decay = _number("weight_decay", state["weight_decay"], 0.0)
+        self.t = int(state["t"])
+        self.m, self.v = self._buffer(state, "m"), self._buffer(state, "v")
+
+
+class _Schedule:
+    """A learning-rate schedule: ``step()`` once per epoch sets ``optimizer.lr``."""
+
+    def __init__(self, optimizer: Optimizer):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"expected an optimizer, got {type(optimizer).__name__}")
+        self.optimizer, self.base_lr, self.epoch = optimizer, optimizer.lr, 0
+
+    def lr_at(self, epoch: int) -> float:
+        raise NotImplementedError
+
+    def step(self) -> None:
+        self.epoch += 1
+        self.optimizer.lr = self.lr_at(self.epoch)
+
+    def state_dict(self) -> dict:
+        return {"base_lr": self.base_lr, "epoch": self.epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.base_lr, self.epoch = float(state["base_lr"]), int(state["epoch"])
+        self.optimizer.lr = self.lr_at(self.epoch) if self.epoch else self.base_lr
+
+
+class StepLR(_Schedule):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` calls to ``step()``.
+
+    Call ``scheduler.step()`` once per epoch, after the optimizer's steps.
+    """
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
+        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
+        super().__init__(optimizer)
+        self.step_size = step_size
+        self.gamma = _number("gamma", gamma, 0.0, low_inclusive=False)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class CosineLR(_Schedule):
+    """Anneal the learning rate from its start value to ``min_lr`` over ``total`` steps:
+
+    lr_k = min_lr + (lr_0 − min_lr) · (1 + cos(π·k/total)) / 2
+    """
+
+    def __init__(self, optimizer: Optimizer, total: int, min_lr: float = 0.0):
+        if isinstance(total, bool) or not isinstance(total, int) or total < 1:
+            raise ValueError(f"total must be a positive integer, got {total!r}")
+        super().__init__(optimizer)
+        self.total = total
+        self.min_lr = _number("min_lr", min_lr, 0.0)
+
+    def lr_at(self, epoch: int) -> float:
+        cos = (1 + math.cos(math.pi * min(epoch, self.total) / self.total)) / 2
+        return self.min_lr + (self.base_lr - self.min_lr) * cos

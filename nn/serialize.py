@@ -1,0 +1,120 @@
+"""Save and load models as versioned, human-readable JSON. No pickle: loading runs no code.
+
+A model file holds the architecture (class and constructor arguments) and every weight::
+
+    {
+     "format": "glassgrad-model",
+     "version": 1,
+     "class": "MLP",
+     "config": {"nin": 64, "nouts": [32, 10], "activation": "relu"},
+     "state": {
+      "layers.0.neurons.0.w": [0.0123, -0.0456, ...],
+      "layers.0.neurons.0.b": 0.0789,
+      ...
+     }
+    }
+
+Floats are written with Python's shortest round-trip repr, so a loaded model is bit-identical
+to the saved one (a non-finite weight is written as NaN or Infinity, which Python reads back).
+Files are written to a temporary file beside the target and renamed over it, so a crash never
+leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from nn.layers import MLP, Layer, Neuron
+from nn.module import Module, StateDictError
+
+FORMAT = "glassgrad-model"
+VERSION = 1
+CLASSES: dict[str, type[Module]] = {"MLP": MLP, "Layer": Layer, "Neuron": Neuron}
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be loaded: corrupt, truncated, of another format or mismatched."""
+
+
+def dumps(model: Module) -> str:
+    """The JSON text of ``model``: one line per parameter slot, so it reads and diffs well."""
+    name = type(model).__name__
+    if CLASSES.get(name) is not type(model) or not hasattr(model, "config"):
+        raise TypeError(f"cannot save a {name}: only {', '.join(CLASSES)} are supported; "
+                        "save its state_dict() with json instead")
+    header = {"format": FORMAT, "version": VERSION, "class": name, "config": model.config()}
+    lines = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in header.items()]
+    state = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in model.state_dict().items()]
+    return "{\n" + "\n".join(lines) + '\n "state": {\n' + ",\n".join(state) + "\n }\n}\n"
+
+
+def save(model: Module, path) -> Path:
+    """Write ``model`` to ``path`` atomically (temporary file, fsync, rename). Returns the path."""
+    path = Path(path)
+    text = dumps(model)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot save model to {path}: directory {path.parent} "
+                                "does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def loads(text: str, source: str = "<string>", expected: type[Module] | None = None) -> Module:
+    """Build the model described by JSON ``text``; errors name ``source`` and the problem."""
+    def fail(problem: str) -> ModelFileError:
+        return ModelFileError(f"{source}: {problem}")
+
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise fail(f"not valid JSON, the file is truncated or corrupt ({e.msg} at line "
+                   f"{e.lineno}, column {e.colno})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise fail(f"not a glassgrad model file (no \"format\": \"{FORMAT}\")")
+    version = doc.get("version")
+    if version != VERSION:
+        raise fail(f"format version {version!r} is not supported (this glassgrad reads "
+                   f"version {VERSION})")
+    missing = [k for k in ("class", "config", "state") if k not in doc]
+    if missing:
+        raise fail(f"missing field(s): {', '.join(missing)}")
+    cls = CLASSES.get(doc["class"])
+    if cls is None:
+        raise fail(f"unknown model class {doc['class']!r} (known: {', '.join(CLASSES)})")
+    if expected is not None and expected is not Module and cls is not expected:
+        raise fail(f"holds a {doc['class']}, not a {expected.__name__}")
+    if not isinstance(doc["config"], dict):
+        raise fail("config must be an object of constructor arguments")
+    try:
+        model = cls(**doc["config"])
+    except (TypeError, ValueError) as e:
+        raise fail(f"bad architecture {doc['config']!r}: {e}") from None
+    try:
+        model.load_state_dict(doc["state"])
+    except (StateDictError, TypeError) as e:
+        raise fail(f"weights do not match the architecture: {e}") from None
+    return model
+
+
+def load(path, expected: type[Module] | None = None) -> Module:
+    """Read a model saved by :func:`save`. ``expected`` checks the class (``MLP.load`` does)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {path} does not exist")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ModelFileError(f"{path}: not a text file, so not a glassgrad model") from None
+    return loads(text, str(path), expected)

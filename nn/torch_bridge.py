@@ -1,0 +1,51 @@
+"""Move a trained glassgrad network into PyTorch, for when you outgrow a scalar engine.
+
+>>> import torch                                            # doctest: +SKIP
+>>> from nn import MLP, to_torch                            # doctest: +SKIP
+>>> net = to_torch(MLP(64, [32, 10], rng=0))                # doctest: +SKIP
+>>> net                                                     # doctest: +SKIP
+Sequential(
+  (0): Linear(in_features=64, out_features=32, bias=True)
+  (1): ReLU()
+  (2): Linear(in_features=32, out_features=10, bias=True)
+)
+
+PyTorch is not a dependency of glassgrad; this module imports it only when called.
+"""
+
+from __future__ import annotations
+
+from nn.layers import MLP, Layer
+
+_TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+
+
+def to_torch(model: MLP | Layer, dtype=None):
+    """An equivalent ``torch.nn.Sequential``: a ``Linear`` per layer, then its activation.
+
+    ``Linear.weight[j, i]`` is ``layers[k].neurons[j].w[i]`` and ``bias[j]`` is
+    ``neurons[j].b``. ``dtype`` defaults to ``torch.float64``, which reproduces glassgrad's
+    outputs to rounding; use ``torch.float32`` for speed.
+    """
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("to_torch needs PyTorch: pip install torch") from None
+    if isinstance(model, Layer):
+        layers = [model]
+    elif isinstance(model, MLP):
+        layers = model.layers
+    else:
+        raise TypeError(f"to_torch converts an MLP or a Layer, got {type(model).__name__}")
+    dtype = torch.float64 if dtype is None else dtype
+    modules = []
+    for layer in layers:
+        linear = torch.nn.Linear(layer.nin, layer.nout, dtype=dtype)
+        weight = [[w.data for w in n.w] for n in layer.neurons]
+        with torch.no_grad():  # build the tensors in `dtype`: torch's default float32 rounds
+            linear.weight.copy_(torch.tensor(weight, dtype=dtype))
+            linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=dtype))
+        modules.append(linear)
+        if layer.activation != "linear":
+            modules.append(getattr(torch.nn, _TORCH_ACTIVATIONS[layer.activation])())
+    return torch.nn.Sequential(*modules)

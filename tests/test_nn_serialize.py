@@ -1,0 +1,117 @@
+"""Save/load: bit-identical round trips, atomic writes, and clear errors for bad files."""
+
+import json
+import os
+
+import pytest
+
+import nn
+from nn import MLP, Layer, ModelFileError, Neuron
+
+
+def bits(model):
+    return [p.data.hex() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("model", [
+    MLP(5, [7, 3], activation="tanh", rng=0), Layer(3, 2, activation="sigmoid", rng=1),
+    Neuron(4, activation="linear", rng=2),
+])
+def test_round_trip_is_bit_identical(tmp_path, model):
+    # Awkward floats too: subnormal, huge, negative zero, many digits.
+    params = model.parameters()
+    params[0].data, params[1].data, params[2].data = 5e-324, -1.7976931348623157e308, -0.0
+    path = model.save(tmp_path / "model.json")
+    loaded = type(model).load(path)
+    assert type(loaded) is type(model) and bits(loaded) == bits(model)
+    assert loaded.config() == model.config()
+    assert nn.load(path).state_dict() == model.state_dict()
+    assert repr(loaded) == repr(model)
+
+
+def test_file_is_readable_json_with_architecture(tmp_path):
+    path = MLP(2, [3, 1], rng=0).save(tmp_path / "m.json")
+    doc = json.loads(path.read_text())
+    assert doc["format"] == "glassgrad-model" and doc["version"] == 1
+    assert doc["class"] == "MLP"
+    assert doc["config"] == {"nin": 2, "nouts": [3, 1], "activation": "relu"}
+    assert len(doc["state"]["layers.0.neurons.0.w"]) == 2
+    assert path.read_text().count("\n") == 6 + 8 + 2  # one line per parameter slot
+
+
+def test_non_finite_weights_survive(tmp_path):
+    model = Neuron(2, rng=0)
+    model.w[0].data, model.w[1].data = float("nan"), float("-inf")
+    loaded = Neuron.load(model.save(tmp_path / "n.json"))
+    assert loaded.w[0].data != loaded.w[0].data and loaded.w[1].data == float("-inf")
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "model.json"
+    MLP(2, [2], rng=0).save(path)
+    before = path.read_bytes()
+
+    def crash(fd):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(OSError, match="disk on fire"):
+        MLP(2, [2], rng=1).save(path)
+    assert path.read_bytes() == before            # the old file is intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"]  # no temp file left
+
+
+def test_save_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="directory .*nowhere does not exist"):
+        MLP(2, [2]).save(tmp_path / "nowhere" / "m.json")
+
+    class Custom(nn.Module):
+        pass
+
+    with pytest.raises(TypeError, match="cannot save a Custom"):
+        nn.save(Custom(), tmp_path / "c.json")
+
+
+@pytest.fixture
+def saved(tmp_path):
+    return MLP(3, [4, 2], rng=0).save(tmp_path / "model.json")
+
+
+def rewrite(path, edit):
+    doc = json.loads(path.read_text())
+    edit(doc)
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("corrupt, message", [
+    (lambda p: p.write_text(p.read_text()[:200]),
+     "not valid JSON, the file is truncated or corrupt"),
+    (lambda p: p.write_text(""), "not valid JSON"),
+    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff"), "not a text file"),
+    (lambda p: p.write_text('{"hello": 1}'), "not a glassgrad model file"),
+    (lambda p: p.write_text("[1, 2]"), "not a glassgrad model file"),
+    (lambda p: rewrite(p, lambda d: d.update(version=99)), "format version 99 is not supported"),
+    (lambda p: rewrite(p, lambda d: d.pop("state")), "missing field"),
+    (lambda p: rewrite(p, lambda d: d.update({"class": "Transformer"})),
+     "unknown model class 'Transformer'"),
+    (lambda p: rewrite(p, lambda d: d["config"].update(nin=-1)), "bad architecture"),
+    (lambda p: rewrite(p, lambda d: d["config"].update(depth=3)), "bad architecture"),
+    (lambda p: rewrite(p, lambda d: d["config"].update(nouts=[5, 2])),
+     "(?s)weights do not match the architecture.*expects 5 numbers, got 4"),
+    (lambda p: rewrite(p, lambda d: d["state"].pop("layers.1.neurons.0.b")),
+     "(?s)weights do not match.*missing keys: layers.1.neurons.0.b"),
+    (lambda p: rewrite(p, lambda d: d.update(state=[1, 2])), "weights do not match"),
+])
+def test_bad_files_get_one_clear_error_naming_the_file(saved, corrupt, message):
+    corrupt(saved)
+    with pytest.raises(ModelFileError, match=message) as info:
+        MLP.load(saved)
+    assert str(info.value).startswith(str(saved))
+
+
+def test_wrong_class_and_missing_file(saved, tmp_path):
+    with pytest.raises(ModelFileError, match="holds a MLP, not a Layer"):
+        Layer.load(saved)
+    with pytest.raises(FileNotFoundError, match="model file .*absent.json does not exist"):
+        MLP.load(tmp_path / "absent.json")
