@@ -121,11 +121,11 @@ class Module:
                     v.data = float(x)
         return LoadResult(missing, unexpected)
 
-    def save(self, path):
-        """Write architecture and weights to ``path`` as JSON (see ``nn.serialize``)."""
+    def save(self, path, metadata: dict | None = None):
+        """Write architecture, weights and ``metadata`` to ``path`` as JSON (``nn.serialize``)."""
         from nn.serialize import save
 
-        return save(self, path)
+        return save(self, path, metadata)
 
     @classmethod
     def load(cls, path):

@@ -7,6 +7,7 @@ A model file holds the architecture (class and constructor arguments) and every 
      "version": 1,
      "class": "MLP",
      "config": {"nin": 64, "nouts": [32, 10], "activation": "relu"},
+     "metadata": {},
      "state": {
       "layers.0.neurons.0.w": [0.0123, -0.0456, ...],
       "layers.0.neurons.0.b": 0.0789,
@@ -39,22 +40,36 @@ class ModelFileError(ValueError):
     """A model file that cannot be loaded: corrupt, truncated, of another format or mismatched."""
 
 
-def dumps(model: Module) -> str:
-    """The JSON text of ``model``: one line per parameter slot, so it reads and diffs well."""
+def dumps(model: Module, metadata: dict | None = None) -> str:
+    """The JSON text of ``model``: one line per parameter slot, so it reads and diffs well.
+
+    ``metadata`` is any JSON-ready dict stored beside the weights (for example how inputs were
+    normalised); :func:`load` puts it back on ``model.metadata``.
+    """
     name = type(model).__name__
     if CLASSES.get(name) is not type(model) or not hasattr(model, "config"):
         raise TypeError(f"cannot save a {name}: only {', '.join(CLASSES)} are supported; "
                         "save its state_dict() with json instead")
-    header = {"format": FORMAT, "version": VERSION, "class": name, "config": model.config()}
+    if metadata is None:
+        metadata = getattr(model, "metadata", None) or {}
+    if not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+    header = {"format": FORMAT, "version": VERSION, "class": name, "config": model.config(),
+              "metadata": metadata}
     lines = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in header.items()]
     state = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in model.state_dict().items()]
     return "{\n" + "\n".join(lines) + '\n "state": {\n' + ",\n".join(state) + "\n }\n}\n"
 
 
-def save(model: Module, path) -> Path:
-    """Write ``model`` to ``path`` atomically (temporary file, fsync, rename). Returns the path."""
+def save(model: Module, path, metadata: dict | None = None) -> Path:
+    """Write ``model`` (and ``metadata``) to ``path`` atomically. Returns the path."""
+    return atomic_write_text(path, dumps(model, metadata))
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path``, fsync it, then rename it over
+    ``path``: a reader sees the old file or the new one, never half of one."""
     path = Path(path)
-    text = dumps(model)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot save model to {path}: directory {path.parent} "
                                 "does not exist")
@@ -105,6 +120,10 @@ def loads(text: str, source: str = "<string>", expected: type[Module] | None = N
         model.load_state_dict(doc["state"])
     except (StateDictError, TypeError) as e:
         raise fail(f"weights do not match the architecture: {e}") from None
+    metadata = doc.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise fail("metadata must be an object")
+    model.metadata = metadata
     return model
 
 

@@ -1,14 +1,9 @@
 """Move a trained glassgrad network into PyTorch, for when you outgrow a scalar engine.
 
->>> import torch                                            # doctest: +SKIP
->>> from nn import MLP, to_torch                            # doctest: +SKIP
->>> net = to_torch(MLP(64, [32, 10], rng=0))                # doctest: +SKIP
->>> net                                                     # doctest: +SKIP
-Sequential(
-  (0): Linear(in_features=64, out_features=32, bias=True)
-  (1): ReLU()
-  (2): Linear(in_features=32, out_features=10, bias=True)
-)
+    net = to_torch(MLP(64, [32, 10], rng=0))   # Sequential(Linear(64, 32), ReLU(),
+    logits = net(torch.tensor(pixels))          #            Linear(32, 10)), float64
+
+(tests/test_nn_torch.py checks that the outputs agree with glassgrad's.)
 
 PyTorch is not a dependency of glassgrad; this module imports it only when called.
 """

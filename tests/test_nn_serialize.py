@@ -36,7 +36,19 @@ def test_file_is_readable_json_with_architecture(tmp_path):
     assert doc["class"] == "MLP"
     assert doc["config"] == {"nin": 2, "nouts": [3, 1], "activation": "relu"}
     assert len(doc["state"]["layers.0.neurons.0.w"]) == 2
-    assert path.read_text().count("\n") == 6 + 8 + 2  # one line per parameter slot
+    assert doc["metadata"] == {}
+    assert path.read_text().count("\n") == 7 + 8 + 2  # one line per parameter slot
+
+
+def test_metadata_round_trip(tmp_path):
+    meta = {"input_mean": [0.0, 0.25], "classes": ["zero", "one"], "note": "ünïcode"}
+    path = MLP(2, [2], rng=0).save(tmp_path / "m.json", metadata=meta)
+    loaded = MLP.load(path)
+    assert loaded.metadata == meta
+    loaded.save(tmp_path / "again.json")  # a loaded model keeps its metadata when re-saved
+    assert MLP.load(tmp_path / "again.json").metadata == meta
+    with pytest.raises(TypeError, match="metadata must be a dict, got list"):
+        MLP(2, [2]).save(tmp_path / "x.json", metadata=[1])
 
 
 def test_non_finite_weights_survive(tmp_path):
@@ -102,6 +114,7 @@ def rewrite(path, edit):
     (lambda p: rewrite(p, lambda d: d["state"].pop("layers.1.neurons.0.b")),
      "(?s)weights do not match.*missing keys: layers.1.neurons.0.b"),
     (lambda p: rewrite(p, lambda d: d.update(state=[1, 2])), "weights do not match"),
+    (lambda p: rewrite(p, lambda d: d.update(metadata=[1])), "metadata must be an object"),
 ])
 def test_bad_files_get_one_clear_error_naming_the_file(saved, corrupt, message):
     corrupt(saved)

@@ -1,0 +1,1 @@
+"""The digits demo: data, training, plots and a command line (``python -m demos.digits``)."""

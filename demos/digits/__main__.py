@@ -1,0 +1,5 @@
+"""python -m demos.digits: see demos/digits/cli.py."""
+
+from demos.digits.cli import main
+
+raise SystemExit(main())

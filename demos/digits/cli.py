@@ -1,0 +1,255 @@
+"""``python -m demos.digits``: train a network of Values on handwritten digits, or ask it.
+
+    python -m demos.digits                        # train with the defaults (≥ 97% test)
+    python -m demos.digits --epochs 5 --size 4    # a quick 16-input network
+    python -m demos.digits predict --model runs/digits/model.json --index 42
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from demos.digits import plots
+from demos.digits.data import DataError, Dataset, load_digits, load_mnist, stratified_split
+from demos.digits.data import downsample as block_average
+from demos.digits.train import Result, ResumeError, TrainConfig, train
+from nn import ModelFileError, load, softmax
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def layer_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected sizes such as 32 or 32,16, got {text!r}") from None
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
+    return sizes
+
+
+def train_parser() -> argparse.ArgumentParser:
+    d = TrainConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m demos.digits",
+        description="Train a feed-forward network built from glassgrad Values to read "
+                    "handwritten digits from their pixel gray levels. "
+                    "See also: python -m demos.digits predict --help",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--epochs", type=positive_int, default=d.epochs,
+                   help="passes over the training images")
+    p.add_argument("--hidden", type=layer_sizes, default=",".join(map(str, d.hidden)),
+                   help="hidden layer sizes, comma separated: 32 or 32,16")
+    p.add_argument("--lr", type=positive_float, default=d.lr,
+                   help="learning rate at the start (a cosine schedule anneals it to 0)")
+    p.add_argument("--batch-size", type=positive_int, default=d.batch_size,
+                   help="images averaged per optimizer step")
+    p.add_argument("--optimizer", choices=["adam", "sgd"], default=d.optimizer,
+                   help="adam, or sgd with momentum 0.9")
+    p.add_argument("--activation", choices=["relu", "tanh", "sigmoid"], default=d.activation,
+                   help="activation of the hidden neurons")
+    p.add_argument("--seed", type=non_negative_int, default=d.seed,
+                   help="seed for the split, the initial weights and the shuffles")
+    p.add_argument("--size", type=positive_int, default=None,
+                   help="downsample images to SIZE×SIZE: 8 or 4 for the shipped digits "
+                        "(default 8), 28, 14 or 7 for MNIST (default 14)")
+    p.add_argument("--limit", type=positive_int, default=None,
+                   help="train on at most this many images (for quick runs)")
+    p.add_argument("--mnist", metavar="DIR", default=None,
+                   help="train on MNIST IDX files in DIR (train-images-idx3-ubyte[.gz] etc.) "
+                        "instead of the shipped 8×8 digits")
+    p.add_argument("--out", metavar="DIR", default="runs/digits",
+                   help="where the model, metrics, checkpoint and plots go")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run whose checkpoint is in --out")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--json", action="store_true",
+                   help="print the final metrics as one JSON object on the last line of stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def predict_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m demos.digits predict",
+        description="Show one digit in the terminal and what a trained model makes of it.")
+    p.add_argument("--model", metavar="PATH", default="runs/digits/model.json",
+                   help="a model.json written by training (default: %(default)s)")
+    p.add_argument("--index", type=non_negative_int, default=0,
+                   help="which image of the data set (default: %(default)s)")
+    p.add_argument("--mnist", metavar="DIR", default=None,
+                   help="read the image from the MNIST test files in DIR")
+    return p
+
+
+# --- Text output ------------------------------------------------------------------------------
+
+SHADES = " ░▒▓█"
+
+
+def draw(image: np.ndarray) -> str:
+    """The image in the terminal: two characters per pixel, darker ink for higher values."""
+    levels = np.clip(np.round(image * (len(SHADES) - 1)), 0, len(SHADES) - 1).astype(int)
+    return "\n".join("".join(SHADES[v] * 2 for v in row) for row in levels)
+
+
+def confusion_text(counts: np.ndarray) -> str:
+    lines = ["true \\ said " + " ".join(f"{p:>4}" for p in range(10))]
+    for t in range(10):
+        lines.append(f"{t:>11} " + " ".join(f"{c:>4}" if c else "   ." for c in counts[t]))
+    return "\n".join(lines)
+
+
+def report(metrics: dict) -> str:
+    per_class = metrics["per_class_accuracy"]
+    lines = [
+        f"Test accuracy: {metrics['test_accuracy']:.2%} "
+        f"({round(metrics['test_accuracy'] * metrics['test_samples'])} of "
+        f"{metrics['test_samples']} test images; trained on {metrics['train_samples']} "
+        f"for {metrics['epochs']} epochs in {metrics['train_seconds']:.1f} s)",
+        "",
+        "Per digit: " + "  ".join(f"{d}: {a:.0%}" for d, a in enumerate(per_class)),
+        "",
+        "Confusion matrix (rows: the true digit; columns: what the network said)",
+        confusion_text(np.array(metrics["confusion_matrix"])),
+    ]
+    return "\n".join(lines)
+
+
+# --- Commands ---------------------------------------------------------------------------------
+
+def run_train(argv) -> int:
+    parser = train_parser()
+    args = parser.parse_args(argv)
+    allowed = (28, 14, 7) if args.mnist else (8, 4)
+    size = args.size if args.size is not None else allowed[0 if not args.mnist else 1]
+    if size not in allowed:
+        data_name = "MNIST" if args.mnist else "the digits"
+        parser.error(f"argument --size: {size} is not one of "
+                     f"{', '.join(map(str, allowed))} for {data_name}")
+    config = TrainConfig(epochs=args.epochs, hidden=args.hidden, lr=args.lr,
+                         batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
+                         size=size, activation=args.activation, limit=args.limit,
+                         mnist=args.mnist)
+    out = Path(args.out)
+    # Human-readable progress goes to stderr with --json, so stdout ends with the JSON line.
+    log_stream = sys.stderr if args.json else sys.stdout
+
+    def log(message: str) -> None:
+        print(message, file=log_stream, flush=True)
+
+    try:
+        result = train(config, out, resume=args.resume, progress=not args.quiet, log=log)
+    except KeyboardInterrupt:
+        log(f"\nInterrupted. The last complete epoch is saved in {out / 'checkpoint.json'}; "
+            f"run the same command with --resume to continue.")
+        return 130
+    except (DataError, ResumeError, ModelFileError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    metrics = result.metrics
+    log("")
+    log(report(metrics))
+    if not args.no_plots:
+        written = write_plots(result, out)
+        log("\nWrote " + ", ".join(str(p) for p in [out / "model.json", out / "metrics.json",
+                                                     *written]))
+    if args.json:
+        keys = ["test_accuracy", "test_samples", "train_samples", "epochs", "train_seconds",
+                "per_class_accuracy"]
+        print(json.dumps({k: metrics[k] for k in keys} | {"out": str(out)}))
+    return 0
+
+
+def write_plots(result: Result, out: Path) -> list[Path]:
+    test = result.data.test
+    return [
+        plots.curves(result.metrics["history"], out / "curves.png"),
+        plots.confusion(np.array(result.metrics["confusion_matrix"]), out / "confusion.png"),
+        plots.misclassified(test.images, test.labels, result.predicted,
+                            out / "misclassified.png"),
+        plots.first_layer_weights(result.model, test.side, out / "first_layer_weights.png"),
+    ]
+
+
+def run_predict(argv) -> int:
+    args = predict_parser().parse_args(argv)
+    try:
+        model = load(args.model)
+        meta = getattr(model, "metadata", {}) or {}
+        if "input_mean" not in meta:
+            raise ModelFileError(f"{args.model}: no input normalisation in its metadata; "
+                                 "use a model.json written by python -m demos.digits")
+        side = int(meta["side"])
+        data: Dataset = load_mnist(args.mnist, "test") if args.mnist else load_digits()
+    except (FileNotFoundError, ModelFileError, DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if args.index >= len(data):
+        print(f"error: --index {args.index} is out of range: the data set has {len(data)} "
+              f"images (0 to {len(data) - 1})", file=sys.stderr)
+        return 2
+    image = block_average(data.images[args.index:args.index + 1], data.side // side)[0]
+    x = (image.reshape(-1) - np.array(meta["input_mean"])) / np.array(meta["input_std"])
+    if len(x) != model.nin:
+        print(f"error: {args.model} expects {model.nin} inputs, the image has {len(x)}",
+              file=sys.stderr)
+        return 1
+    probabilities = softmax(model(list(x)))
+    label = int(data.labels[args.index])
+    where = ""
+    if not args.mnist and "seed" in meta:
+        _, test = stratified_split(data.labels, 0.2, int(meta["seed"]))
+        where = (" (a test image: the model never saw it)" if args.index in set(test.tolist())
+                 else " (a training image)")
+    print(f"Image {args.index} of {data.name}, true label {label}{where}, "
+          f"seen as {side}×{side}:\n")
+    print(draw(image))
+    best = int(np.argmax(probabilities))
+    print(f"\nThe network says {best} ({probabilities[best]:.1%} sure)"
+          f"{'' if best == label else f', but it is a {label}'}.\n")
+    for digit, p in enumerate(probabilities):
+        bar = "█" * round(p * 40)
+        print(f"  {digit}  {p:6.1%}  {bar}{'  ← true' if digit == label else ''}")
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "predict":
+        return run_predict(argv[1:])
+    return run_train(argv)
