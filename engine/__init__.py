@@ -11,10 +11,20 @@
 from engine.autodiff import Step, backward, backward_steps, grad, local_grads, topological_order
 from engine.check import GradcheckError, gradcheck, numerical_grad
 from engine.ops import OPS, Op
-from engine.value import AnomalyError, Value, apply, const, detect_anomaly, no_grad, sum
+from engine.value import (
+    AnomalyError,
+    Value,
+    apply,
+    const,
+    detect_anomaly,
+    enable_grad,
+    no_grad,
+    sum,
+)
 
 __all__ = [
     "OPS", "AnomalyError", "GradcheckError", "Op", "Step", "Value", "apply", "backward",
-    "backward_steps", "const", "detect_anomaly", "grad", "gradcheck", "local_grads",
+    "backward_steps", "const", "detect_anomaly", "enable_grad", "grad", "gradcheck",
+    "local_grads",
     "no_grad", "numerical_grad", "sum", "topological_order",
 ]

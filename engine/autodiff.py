@@ -17,7 +17,7 @@ import numbers
 from contextlib import contextmanager
 
 from engine.ops import OPS
-from engine.value import AnomalyError, Value, _mode, const, describe
+from engine.value import AnomalyError, Value, _mode, const, describe, enable_grad
 
 
 @contextmanager
@@ -198,16 +198,15 @@ def backward_steps(output: Value, grad: float = 1.0):
     >>> a.grad    # not reached yet
     0.0
     """
-    return _chain_rule(output, grad, record=True)
+    return _chain_rule(output, _seed(output, grad), record=True)  # bad arguments fail here
 
 
-def _chain_rule(output: Value, grad: float, record: bool):
+def _chain_rule(output: Value, seed: float, record: bool):
     """The backward pass, as a generator: one chain-rule step per interior node.
 
     With ``record`` it yields a :class:`Step` per node; without, it yields nothing and only
     fills in grads (what :func:`backward` needs: the same loop, minus the bookkeeping).
     """
-    seed = _seed(output, grad)
     order = topological_order(output)
     total = 0
     for node in order:
@@ -245,7 +244,7 @@ def backward(output: Value, grad: float = 1.0) -> None:
     run to the end without recording steps."""
     # No user code runs inside this pass, so the collector can stay paused throughout.
     with _gc_paused():
-        for _ in _chain_rule(output, grad, record=False):
+        for _ in _chain_rule(output, _seed(output, grad), record=False):
             pass
 
 
@@ -275,6 +274,13 @@ def grad(output: Value, inputs, create_graph: bool = False) -> list:
     for i, x in enumerate(inputs):
         if not isinstance(x, Value):
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(x).__name__}")
+    if create_graph:  # the grads must be recorded as graphs, even inside no_grad()
+        with enable_grad():
+            return _grad(output, inputs, True)
+    return _grad(output, inputs, False)
+
+
+def _grad(output: Value, inputs: list, create_graph: bool) -> list:
     order = topological_order(output)
     grads: dict[Value, object] = {output: 1.0}
     for node in reversed(order):

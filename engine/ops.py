@@ -101,16 +101,41 @@ def div(x, y):
 
 
 def step(x):
-    """Heaviside step H(x) = 1 if x > 0 else 0, the slope of relu.
+    """Heaviside step H(x) = 1 if x > 0 else 0, the slope of relu (nan for a nan input, so a
+    nan is passed on rather than silently zeroed).
 
     Its own derivative is 0 wherever it exists, so for a Value it returns a plain float: a
     second derivative through relu is then 0, as it should be.
     """
     if type(x) is float or _is_real(x):  # the backward pass's case, tested first
-        return 1.0 if x > 0 else 0.0
+        return 1.0 if x > 0 else 0.0 if x <= 0 else math.nan
     if isinstance(x, np.ndarray):
-        return (x > 0).astype(x.dtype)
-    return 1.0 if x.data > 0 else 0.0
+        return np.where(np.isnan(x), np.nan, x > 0).astype(x.dtype)
+    return step(x.data)
+
+
+def _numbers(x):
+    """The number(s) inside x: a float or array as is, a Value's data."""
+    return x if isinstance(x, (float, int, np.ndarray)) else x.data
+
+
+def _pow_base_term(x, y):
+    """∂(x^y)/∂x = y·x^(y−1), taken as 0 where y = 0 (x^0 is constant; 0·0^−1 would be nan)."""
+    e = _numbers(y)
+    if isinstance(e, np.ndarray):
+        with np.errstate(all="ignore"):
+            return np.where(e == 0, 0.0, y * pow(x, y - 1))
+    return 0.0 if e == 0 else y * pow(x, y - 1)
+
+
+def _pow_exponent_term(out, x, y):
+    """∂(x^y)/∂y = x^y·ln x, taken as its limit 0 where x = 0 and y ≥ 0 (as PyTorch does):
+    0·ln 0 would be nan."""
+    b, e = _numbers(x), _numbers(y)
+    if isinstance(b, np.ndarray) or isinstance(e, np.ndarray):
+        with np.errstate(all="ignore"):
+            return np.where((b == 0) & (e >= 0), 0.0, out * log(x))
+    return 0.0 if b == 0 and e >= 0 else out * log(x)
 
 
 def where(cond, a, b):
@@ -231,17 +256,17 @@ _register(
     Op(
         "pow", "**", 1,
         forward=pow,
-        local_grads=lambda out, x, c: (c * pow(x, c - 1),),
+        local_grads=lambda out, x, c: (_pow_base_term(x, c),),
         formula="{x}^{c}",
         grad_formulas=("{c}·{x}^({c}−1)",),
         takes_arg=True,
         domain=((0.2, 3.0),),
-        examples=(2, 3, 0.5, -1.5),
+        examples=(2, 3, 0.5, -1.5, 0, 1),
     ),
     Op(
         "rpow", "**", 1,
         forward=lambda x, c: pow(c, x),
-        local_grads=lambda out, x, c: (out * log(c),),
+        local_grads=lambda out, x, c: (_pow_exponent_term(out, c, x),),
         formula="{c}^{x}",
         grad_formulas=("{out}·ln {c}",),
         takes_arg=True,
@@ -250,7 +275,7 @@ _register(
     Op(
         "vpow", "**", 2,
         forward=pow,
-        local_grads=lambda out, x, y: (y * pow(x, y - 1.0), out * log(x)),
+        local_grads=lambda out, x, y: (_pow_base_term(x, y), _pow_exponent_term(out, x, y)),
         formula="{x}^{y}",
         grad_formulas=("{y}·{x}^({y}−1)", "{out}·ln {x}"),
         domain=((0.2, 3.0), (-2.0, 2.0)),

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import math
 import numbers
+from contextlib import ContextDecorator
+
+import numpy as np
 
 from engine.ops import OPS
 
@@ -29,37 +32,58 @@ class _Mode:
 _mode = _Mode()
 
 
-class no_grad:
-    """Context manager: ops inside it record no parents (results are plain leaves).
+class _Switch(ContextDecorator):
+    """Set one of the ``_mode`` switches inside a ``with`` block or a decorated function.
+
+    Re-entrant: each entry remembers the value it replaced, so nesting (even of the same
+    object) restores every level correctly. The switches are process-wide, not per thread.
+    """
+
+    name = ""
+    value = False
+
+    def __init__(self):
+        self._saved: list[bool] = []
+
+    def __enter__(self):
+        self._saved.append(getattr(_mode, self.name))
+        setattr(_mode, self.name, self.value)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(_mode, self.name, self._saved.pop())
+        return False
+
+
+class no_grad(_Switch):  # noqa: N801 - named like torch.no_grad, used the same way
+    """Ops inside it record no parents (results are plain leaves).
 
     Use it for evaluation and for optimizer updates, where no graph is needed::
 
         with no_grad():
             y = model(x)
+
+    or as a decorator, ``@no_grad()``.
     """
 
-    def __enter__(self):
-        self._previous = _mode.grad_enabled
-        _mode.grad_enabled = False
-
-    def __exit__(self, *exc):
-        _mode.grad_enabled = self._previous
+    name, value = "grad_enabled", False
 
 
-class detect_anomaly:
-    """Context manager: raise :class:`AnomalyError` at the first non-finite number.
+class enable_grad(_Switch):  # noqa: N801 - named like torch.enable_grad
+    """Record graphs again inside a ``no_grad`` block (``engine.grad`` uses it)."""
+
+    name, value = "grad_enabled", True
+
+
+class detect_anomaly(_Switch):  # noqa: N801 - named like torch.autograd.detect_anomaly
+    """Raise :class:`AnomalyError` at the first non-finite number, inside a ``with`` block.
 
     Forward: the first op whose result is nan or ±inf, naming the op and its inputs (with their
     labels). Backward: the first node whose local derivative or gradient contribution is not
     finite. Outside this context glassgrad follows IEEE 754 silently (see ``engine.ops``).
     """
 
-    def __enter__(self):
-        self._previous = _mode.anomaly
-        _mode.anomaly = True
-
-    def __exit__(self, *exc):
-        _mode.anomaly = self._previous
+    name, value = "anomaly", True
 
 
 def describe(v: Value) -> str:
@@ -81,8 +105,11 @@ def _real(x, what: str) -> float:
     """``x`` as a Python float if it is a real number (int, float, bool, numpy scalar)."""
     if type(x) is float:  # the common case, checked first because it is the fastest
         return x
-    if isinstance(x, numbers.Real):
-        return float(x)
+    if isinstance(x, (numbers.Real, np.bool_)):
+        try:
+            return float(x)
+        except OverflowError:  # an int too large for a float: ±inf, as IEEE rounding gives
+            return math.inf if x > 0 else -math.inf
     raise TypeError(
         f"{what} must be a real number (int, float or numpy scalar), "
         f"got {type(x).__name__}: {x!r}"
@@ -126,13 +153,36 @@ def _as_value(x):
     """A Value as is, a real number as a constant node, anything else ``None``."""
     if isinstance(x, Value):
         return x
-    if isinstance(x, numbers.Real):
+    if isinstance(x, (numbers.Real, np.bool_)):
         return const(x)
     return None
 
 
 def apply(op: str, *inputs: Value, arg=None) -> Value:
-    """Compute ``op`` on its inputs with the table's forward rule and record the node."""
+    """Compute ``op`` on its inputs with the table's forward rule and record the node.
+
+    The general way to use any row of the op table, checked: ``apply("tanh", x)``,
+    ``apply("pow", x, arg=2)``.
+    """
+    row = OPS.get(op)
+    if row is None:
+        raise ValueError(f"unknown op {op!r}; the op table has {', '.join(OPS)}")
+    for i, v in enumerate(inputs):
+        if not isinstance(v, Value):
+            raise TypeError(f"apply({op!r}): input {i} must be a Value, got {type(v).__name__}")
+    if (row.arity == -1 and not inputs) or (row.arity >= 0 and len(inputs) != row.arity):
+        wanted = "one or more" if row.arity == -1 else str(row.arity)
+        raise ValueError(f"op {op!r} takes {wanted} inputs, got {len(inputs)}")
+    if row.takes_arg != (arg is not None):
+        raise ValueError(f"op {op!r} {'needs' if row.takes_arg else 'takes no'} arg"
+                         + ("" if arg is None else f", got arg={arg!r}"))
+    if arg is not None:
+        arg = _real(arg, f"apply({op!r}) arg")
+    return _apply(op, inputs, arg)
+
+
+def _apply(op: str, inputs: tuple, arg=None) -> Value:
+    """``apply`` without the checks, for callers that already know the inputs are right."""
     row = OPS[op]
     datas = [p.data for p in inputs]
     data = row.forward(*datas, arg) if row.takes_arg else row.forward(*datas)
@@ -192,15 +242,15 @@ class Value:
     def __pow__(self, other):
         # x ** 2 keeps the 2 as the node's arg (no input, no grad for it); x ** y is vpow.
         if isinstance(other, Value):
-            return apply("vpow", self, other)
+            return _apply("vpow", (self, other))
         if isinstance(other, numbers.Real):
-            return apply("pow", self, arg=other if type(other) is int else float(other))
+            return _apply("pow", (self,), other if type(other) is int else float(other))
         return NotImplemented
 
     def __rpow__(self, other):
         # 2 ** x: the base is the node's arg.
         if isinstance(other, numbers.Real):
-            return apply("rpow", self, arg=other if type(other) is int else float(other))
+            return _apply("rpow", (self,), other if type(other) is int else float(other))
         return NotImplemented
 
     def exp(self): return _unary("exp", self)
@@ -238,6 +288,9 @@ def sum(values) -> Value:
 
     A neuron's pre-activation w·x + b is one such node instead of a chain of n additions.
     """
+    if isinstance(values, (Value, str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"engine.sum expects an iterable of Values or numbers, "
+                        f"got {type(values).__name__}")
     inputs = []
     for i, x in enumerate(values):
         v = _as_value(x)
@@ -249,6 +302,6 @@ def sum(values) -> Value:
         inputs.append(v)
     if not inputs:
         raise ValueError("engine.sum: needs at least one value")
-    return apply("sum", *inputs)
+    return _apply("sum", tuple(inputs))
 
 

@@ -84,7 +84,7 @@ def _as_inputs(x, nin: int, who: str) -> list[Value]:
     for i, xi in enumerate(x):
         if isinstance(xi, Value):
             values.append(xi)
-        elif isinstance(xi, numbers.Real):
+        elif isinstance(xi, (numbers.Real, np.bool_)):
             values.append(Value(xi, label=f"x{i}"))
         else:
             raise TypeError(f"{who} input {i} must be a number or a Value, "
@@ -218,7 +218,8 @@ class MLP(Module):
 
     def extra_repr(self) -> str:
         sizes = " → ".join(str(n) for n in [self.nin, *self.nouts])
-        return f"{sizes}, {self._activation}"
+        # The activation is that of the hidden layers; a one-layer MLP has none.
+        return f"{sizes}, {self._activation}" if len(self.layers) > 1 else f"{sizes}, linear"
 
     def config(self) -> dict:
         return {"nin": self.nin, "nouts": self.nouts, "activation": self._activation}

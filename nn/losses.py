@@ -65,12 +65,14 @@ def cross_entropy(logits, target: int) -> Value:
 
 
 def hinge(logits, target: int, margin: float = 1.0) -> Value:
-    """Multiclass hinge (Weston–Watkins) Σ_{j ≠ target} max(0, margin + z_j − z_target)."""
+    """Multiclass hinge (1/n) Σ_{j ≠ target} max(0, margin + z_j − z_target) over n classes,
+    as PyTorch's ``multi_margin_loss``."""
     zs = _values(logits, "logits")
     y = _class_index(target, len(zs))
     if len(zs) == 1:
         return engine.const(0.0)
-    return engine.sum([(margin + z - zs[y]).relu() for j, z in enumerate(zs) if j != y])
+    total = engine.sum([(margin + z - zs[y]).relu() for j, z in enumerate(zs) if j != y])
+    return total / len(zs)
 
 
 def softmax(logits) -> list[float]:

@@ -11,6 +11,7 @@ So ``MLP.layers[0].neurons[3].w[12]`` is named ``layers.0.neurons.3.w.12``, as i
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -101,6 +102,7 @@ class Module:
         unexpected = [k for k in state if k not in slots]
         misshaped = [problem for k in slots if k in state
                      for problem in [_shape_problem(k, slots[k], state[k])] if problem]
+        # Every number is converted before any is assigned, so a failure changes nothing.
         problems = []
         if strict and missing:
             problems.append(f"missing keys: {', '.join(missing)}")
@@ -111,14 +113,11 @@ class Module:
         if problems:
             raise StateDictError(
                 f"load_state_dict for {type(self).__name__} failed:\n  " + "\n  ".join(problems))
-        for k, slot in slots.items():
-            if k not in state:
-                continue
-            if isinstance(slot, Value):
-                slot.data = float(state[k])
-            else:
-                for v, x in zip(slot, state[k], strict=True):
-                    v.data = float(x)
+        updates = [(v, _to_float(x)) for k, slot in slots.items() if k in state
+                   for v, x in ([(slot, state[k])] if isinstance(slot, Value)
+                                else zip(slot, state[k], strict=True))]
+        for v, x in updates:
+            v.data = x
         return LoadResult(missing, unexpected)
 
     def save(self, path, metadata: dict | None = None):
@@ -165,6 +164,13 @@ def _indent(text: str) -> str:
 
 def _is_real(x) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _to_float(x) -> float:
+    try:
+        return float(x)
+    except OverflowError:  # an int too large for a float: ±inf, as IEEE rounding gives
+        return math.inf if x > 0 else -math.inf
 
 
 def _shape_problem(key: str, slot, value) -> str | None:

@@ -53,14 +53,34 @@ class Optimizer:
         return {"lr": self.lr}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what ``state_dict`` returned (for the same parameters, in the same order)."""
-        self.lr = _number("lr", state["lr"], 0.0, low_inclusive=False)
+        """Restore what ``state_dict`` returned (for the same parameters, in the same order).
+
+        Everything is checked before anything is changed; a missing or bad entry is a
+        ``ValueError`` naming it.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"optimizer state must be a dict, got {type(state).__name__}")
+        for name, value in self._parse_state(state).items():
+            setattr(self, name, value)
+
+    def _parse_state(self, state: dict) -> dict:
+        """The attributes ``state`` sets, validated (subclasses add theirs)."""
+        return {"lr": _number("lr", _entry(state, "lr"), 0.0, low_inclusive=False)}
 
     def _buffer(self, state: dict, key: str) -> list[float]:
-        values = state[key]
-        if not isinstance(values, list) or len(values) != len(self.params):
-            raise ValueError(f"optimizer state {key!r} must hold {len(self.params)} numbers")
+        values = _entry(state, key)
+        if (not isinstance(values, list) or len(values) != len(self.params)
+                or not all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                           for v in values)):
+            raise ValueError(f"optimizer state {key!r} must be a list of "
+                             f"{len(self.params)} numbers")
         return [float(v) for v in values]
+
+
+def _entry(state: dict, key: str):
+    if key not in state:
+        raise ValueError(f"optimizer state has no {key!r} (was it saved by another optimizer?)")
+    return state[key]
 
 
 class SGD(Optimizer):
@@ -88,14 +108,16 @@ class SGD(Optimizer):
             p.data -= self.lr * g
 
     def state_dict(self) -> dict:
+        velocity = None if self.velocity is None else list(self.velocity)
         return {**super().state_dict(), "momentum": self.momentum,
-                "weight_decay": self.weight_decay, "velocity": self.velocity}
+                "weight_decay": self.weight_decay, "velocity": velocity}
 
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.momentum = _number("momentum", state["momentum"], 0.0, 1.0)
-        self.weight_decay = _number("weight_decay", state["weight_decay"], 0.0)
-        self.velocity = None if state["velocity"] is None else self._buffer(state, "velocity")
+    def _parse_state(self, state: dict) -> dict:
+        return {**super()._parse_state(state),
+                "momentum": _number("momentum", _entry(state, "momentum"), 0.0, 1.0),
+                "weight_decay": _number("weight_decay", _entry(state, "weight_decay"), 0.0),
+                "velocity": (None if _entry(state, "velocity") is None
+                             else self._buffer(state, "velocity"))}
 
 
 class Adam(Optimizer):
@@ -134,14 +156,18 @@ class Adam(Optimizer):
                 "weight_decay": self.weight_decay, "t": self.t, "m": list(self.m),
                 "v": list(self.v)}
 
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.betas = (_number("betas[0]", state["betas"][0], 0.0, 1.0),
-                      _number("betas[1]", state["betas"][1], 0.0, 1.0))
-        self.eps = _number("eps", state["eps"], 0.0, low_inclusive=False)
-        self.weight_decay = _number("weight_decay", state["weight_decay"], 0.0)
-        self.t = int(state["t"])
-        self.m, self.v = self._buffer(state, "m"), self._buffer(state, "v")
+    def _parse_state(self, state: dict) -> dict:
+        betas, t = _entry(state, "betas"), _entry(state, "t")
+        if not isinstance(betas, list) or len(betas) != 2:
+            raise ValueError(f"optimizer state 'betas' must be a pair, got {betas!r}")
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise ValueError(f"optimizer state 't' must be a step count ≥ 0, got {t!r}")
+        return {**super()._parse_state(state),
+                "betas": (_number("betas[0]", betas[0], 0.0, 1.0),
+                          _number("betas[1]", betas[1], 0.0, 1.0)),
+                "eps": _number("eps", _entry(state, "eps"), 0.0, low_inclusive=False),
+                "weight_decay": _number("weight_decay", _entry(state, "weight_decay"), 0.0),
+                "t": t, "m": self._buffer(state, "m"), "v": self._buffer(state, "v")}
 
 
 class _Schedule:
@@ -163,8 +189,12 @@ class _Schedule:
         return {"base_lr": self.base_lr, "epoch": self.epoch}
 
     def load_state_dict(self, state: dict) -> None:
-        self.base_lr, self.epoch = float(state["base_lr"]), int(state["epoch"])
-        self.optimizer.lr = self.lr_at(self.epoch) if self.epoch else self.base_lr
+        base_lr = _number("base_lr", _entry(state, "base_lr"), 0.0, low_inclusive=False)
+        epoch = _entry(state, "epoch")
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"schedule state 'epoch' must be a count ≥ 0, got {epoch!r}")
+        self.base_lr, self.epoch = base_lr, epoch
+        self.optimizer.lr = self.lr_at(epoch) if epoch else base_lr
 
 
 class StepLR(_Schedule):

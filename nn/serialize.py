@@ -73,8 +73,10 @@ def atomic_write_text(path, text: str) -> Path:
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot save model to {path}: directory {path.parent} "
                                 "does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # A short prefix keeps the temporary name legal wherever the target name is.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:32]}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -84,6 +86,12 @@ def atomic_write_text(path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def loads(text: str, source: str = "<string>", expected: type[Module] | None = None) -> Module:

@@ -24,8 +24,8 @@ def test_cross_entropy_value():
 
 
 def test_hinge_value():
-    # margins: j=0: 1 + 2 − 1 = 2; j=2: 1 + 0.5 − 1 = 0.5 ⇒ 2.5; j=3: 1 − 3 − 1 < 0 ⇒ 0
-    assert hinge([2.0, 1.0, 0.5, -3.0], 1).data == 2.5
+    # margins: j=0: 1 + 2 − 1 = 2; j=2: 1 + 0.5 − 1 = 0.5; j=3: 1 − 3 − 1 < 0 ⇒ 0
+    assert hinge([2.0, 1.0, 0.5, -3.0], 1).data == 2.5 / 4  # the mean over the 4 classes
     assert hinge([5.0], 0).data == 0.0
 
 

@@ -132,3 +132,29 @@ def test_schedules():
     assert restored.optimizer.lr == 0.25
     with pytest.raises(ValueError, match="step_size must be a positive integer"):
         StepLR(opt, step_size=0)
+
+
+def test_optimizer_load_state_dict_is_checked_before_anything_changes():
+    p = Value(1.0)
+    sgd = SGD([p], lr=0.1, momentum=0.9)
+    bad = {"lr": 0.5, "momentum": 0.5, "weight_decay": 0.0, "velocity": [1.0, 2.0]}
+    with pytest.raises(ValueError, match="'velocity' must be a list of 1 numbers"):
+        sgd.load_state_dict(bad)
+    assert (sgd.lr, sgd.momentum) == (0.1, 0.9)
+    adam = Adam([p], lr=0.1)
+    with pytest.raises(ValueError, match="no 'betas' .*another optimizer"):
+        adam.load_state_dict(sgd.state_dict())
+    assert adam.lr == 0.1
+    state = adam.state_dict()
+    state["m"] = ["1e3"]
+    with pytest.raises(ValueError, match="'m' must be a list of 1 numbers"):
+        adam.load_state_dict(state)
+
+
+def test_sgd_state_dict_is_a_snapshot():
+    p = param(1.0, 1.0)
+    sgd = SGD([p], lr=0.1, momentum=0.9)
+    sgd.step()
+    snapshot = sgd.state_dict()
+    sgd.step()
+    assert snapshot["velocity"] == [1.0]

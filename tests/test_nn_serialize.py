@@ -128,3 +128,22 @@ def test_wrong_class_and_missing_file(saved, tmp_path):
         Layer.load(saved)
     with pytest.raises(FileNotFoundError, match="model file .*absent.json does not exist"):
         MLP.load(tmp_path / "absent.json")
+
+
+def test_saved_files_respect_the_umask_and_long_names(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = MLP(2, [2], rng=0).save(tmp_path / "m.json")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+    long_name = "m" * 240 + ".json"
+    assert MLP.load(MLP(2, [2], rng=0).save(tmp_path / long_name)).nin == 2
+
+
+def test_huge_integers_in_a_file_load_as_infinity(tmp_path):
+    path = MLP(2, [2], rng=0).save(tmp_path / "m.json")
+    doc = json.loads(path.read_text())
+    doc["state"]["layers.0.neurons.0.b"] = 10 ** 400
+    path.write_text(json.dumps(doc))
+    assert MLP.load(path).layers[0].neurons[0].b.data == float("inf")

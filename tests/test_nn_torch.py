@@ -29,3 +29,16 @@ def test_to_torch_layer_and_float32_and_errors():
     assert net[0].weight[1, 2].item() == pytest.approx(layer.neurons[1].w[2].data, rel=1e-6)
     with pytest.raises(TypeError, match="converts an MLP or a Layer, got str"):
         to_torch("model")
+
+
+def test_hinge_and_cross_entropy_match_torch():
+    from nn import cross_entropy, hinge
+
+    z = [0.3, -0.2, 0.9, 1.4]
+    t = torch.tensor([z], dtype=torch.float64)
+    for target in range(4):
+        y = torch.tensor([target])
+        expected = torch.nn.functional.multi_margin_loss(t, y).item()
+        assert hinge(z, target).data == pytest.approx(expected, rel=1e-14)
+        expected = torch.nn.functional.cross_entropy(t, y).item()
+        assert cross_entropy(z, target).data == pytest.approx(expected, rel=1e-14)

@@ -200,3 +200,83 @@ def test_backward_through_singular_points_follows_ieee_too():
     z = Value(0.0)
     (z ** 0.5).backward()  # 0.5 · 0^−0.5
     assert z.grad == math.inf
+
+
+# --- Regressions found in review ---------------------------------------------------------------
+
+def test_powers_at_base_zero_have_pytorchs_grads():
+    x = Value(0.0)
+    (x ** 0).backward()  # x⁰ is constant: 0, not 0·0⁻¹ = nan
+    assert x.grad == 0.0
+    y = Value(1.0)
+    (0.0 ** y).backward()  # ∂(0^y)/∂y = 0^y·ln 0, taken as its limit 0 for y ≥ 0
+    assert y.grad == 0.0
+    a, b = Value(0.0), Value(2.0)
+    (a ** b).backward()
+    assert (a.grad, b.grad) == (0.0, 0.0)
+    c, d = Value(0.0), Value(0.0)
+    (c ** d).backward()
+    assert (c.grad, d.grad) == (0.0, 0.0)
+    z = Value(0.0)
+    third = z ** 2
+    for _ in range(3):
+        (third,) = engine.grad(third, [z], create_graph=True)
+    assert third.data == 0.0  # d³(x²)/dx³ = 0, not nan
+
+
+def test_relu_passes_a_nan_on_in_backward():
+    x = Value(math.nan)
+    x.relu().backward()
+    assert math.isnan(x.grad)
+
+
+def test_huge_integers_round_to_infinity_and_numpy_bools_are_numbers():
+    assert Value(10 ** 400).data == math.inf and Value(-(10 ** 400)).data == -math.inf
+    assert (Value(1.0) + 10 ** 400).data == math.inf
+    assert Value(np.bool_(True)).data == 1.0
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: engine.apply("nope", Value(1.0)), ValueError, "unknown op 'nope'; the op table"),
+    (lambda: engine.apply("add", Value(1.0)), ValueError, "op 'add' takes 2 inputs, got 1"),
+    (lambda: engine.apply("sum"), ValueError, "op 'sum' takes one or more inputs, got 0"),
+    (lambda: engine.apply("tanh", 1.0), TypeError, "input 0 must be a Value, got float"),
+    (lambda: engine.apply("pow", Value(1.0)), ValueError, "op 'pow' needs arg"),
+    (lambda: engine.apply("exp", Value(1.0), arg=2), ValueError, "op 'exp' takes no arg"),
+    (lambda: engine.sum(5), TypeError, "engine.sum expects an iterable of Values or numbers"),
+    (lambda: engine.backward_steps("abc"), TypeError, "backward needs a Value, got str"),
+])
+def test_clear_errors_from_public_functions(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_apply_computes_every_op_by_name():
+    x = Value(2.0)
+    assert engine.apply("pow", x, arg=3).data == 8.0
+    assert engine.apply("sum", x, x, x).data == 6.0
+
+
+def test_no_grad_is_reentrant_and_a_decorator():
+    switch = no_grad()
+    with switch:
+        with switch:
+            pass
+        assert (Value(1.0) * 2).parents == ()
+    assert (Value(1.0) * 2).op == "mul"  # both levels restored
+
+    @no_grad()
+    def evaluate(v):
+        return v * 2
+
+    assert evaluate(Value(1.0)).parents == () and (Value(1.0) * 2).op == "mul"
+    with no_grad(), engine.enable_grad():
+        assert (Value(1.0) * 2).op == "mul"
+
+
+def test_create_graph_records_even_inside_no_grad():
+    x = Value(2.0)
+    y = x ** 3
+    with no_grad():
+        (g,) = engine.grad(y, [x], create_graph=True)
+    assert engine.grad(g, [x]) == [12.0]  # 6x at 2
