@@ -141,6 +141,11 @@ class Step:
         return self.node.parents
 
     @property
+    def total(self) -> int:
+        """How many steps this backward pass has."""
+        return self._pass.total
+
+    @property
     def contributions(self) -> tuple:
         """grad · ∂node/∂parent_i: what this step added to each parent's grad."""
         return tuple(self.grad * local for local in self.local_grads)

@@ -1,0 +1,17 @@
+"""Pictures of computation graphs: ``draw_dot``, backward frames, and ``python -m engine.viz``.
+
+>>> from engine import Value
+>>> from engine.viz import draw_dot
+>>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+>>> dot = draw_dot((a * b).tanh())      # a graphviz.Digraph: shows inline in a notebook
+>>> "{ a | data 2.0000 | grad 0.0000 }" in dot.source   # each value: label | data | grad
+True
+"""
+
+from engine.viz.dot import COLLAPSE_ABOVE, GraphTooLargeError, Neuron, draw_dot, find_neurons
+from engine.viz.render import GraphvizMissingError, backward_frames, render
+
+__all__ = [
+    "COLLAPSE_ABOVE", "GraphTooLargeError", "GraphvizMissingError", "Neuron",
+    "backward_frames", "draw_dot", "find_neurons", "render",
+]

@@ -1,0 +1,86 @@
+"""``python -m engine.viz "tanh(a*b + c)" a=2 b=-3 c=10 -o graph.svg``: draw an expression."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from engine.autodiff import backward_steps
+from engine.viz.dot import draw_dot
+from engine.viz.expr import FUNCTIONS, ExpressionError, build
+from engine.viz.render import GraphvizMissingError, backward_frames, render
+
+
+def assignment(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, got {text!r}")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name}: expected a number, got {value!r}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m engine.viz",
+        description="Build an expression from Values, backpropagate through it and draw its "
+                    "graph with every value and grad. Example: "
+                    'python -m engine.viz "tanh(a*b + c)" a=2 b=-3 c=10 -o graph.svg')
+    p.add_argument("expression", help="numbers, names, + - * / ** and the functions "
+                                      + ", ".join(FUNCTIONS))
+    p.add_argument("values", nargs="*", type=assignment, metavar="NAME=NUMBER",
+                   help="a value for each name in the expression")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write the graph to FILE (.svg, .png, .pdf or .dot)")
+    p.add_argument("--frames", metavar="DIR",
+                   help="write one picture per backward step to DIR (step_001.svg, ...)")
+    p.add_argument("--format", choices=["svg", "png", "pdf"], default="svg",
+                   help="format of the frames (default: %(default)s)")
+    p.add_argument("--rankdir", choices=["LR", "TB"], default="LR",
+                   help="left to right or top to bottom (default: %(default)s)")
+    p.add_argument("--no-local-derivatives", action="store_true",
+                   help="do not label edges with the local derivatives")
+    p.add_argument("--steps", action="store_true",
+                   help="also print each backward step (the chain rule with numbers)")
+    return p
+
+
+def main(argv=None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    values = dict(args.values)
+    if len(values) != len(args.values):
+        p.error("argument NAME=NUMBER: a name is given twice")
+    try:
+        out = build(args.expression, values)
+    except ExpressionError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for step in backward_steps(out):
+        if args.steps:
+            print(step)
+    print(f"{out.label} = {out.data:.6g}")
+    leaves = {v.label: v for v in _leaves(out)}
+    for name in values:
+        print(f"∂{out.label}/∂{name} = {leaves[name].grad:.6g}")
+    options = {"rankdir": args.rankdir, "local_derivatives": not args.no_local_derivatives}
+    try:
+        if args.output:
+            print(f"wrote {render(draw_dot(out, color_grads=True, **options), args.output)}")
+        if args.frames:
+            paths = backward_frames(out, args.frames, format=args.format, **options)
+            print(f"wrote {len(paths)} frames to {args.frames}/")
+    except GraphvizMissingError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _leaves(out):
+    from engine.autodiff import topological_order
+
+    return [v for v in topological_order(out) if not v.parents and v.op != "const"]

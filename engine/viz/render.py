@@ -1,0 +1,85 @@
+"""Rendering drawings to files with Graphviz's ``dot`` program, and backward-pass frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import graphviz
+
+from engine.autodiff import backward_steps, topological_order
+from engine.value import Value
+from engine.viz.dot import draw_dot
+
+FORMATS = ("svg", "png", "pdf", "dot")
+MAX_FRAMES = 400
+
+
+class GraphvizMissingError(RuntimeError):
+    """Graphviz's ``dot`` program is not installed (the Python package alone cannot render)."""
+
+    def __init__(self):
+        super().__init__(
+            "Graphviz's `dot` program is needed to render pictures and was not found on PATH. "
+            "Install it: `apt-get install graphviz` (Debian, Ubuntu), `brew install graphviz` "
+            "(macOS), or `conda install graphviz`. Without it, draw_dot(...).source still "
+            "gives the DOT text.")
+
+
+def _format(path: Path, fmt: str | None) -> str:
+    fmt = fmt or path.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"cannot render to {path.name!r}: use a .svg, .png, .pdf or .dot file "
+                         f"(or format=...), got {fmt or 'no suffix'!r}")
+    return fmt
+
+
+def render(dot: graphviz.Digraph, path, format: str | None = None) -> Path:  # noqa: A002
+    """Write ``dot`` to ``path`` as SVG, PNG, PDF or DOT (from the suffix, or ``format``)."""
+    from nn.serialize import atomic_write_text  # one atomic writer for the whole project
+
+    path = Path(path)
+    fmt = _format(path, format)
+    if fmt == "dot":
+        return atomic_write_text(path, dot.source)
+    try:
+        data = dot.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise GraphvizMissingError() from None
+    tmp = path.with_name(f".{path.name[:32]}.rendering")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
+
+
+def backward_frames(root: Value, directory, format: str = "svg",  # noqa: A002
+                    **draw_options) -> list[Path]:
+    """One picture per step of ``backward_steps(root)``: ``step_001.svg``, ``step_002.svg``, …
+
+    In each, the node whose grad is being passed on is highlighted, the grads known so far
+    are filled in and the others are blank. Leaf grads start from zero (as after
+    ``zero_grad``), so the pictures show this pass alone. ``draw_options`` go to
+    :func:`draw_dot` (``rankdir``, ``local_derivatives``, ``color_grads``, ...).
+    """
+    directory = Path(directory)
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    order = topological_order(root)
+    steps = sum(1 for node in order if node.parents)
+    if steps > MAX_FRAMES:
+        raise ValueError(f"{steps} backward steps would make {steps} pictures (the limit is "
+                         f"{MAX_FRAMES}): draw frames of a smaller expression")
+    directory.mkdir(parents=True, exist_ok=True)
+    for node in order:
+        if not node.parents:
+            node.grad = 0.0
+    known = {root}
+    paths = []
+    for step in backward_steps(root):
+        known.update(step.parents)
+        dot = draw_dot(root, highlight=[step.node], known_grads=known, collapse=False,
+                       title=f"backward step {step.index} of {step.total}: "
+                             f"{step.node.label or step.node.op} passes its grad on",
+                       **draw_options)
+        path = directory / f"step_{step.index:03d}.{format}"
+        paths.append(render(dot, path))
+    return paths

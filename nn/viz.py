@@ -1,0 +1,119 @@
+"""``draw_network``: the explainer's picture of a feed-forward network.
+
+Neurons are circles in layer columns, shaded by their activation for a given input (input
+neurons by pixel gray level, output neurons by softmax probability): dark is high. Connections
+are the weights: blue positive, red negative, thicker and more opaque for larger |w|. Positions
+are fixed (a column per layer), so the same network always gives the same picture.
+"""
+
+from __future__ import annotations
+
+import graphviz
+import numpy as np
+
+from engine import no_grad
+from nn.layers import MLP
+from nn.losses import softmax
+
+BLUE, RED = "#2166ac", "#b2182b"
+ROW, COLUMN = 0.32, 2.6  # inches between neurons in a column, and between columns
+
+
+def _gray(level: float) -> str:
+    """A fill from white (0) to near-black (1)."""
+    v = round(255 - 225 * float(np.clip(level, 0.0, 1.0)))
+    return f"#{v:02x}{v:02x}{v:02x}"
+
+
+def activations(model: MLP, inputs) -> list[np.ndarray]:
+    """The activation of every neuron, layer by layer (inputs first), for one input."""
+    values = [np.asarray(inputs, dtype=float)]
+    x = list(values[0])
+    with no_grad():
+        for layer in model.layers:
+            x = layer(x)
+            values.append(np.array([v.data for v in x]))
+    return values
+
+
+def draw_network(model: MLP, inputs=None, *, input_shading=None, top_k: int | None = None,
+                 focus: dict[int, int] | None = None, output_labels=None,
+                 node_attrs: dict | None = None, edge_attrs: dict | None = None,
+                 title: str | None = None) -> graphviz.Digraph:
+    """The network as circles and weighted connections, as a ``graphviz.Digraph``.
+
+    - ``inputs``: what the network reads; neurons are then shaded by their activation
+      (hidden: relative to the layer's largest; outputs: softmax probability);
+    - ``input_shading``: gray levels in [0, 1] for the input neurons (pixels), if ``inputs``
+      are normalised values that would shade badly;
+    - ``top_k``: draw only the k strongest connections (by |w|) into each neuron;
+    - ``focus``: ``{layer: neuron}`` draws, in that layer (1 = first hidden), only the
+      connections into that one neuron, as the explainer does for readability;
+    - ``output_labels``: names for the output neurons (default 0, 1, 2, ...);
+    - ``node_attrs`` / ``edge_attrs``: extra Graphviz attributes keyed by ``(layer, neuron)``
+      and ``(layer, neuron, input)`` (layer 0 = inputs), for annotated figures.
+
+    Layer l's neuron j is node ``L{l}_{j}``.
+    """
+    if not isinstance(model, MLP):
+        raise TypeError(f"draw_network draws an nn.MLP, got {type(model).__name__}")
+    focus = focus or {}
+    for layer, neuron in focus.items():
+        if not 1 <= layer <= len(model.layers) or not 0 <= neuron < model.layers[layer - 1].nout:
+            raise ValueError(f"focus {{{layer}: {neuron}}} is not a neuron of this network")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be a positive integer, got {top_k}")
+    sizes = [model.nin, *model.nouts]
+    acts = activations(model, inputs) if inputs is not None else None
+    shades = None
+    if acts is not None:
+        shades = [np.asarray(input_shading, float) if input_shading is not None else
+                  (acts[0] - acts[0].min()) / max(np.ptp(acts[0]), 1e-12)]
+        for a in acts[1:-1]:
+            shades.append(np.clip(a, 0, None) / max(np.abs(a).max(), 1e-12))
+        shades.append(np.array(softmax(list(acts[-1]))))
+    labels = list(output_labels) if output_labels is not None else list(range(sizes[-1]))
+    node_attrs, edge_attrs = node_attrs or {}, edge_attrs or {}
+
+    dot = graphviz.Digraph("network", engine="neato", graph_attr={
+        "splines": "false", "outputorder": "edgesfirst", "fontname": "Helvetica",
+        "pad": "0.3"}, node_attr={"shape": "circle", "style": "filled", "fixedsize": "true",
+                                  "fontname": "Helvetica", "fontsize": "9", "penwidth": "0.8"},
+        edge_attr={"arrowhead": "none"})
+    tallest = max(sizes)
+    for k, n in enumerate(sizes):  # k: the layer's column (0 = inputs)
+        top = (tallest - n) * ROW / 2
+        for j in range(n):
+            attrs = {"pos": f"{k * COLUMN:.2f},{-(top + j * ROW):.2f}!",
+                     "width": "0.22" if k == 0 else "0.26", "label": "",
+                     "fillcolor": _gray(shades[k][j]) if shades is not None else "white"}
+            if k == len(sizes) - 1:  # outputs carry their class name, legible on any shade
+                dark = shades is not None and shades[k][j] > 0.55
+                attrs.update(label=str(labels[j]), width="0.3",
+                             fontcolor="white" if dark else "black")
+            attrs.update(node_attrs.get((k, j), {}))
+            dot.node(f"L{k}_{j}", **attrs)
+        caption = ["inputs", *[f"hidden {i}" for i in range(1, len(sizes) - 1)], "outputs"][k]
+        dot.node(f"title{k}", caption, shape="plaintext", style="", fixedsize="false",
+                 pos=f"{k * COLUMN:.2f},{ROW * 1.6:.2f}!", fontsize="11")
+
+    for k, layer in enumerate(model.layers, start=1):
+        weights = np.array([[w.data for w in neuron.w] for neuron in layer.neurons])
+        scale = max(np.abs(weights).max(), 1e-12)
+        for j, row in enumerate(weights):
+            if k in focus and focus[k] != j:
+                continue
+            chosen = range(len(row))
+            if top_k is not None:
+                chosen = sorted(np.argsort(-np.abs(row), kind="stable")[:top_k])
+            for i in chosen:
+                w = row[i]
+                strength = abs(w) / scale
+                alpha = round(60 + 195 * strength)
+                attrs = {"color": f"{BLUE if w > 0 else RED}{alpha:02x}",
+                         "penwidth": f"{0.3 + 2.7 * strength:.2f}"}
+                attrs.update(edge_attrs.get((k, j, int(i)), {}))
+                dot.edge(f"L{k - 1}_{i}", f"L{k}_{j}", **attrs)
+    if title:
+        dot.attr(label=title, labelloc="b", fontsize="12")
+    return dot
