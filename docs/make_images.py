@@ -1,0 +1,47 @@
+"""Regenerate the example pictures in docs/: ``python docs/make_images.py``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run from a checkout, too
+
+from demos.digits.data import load_digits  # noqa: E402
+from engine import Value  # noqa: E402
+from engine.viz import backward_frames, draw_dot, render  # noqa: E402
+from nn import MLP, cross_entropy  # noqa: E402
+from nn.viz import draw_network  # noqa: E402
+
+
+def main() -> None:
+    a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(6.5, label="c")
+    d = a * b
+    d.label = "d"
+    e = d + c
+    e.label = "e"
+    o = e.tanh()
+    o.label = "o"
+    o.backward()
+    render(draw_dot(o, local_derivatives=True, color_grads=True), HERE / "expression.svg")
+    frames = backward_frames(o, HERE / "frames", format="svg", local_derivatives=True)
+
+    data = load_digits()
+    three = next(i for i, label in enumerate(data.labels) if label == 3)
+    model = MLP(64, [32, 10], rng=0)
+    loss = cross_entropy(model(list(data.inputs[three])), 3)
+    loss.backward()
+    render(draw_dot(loss, color_grads=True), HERE / "mlp_collapsed.svg")
+    small = MLP(64, [16, 16, 10], rng=0)
+    render(draw_network(small, data.inputs[three], focus={1: 0, 2: 0, 3: 3},
+                        title="An untrained MLP(64, [16, 16, 10]) reading a 3: only the "
+                              "connections into one neuron per layer are drawn"),
+           HERE / "network.svg")
+    print("wrote", ", ".join(p.name for p in [HERE / "expression.svg", *frames,
+                                               HERE / "mlp_collapsed.svg",
+                                               HERE / "network.svg"]))
+
+
+if __name__ == "__main__":
+    main()
