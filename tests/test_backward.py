@@ -7,6 +7,7 @@ import pytest
 
 import engine
 from engine import Value, backward_steps, topological_order
+from tests.conftest import labelled_example
 
 
 def test_golden_linear():
@@ -116,17 +117,6 @@ def test_topological_order_rejects_non_values():
 
 
 # --- Step-through -----------------------------------------------------------------------------
-
-def labelled_example():
-    a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c")
-    d = a * b
-    d.label = "d"
-    e = d + c
-    e.label = "e"
-    o = e.tanh()
-    o.label = "o"
-    return o, (a, b, c, d, e)
-
 
 def test_steps_are_lazy_and_never_run_ahead():
     o, (a, b, c, d, e) = labelled_example()

@@ -25,21 +25,16 @@ from engine.viz.dot import _grad_colour
 from engine.viz.expr import ExpressionError, build
 from nn import MLP, cross_entropy, softmax
 from nn.viz import draw_network
+from tests.conftest import labelled_example
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
 
 def example():
-    a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c")
-    d = a * b
-    d.label = "d"
-    e = d + c
-    e.label = "e"
-    o = e.tanh()
-    o.label = "o"
+    o, nodes = labelled_example()
     o.backward()
-    return o, (a, b, c, d, e)
+    return o, nodes
 
 
 def svg_texts(path: Path) -> list[str]:
