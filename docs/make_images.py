@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout, too
 
 from demos.digits.data import load_digits  # noqa: E402
+from demos.how_it_works import cli as how_it_works  # noqa: E402
 from engine import Value  # noqa: E402
 from engine.viz import backward_frames, draw_dot, render  # noqa: E402
 from nn import MLP, cross_entropy  # noqa: E402
@@ -16,6 +19,7 @@ from nn.viz import draw_network  # noqa: E402
 
 
 def main() -> None:
+    (HERE / "how_it_works").mkdir(exist_ok=True)
     a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(6.5, label="c")
     d = a * b
     d.label = "d"
@@ -38,9 +42,16 @@ def main() -> None:
                         title="An untrained MLP(64, [16, 16, 10]) reading a 3: only the "
                               "connections into one neuron per layer are drawn"),
            HERE / "network.svg")
+    # The explainer's figures: run the demo and keep the ones the README shows.
+    with tempfile.TemporaryDirectory() as tmp:
+        how_it_works.main(["--digit", "3", "--out", tmp, "--trained", "--epochs", "2"])
+        kept = []
+        for name in ("step1", "step2", "step4", "repeat", "trained_step1"):
+            shutil.copy(Path(tmp) / f"{name}.svg", HERE / "how_it_works" / f"{name}.svg")
+            kept.append(HERE / "how_it_works" / f"{name}.svg")
     print("wrote", ", ".join(p.name for p in [HERE / "expression.svg", *frames,
                                                HERE / "mlp_collapsed.svg",
-                                               HERE / "network.svg"]))
+                                               HERE / "network.svg", *kept]))
 
 
 if __name__ == "__main__":

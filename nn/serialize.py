@@ -102,8 +102,8 @@ def loads(text: str, source: str = "<string>", expected: type[Module] | None = N
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
-        raise fail(f"not valid JSON, the file is truncated or corrupt ({e.msg} at line "
-                   f"{e.lineno}, column {e.colno})") from None
+        raise fail(f"not valid JSON, so not a glassgrad model file, or one that is truncated "
+                   f"or corrupt ({e.msg} at line {e.lineno}, column {e.colno})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise fail(f"not a glassgrad model file (no \"format\": \"{FORMAT}\")")
     version = doc.get("version")

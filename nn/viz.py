@@ -25,6 +25,13 @@ def _gray(level: float) -> str:
     return f"#{v:02x}{v:02x}{v:02x}"
 
 
+def neuron_position(sizes: list[int], layer: int, index: int) -> tuple[float, float]:
+    """Where ``draw_network`` puts neuron ``index`` of ``layer`` (0 = inputs), in inches:
+    a column per layer, each column centred on the tallest one."""
+    top = (max(sizes) - sizes[layer]) * ROW / 2
+    return layer * COLUMN, -(top + index * ROW)
+
+
 def activations(model: MLP, inputs) -> list[np.ndarray]:
     """The activation of every neuron, layer by layer (inputs first), for one input."""
     values = [np.asarray(inputs, dtype=float)]
@@ -48,7 +55,8 @@ def draw_network(model: MLP, inputs=None, *, input_shading=None, top_k: int | No
       are normalised values that would shade badly;
     - ``top_k``: draw only the k strongest connections (by |w|) into each neuron;
     - ``focus``: ``{layer: neuron}`` draws, in that layer (1 = first hidden), only the
-      connections into that one neuron, as the explainer does for readability;
+      connections into that one neuron, as the explainer does for readability (``None``:
+      no connections into that layer);
     - ``output_labels``: names for the output neurons (default 0, 1, 2, ...);
     - ``node_attrs`` / ``edge_attrs``: extra Graphviz attributes keyed by ``(layer, neuron)``
       and ``(layer, neuron, input)`` (layer 0 = inputs), for annotated figures.
@@ -59,7 +67,8 @@ def draw_network(model: MLP, inputs=None, *, input_shading=None, top_k: int | No
         raise TypeError(f"draw_network draws an nn.MLP, got {type(model).__name__}")
     focus = focus or {}
     for layer, neuron in focus.items():
-        if not 1 <= layer <= len(model.layers) or not 0 <= neuron < model.layers[layer - 1].nout:
+        if not 1 <= layer <= len(model.layers) or not (
+                neuron is None or 0 <= neuron < model.layers[layer - 1].nout):
             raise ValueError(f"focus {{{layer}: {neuron}}} is not a neuron of this network")
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be a positive integer, got {top_k}")
@@ -80,11 +89,10 @@ def draw_network(model: MLP, inputs=None, *, input_shading=None, top_k: int | No
         "pad": "0.3"}, node_attr={"shape": "circle", "style": "filled", "fixedsize": "true",
                                   "fontname": "Helvetica", "fontsize": "9", "penwidth": "0.8"},
         edge_attr={"arrowhead": "none"})
-    tallest = max(sizes)
     for k, n in enumerate(sizes):  # k: the layer's column (0 = inputs)
-        top = (tallest - n) * ROW / 2
         for j in range(n):
-            attrs = {"pos": f"{k * COLUMN:.2f},{-(top + j * ROW):.2f}!",
+            x, y = neuron_position(sizes, k, j)
+            attrs = {"pos": f"{x:.2f},{y:.2f}!",
                      "width": "0.22" if k == 0 else "0.26", "label": "",
                      "fillcolor": _gray(shades[k][j]) if shades is not None else "white"}
             if k == len(sizes) - 1:  # outputs carry their class name, legible on any shade

@@ -98,7 +98,7 @@ def rewrite(path, edit):
 
 @pytest.mark.parametrize("corrupt, message", [
     (lambda p: p.write_text(p.read_text()[:200]),
-     "not valid JSON, the file is truncated or corrupt"),
+     "not valid JSON, so not a glassgrad model file, or one that is truncated or corrupt"),
     (lambda p: p.write_text(""), "not valid JSON"),
     (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff"), "not a text file"),
     (lambda p: p.write_text('{"hello": 1}'), "not a glassgrad model file"),

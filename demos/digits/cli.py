@@ -69,21 +69,24 @@ def train_parser() -> argparse.ArgumentParser:
         description="Train a feed-forward network built from glassgrad Values to read "
                     "handwritten digits from their pixel gray levels. "
                     "See also: python -m demos.digits predict --help",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+)
     p.add_argument("--epochs", type=positive_int, default=d.epochs,
-                   help="passes over the training images")
+                   help="passes over the training images (default: %(default)s)")
     p.add_argument("--hidden", type=layer_sizes, default=",".join(map(str, d.hidden)),
-                   help="hidden layer sizes, comma separated: 32 or 32,16")
+                   help="hidden layer sizes, comma separated: 32 or 32,16 "
+                        "(default: %(default)s)")
     p.add_argument("--lr", type=positive_float, default=d.lr,
-                   help="learning rate at the start (a cosine schedule anneals it to 0)")
+                   help="learning rate at the start; a cosine schedule anneals it to 0 "
+                        "(default: %(default)s)")
     p.add_argument("--batch-size", type=positive_int, default=d.batch_size,
-                   help="images averaged per optimizer step")
+                   help="images averaged per optimizer step (default: %(default)s)")
     p.add_argument("--optimizer", choices=["adam", "sgd"], default=d.optimizer,
-                   help="adam, or sgd with momentum 0.9")
+                   help="adam, or sgd with momentum 0.9 (default: %(default)s)")
     p.add_argument("--activation", choices=["relu", "tanh", "sigmoid"], default=d.activation,
-                   help="activation of the hidden neurons")
+                   help="activation of the hidden neurons (default: %(default)s)")
     p.add_argument("--seed", type=non_negative_int, default=d.seed,
-                   help="seed for the split, the initial weights and the shuffles")
+                   help="seed for the split, the initial weights and the shuffles "
+                        "(default: %(default)s)")
     p.add_argument("--size", type=positive_int, default=None,
                    help="downsample images to SIZE×SIZE: 8 or 4 for the shipped digits "
                         "(default 8), 28, 14 or 7 for MNIST (default 14)")
@@ -93,7 +96,8 @@ def train_parser() -> argparse.ArgumentParser:
                    help="train on MNIST IDX files in DIR (train-images-idx3-ubyte[.gz] etc.) "
                         "instead of the shipped 8×8 digits")
     p.add_argument("--out", metavar="DIR", default="runs/digits",
-                   help="where the model, metrics, checkpoint and plots go")
+                   help="where the model, metrics, checkpoint and plots go "
+                        "(default: %(default)s)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run whose checkpoint is in --out")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -186,8 +190,8 @@ def run_train(argv) -> int:
     log(report(metrics))
     if not args.no_plots:
         written = write_plots(result, out)
-        log("\nWrote " + ", ".join(str(p) for p in [out / "model.json", out / "metrics.json",
-                                                     *written]))
+        files = [out / "model.json", out / "metrics.json", out / "checkpoint.json", *written]
+        log("\nWrote " + ", ".join(str(p) for p in files))
     if args.json:
         keys = ["test_accuracy", "test_samples", "train_samples", "epochs", "train_seconds",
                 "per_class_accuracy"]

@@ -24,8 +24,8 @@ def curves(history: list[dict], path: Path) -> Path:
     """Training loss, and train and test accuracy, per epoch."""
     epochs = [h["epoch"] for h in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    left.plot(epochs, [h["loss"] for h in history], "o-", color="tab:purple")
-    left.set(xlabel="epoch", ylabel="mean cross-entropy", title="Training loss")
+    left.semilogy(epochs, [h["loss"] for h in history], "o-", color="tab:purple")
+    left.set(xlabel="epoch", ylabel="mean cross-entropy (log scale)", title="Training loss")
     right.plot(epochs, [100 * h["train_accuracy"] for h in history], "o-", label="train")
     right.plot(epochs, [100 * h["test_accuracy"] for h in history], "s-", label="test")
     right.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")

@@ -156,8 +156,8 @@ def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: 
     trained model, with the input normalisation in its metadata) and ``metrics.json``.
     """
     out = Path(out)
+    data = prepare(config)  # first: bad data fails before anything is written
     out.mkdir(parents=True, exist_ok=True)
-    data = prepare(config)
     model, optimizer, schedule = build(config, data.x_train.shape[1])
     history, start = [], 0
     if resume:

@@ -1,0 +1,1 @@
+"""The explainer's figures from a real network: ``python -m demos.how_it_works``."""

@@ -1,0 +1,5 @@
+"""python -m demos.how_it_works: see demos/how_it_works/cli.py."""
+
+from demos.how_it_works.cli import main
+
+raise SystemExit(main())
