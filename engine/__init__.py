@@ -18,6 +18,7 @@ from engine.value import (
     const,
     detect_anomaly,
     enable_grad,
+    max,
     no_grad,
     sum,
 )
@@ -25,6 +26,6 @@ from engine.value import (
 __all__ = [
     "OPS", "AnomalyError", "GradcheckError", "Op", "Step", "Value", "apply", "backward",
     "backward_steps", "const", "detect_anomaly", "enable_grad", "grad", "gradcheck",
-    "local_grads",
+    "local_grads", "max",
     "no_grad", "numerical_grad", "sum", "topological_order",
 ]

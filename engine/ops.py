@@ -157,6 +157,27 @@ def _relu(x):
     return where(x <= 0, 0.0, x)
 
 
+def _max(*xs):
+    # The first of equal maxima wins, elementwise for arrays.
+    out = xs[0]
+    for x in xs[1:]:
+        out = where(x > out, x, out)
+    return out
+
+
+def _first_max_indicators(out, *xs):
+    """∂max/∂x_i: 1 for the first input equal to the max, 0 for the others (a Value's
+    indicators are constants, so its second derivatives are 0)."""
+    out = _numbers(out)
+    taken, result = False, []
+    for x in xs:
+        hit = (_numbers(x) == out) & ~taken if isinstance(out, np.ndarray) else (
+            not taken and _numbers(x) == out)
+        taken = taken | hit
+        result.append(hit.astype(float) if isinstance(hit, np.ndarray) else float(hit))
+    return tuple(result)
+
+
 def _sum(*xs):
     total = xs[0]
     for x in xs[1:]:
@@ -317,6 +338,13 @@ _register(
         local_grads=lambda out, x: (step(x),),
         formula="relu({x})",
         grad_formulas=("1 if {x} > 0 else 0",),
+    ),
+    Op(
+        "max", "max", -1,
+        forward=_max,
+        local_grads=_first_max_indicators,
+        formula="max",
+        grad_formulas=("1 if it is the first maximum else 0",),
     ),
     Op(
         "sum", "Σ", -1,

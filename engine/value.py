@@ -283,25 +283,35 @@ class Value:
         return f"Value({', '.join(parts)})"
 
 
-def sum(values) -> Value:
-    """Σ of one or more Values/numbers as a single n-ary node (∂Σ/∂x_i = 1 for every i).
+def max(values) -> Value:  # noqa: A001 - engine.max, like torch.max
+    """The largest of one or more Values/numbers as one node (∂/∂x_i = 1 for the first
+    maximum, 0 for the others)."""
+    inputs = _inputs("engine.max", values)
+    return _apply("max", tuple(inputs))
 
-    A neuron's pre-activation w·x + b is one such node instead of a chain of n additions.
-    """
+
+def _inputs(who: str, values) -> list[Value]:
     if isinstance(values, (Value, str, bytes)) or not hasattr(values, "__iter__"):
-        raise TypeError(f"engine.sum expects an iterable of Values or numbers, "
+        raise TypeError(f"{who} expects an iterable of Values or numbers, "
                         f"got {type(values).__name__}")
     inputs = []
     for i, x in enumerate(values):
         v = _as_value(x)
         if v is None:
-            raise TypeError(
-                f"engine.sum: item {i} must be a Value or a real number, "
-                f"got {type(x).__name__}: {x!r}"
-            )
+            raise TypeError(f"{who}: item {i} must be a Value or a real number, "
+                            f"got {type(x).__name__}: {x!r}")
         inputs.append(v)
     if not inputs:
-        raise ValueError("engine.sum: needs at least one value")
+        raise ValueError(f"{who}: needs at least one value")
+    return inputs
+
+
+def sum(values) -> Value:
+    """Σ of one or more Values/numbers as a single n-ary node (∂Σ/∂x_i = 1 for every i).
+
+    A neuron's pre-activation w·x + b is one such node instead of a chain of n additions.
+    """
+    inputs = _inputs("engine.sum", values)
     return _apply("sum", tuple(inputs))
 
 

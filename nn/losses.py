@@ -45,13 +45,12 @@ def mse(predictions, targets) -> Value:
 def log_sum_exp(logits) -> Value:
     """log Σᵢ e^{zᵢ} computed as m + log Σᵢ e^{zᵢ − m} with m = max zᵢ, so it never overflows.
 
-    m is a constant: the result does not depend on it, and neither does its gradient
-    (∂/∂zᵢ = softmax(z)ᵢ either way).
+    m is part of the graph (a ``max`` node), so the same graph serves every input, as a
+    compiled trace needs; the result does not depend on m, and neither does the gradient:
+    through m it is 1 − Σ softmax(z) = 0 (to rounding), so ∂/∂zᵢ = softmax(z)ᵢ.
     """
     zs = _values(logits, "logits")
-    m = max(z.data for z in zs)
-    if not math.isfinite(m):
-        m = 0.0  # all −inf or a nan: no shift helps; let IEEE arithmetic say what it is
+    m = engine.max(zs)
     return engine.sum([(z - m).exp() for z in zs]).log() + m
 
 
