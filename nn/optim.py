@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 from engine import Value
 
 
@@ -44,6 +46,17 @@ class Optimizer:
         """Set every parameter's grad to 0 before the next backward pass."""
         for p in self.params:
             p.grad = 0.0
+
+    # The update rules run on numpy vectors of all parameters at once: the same IEEE
+    # operations in the same order as on Python floats (so identical results), without a
+    # Python-level loop doing the arithmetic.
+    def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        return (np.fromiter((p.data for p in self.params), float, len(self.params)),
+                np.fromiter((p.grad for p in self.params), float, len(self.params)))
+
+    def _write(self, data: np.ndarray) -> None:
+        for p, x in zip(self.params, data.tolist(), strict=True):
+            p.data = x
 
     def step(self) -> None:
         raise NotImplementedError
@@ -96,19 +109,16 @@ class SGD(Optimizer):
         self.velocity: list[float] | None = None  # made on the first step with momentum
 
     def step(self) -> None:
-        # PyTorch starts the momentum buffer at the first gradient (not at momentum·0 + g).
-        first = self.momentum > 0 and self.velocity is None
-        if first:
-            self.velocity = [0.0] * len(self.params)
-        for i, p in enumerate(self.params):
-            g = p.grad + self.weight_decay * p.data
-            if self.momentum:
-                g = g if first else self.momentum * self.velocity[i] + g
-                self.velocity[i] = g
-            p.data -= self.lr * g
+        data, g = self._vectors()
+        g = g + self.weight_decay * data
+        if self.momentum:
+            # PyTorch starts the momentum buffer at the first gradient (not momentum·0 + g).
+            g = g if self.velocity is None else self.momentum * np.asarray(self.velocity) + g
+            self.velocity = g
+        self._write(data - self.lr * g)
 
     def state_dict(self) -> dict:
-        velocity = None if self.velocity is None else list(self.velocity)
+        velocity = None if self.velocity is None else [float(v) for v in self.velocity]
         return {**super().state_dict(), "momentum": self.momentum,
                 "weight_decay": self.weight_decay, "velocity": velocity}
 
@@ -137,24 +147,24 @@ class Adam(Optimizer):
         self.eps = _number("eps", eps, 0.0, low_inclusive=False)
         self.weight_decay = _number("weight_decay", weight_decay, 0.0)
         self.t = 0
-        self.m = [0.0] * len(self.params)
-        self.v = [0.0] * len(self.params)
+        self.m = np.zeros(len(self.params))
+        self.v = np.zeros(len(self.params))
 
     def step(self) -> None:
         self.t += 1
         b1, b2 = self.betas
         correction1, correction2 = 1 - b1 ** self.t, 1 - b2 ** self.t
-        for i, p in enumerate(self.params):
-            g = p.grad + self.weight_decay * p.data
-            self.m[i] = b1 * self.m[i] + (1 - b1) * g
-            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
-            p.data -= self.lr * (self.m[i] / correction1) / (
-                math.sqrt(self.v[i] / correction2) + self.eps)
+        data, g = self._vectors()
+        g = g + self.weight_decay * data
+        self.m = b1 * self.m + (1 - b1) * g
+        self.v = b2 * self.v + (1 - b2) * g * g
+        self._write(data - self.lr * (self.m / correction1) / (
+            np.sqrt(self.v / correction2) + self.eps))
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "betas": list(self.betas), "eps": self.eps,
-                "weight_decay": self.weight_decay, "t": self.t, "m": list(self.m),
-                "v": list(self.v)}
+                "weight_decay": self.weight_decay, "t": self.t, "m": self.m.tolist(),
+                "v": self.v.tolist()}
 
     def _parse_state(self, state: dict) -> dict:
         betas, t = _entry(state, "betas"), _entry(state, "t")
@@ -167,7 +177,8 @@ class Adam(Optimizer):
                           _number("betas[1]", betas[1], 0.0, 1.0)),
                 "eps": _number("eps", _entry(state, "eps"), 0.0, low_inclusive=False),
                 "weight_decay": _number("weight_decay", _entry(state, "weight_decay"), 0.0),
-                "t": t, "m": self._buffer(state, "m"), "v": self._buffer(state, "v")}
+                "t": t, "m": np.array(self._buffer(state, "m")),
+                "v": np.array(self._buffer(state, "v"))}
 
 
 class _Schedule:

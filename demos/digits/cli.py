@@ -84,6 +84,9 @@ def train_parser() -> argparse.ArgumentParser:
                    help="adam, or sgd with momentum 0.9 (default: %(default)s)")
     p.add_argument("--activation", choices=["relu", "tanh", "sigmoid"], default=d.activation,
                    help="activation of the hidden neurons (default: %(default)s)")
+    p.add_argument("--engine", choices=["compiled", "eager"], default=d.engine,
+                   help="compiled: trace the network once and run whole batches with numpy; "
+                        "eager: build a graph of Values for every image (default: %(default)s)")
     p.add_argument("--seed", type=non_negative_int, default=d.seed,
                    help="seed for the split, the initial weights and the shuffles "
                         "(default: %(default)s)")
@@ -168,7 +171,7 @@ def run_train(argv) -> int:
     config = TrainConfig(epochs=args.epochs, hidden=args.hidden, lr=args.lr,
                          batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
                          size=size, activation=args.activation, limit=args.limit,
-                         mnist=args.mnist)
+                         mnist=args.mnist, engine=args.engine)
     out = Path(args.out)
     # Human-readable progress goes to stderr with --json, so stdout ends with the JSON line.
     log_stream = sys.stderr if args.json else sys.stdout

@@ -21,6 +21,7 @@ import engine
 from demos.digits.data import Dataset, load_digits, load_mnist, stratified_split
 from demos.digits.data import downsample as block_average
 from nn import MLP, SGD, Adam, CosineLR, cross_entropy
+from nn.compiled import compile_step
 from nn.serialize import atomic_write_text
 
 CHECKPOINT = "checkpoint.json"
@@ -42,6 +43,7 @@ class TrainConfig:
     activation: str = "relu"
     limit: int | None = None  # use at most this many training images
     mnist: str | None = None  # a directory of MNIST IDX files instead of the shipped digits
+    engine: str = "compiled"  # "eager": a graph of Values per image; "compiled": one trace
 
 
 @dataclass
@@ -106,8 +108,11 @@ def build(config: TrainConfig, nin: int):
     return model, optimizer, CosineLR(optimizer, total=config.epochs)
 
 
-def predict(model, x: np.ndarray) -> np.ndarray:
-    """Class scores (logits) for each row of x, without recording a graph."""
+def predict(model, x: np.ndarray, step=None) -> np.ndarray:
+    """Class scores (logits) for each row of x, without recording a graph (with a compiled
+    ``step``, one batched pass)."""
+    if step is not None:
+        return step.logits(x)
     with engine.no_grad():
         return np.array([[v.data for v in model(list(row))] for row in x])
 
@@ -171,6 +176,9 @@ def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: 
         log(f"Starting afresh: {out / CHECKPOINT} will be replaced (--resume continues it).")
 
     n, batch = len(data.train), config.batch_size
+    # Compiled: the model and loss are traced once and run over whole batches with numpy;
+    # the parameters stay ordinary Values, so the optimizer and the checkpoints are the same.
+    step = compile_step(model) if config.engine == "compiled" else None
     for epoch in range(start, config.epochs):
         started = time.perf_counter()
         order = np.random.default_rng([config.seed, epoch]).permutation(n)
@@ -180,22 +188,29 @@ def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: 
         total_loss = 0.0
         for start_row in bar:
             rows = order[start_row:start_row + batch]
-            losses = []
-            for i in rows:
-                logits = model(list(data.x_train[i]))
-                label = int(data.train.labels[i])
-                losses.append(cross_entropy(logits, label))
-                correct += int(np.argmax([v.data for v in logits]) == label)
-            loss = engine.sum(losses) / len(rows)
             optimizer.zero_grad()
-            loss.backward()
+            if step is not None:
+                labels = data.train.labels[rows]
+                batch_loss = step(data.x_train[rows], labels)
+                correct += int(np.sum(step.last_logits.argmax(axis=1) == labels))
+            else:
+                losses = []
+                for i in rows:
+                    logits = model(list(data.x_train[i]))
+                    label = int(data.train.labels[i])
+                    losses.append(cross_entropy(logits, label))
+                    correct += int(np.argmax([v.data for v in logits]) == label)
+                loss = engine.sum(losses) / len(rows)
+                loss.backward()
+                batch_loss = loss.data
             optimizer.step()
             seen += len(rows)
-            total_loss += loss.data * len(rows)
+            total_loss += batch_loss * len(rows)
             bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
         bar.close()
         schedule.step()
-        test_accuracy = float(np.mean(predict(model, data.x_test).argmax(1) == data.test.labels))
+        test_accuracy = float(np.mean(predict(model, data.x_test, step).argmax(1)
+                                      == data.test.labels))
         history.append({"epoch": epoch + 1, "loss": total_loss / n, "train_accuracy": correct / n,
                         "test_accuracy": test_accuracy,
                         "seconds": time.perf_counter() - started})
@@ -206,11 +221,11 @@ def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: 
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1)
 
-    return _finish(config, out, data, model, history)
+    return _finish(config, out, data, model, history, step)
 
 
-def _finish(config, out: Path, data: Prepared, model, history) -> Result:
-    predicted = predict(model, data.x_test).argmax(1)
+def _finish(config, out: Path, data: Prepared, model, history, step=None) -> Result:
+    predicted = predict(model, data.x_test, step).argmax(1)
     counts = confusion_matrix(data.test.labels, predicted)
     per_class = counts.diagonal() / np.maximum(counts.sum(axis=1), 1)
     metrics = {

@@ -1,0 +1,159 @@
+"""The compiled path equals the eager engine to rounding, and refuses data-dependent graphs."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import engine
+from engine import Value
+from engine.compile import TraceError
+from engine.compile import compile as trace
+from nn import MLP, cross_entropy, mse
+from nn.compiled import compile_step
+
+
+def eager(model, X, y, loss="cross_entropy"):
+    """Mean loss and parameter grads the eager way: one graph of Values per example."""
+    model.zero_grad()
+    losses = []
+    for x, t in zip(X, y, strict=True):
+        out = model(list(x))
+        losses.append(cross_entropy(out, int(t)) if loss == "cross_entropy" else mse(out, t))
+    total = engine.sum(losses) / len(losses)
+    total.backward()
+    return total.data, np.array([p.grad for p in model.parameters()])
+
+
+def compiled(model, X, y, loss="cross_entropy"):
+    model.zero_grad()
+    value = compile_step(model, loss)(X, y)
+    return value, np.array([p.grad for p in model.parameters()])
+
+
+def assert_close(a, b):
+    loss_a, grads_a = a
+    loss_b, grads_b = b
+    assert loss_a == pytest.approx(loss_b, rel=1e-12, abs=1e-300)
+    # Grads agree to 1e-12 of the largest grad: summation order differs (per example vs
+    # batched), which moves the last bits of tiny grads, never more.
+    assert np.max(np.abs(grads_a - grads_b)) <= 1e-12 * max(np.max(np.abs(grads_b)), 1e-300)
+
+
+@settings(max_examples=25, deadline=None)
+@given(nin=st.integers(1, 6), hidden=st.lists(st.integers(1, 6), min_size=0, max_size=2),
+       nout=st.integers(2, 5), batch=st.integers(1, 9),
+       activation=st.sampled_from(["relu", "tanh", "sigmoid", "linear"]),
+       seed=st.integers(0, 2**16))
+def test_compiled_equals_eager_on_random_models_and_batches(nin, hidden, nout, batch,
+                                                             activation, seed):
+    rng = np.random.default_rng(seed)
+    model = MLP(nin, [*hidden, nout], activation=activation, rng=seed)
+    X = rng.normal(0, 2, (batch, nin))
+    y = rng.integers(0, nout, batch)
+    assert_close(compiled(model, X, y), eager(model, X, y))
+    targets = rng.normal(0, 1, (batch, nout))
+    assert_close(compiled(model, X, targets, "mse"), eager(model, X, targets, "mse"))
+
+
+def test_relu_at_exactly_zero_repeated_inputs_and_repeated_rows():
+    model = MLP(3, [4, 3], rng=0)
+    dead = model.layers[0].neurons[1]
+    for w in dead.w:
+        w.data = 0.0
+    dead.b.data = 0.0  # pre-activation exactly 0 for every input: relu'(0) = 0 both ways
+    X = np.array([[0.5, 0.5, 0.5], [0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [1.0, -1.0, 1.0]])
+    y = np.array([2, 0, 2, 1])
+    assert_close(compiled(model, X, y), eager(model, X, y))
+
+
+def test_parameters_used_several_times_are_accumulated():
+    model = MLP(3, [2, 2], rng=0)
+    model.layers[0].neurons[1].w = model.layers[0].neurons[0].w  # tied weights
+    X = np.random.default_rng(1).normal(size=(5, 3))
+    y = np.array([0, 1, 1, 0, 1])
+    assert_close(compiled(model, X, y), eager(model, X, y))
+
+
+def every_op(v):
+    x, y = v
+    parts = [x * y, x - y, -x, x / (1 + y * y), (x * x + 1) ** 0.5, 2 ** x, (y * y + 1) ** x,
+             x.exp(), (x * x + 1).log(), x.tanh(), y.sigmoid(), (x - 0.1).relu(),
+             engine.max([x, y, 0.3])]
+    return engine.sum(parts)
+
+
+def test_generic_compile_runs_every_op_like_the_eager_engine():
+    rng = np.random.default_rng(0)
+    tape = trace(every_op, [0.3, -0.7], params=[], check_with=[-1.1, 0.4])
+    batch = rng.normal(0, 1, (2, 50))
+    values = tape.forward(batch)
+    grads = tape.backward(values, np.ones(50))
+    for b in range(50):
+        leaves = [Value(batch[0, b]), Value(batch[1, b])]
+        out = every_op(leaves)
+        expected = engine.grad(out, leaves)
+        assert values[tape.output_slot, b] == pytest.approx(out.data, rel=1e-13)
+        assert grads[tape.input_slots, b] == pytest.approx(expected, rel=1e-12, abs=1e-14)
+    assert {n.op for n in tape.order} >= {
+        "mul", "sub", "neg", "div", "pow", "rpow", "vpow", "exp", "log", "tanh", "sigmoid",
+        "relu", "max", "sum", "add"}
+
+
+def test_a_graph_that_depends_on_the_data_is_refused():
+    def branchy(v):
+        (x,) = v
+        return x.tanh() if x.data > 0 else x.relu()  # a Python `if` on a value
+
+    with pytest.raises(TraceError, match="depends on the data.*op 'tanh'.*op 'relu'"):
+        trace(branchy, [1.0], params=[], check_with=[-1.0])
+
+    def baked(v):
+        (x,) = v
+        return x * x.data  # a number taken from .data becomes a constant of the trace
+
+    with pytest.raises(TraceError, match="the constant 2.0 for one example and the constant"):
+        trace(baked, [2.0], params=[], check_with=[3.0])
+
+
+def test_numpy_calls_grow_with_depth_not_size():
+    small = compile_step(MLP(8, [4, 3], rng=0)).tape
+    wide = compile_step(MLP(64, [128, 10], rng=0)).tape
+    assert len(wide.order) > 20 * len(small.order)
+    assert wide.numpy_calls == small.numpy_calls
+    deep = compile_step(MLP(8, [4, 4, 4, 3], rng=0)).tape
+    assert deep.numpy_calls > small.numpy_calls
+
+
+def test_step_writes_ordinary_grads_and_checks_its_arguments():
+    model = MLP(4, [3, 2], rng=0)
+    step = compile_step(model)
+    X = np.ones((2, 4))
+    for p in model.parameters():
+        p.grad = 1.0
+    step(X, np.array([0, 1]))
+    _, grads = eager(model, X, np.array([0, 1]))
+    model.zero_grad()
+    step(X, np.array([0, 1]))
+    step(X, np.array([0, 1]))  # grads accumulate, as backward() does
+    assert np.allclose([p.grad for p in model.parameters()], 2 * grads, rtol=1e-12, atol=0)
+    assert step.logits(X).shape == (2, 2)
+    with pytest.raises(ValueError, match=r"X must have shape \(batch, 4\)"):
+        step(np.ones((2, 3)), np.array([0, 1]))
+    with pytest.raises(ValueError, match="class indices must be in 0..1"):
+        step(X, np.array([0, 2]))
+    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+        compile_step(model, "hinge")
+
+
+def test_digits_eager_and_compiled_training_agree(tmp_path):
+    from demos.digits.train import TrainConfig, train
+
+    config = dict(epochs=2, hidden=[8], size=4, limit=160, lr=0.05)
+    fast = train(TrainConfig(**config), tmp_path / "c", progress=False, log=lambda m: None)
+    slow = train(TrainConfig(**config, engine="eager"), tmp_path / "e", progress=False,
+                 log=lambda m: None)
+    a = np.array([p.data for p in fast.model.parameters()])
+    b = np.array([p.data for p in slow.model.parameters()])
+    assert np.max(np.abs(a - b)) < 1e-9
+    assert fast.metrics["test_accuracy"] == slow.metrics["test_accuracy"]
