@@ -49,9 +49,34 @@ def main() -> None:
         for name in ("step1", "step2", "step4", "repeat", "trained_step1"):
             shutil.copy(Path(tmp) / f"{name}.svg", HERE / "how_it_works" / f"{name}.svg")
             kept.append(HERE / "how_it_works" / f"{name}.svg")
+    kept.append(stepper_screenshot())
     print("wrote", ", ".join(p.name for p in [HERE / "expression.svg", *frames,
                                                HERE / "mlp_collapsed.svg",
                                                HERE / "network.svg", *kept]))
+
+
+def stepper_screenshot() -> Path:
+    """The HTML stepper in headless Chromium, midway through the backward pass."""
+    import shutil as sh
+
+    from playwright.sync_api import sync_playwright
+
+    from engine.viz import export_html
+    from engine.viz.expr import build
+
+    out = build("tanh(a*b + c)", {"a": 2, "b": -3, "c": 6.5})
+    with tempfile.TemporaryDirectory() as tmp:
+        page_path = export_html(out, Path(tmp) / "stepper.html", title="tanh(a*b + c)")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=sh.which("chromium"), args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page(viewport={"width": 1060, "height": 330})
+            page.goto(page_path.as_uri())
+            for _ in range(8):  # the forward pass (6 steps), then two backward steps
+                page.keyboard.press("ArrowRight")
+            page.screenshot(path=str(HERE / "html_stepper.png"))
+            browser.close()
+    return HERE / "html_stepper.png"
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ import engine
 from demos.digits.plots import plt
 from demos.digits.train import TrainConfig, prepare
 from demos.how_it_works import figures as fig
-from engine.viz import GraphvizMissingError, render
+from engine import Value
+from engine.viz import GraphvizMissingError, export_html, render
 from nn import MLP, Adam, cross_entropy, softmax
 
 HIDDEN = [16, 16]  # two hidden layers, small enough to draw every neuron
@@ -152,6 +153,9 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=2,
                    help="passes over the training images for the 'repeat' figure (default: 2)")
     p.add_argument("--seed", type=int, default=0, help="initial weights (default: 0)")
+    p.add_argument("--html", metavar="FILE",
+                   help="also write a page to step through this digit's forward and backward "
+                        "pass in the untrained network, node by node, in any browser")
     args = p.parse_args(argv)
     if args.epochs < 1:
         p.error(f"argument --epochs: expected a positive integer, got {args.epochs}")
@@ -165,6 +169,12 @@ def main(argv=None) -> int:
     model = MLP(64, [*HIDDEN, 10], rng=args.seed)
 
     try:
+        if args.html:
+            loss = cross_entropy(model([Value(float(v), label=f"x{i}") for i, v in enumerate(x)]),
+                                 args.digit)
+            export_html(loss, args.html, title=f"An untrained MLP(64, [16, 16, 10]) reading a "
+                                               f"{args.digit}: every step of its loss's pass")
+            print(f"Wrote {args.html}")
         sections = [("Before training", draw_steps(model, x, pixels, args.digit, out, "",
                                                      after=False))]
         print(f"Training briefly ({args.epochs} epochs) for the 'repeat' figure …")

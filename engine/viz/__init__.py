@@ -9,9 +9,10 @@ True
 """
 
 from engine.viz.dot import COLLAPSE_ABOVE, GraphTooLargeError, Neuron, draw_dot, find_neurons
+from engine.viz.html import export_html
 from engine.viz.render import GraphvizMissingError, backward_frames, render
 
 __all__ = [
     "COLLAPSE_ABOVE", "GraphTooLargeError", "GraphvizMissingError", "Neuron",
-    "backward_frames", "draw_dot", "find_neurons", "render",
+    "backward_frames", "draw_dot", "export_html", "find_neurons", "render",
 ]

@@ -8,6 +8,7 @@ import sys
 from engine.autodiff import backward_steps
 from engine.viz.dot import draw_dot
 from engine.viz.expr import FUNCTIONS, ExpressionError, build
+from engine.viz.html import export_html
 from engine.viz.render import GraphvizMissingError, backward_frames, render
 
 
@@ -33,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
                    help="a value for each name in the expression")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write the graph to FILE (.svg, .png, .pdf or .dot)")
+    p.add_argument("--html", metavar="FILE",
+                   help="write one self-contained page to step through the forward and "
+                        "backward pass in any browser")
     p.add_argument("--frames", metavar="DIR",
                    help="write one picture per backward step to DIR (step_001.svg, ...)")
     p.add_argument("--format", choices=["svg", "png", "pdf"], default="svg",
@@ -68,6 +72,8 @@ def main(argv=None) -> int:
     try:
         if args.output:
             print(f"wrote {render(draw_dot(out, color_grads=True, **options), args.output)}")
+        if args.html:
+            print(f"wrote {export_html(out, args.html, title=args.expression)}")
         if args.frames:
             paths = backward_frames(out, args.frames, format=args.format, **options)
             print(f"wrote {len(paths)} frames to {args.frames}/")

@@ -1,0 +1,267 @@
+"""``export_html``: one self-contained page to step through a forward and backward pass.
+
+The page holds the graph as inline SVG (drawn by Graphviz), a little CSS and vanilla JS, and
+the engine's own pass as JSON data: for every step, its explanation (for a backward step, the
+same text ``engine.backward_steps`` prints) and the texts it changes in the picture, with the
+texts they replace. The page only swaps those texts: it computes nothing that could disagree
+with the engine. It makes no network request and opens by double-click.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import graphviz
+
+from engine.autodiff import _Pass, backward_steps, topological_order
+from engine.ops import OPS
+from engine.value import Value
+from engine.viz.dot import _fmt, draw_dot, find_neurons
+from engine.viz.render import GraphvizMissingError
+
+_TEXT = re.compile(r"(<text\b[^>]*)>([^<]*)</text>")
+_NODE = re.compile(r'<g id="node\d+" class="node">\s*<title>([^<]+)</title>(.*?)</g>', re.S)
+
+
+def _tag_fields(svg: str) -> str:
+    """Give each node group an id, and each data/grad/Σ/activation text an id to update."""
+    def node(match):
+        title, body = match.group(1), match.group(2)
+        name = html.unescape(title)
+
+        def text(m):
+            content = html.unescape(m.group(2))
+            field = ("data" if content.startswith("data") else
+                     "grad" if content.startswith("grad") else
+                     "sum" if content.startswith("Σ") else
+                     "act" if "→" in content else None)
+            if field is None or name.endswith("_op"):
+                return m.group(0)
+            return f'{m.group(1)} id="f-{name}-{field}">{m.group(2)}</text>'
+
+        return f'<g id="g-{name}" class="node"><title>{title}</title>{_TEXT.sub(text, body)}</g>'
+
+    return _NODE.sub(node, svg)
+
+
+def _steps(root: Value, collapsed: bool) -> tuple[dict, list[dict]]:
+    """(initial field texts, steps) of the pass, as the page shows them."""
+    order = topological_order(root)
+    neurons = find_neurons(order) if collapsed else []
+    owner = {}
+    for n in neurons:
+        for m in n.members:
+            owner[m] = n
+    names = _Pass(order, 0).name
+
+    def fields(node: Value, kind: str) -> list[str]:
+        """The page fields showing ``kind`` ("data"/"grad") of ``node``."""
+        n = owner.get(node)
+        if n is None:
+            return [f"f-n{index[node]}-{kind}"]
+        neuron = f"neuron{n.index}"
+        if kind == "data":
+            return ([f"f-{neuron}-sum"] if node is n.total else []) + (
+                [f"f-{neuron}-act"] if node is n.out else [])
+        return [f"f-{neuron}-grad"] if node is n.out else []
+
+    def data_text(node: Value, field: str) -> str:
+        n = owner.get(node)
+        if n is not None and field.endswith("-sum"):
+            return f"Σ {_fmt(n.total.data)}"
+        if n is not None and field.endswith("-act"):
+            act = n.out.op if n.out is not n.total else "linear"
+            return f"{act} → {_fmt(n.out.data)}"
+        return f"data {_fmt(node.data)}"
+
+    index = {node: i for i, node in enumerate(order)}
+    current: dict[str, str] = {}
+    initial: dict[str, str] = {}
+    for node in order:
+        for f in fields(node, "data"):
+            blank = "Σ" if f.endswith("-sum") else "→" if f.endswith("-act") else "data"
+            initial[f] = current[f] = blank
+        for f in fields(node, "grad"):
+            initial[f] = current[f] = "grad"
+
+    def change(f: str, new: str, changes: list) -> None:
+        if f in current and current[f] != new:
+            changes.append([f, new, current[f]])
+            current[f] = new
+
+    steps = []
+    total = sum(1 for n in order if n.op != "const")
+    k = 0
+    for node in order:
+        if node.op == "const":
+            continue  # a number written into the expression: shown from the start
+        k += 1
+        changes: list = []
+        for f in fields(node, "data"):
+            change(f, data_text(node, f), changes)
+        row = OPS[node.op] if node.op else None
+        if row is None:
+            text = f"forward {k} of {total}: {names(node)} = {node.data:.4g} (a leaf)"
+        else:
+            if row.arity == -1:  # sum: a + b + c; max: max(a, b, c)
+                formula = f"{node.op}({', '.join(names(p) for p in node.parents)})" \
+                    if node.op != "sum" else " + ".join(names(p) for p in node.parents)
+            else:
+                values = {"c": f"{node.arg:g}" if row.takes_arg else ""}
+                values.update(zip("xy", (names(p) for p in node.parents), strict=False))
+                formula = row.formula.format(out=names(node), **values)
+            text = f"forward {k} of {total}: {names(node)} = {formula} = {node.data:.4g}"
+        steps.append({"text": text, "highlight": _drawn(node, owner, index), "changes": changes})
+
+    # Backward, from zero: leaf grads are reset first, so the page shows this pass alone.
+    for node in order:
+        if not node.parents:
+            node.grad = 0.0
+    first = True
+    for step in backward_steps(root):
+        changes = []
+        if first:  # the pass starts by setting the output's grad
+            for f in fields(root, "grad"):
+                change(f, f"grad {_fmt(root.grad)}", changes)
+            first = False
+        for parent, new in zip(step.parents, step.parent_grads, strict=True):
+            for f in fields(parent, "grad"):
+                change(f, f"grad {_fmt(new)}", changes)
+        steps.append({"text": repr(step), "highlight": _drawn(step.node, owner, index),
+                      "changes": changes})
+    return initial, steps
+
+
+def _drawn(node: Value, owner: dict, index: dict) -> list[str]:
+    """The ids of the drawn groups that stand for ``node``."""
+    n = owner.get(node)
+    if n is not None:
+        return [f"g-neuron{n.index}"]
+    ids = [f"g-n{index[node]}"]
+    return ids + ([f"g-n{index[node]}_op"] if node.parents else [])
+
+
+def export_html(root: Value, path, *, title: str | None = None, collapse="auto",
+                rankdir: str = "LR") -> Path:
+    """Write a self-contained HTML page that steps through ``root``'s forward and backward pass.
+
+    Controls: step forward (→), step back (←), play/pause (space), reset (Home), jump to the
+    end (End). Above 250 nodes the graph is drawn collapsed (a node per neuron), as by
+    :func:`draw_dot`; every engine step is still there, its text shown beside the picture.
+    Leaf grads are reset to 0 first (as after ``zero_grad``), so the page shows one pass.
+    """
+    from nn.serialize import atomic_write_text
+
+    for node in topological_order(root):
+        if not node.parents:
+            node.grad = 0.0
+    root.backward()  # the final picture shows every number; the page blanks them at load
+    dot = draw_dot(root, collapse=collapse, rankdir=rankdir, local_derivatives=False)
+    collapsed = "Collapsed view" in dot.source
+    try:
+        svg = dot.pipe(format="svg").decode("utf-8")
+    except graphviz.ExecutableNotFound:
+        raise GraphvizMissingError() from None
+    svg = _tag_fields(svg[svg.index("<svg"):])
+    initial, steps = _steps(root, collapsed)
+    data = json.dumps({"initial": initial, "steps": steps}, ensure_ascii=False)
+    page = _PAGE.replace("@TITLE@", html.escape(title or "glassgrad: step through backprop"))
+    page = page.replace("@SVG@", svg).replace("@DATA@", data.replace("</", "<\\/"))
+    return atomic_write_text(path, page)
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>@TITLE@</title>
+<style>
+body { font-family: Helvetica, Arial, sans-serif; margin: 0; color: #222; }
+header { position: sticky; top: 0; background: #fafafa; border-bottom: 1px solid #ddd;
+         padding: .6em 1em; z-index: 1; }
+button { font-size: 1em; margin-right: .3em; padding: .2em .7em; }
+#status { margin-left: 1em; font-weight: bold; }
+#explain { font-family: Menlo, Consolas, monospace; font-size: .85em; white-space: pre;
+           margin: .5em 0 0; min-height: 3.6em; overflow-x: auto; }
+#graph { padding: 1em; overflow: auto; }
+#graph svg { max-width: none; height: auto; }
+.current polygon, .current path, .current ellipse { stroke: #ff7f0e !important;
+                                                    stroke-width: 4 !important; }
+</style></head><body>
+<header>
+<h1 style="font-size:1.2em;margin:0 0 .4em">@TITLE@</h1>
+<button id="reset" title="Home">|◀ reset</button><button id="prev" title="←">◀ back</button><button
+ id="play" title="space">▶ play</button><button id="next" title="→">step ▶</button><button
+ id="end" title="End">end ▶|</button><span id="status"></span>
+<div id="explain">Press step (or →) to run the forward pass, one node at a time, then the
+backward pass, one chain-rule step at a time.</div>
+</header>
+<div id="graph">@SVG@</div>
+<script id="data" type="application/json">@DATA@</script>
+<script>
+"use strict";
+// Every number shown comes from this data, written by the engine; the page only swaps texts.
+const DATA = JSON.parse(document.getElementById("data").textContent);
+const steps = DATA.steps;
+const explain = document.getElementById("explain");
+const status = document.getElementById("status");
+let done = 0;        // how many steps are applied
+let marked = [];     // ids of the highlighted groups
+let timer = null;
+
+function setText(id, text) {
+  const el = document.getElementById(id);
+  if (el) el.textContent = text;
+}
+function mark(ids) {
+  for (const id of marked) document.getElementById(id)?.classList.remove("current");
+  marked = ids;
+  for (const id of marked) document.getElementById(id)?.classList.add("current");
+}
+function show() {
+  const phase = done === 0 ? "start" : steps[done - 1].text.startsWith("forward") ?
+    "forward" : "backward";
+  status.textContent = `step ${done} of ${steps.length} (${phase})`;
+  if (done > 0) explain.textContent = steps[done - 1].text;
+  mark(done > 0 ? steps[done - 1].highlight : []);
+}
+function next() {
+  if (done >= steps.length) { pause(); return false; }
+  for (const [id, text] of steps[done].changes) setText(id, text);
+  done += 1; show(); return true;
+}
+function prev() {
+  if (done === 0) return false;
+  done -= 1;
+  for (const [id, , old] of steps[done].changes) setText(id, old);
+  show(); return true;
+}
+function reset() {
+  pause();
+  for (const [id, text] of Object.entries(DATA.initial)) setText(id, text);
+  done = 0; explain.textContent = "Start: no values computed yet."; show();
+}
+function end() { pause(); while (next()) {} }
+function pause() { clearInterval(timer); timer = null;
+                   document.getElementById("play").textContent = "▶ play"; }
+function play() {
+  if (timer) { pause(); return; }
+  timer = setInterval(next, 400);
+  document.getElementById("play").textContent = "⏸ pause";
+}
+document.getElementById("next").onclick = () => { pause(); next(); };
+document.getElementById("prev").onclick = () => { pause(); prev(); };
+document.getElementById("play").onclick = play;
+document.getElementById("reset").onclick = reset;
+document.getElementById("end").onclick = end;
+document.addEventListener("keydown", (e) => {
+  const keys = { ArrowRight: () => { pause(); next(); }, ArrowLeft: () => { pause(); prev(); },
+                 " ": play, Home: reset, End: end };
+  if (keys[e.key]) { e.preventDefault(); keys[e.key](); }
+});
+window.stepper = { next, prev, reset, end, steps: () => steps.length, done: () => done };
+reset();
+</script>
+</body></html>
+"""

@@ -1,0 +1,112 @@
+"""The HTML stepper, tested in a real browser (headless Chromium driven by Playwright)."""
+
+import shutil
+import time
+
+import pytest
+
+from engine import Value, backward_steps, topological_order
+from engine.viz import export_html
+from engine.viz.dot import _fmt
+from engine.viz.expr import build
+from nn import MLP, cross_entropy
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium (apt-get install chromium)")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, path):
+    page = browser.new_page(viewport={"width": 1300, "height": 800})
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    return page, requests, errors
+
+
+def test_every_step_shows_the_engines_numbers(browser, tmp_path):
+    text = "tanh(a*b + c) * a"
+    out = build(text, {"a": 2, "b": -3, "c": 6.5})
+    path = export_html(out, tmp_path / "stepper.html", title=text)
+    # The engine's own pass on an identical graph, for comparison.
+    twin = build(text, {"a": 2, "b": -3, "c": 6.5})
+    order = topological_order(twin)
+    expected_steps = [repr(s) for s in backward_steps(twin)]
+    forward = [n for n in order if n.op != "const"]
+
+    page, requests, errors = open_page(browser, path)
+    assert page.evaluate("stepper.steps()") == len(forward) + len(expected_steps)
+    ids = {n: f"#f-n{i}" for i, n in enumerate(order)}
+    assert page.text_content(ids[forward[0]] + "-data") == "data"  # blank before stepping
+    for k, node in enumerate(forward, start=1):
+        page.click("#next")
+        assert page.text_content(ids[node] + "-data") == f"data {_fmt(node.data)}"
+        assert page.inner_text("#explain").startswith(f"forward {k} of {len(forward)}")
+    for k, expected in enumerate(expected_steps):
+        page.keyboard.press("ArrowRight")
+        assert page.inner_text("#explain") == expected
+        assert page.inner_text("#status") == (
+            f"step {len(forward) + k + 1} of {len(forward) + len(expected_steps)} (backward)")
+    for node in order:  # at the end every grad is the engine's
+        if node.op != "const":
+            assert page.text_content(ids[node] + "-grad") == f"grad {_fmt(node.grad)}"
+    highlighted = page.evaluate("[...document.querySelectorAll('.current')].map(e => e.id)")
+    assert highlighted  # the last step's node is highlighted
+    page.keyboard.press("ArrowLeft")  # back one step restores what it replaced
+    assert page.inner_text("#explain") == expected_steps[-2]
+    page.keyboard.press("Home")
+    assert page.text_content(ids[order[-1]] + "-grad") == "grad"
+    assert requests == [path.as_uri()] and errors == []
+    page.close()
+
+
+@pytest.mark.slow
+def test_an_mlp_sized_graph_stays_responsive(browser, tmp_path):
+    from demos.digits.data import load_digits
+
+    data = load_digits()
+    model = MLP(64, [16, 16, 10], rng=0)
+    loss = cross_entropy(model([Value(float(v)) for v in data.inputs[3]]), 3)
+    path = export_html(loss, tmp_path / "mlp.html")
+    page, requests, errors = open_page(browser, path)
+    steps = page.evaluate("stepper.steps()")
+    assert steps > 3000
+    started = time.perf_counter()
+    page.evaluate("stepper.end()")
+    assert time.perf_counter() - started < 10  # every step applied, the tab did not freeze
+    assert page.evaluate("stepper.done()") == steps
+    # Collapsed: each neuron shows the engine's grad of its activation.
+    from engine.viz import find_neurons
+
+    for neuron in find_neurons(topological_order(loss)):
+        assert page.text_content(f"#f-neuron{neuron.index}-grad") == \
+            f"grad {_fmt(neuron.out.grad)}"
+    for node in topological_order(loss):  # the page's pass starts from zero leaf grads
+        if not node.parents:
+            node.grad = 0.0
+    assert page.inner_text("#explain") == repr(list(backward_steps(loss))[-1])
+    page.screenshot(path=str(tmp_path / "shot.png"))
+    assert (tmp_path / "shot.png").read_bytes().startswith(b"\x89PNG")
+    assert requests == [path.as_uri()] and errors == []
+    page.close()
+
+
+def test_cli_writes_the_page(tmp_path, capsys):
+    from engine.viz import cli
+
+    assert cli.main(["x*x + 1", "x=3", "--html", str(tmp_path / "p.html")]) == 0
+    page = (tmp_path / "p.html").read_text()
+    assert "<svg" in page and "stepper" in page and "src=" not in page
+    assert "https://" not in page and "http://" not in page.replace(
+        "http://www.w3.org", "")  # only XML namespace names, never a fetched address
