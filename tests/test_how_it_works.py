@@ -112,7 +112,9 @@ def test_command_writes_valid_figures_and_a_local_page(tmp_path, capsys):
     assert all((tmp_path / link).is_file() for link in parser.links)
     assert "http" not in page and "<script" not in page
     assert "figcaption" in parser.tags and page.count("<figure>") == len(names)
-    assert re.search(r"gives .3. a probability of 0\.\d{3}", html.unescape(page))
+    text = html.unescape(page)
+    before = re.search(r"gives '3' a probability of (0\.\d{3})", text).group(1)
+    assert f"rose from {before} to" in text  # the repeat figure starts where Step 1 is
     assert "Before training" in page and "After training" in page
 
 

@@ -77,15 +77,19 @@ def test_an_mlp_sized_graph_stays_responsive(browser, tmp_path):
 
     data = load_digits()
     model = MLP(64, [16, 16, 10], rng=0)
-    loss = cross_entropy(model([Value(float(v)) for v in data.inputs[3]]), 3)
+    loss = cross_entropy(model([Value(float(v), label=f"x{i}")
+                                for i, v in enumerate(data.inputs[3])]), 3)
     path = export_html(loss, tmp_path / "mlp.html")
     page, requests, errors = open_page(browser, path)
     steps = page.evaluate("stepper.steps()")
     assert steps > 3000
+    assert page.text_content("#f-inputs-grad") == "grad"  # nothing known before the pass
     started = time.perf_counter()
     page.evaluate("stepper.end()")
     assert time.perf_counter() - started < 10  # every step applied, the tab did not freeze
     assert page.evaluate("stepper.done()") == steps
+    grads = [x.grad for x in topological_order(loss) if x.label.startswith("x")]
+    assert page.text_content("#f-inputs-grad") == f"grad {_fmt(min(grads))} … {_fmt(max(grads))}"
     # Collapsed: each neuron shows the engine's grad of its activation.
     from engine.viz import find_neurons
 

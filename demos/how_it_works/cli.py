@@ -27,9 +27,12 @@ HIDDEN = [16, 16]  # two hidden layers, small enough to draw every neuron
 
 
 def brief_training(model: MLP, data, watch: np.ndarray, digit: int, epochs: int, seed: int):
-    """Adam on random batches of 32; returns the loss of each batch and P(digit) for ``watch``."""
+    """Adam on random batches of 32; returns the loss of each batch, and P(digit) for
+    ``watch`` before training and after each step."""
     optimizer = Adam(model.parameters(), lr=0.02)
-    losses, probability = [], []
+    losses = []
+    with engine.no_grad():
+        probability = [softmax(model(list(watch)))[digit]]
     for epoch in range(epochs):
         order = np.random.default_rng([seed, epoch]).permutation(len(data.x_train))
         for start in range(0, len(order), 32):
@@ -50,9 +53,10 @@ def repeat_figure(losses, probability, digit: int, path_stem: Path) -> list[Path
     fig_, left = plt.subplots(figsize=(8, 3.6))
     steps = np.arange(1, len(losses) + 1)
     left.plot(steps, losses, color="#7b3294", lw=1, label="loss of the batch")
+    right_steps = np.arange(0, len(probability))  # P before training, then after each step
     left.set(xlabel="training step (a batch of 32 random images)", ylabel="loss")
     right = left.twinx()
-    right.plot(steps, probability, color="#1b7837", lw=2,
+    right.plot(right_steps, probability, color="#1b7837", lw=2,
                label=f"P('{digit}') for our {digit}")
     right.set(ylabel=f"probability the network gives '{digit}'", ylim=(0, 1.02))
     fig_.legend(loc="center right", bbox_to_anchor=(0.88, 0.5))

@@ -135,6 +135,20 @@ def _steps(root: Value, collapsed: bool) -> tuple[dict, list[dict]]:
     return initial, steps
 
 
+def _summary_fields(svg: str, initial: dict, steps: list[dict]) -> None:
+    """The collapsed view's inputs summary: blank at the start, its data range shown once the
+    forward pass is through, its grad range at the last backward step."""
+    for field, blank in (("data", "data"), ("grad", "grad")):
+        match = re.search(rf'id="f-inputs-{field}">([^<]*)</text>', svg)
+        if match is None:
+            continue
+        final = html.unescape(match.group(1))
+        initial[f"f-inputs-{field}"] = blank
+        forward = [s for s in steps if s["text"].startswith("forward")]
+        target = forward[-1] if field == "data" else steps[-1]
+        target["changes"].append([f"f-inputs-{field}", final, blank])
+
+
 def _drawn(node: Value, owner: dict, index: dict) -> list[str]:
     """The ids of the drawn groups that stand for ``node``."""
     n = owner.get(node)
@@ -167,6 +181,7 @@ def export_html(root: Value, path, *, title: str | None = None, collapse="auto",
         raise GraphvizMissingError() from None
     svg = _tag_fields(svg[svg.index("<svg"):])
     initial, steps = _steps(root, collapsed)
+    _summary_fields(svg, initial, steps)
     data = json.dumps({"initial": initial, "steps": steps}, ensure_ascii=False)
     page = _PAGE.replace("@TITLE@", html.escape(title or "glassgrad: step through backprop"))
     page = page.replace("@SVG@", svg).replace("@DATA@", data.replace("</", "<\\/"))
