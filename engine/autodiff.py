@@ -157,8 +157,13 @@ class Step:
         fields = {"out": n, "c": f"{node.arg:g}" if row.takes_arg else ""}
         for key, parent in zip("xy", node.parents, strict=False):
             fields[key] = name(parent)
-        formula = row.formula.format(**fields) if row.arity != -1 else (
-            " + ".join(name(p) for p in node.parents))
+        parent_names = [name(p) for p in node.parents]
+        if row.arity != -1:
+            formula = row.formula.format(**fields)
+        elif node.op == "sum":
+            formula = " + ".join(parent_names)
+        else:  # other n-ary ops, such as max(a, b, c)
+            formula = f"{node.op}({', '.join(parent_names)})"
         lines = [
             f"step {self.index} of {self._pass.total}: {n} = {formula} = {node.data:.4g}, "
             f"{n}.grad = {self.grad:.4g}"

@@ -23,7 +23,7 @@ import numpy as np
 
 from engine.autodiff import topological_order
 from engine.ops import OPS
-from engine.value import Value
+from engine.value import Value, enable_grad
 
 
 class TraceError(ValueError):
@@ -52,10 +52,13 @@ def _scatter_plan(slots: np.ndarray):
     return order, starts, sorted_slots[starts]
 
 
-def _structure(order: list[Value], slots: dict) -> list[tuple]:
-    """What must be identical between two traces: ops, wiring, args and constants."""
-    return [(n.op, tuple(slots[p] for p in n.parents), n.arg,
-             n.data if n.op == "const" else None) for n in order]
+def _structure(order: list[Value], slots: dict, inputs: set) -> list[tuple]:
+    """What must be identical between two traces: ops, wiring, args, and the value of every
+    leaf that is not an input (constants, and any Value made from a number of the data).
+    Values are compared by their bits, so a nan equals a nan."""
+    return [(n.op, tuple(slots[p] for p in n.parents),
+             None if n.arg is None else float(n.arg).hex(),
+             None if n.parents or n in inputs else float(n.data).hex()) for n in order]
 
 
 class Tape:
@@ -99,6 +102,10 @@ class Tape:
 
     def forward(self, inputs: np.ndarray) -> np.ndarray:
         """Values of every node for a batch: ``inputs`` is (number of inputs, batch size)."""
+        inputs = np.asarray(inputs, dtype=float)
+        if inputs.ndim != 2 or len(inputs) != len(self.input_slots):
+            raise ValueError(f"inputs must have shape ({len(self.input_slots)}, batch), "
+                             f"got {inputs.shape}")
         batch = inputs.shape[1]
         values = np.empty((len(self.order), batch))
         values[:] = self.fixed[:, None]
@@ -156,13 +163,16 @@ def compile(output_fn, example_inputs: list, params: list[Value], check_with=Non
                             f"{type(out).__name__}")
         return out, leaves
 
-    out, leaves = trace(example_inputs)
+    with enable_grad():  # a trace must record, even inside no_grad()
+        out, leaves = trace(example_inputs)
     tape = Tape(out, leaves, params)
     if check_with is not None:
-        other, other_leaves = trace(check_with)
+        with enable_grad():
+            other, other_leaves = trace(check_with)
         other_order = topological_order(other)
         other_slots = {n: i for i, n in enumerate(other_order)}
-        a, b = _structure(tape.order, tape.slot), _structure(other_order, other_slots)
+        a = _structure(tape.order, tape.slot, set(leaves))
+        b = _structure(other_order, other_slots, set(other_leaves))
         for i, (x, y) in enumerate(zip(a, b, strict=False)):
             if x != y:
                 raise TraceError(
@@ -177,8 +187,9 @@ def compile(output_fn, example_inputs: list, params: list[Value], check_with=Non
 
 
 def _describe(entry: tuple) -> str:
-    op, parents, arg, const = entry
-    if op == "const":
-        return f"the constant {const!r}"
+    op, parents, arg, bits = entry
+    if bits is not None:
+        return f"{'the constant' if op == 'const' else 'a leaf holding'} {float.fromhex(bits)!r}"
+    arg = None if arg is None else float.fromhex(arg)
     return f"op {op or 'leaf'!r}" + (f" with arg {arg!r}" if arg is not None else "") + (
         f" reading nodes {list(parents)}" if parents else "")

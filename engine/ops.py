@@ -158,10 +158,12 @@ def _relu(x):
 
 
 def _max(*xs):
-    # The first of equal maxima wins, elementwise for arrays.
+    # The first of equal maxima wins, elementwise for arrays; a nan anywhere gives nan.
     out = xs[0]
     for x in xs[1:]:
-        out = where(x > out, x, out)
+        bigger = (x > out) | np.isnan(x) if isinstance(x, np.ndarray) else (x > out or x != x)
+        out = where(bigger & ~np.isnan(out) if isinstance(out, np.ndarray) else
+                    (bigger and out == out), x, out)
     return out
 
 

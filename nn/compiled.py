@@ -78,7 +78,12 @@ class CompiledStep:
 
     def __call__(self, X, y) -> float:
         """Mean loss over the batch; adds ∂(mean loss)/∂p to every parameter's ``.grad``."""
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self.nin:
+            raise ValueError(f"X must have shape (batch, {self.nin}), got {X.shape}")
         batch = len(X)
+        if batch == 0:
+            raise ValueError("the batch is empty")
         values = self.tape.forward(self._inputs(X, self._targets(y, batch)))
         self.last_logits = values[self.logit_slots].T  # for a running accuracy, say
         grads = self.tape.backward(values, np.full(batch, 1.0 / batch))

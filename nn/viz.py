@@ -20,8 +20,9 @@ ROW, COLUMN = 0.32, 2.6  # inches between neurons in a column, and between colum
 
 
 def _gray(level: float) -> str:
-    """A fill from white (0) to near-black (1)."""
-    v = round(255 - 225 * float(np.clip(level, 0.0, 1.0)))
+    """A fill from white (0) to near-black (1); a nan level is drawn white."""
+    level = float(level)
+    v = round(255 - 225 * (0.0 if level != level else min(max(level, 0.0), 1.0)))
     return f"#{v:02x}{v:02x}{v:02x}"
 
 
@@ -82,6 +83,10 @@ def draw_network(model: MLP, inputs=None, *, input_shading=None, top_k: int | No
             shades.append(np.clip(a, 0, None) / max(np.abs(a).max(), 1e-12))
         shades.append(np.array(softmax(list(acts[-1]))))
     labels = list(output_labels) if output_labels is not None else list(range(sizes[-1]))
+    if len(labels) != sizes[-1]:
+        raise ValueError(f"output_labels has {len(labels)} names for {sizes[-1]} outputs")
+    if input_shading is not None and len(input_shading) != sizes[0]:
+        raise ValueError(f"input_shading has {len(input_shading)} values for {sizes[0]} inputs")
     node_attrs, edge_attrs = node_attrs or {}, edge_attrs or {}
 
     dot = graphviz.Digraph("network", engine="neato", graph_attr={

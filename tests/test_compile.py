@@ -157,3 +157,25 @@ def test_digits_eager_and_compiled_training_agree(tmp_path):
     b = np.array([p.data for p in slow.model.parameters()])
     assert np.max(np.abs(a - b)) < 1e-9
     assert fast.metrics["test_accuracy"] == slow.metrics["test_accuracy"]
+
+
+def test_numbers_taken_from_the_data_as_leaves_are_caught_too():
+    def leaf_from_data(v):
+        (x,) = v
+        return x * Value(x.data)  # a new leaf holding a number of the data
+
+    with pytest.raises(TraceError, match="a leaf holding 2.0 for one example"):
+        trace(leaf_from_data, [2.0], params=[], check_with=[3.0])
+
+    def nan_constant(v):
+        (x,) = v
+        return x + (float("inf") - float("inf"))  # a nan constant is the same in both traces
+
+    trace(nan_constant, [1.0], params=[], check_with=[2.0])
+    with engine.no_grad():  # tracing records even inside no_grad
+        tape = trace(lambda v: v[0] * v[1], [1.0, 2.0], params=[], check_with=[3.0, 4.0])
+    assert tape.forward(np.array([[2.0], [5.0]]))[tape.output_slot, 0] == 10.0
+    with pytest.raises(ValueError, match=r"inputs must have shape \(2, batch\)"):
+        tape.forward(np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="the batch is empty"):
+        compile_step(MLP(2, [2], rng=0))(np.zeros((0, 2)), np.array([], dtype=int))

@@ -114,3 +114,31 @@ def test_cli_writes_the_page(tmp_path, capsys):
     assert "<svg" in page and "stepper" in page and "src=" not in page
     assert "https://" not in page and "http://" not in page.replace(
         "http://www.w3.org", "")  # only XML namespace names, never a fetched address
+
+
+def test_labels_cannot_break_the_page(browser, tmp_path):
+    a = Value(2.0, label="<!--<script>")
+    b = Value(3.0, label="data x")  # a label that looks like a field
+    c = Value(1.0, label="@DATA@")
+    out = (a * b + c).tanh()
+    out.label = "grad y"
+    path = export_html(out, tmp_path / "odd.html", title="@SVG@ </script>")
+    page, requests, errors = open_page(browser, path)
+    assert errors == [] and page.evaluate("typeof stepper") == "object"
+    order = topological_order(out)
+    ids = {n: f"#f-n{i}" for i, n in enumerate(order)}
+    assert page.text_content(ids[b] + "-data") == "data"  # blank at the start, not "data x"
+    page.evaluate("stepper.end()")
+    assert page.text_content(ids[b] + "-data") == "data 3.0000"
+    assert page.text_content(ids[out] + "-grad") == "grad 1.0000"
+    labels = page.evaluate("[...document.querySelectorAll('text')].map(t => t.textContent)")
+    assert {"<!--<script>", "data x", "@DATA@", "grad y"} <= set(labels)
+    page.close()
+
+
+def test_a_leaf_root_shows_its_grad(browser, tmp_path):
+    path = export_html(Value(5.0, label="r"), tmp_path / "leaf.html")
+    page, _, errors = open_page(browser, path)
+    page.evaluate("stepper.end()")
+    assert page.text_content("#f-n0-grad") == "grad 1.0000" and errors == []
+    page.close()

@@ -316,3 +316,45 @@ def test_network_shading_follows_activations():
     darker = "L1_0" if fills["L1_0"] < fills["L1_1"] else "L1_1"
     assert darker == f"L1_{int(np.argmax(probabilities))}"
     assert "label=no" in source and "label=yes" in source
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("9**9**9 * a", float("inf")),  # computed by the engine (IEEE), instantly
+    ("1/0 + a", float("inf")),
+    ("10**400 + 0.5 + a", float("inf")),
+])
+def test_number_only_parts_are_computed_by_the_engine(text, expected):
+    assert build(text, {"a": 1.0}).data == expected
+
+
+def test_parser_limits_and_character_columns():
+    with pytest.raises(ExpressionError, match="the limit is 10,000"):
+        build("+".join(["a"] * 6000), {"a": 1.0})
+    with pytest.raises(ExpressionError, match="nested too deeply"):
+        build("-" * 5000 + "a", {"a": 1.0})
+    with pytest.raises(ExpressionError) as info:
+        build("α + β.x", {"α": 1.0, "β": 2.0})
+    assert info.value.column == 5  # the dot, counted in characters, not UTF-8 bytes
+
+
+def test_constants_are_drawn_as_written_and_steps_print_max():
+    x = Value(1.0, label="x")
+    source = draw_dot(x * 1e20 + 3 + float("nan")).source
+    assert 'label="1e+20"' in source and "label=3 " in source and "label=nan" in source
+    m = engine.max([x, Value(2.0, label="y")])
+    m.label = "m"
+    assert repr(next(engine.backward_steps(m))).startswith("step 1 of 1: m = max(x, y) = 2")
+    with pytest.raises(ValueError, match="not part of any neuron"):
+        draw_dot(m, collapse=True, expand=[x])
+
+
+def test_network_and_render_argument_errors(tmp_path):
+    model = MLP(3, [2], rng=0)
+    with pytest.raises(ValueError, match="output_labels has 1 names for 2 outputs"):
+        draw_network(model, output_labels=["only"])
+    with pytest.raises(ValueError, match="input_shading has 2 values for 3 inputs"):
+        draw_network(model, [0.0, 0.5, 1.0], input_shading=[0.0, 1.0])
+    assert "fillcolor" in draw_network(model, [float("nan"), 0.5, 1.0]).source  # no crash
+    o, _ = example()
+    with pytest.raises(FileNotFoundError, match="directory .*nowhere does not exist"):
+        render(draw_dot(o), tmp_path / "nowhere" / "g.svg")

@@ -140,6 +140,12 @@ def draw_dot(root: Value, *, rankdir: str = "LR", local_derivatives: bool = Fals
             f"{len(order):,} nodes are too many to draw in full (the limit is {FULL_LIMIT:,}): "
             "use collapse=True to draw each neuron as one node, or draw a smaller "
             "sub-expression" + ("" if neurons else " (no neurons were found to collapse)"))
+    if expand and collapse:
+        members = {m for n in neurons for m in n.members}
+        strays = [v for v in expand if v not in members]
+        if strays:
+            raise ValueError(f"expand: {len(strays)} of the given nodes are not part of any "
+                             "neuron found in the graph (draw them with collapse=False)")
     if params is None:
         params = {p for n in neurons for p in n.params}
     else:
@@ -191,8 +197,8 @@ class _Drawer:
         kind = self.kind(node)
         attrs = {"shape": "record", **STYLE[kind]}  # a kind's own shape wins
         if kind == "const":
-            label = _fmt(node.data).rstrip("0").rstrip(".") if node.data == int(node.data) \
-                else _fmt(node.data)
+            whole = math.isfinite(node.data) and node.data == int(node.data)
+            label = f"{node.data:g}" if whole else _fmt(node.data)
             attrs.update(shape="box", style="filled,dashed,rounded")
         else:
             parts = [_escape(node.label)] if node.label else []

@@ -19,7 +19,7 @@ import graphviz
 from engine.autodiff import _Pass, backward_steps, topological_order
 from engine.ops import OPS
 from engine.value import Value
-from engine.viz.dot import _fmt, draw_dot, find_neurons
+from engine.viz.dot import COLLAPSE_ABOVE, _fmt, draw_dot, find_neurons
 from engine.viz.render import GraphvizMissingError
 
 _TEXT = re.compile(r"(<text\b[^>]*)>([^<]*)</text>")
@@ -27,22 +27,30 @@ _NODE = re.compile(r'<g id="node\d+" class="node">\s*<title>([^<]+)</title>(.*?)
 
 
 def _tag_fields(svg: str) -> str:
-    """Give each node group an id, and each data/grad/Σ/activation text an id to update."""
+    """Give each node group an id, and the texts the page updates an id each.
+
+    Fields are found by their place in the record, never by what they say (a label may read
+    "data x"): a value is ``label | data | grad`` (so data and grad are its last two texts), a
+    collapsed neuron ``neuron k | Σ | activation | grad``, the inputs summary
+    ``count | data | grad``.
+    """
     def node(match):
         title, body = match.group(1), match.group(2)
         name = html.unescape(title)
-
-        def text(m):
-            content = html.unescape(m.group(2))
-            field = ("data" if content.startswith("data") else
-                     "grad" if content.startswith("grad") else
-                     "sum" if content.startswith("Σ") else
-                     "act" if "→" in content else None)
-            if field is None or name.endswith("_op"):
-                return m.group(0)
-            return f'{m.group(1)} id="f-{name}-{field}">{m.group(2)}</text>'
-
-        return f'<g id="g-{name}" class="node"><title>{title}</title>{_TEXT.sub(text, body)}</g>'
+        texts = list(_TEXT.finditer(body))
+        fields: dict[int, str] = {}
+        if re.fullmatch(r"neuron\d+", name) and len(texts) == 4:
+            fields = {1: "sum", 2: "act", 3: "grad"}
+        elif (re.fullmatch(r"n\d+", name) or name == "inputs") and len(texts) >= 2:
+            fields = {len(texts) - 2: "data", len(texts) - 1: "grad"}
+        pieces, last = [], 0
+        for i, m in enumerate(texts):
+            if i in fields:
+                pieces += [body[last:m.start()],
+                           f'{m.group(1)} id="f-{name}-{fields[i]}">{m.group(2)}</text>']
+                last = m.end()
+        pieces.append(body[last:])
+        return f'<g id="g-{name}" class="node"><title>{title}</title>{"".join(pieces)}</g>'
 
     return _NODE.sub(node, svg)
 
@@ -121,6 +129,7 @@ def _steps(root: Value, collapsed: bool) -> tuple[dict, list[dict]]:
         if not node.parents:
             node.grad = 0.0
     first = True
+    steps_before = len(steps)
     for step in backward_steps(root):
         changes = []
         if first:  # the pass starts by setting the output's grad
@@ -132,6 +141,13 @@ def _steps(root: Value, collapsed: bool) -> tuple[dict, list[dict]]:
                 change(f, f"grad {_fmt(new)}", changes)
         steps.append({"text": repr(step), "highlight": _drawn(step.node, owner, index),
                       "changes": changes})
+    if len(steps) == steps_before:  # the output is a leaf: backward only sets its grad
+        changes = []
+        for f in fields(root, "grad"):
+            change(f, f"grad {_fmt(root.grad)}", changes)
+        steps.append({"text": f"backward: {names(root)} is a leaf, so its grad is just the "
+                              f"seed, {root.grad:g}",
+                      "highlight": _drawn(root, owner, index), "changes": changes})
     return initial, steps
 
 
@@ -169,12 +185,17 @@ def export_html(root: Value, path, *, title: str | None = None, collapse="auto",
     """
     from nn.serialize import atomic_write_text
 
-    for node in topological_order(root):
+    order = topological_order(root)
+    for node in order:
         if not node.parents:
             node.grad = 0.0
     root.backward()  # the final picture shows every number; the page blanks them at load
-    dot = draw_dot(root, collapse=collapse, rankdir=rankdir, local_derivatives=False)
-    collapsed = "Collapsed view" in dot.source
+    if collapse not in (True, False, "auto"):
+        raise ValueError(f"collapse must be True, False or 'auto', got {collapse!r}")
+    has_neurons = bool(find_neurons(order))
+    collapsed = has_neurons and (collapse is True or (
+        collapse == "auto" and len(order) > COLLAPSE_ABOVE))
+    dot = draw_dot(root, collapse=collapsed, rankdir=rankdir, local_derivatives=False)
     try:
         svg = dot.pipe(format="svg").decode("utf-8")
     except graphviz.ExecutableNotFound:
@@ -182,9 +203,13 @@ def export_html(root: Value, path, *, title: str | None = None, collapse="auto",
     svg = _tag_fields(svg[svg.index("<svg"):])
     initial, steps = _steps(root, collapsed)
     _summary_fields(svg, initial, steps)
+    # In a <script> block only "<", ">" and "&" can end or confuse it: write them as \u escapes.
     data = json.dumps({"initial": initial, "steps": steps}, ensure_ascii=False)
-    page = _PAGE.replace("@TITLE@", html.escape(title or "glassgrad: step through backprop"))
-    page = page.replace("@SVG@", svg).replace("@DATA@", data.replace("</", "<\\/"))
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    parts = {"TITLE": html.escape(title or "glassgrad: step through backprop"), "SVG": svg,
+             "DATA": data}
+    # One pass over the template, so no inserted text is ever read as a placeholder.
+    page = re.sub(r"@(TITLE|SVG|DATA)@", lambda m: parts[m.group(1)], _PAGE)
     return atomic_write_text(path, page)
 
 

@@ -39,6 +39,8 @@ def render(dot: graphviz.Digraph, path, format: str | None = None) -> Path:  # n
 
     path = Path(path)
     fmt = _format(path, format)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: directory {path.parent} does not exist")
     if fmt == "dot":
         return atomic_write_text(path, dot.source)
     try:
