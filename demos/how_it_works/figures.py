@@ -19,7 +19,7 @@ import numpy as np
 
 from engine import Value
 from nn import MLP, cross_entropy, softmax
-from nn.viz import ROW, draw_network, neuron_position
+from nn.viz import draw_network, neuron_position
 
 PURPLE, GREEN, ORANGE, BLACK = "#7b3294", "#1b7837", "#e66101", "#111111"
 
@@ -177,5 +177,5 @@ def figure_neuron(bp: Backprop, title: str) -> graphviz.Digraph:
     return draw_dot(out, title=title, params=[*neuron.w, neuron.b], known_grads=[])
 
 
-__all__ = ["ROW", "Backprop", "backprop", "desired_change", "most_influential",
+__all__ = ["Backprop", "backprop", "desired_change", "most_influential",
            "weight_changes"]
