@@ -154,18 +154,10 @@ class Step:
         node, name = self.node, self._pass.name
         row = OPS[node.op]
         n = name(node)
-        fields = {"out": n, "c": f"{node.arg:g}" if row.takes_arg else ""}
-        for key, parent in zip("xy", node.parents, strict=False):
-            fields[key] = name(parent)
-        parent_names = [name(p) for p in node.parents]
-        if row.arity != -1:
-            formula = row.formula.format(**fields)
-        elif node.op == "sum":
-            formula = " + ".join(parent_names)
-        else:  # other n-ary ops, such as max(a, b, c)
-            formula = f"{node.op}({', '.join(parent_names)})"
+        fields = _formula_fields(node, name)
         lines = [
-            f"step {self.index} of {self._pass.total}: {n} = {formula} = {node.data:.4g}, "
+            f"step {self.index} of {self._pass.total}: {n} = {formula(node, name)} = "
+            f"{node.data:.4g}, "
             f"{n}.grad = {self.grad:.4g}"
         ]
         for i, (parent, local, new) in enumerate(
@@ -180,6 +172,23 @@ class Step:
                 f" = {self.grad * local:.4g}  → {new:.4g}"
             )
         return "\n".join(lines)
+
+
+def _formula_fields(node: Value, name) -> dict[str, str]:
+    """What the op table's formula templates refer to: {out}, {x}, {y} and {c}."""
+    fields = {"out": name(node), "c": f"{node.arg:g}" if OPS[node.op].takes_arg else ""}
+    fields.update(zip("xy", (name(p) for p in node.parents), strict=False))
+    return fields
+
+
+def formula(node: Value, name) -> str:
+    """How ``node`` was computed, in the names ``name(node)`` gives: ``a × b``, ``tanh(e)``,
+    ``a + b + c``, ``max(a, b)``."""
+    row = OPS[node.op]
+    if row.arity != -1:
+        return row.formula.format(**_formula_fields(node, name))
+    names = [name(p) for p in node.parents]
+    return " + ".join(names) if node.op == "sum" else f"{node.op}({', '.join(names)})"
 
 
 def _seed(output: Value, grad) -> float:

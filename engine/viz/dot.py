@@ -107,6 +107,29 @@ def find_neurons(order: list[Value]) -> list[Neuron]:
     return neurons
 
 
+def resolve_collapse(order: list[Value], collapse) -> tuple[bool, list[Neuron]]:
+    """Check ``collapse`` (True, False or "auto") and decide it for the graph ``order``:
+    "auto" collapses above ``COLLAPSE_ABOVE`` nodes when there are neurons to collapse.
+    Returns the decision and the neurons found."""
+    if collapse not in (True, False, "auto"):
+        raise ValueError(f"collapse must be True, False or 'auto', got {collapse!r}")
+    neurons = find_neurons(order)
+    if collapse == "auto":
+        collapse = len(order) > COLLAPSE_ABOVE and bool(neurons)
+    return collapse, neurons
+
+
+def grad_field(g: float) -> str:
+    """The grad part of a drawn value: ``grad 0.7864``."""
+    return f"grad {_fmt(g)}"
+
+
+def neuron_fields(n: Neuron) -> tuple[str, str]:
+    """The Σ and activation parts of a collapsed neuron: ``Σ 0.2830``, ``relu → 0.2830``."""
+    act = n.out.op if n.out is not n.total else "linear"
+    return f"Σ {_fmt(n.total.data)}", f"{act} → {_fmt(n.out.data)}"
+
+
 def draw_dot(root: Value, *, rankdir: str = "LR", local_derivatives: bool = False,
              color_grads: bool = False, highlight=(), params=None, collapse="auto",
              expand=(), known_grads=None, title: str | None = None) -> graphviz.Digraph:
@@ -129,12 +152,8 @@ def draw_dot(root: Value, *, rankdir: str = "LR", local_derivatives: bool = Fals
         raise TypeError(f"draw_dot needs a Value, got {type(root).__name__}")
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir must be LR, TB, RL or BT, got {rankdir!r}")
-    if collapse not in (True, False, "auto"):
-        raise ValueError(f"collapse must be True, False or 'auto', got {collapse!r}")
     order = topological_order(root)
-    neurons = find_neurons(order) if collapse is not False or params is None else []
-    if collapse == "auto":
-        collapse = len(order) > COLLAPSE_ABOVE and bool(neurons)
+    collapse, neurons = resolve_collapse(order, collapse)
     if not collapse and len(order) > FULL_LIMIT:
         raise GraphTooLargeError(
             f"{len(order):,} nodes are too many to draw in full (the limit is {FULL_LIMIT:,}): "
@@ -191,7 +210,7 @@ class _Drawer:
     def grad_text(self, node: Value) -> str:
         if self.known is not None and node not in self.known:
             return "grad  "
-        return f"grad {_fmt(node.grad)}"
+        return grad_field(node.grad)
 
     def value_node(self, graph, node: Value) -> None:
         kind = self.kind(node)
@@ -309,9 +328,8 @@ class _Drawer:
         return f"neuron{neuron.index}"
 
     def neuron_node(self, graph, n: Neuron) -> None:
-        act = n.out.op if n.out is not n.total else "linear"
-        label = (f"{{ neuron {n.index} | Σ {_fmt(n.total.data)} | {act} → {_fmt(n.out.data)} "
-                 f"| {self.grad_text(n.out)} }}")
+        total, act = neuron_fields(n)
+        label = f"{{ neuron {n.index} | {total} | {act} | {self.grad_text(n.out)} }}"
         attrs = {"shape": "record", **STYLE["value"]}
         if self.color_grads and (self.known is None or n.out in self.known):
             attrs["fillcolor"] = _grad_colour(n.out.grad, self.scale)

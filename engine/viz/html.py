@@ -16,10 +16,9 @@ from pathlib import Path
 
 import graphviz
 
-from engine.autodiff import _Pass, backward_steps, topological_order
-from engine.ops import OPS
+from engine.autodiff import _Pass, backward_steps, formula, topological_order
 from engine.value import Value
-from engine.viz.dot import COLLAPSE_ABOVE, _fmt, draw_dot, find_neurons
+from engine.viz.dot import _fmt, draw_dot, grad_field, neuron_fields, resolve_collapse
 from engine.viz.render import GraphvizMissingError
 
 _TEXT = re.compile(r"(<text\b[^>]*)>([^<]*)</text>")
@@ -55,10 +54,10 @@ def _tag_fields(svg: str) -> str:
     return _NODE.sub(node, svg)
 
 
-def _steps(root: Value, collapsed: bool) -> tuple[dict, list[dict]]:
-    """(initial field texts, steps) of the pass, as the page shows them."""
-    order = topological_order(root)
-    neurons = find_neurons(order) if collapsed else []
+def _steps(root: Value, order: list[Value], neurons: list) -> tuple[dict, list[dict]]:
+    """(initial field texts, steps) of the pass over ``order``, as the page shows them, with
+    ``neurons`` drawn collapsed. Runs the backward pass (leaf grads from zero), so afterwards
+    every node holds the grads the final picture shows."""
     owner = {}
     for n in neurons:
         for m in n.members:
@@ -79,10 +78,9 @@ def _steps(root: Value, collapsed: bool) -> tuple[dict, list[dict]]:
     def data_text(node: Value, field: str) -> str:
         n = owner.get(node)
         if n is not None and field.endswith("-sum"):
-            return f"Σ {_fmt(n.total.data)}"
+            return neuron_fields(n)[0]
         if n is not None and field.endswith("-act"):
-            act = n.out.op if n.out is not n.total else "linear"
-            return f"{act} → {_fmt(n.out.data)}"
+            return neuron_fields(n)[1]
         return f"data {_fmt(node.data)}"
 
     index = {node: i for i, node in enumerate(order)}
@@ -110,18 +108,11 @@ def _steps(root: Value, collapsed: bool) -> tuple[dict, list[dict]]:
         changes: list = []
         for f in fields(node, "data"):
             change(f, data_text(node, f), changes)
-        row = OPS[node.op] if node.op else None
-        if row is None:
+        if not node.parents:
             text = f"forward {k} of {total}: {names(node)} = {node.data:.4g} (a leaf)"
         else:
-            if row.arity == -1:  # sum: a + b + c; max: max(a, b, c)
-                formula = f"{node.op}({', '.join(names(p) for p in node.parents)})" \
-                    if node.op != "sum" else " + ".join(names(p) for p in node.parents)
-            else:
-                values = {"c": f"{node.arg:g}" if row.takes_arg else ""}
-                values.update(zip("xy", (names(p) for p in node.parents), strict=False))
-                formula = row.formula.format(out=names(node), **values)
-            text = f"forward {k} of {total}: {names(node)} = {formula} = {node.data:.4g}"
+            text = (f"forward {k} of {total}: {names(node)} = {formula(node, names)} = "
+                    f"{node.data:.4g}")
         steps.append({"text": text, "highlight": _drawn(node, owner, index), "changes": changes})
 
     # Backward, from zero: leaf grads are reset first, so the page shows this pass alone.
@@ -134,17 +125,17 @@ def _steps(root: Value, collapsed: bool) -> tuple[dict, list[dict]]:
         changes = []
         if first:  # the pass starts by setting the output's grad
             for f in fields(root, "grad"):
-                change(f, f"grad {_fmt(root.grad)}", changes)
+                change(f, grad_field(root.grad), changes)
             first = False
         for parent, new in zip(step.parents, step.parent_grads, strict=True):
             for f in fields(parent, "grad"):
-                change(f, f"grad {_fmt(new)}", changes)
+                change(f, grad_field(new), changes)
         steps.append({"text": repr(step), "highlight": _drawn(step.node, owner, index),
                       "changes": changes})
     if len(steps) == steps_before:  # the output is a leaf: backward only sets its grad
         changes = []
         for f in fields(root, "grad"):
-            change(f, f"grad {_fmt(root.grad)}", changes)
+            change(f, grad_field(root.grad), changes)
         steps.append({"text": f"backward: {names(root)} is a leaf, so its grad is just the "
                               f"seed, {root.grad:g}",
                       "highlight": _drawn(root, owner, index), "changes": changes})
@@ -186,22 +177,17 @@ def export_html(root: Value, path, *, title: str | None = None, collapse="auto",
     from nn.serialize import atomic_write_text
 
     order = topological_order(root)
-    for node in order:
-        if not node.parents:
-            node.grad = 0.0
-    root.backward()  # the final picture shows every number; the page blanks them at load
-    if collapse not in (True, False, "auto"):
-        raise ValueError(f"collapse must be True, False or 'auto', got {collapse!r}")
-    has_neurons = bool(find_neurons(order))
-    collapsed = has_neurons and (collapse is True or (
-        collapse == "auto" and len(order) > COLLAPSE_ABOVE))
+    collapsed, neurons = resolve_collapse(order, collapse)
+    collapsed = collapsed and bool(neurons)  # the page can only collapse real neurons
+    # The steps first: their pass leaves every grad final, which the picture then shows (and
+    # the page blanks at load).
+    initial, steps = _steps(root, order, neurons if collapsed else [])
     dot = draw_dot(root, collapse=collapsed, rankdir=rankdir, local_derivatives=False)
     try:
         svg = dot.pipe(format="svg").decode("utf-8")
     except graphviz.ExecutableNotFound:
         raise GraphvizMissingError() from None
     svg = _tag_fields(svg[svg.index("<svg"):])
-    initial, steps = _steps(root, collapsed)
     _summary_fields(svg, initial, steps)
     # In a <script> block only "<", ">" and "&" can end or confuse it: write them as \u escapes.
     data = json.dumps({"initial": initial, "steps": steps}, ensure_ascii=False)
