@@ -55,10 +55,15 @@ class CompiledStep:
         self.tape: Tape = trace(step, example, model.parameters(), check_with=other)
         self.logit_slots = np.array([self.tape.slot[v] for v in captured["logits"]])
 
-    def _inputs(self, X, targets) -> np.ndarray:
+    def _rows(self, X) -> np.ndarray:
+        """X as a (batch, nin) float array, checked before anything else is read."""
         X = np.asarray(X, dtype=float)
         if X.ndim != 2 or X.shape[1] != self.nin:
             raise ValueError(f"X must have shape (batch, {self.nin}), got {X.shape}")
+        return X
+
+    def _inputs(self, X: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """The tape's inputs: one column per example, pixels then target values."""
         return np.vstack([X.T, targets.T])
 
     def _targets(self, y, batch: int) -> np.ndarray:
@@ -78,9 +83,7 @@ class CompiledStep:
 
     def __call__(self, X, y) -> float:
         """Mean loss over the batch; adds ∂(mean loss)/∂p to every parameter's ``.grad``."""
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2 or X.shape[1] != self.nin:
-            raise ValueError(f"X must have shape (batch, {self.nin}), got {X.shape}")
+        X = self._rows(X)
         batch = len(X)
         if batch == 0:
             raise ValueError("the batch is empty")
@@ -94,13 +97,14 @@ class CompiledStep:
 
     def logits(self, X) -> np.ndarray:
         """The model's outputs for every row of X, shape (batch, nout); no grads touched."""
-        X = np.asarray(X, dtype=float)
+        X = self._rows(X)
         dummy = np.zeros((len(X), self.nout))
         values = self.tape.forward(self._inputs(X, dummy))
         return values[self.logit_slots].T
 
     def losses(self, X, y) -> np.ndarray:
         """The loss of each example, without touching any grad."""
+        X = self._rows(X)
         values = self.tape.forward(self._inputs(X, self._targets(y, len(X))))
         return values[self.tape.output_slot].copy()
 
