@@ -9,6 +9,14 @@ number of numpy calls grows with the depth of the graph, not with its size.
 Forward values and local derivatives come from the same op table as the eager engine (its
 rules are written to work on arrays too), so compiled and eager results agree to rounding.
 
+One pattern is fused further: a ``sum`` node whose terms are products ``w_k · x_k`` of a
+parameter and another node, plus at most one other term (a neuron's Σ_k w_k·x_k + b). All
+such sums at one depth that read the same x_1…x_K are a layer, and run as one matrix product
+``Z = W X + b``. Its derivatives are the table's rules for ``mul`` (∂(w·x)/∂w = x,
+∂(w·x)/∂x = w) and ``sum`` (∂/∂term = 1), summed by the chain rule, which as matrices is
+``∂W = G Xᵀ`` and ``∂X = Wᵀ G`` (tests check the fused and unfused tapes agree). The products
+themselves are then never computed: ``fuse=False`` keeps every node.
+
 The rule: the graph must not depend on the data. A Python ``if`` on a value, or a number
 computed from a value and written into the graph as a constant, would make another example's
 graph different. :func:`compile` traces two different examples and refuses (``TraceError``,
@@ -16,8 +24,6 @@ naming the first node that differs) when their graphs are not the same.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,26 +36,128 @@ class TraceError(ValueError):
     """The traced graph depends on the data, so one trace cannot stand for every example."""
 
 
-@dataclass
+class _Rows:
+    """Rows to read from or add into: a slice when they are consecutive (a view: no copy),
+    else an index array, with a plan for adding into repeated rows."""
+
+    def __init__(self, rows):
+        rows = np.asarray(rows, dtype=np.intp).ravel()
+        self.rows = rows
+        self.plan = None
+        if len(rows) and np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
+            self.index = slice(int(rows[0]), int(rows[0]) + len(rows))
+        else:
+            self.index = rows
+            if len(np.unique(rows)) < len(rows):
+                # Sort the rows; np.add.reduceat sums each run of equal rows; add once each.
+                order = np.argsort(rows, kind="stable")
+                ordered = rows[order]
+                starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+                self.plan = (order, starts, ordered[starts])
+
+    def add(self, target: np.ndarray, contribution) -> None:
+        """``target[rows] += contribution``, summing repeated rows (a plain ``+=`` would
+        keep only one of them)."""
+        if self.plan is None:
+            target[self.index] += contribution
+        else:
+            order, starts, unique = self.plan
+            if np.shape(contribution)[:1] != (len(self.rows),):
+                contribution = np.broadcast_to(
+                    contribution, (len(self.rows), *np.shape(contribution)[1:]))
+            target[unique] += np.add.reduceat(contribution[order], starts, axis=0)
+
+
 class _Group:
-    """Nodes with the same op, arity and depth: one numpy call forward, one backward."""
+    """Nodes with the same op, arity and depth: one numpy call forward, one backward.
+    Their results are consecutive rows, so reading and writing them makes no copy."""
 
-    op: str
-    out: np.ndarray  # slots of the nodes' results
-    ins: list[np.ndarray]  # ins[j]: slots of each node's j-th input
-    arg: np.ndarray | None  # (k, 1) column of constant args, for ops that take one
-    # How to scatter grads into ins[j]: None when its slots are distinct (a plain +=), else
-    # (order, starts, targets): sort by slot, sum each run with np.add.reduceat, add once.
-    scatter: list[tuple | None]
+    def __init__(self, op: str, out: slice, ins: np.ndarray, arg: np.ndarray | None):
+        self.op, self.row, self.out, self.arg = op, OPS[op], out, arg
+        if arg is not None and len(arg) and np.all(arg.view(np.int64) == arg.view(np.int64)[0]):
+            self.arg = float(arg[0, 0])  # one arg for all (x² everywhere): numpy's fast path
+        self.arity, self.nodes = ins.shape
+        # All inputs as one block of rows (one gather, one scatter), or input by input when
+        # those are consecutive rows each (views) and the block is not.
+        self.block = _Rows(ins)
+        self.needed = [True] * self.arity  # set by the tape: does input j lead to a parameter?
+        self.each = None
+        if not isinstance(self.block.index, slice):
+            each = [_Rows(r) for r in ins]
+            if all(isinstance(r.index, slice) for r in each) or self.arity <= 2:
+                self.each = each
+
+    def _inputs(self, values: np.ndarray):
+        if self.each is None:
+            return values[self.block.index].reshape(self.arity, self.nodes, -1)
+        return [values[r.index] for r in self.each]
+
+    def forward(self, values: np.ndarray, theta: np.ndarray):
+        args = self._inputs(values)
+        values[self.out] = self.row.forward(*args, self.arg) if self.row.takes_arg \
+            else self.row.forward(*args)
+        return args
+
+    def backward(self, values, grads, param_grads, theta, args, params_only) -> None:
+        if args is None:
+            args = self._inputs(values)
+        out = values[self.out]
+        locals_ = self.row.local_grads(out, *args, self.arg) if self.row.takes_arg \
+            else self.row.local_grads(out, *args)
+        upstream = grads[self.out]
+        if self.each is not None:
+            for rows, local, needed in zip(self.each, locals_, self.needed, strict=True):
+                if needed or not params_only:
+                    rows.add(grads, upstream * local)
+            return
+        if all(isinstance(d, float) for d in locals_):  # add, sub, neg, sum: constants
+            contribution = np.multiply.outer(locals_, upstream)
+        elif all(isinstance(d, np.ndarray) and d.shape == upstream.shape for d in locals_):
+            contribution = np.array(locals_) * upstream  # max: one indicator per input
+        else:
+            contribution = np.empty((self.arity, *upstream.shape))
+            for j, local in enumerate(locals_):
+                np.multiply(upstream, local, out=contribution[j])
+        self.block.add(grads, contribution.reshape(-1, upstream.shape[1]))
 
 
-def _scatter_plan(slots: np.ndarray):
-    if len(np.unique(slots)) == len(slots):
-        return None
-    order = np.argsort(slots, kind="stable")
-    sorted_slots = slots[order]
-    starts = np.flatnonzero(np.r_[True, sorted_slots[1:] != sorted_slots[:-1]])
-    return order, starts, sorted_slots[starts]
+class _Dense:
+    """Sums Z_j = Σ_k W_jk·X_k (+ B_j) reading the same X: one matrix product.
+
+    Its derivatives are the table's rules for ``mul`` (∂(w·x)/∂w = x, ∂(w·x)/∂x = w) and
+    ``sum`` (∂Σ/∂term = 1) through the chain rule, summed over the sums and the batch:
+    as matrices, ∂W = G Xᵀ, ∂X = Wᵀ G and ∂B = G (G: the sums' upstream grads).
+    """
+
+    def __init__(self, out: slice, x, w: np.ndarray, bias_param=None, bias_rows=None):
+        self.out, self.x = out, _Rows(x)
+        self.w = w  # (J, K) indices into the parameter vector
+        self.w_rows = _Rows(w)
+        self.bias_param = None if bias_param is None else _Rows(bias_param)
+        self.bias_rows = None if bias_rows is None else _Rows(bias_rows)
+        self.needed = [True]  # set by the tape: does some x lead to a parameter?
+
+    def forward(self, values: np.ndarray, theta: np.ndarray):
+        x = values[self.x.index]
+        z = theta[self.w] @ x
+        if self.bias_param is not None:
+            z += theta[self.bias_param.index][:, None]
+        elif self.bias_rows is not None:
+            z += values[self.bias_rows.index]
+        values[self.out] = z
+        return x
+
+    def backward(self, values, grads, param_grads, theta, x, params_only) -> None:
+        if x is None:
+            x = values[self.x.index]
+        upstream = grads[self.out]
+        if self.needed[0] or not params_only:  # a first layer's inputs need no grads
+            self.x.add(grads, theta[self.w].T @ upstream)
+        self.w_rows.add(param_grads, (upstream @ x.T).ravel())
+        if self.bias_param is not None:
+            self.bias_param.add(param_grads, upstream.sum(axis=1))
+        elif self.bias_rows is not None:
+            self.bias_rows.add(grads, upstream)
 
 
 def _structure(order: list[Value], slots: dict, inputs: set) -> list[tuple]:
@@ -65,95 +173,201 @@ class Tape:
     """A traced graph, ready to run on batches.
 
     ``inputs`` are the leaves whose values change per example (a column per example);
-    ``params`` are leaves whose values are shared by the batch (read from their ``.data`` at
-    every run, so an optimizer's updates are seen). Every other leaf and constant keeps the
-    value it had when traced.
+    ``params`` are leaves whose values are shared by the batch: a vector of them is passed to
+    :meth:`forward` and :meth:`backward` (by default read from their ``.data``, so an
+    optimizer's updates are seen). Every other leaf and constant keeps its traced value.
+
+    ``values`` has a row per node that is computed or read (``slot[node]`` is its row); the
+    products fused into a layer, and parameters read only by layers, have none.
     """
 
-    def __init__(self, output: Value, inputs: list[Value], params: list[Value]):
+    def __init__(self, output: Value, inputs: list[Value], params: list[Value],
+                 fuse: bool = True):
         self.order = topological_order(output)
-        self.slot = {node: i for i, node in enumerate(self.order)}
-        missing = [i for i, x in enumerate(inputs) if x not in self.slot]
+        position = {node: i for i, node in enumerate(self.order)}
+        missing = [i for i, x in enumerate(inputs) if x not in position]
         if missing:
             raise TraceError(f"inputs {missing} do not reach the output")
-        self.input_slots = np.array([self.slot[x] for x in inputs], dtype=np.intp)
-        self.params = [p for p in params if p in self.slot]
-        self.param_slots = np.array([self.slot[p] for p in self.params], dtype=np.intp)
-        self.output_slot = self.slot[output]
-        self.fixed = np.array([n.data for n in self.order])  # leaves and constants as traced
-        self.groups = self._schedule()
+        self.params = [p for p in dict.fromkeys(params) if p in position]
+        index = {p: i for i, p in enumerate(self.params)}
+        # A node's depth: 1 + its deepest input's (0 for leaves); same-depth nodes are
+        # independent, so each (depth, op) group can run as one call.
+        depth = {}
+        uses = dict.fromkeys(self.order, 0)
+        uses[output] = 1  # the output is read by the caller
+        for node in self.order:
+            depth[node] = 1 + max((depth[p] for p in node.parents), default=-1)
+            for p in node.parents:
+                uses[p] += 1
 
-    def _schedule(self) -> list[_Group]:
-        depth = np.zeros(len(self.order), dtype=np.intp)
+        layers = self._find_layers(index, uses, depth, output) if fuse else {}
+        fused = {m for sums in layers.values() for _, products, _ in sums for m, _, _ in products}
+        dense_out = {s for sums in layers.values() for s, _, _ in sums}
         buckets: dict[tuple, list[Value]] = {}
-        for i, node in enumerate(self.order):
-            if node.parents:
-                depth[i] = 1 + max(depth[self.slot[p]] for p in node.parents)
-                buckets.setdefault((depth[i], node.op, len(node.parents)), []).append(node)
-        groups = []
-        for (_, op, arity), nodes in sorted(buckets.items(), key=lambda kv: kv[0][0]):
-            ins = [np.array([self.slot[n.parents[j]] for n in nodes], dtype=np.intp)
-                   for j in range(arity)]
+        for node in self.order:
+            if node.parents and node not in fused and node not in dense_out:
+                buckets.setdefault((depth[node], node.op, len(node.parents)), []).append(node)
+        # Run order: by depth (a node only reads shallower nodes); ties keep their order.
+        plan = sorted([(level, "group", nodes) for (level, _, _), nodes in buckets.items()]
+                      + [(level, "dense", sums) for (level, _, _), sums in layers.items()],
+                      key=lambda item: item[0])
+
+        # Rows: inputs, then parameters read per example, then constants, then each kernel's
+        # results side by side, so that most reads and writes are slices of ``values``.
+        inputs_set = set(inputs)
+        read = {output}.union(*(n.parents for _, kind, nodes in plan if kind == "group"
+                                for n in nodes))
+        read.update(x for (_, xs, _) in layers for x in xs)
+        loose = [p for p in self.params if p in read and p not in inputs_set]
+        fixed = [n for n in self.order
+                 if not n.parents and n not in index and n not in inputs_set]
+        rows = [*dict.fromkeys(inputs), *loose, *fixed]
+        for _, kind, nodes in plan:
+            rows += nodes if kind == "group" else [s for s, _, _ in nodes]
+        self.slot = {node: row for row, node in enumerate(rows)}
+        self.input_slots = np.array([self.slot[x] for x in inputs], dtype=np.intp)
+        self.output_slot = self.slot[output]
+        self.param_slots = np.array([self.slot[p] for p in loose], dtype=np.intp)
+        self.param_index = np.array([index[p] for p in loose], dtype=np.intp)
+        self.fixed_slots = np.array([self.slot[n] for n in fixed], dtype=np.intp)
+        self.fixed_values = np.array([n.data for n in fixed], dtype=float)
+        self.kernels = [self._kernel(kind, nodes, index) for _, kind, nodes in plan]
+        # Which nodes have a parameter among their inputs' inputs (or are one): only their
+        # grads are needed for the parameters' grads (not a first layer's inputs', say).
+        leads = set(index)
+        for node in self.order:
+            if any(p in leads for p in node.parents):
+                leads.add(node)
+        for (_, kind, nodes), kernel in zip(plan, self.kernels, strict=True):
+            if kind == "group":
+                kernel.needed = [any(n.parents[j] in leads for n in nodes)
+                                 for j in range(kernel.arity)]
+            else:
+                kernel.needed = [any(x in leads for _, _, x in nodes[0][1])]
+
+    @staticmethod
+    def _find_layers(index: dict, uses: dict, depth: dict, output: Value) -> dict:
+        """Sums Σ_k w_k·x_k (+ at most one other term) whose w_k are parameters, grouped by
+        (depth, the x nodes in order, the kind of the other term): one matrix product each.
+        A product qualifies only if that sum is its one reader, so it need not be kept."""
+        layers: dict[tuple, list] = {}
+        for node in depth:
+            if node.op != "sum":
+                continue
+            products, rest = [], []
+            for term in node.parents:
+                pair = None
+                if term.op == "mul" and uses[term] == 1 and term is not output:
+                    a, b = term.parents
+                    pair = (a, b) if a in index else (b, a) if b in index else None
+                if pair is None:
+                    rest.append(term)
+                else:
+                    products.append((term, *pair))
+            if not products or len(rest) > 1:
+                continue
+            bias = rest[0] if rest else None
+            kind = None if bias is None else "param" if bias in index else "node"
+            key = (depth[node], tuple(x for _, _, x in products), kind)
+            layers.setdefault(key, []).append((node, products, bias))
+        return layers
+
+    def _kernel(self, kind: str, nodes: list, index: dict):
+        if kind == "group":
+            first = self.slot[nodes[0]]
+            out = slice(first, first + len(nodes))
+            op, arity = nodes[0].op, len(nodes[0].parents)
+            ins = np.array([[self.slot[n.parents[j]] for n in nodes] for j in range(arity)],
+                           dtype=np.intp).reshape(arity, len(nodes))
             arg = np.array([[n.arg] for n in nodes], dtype=float) if OPS[op].takes_arg \
                 else None
-            groups.append(_Group(op, np.array([self.slot[n] for n in nodes], dtype=np.intp),
-                                 ins, arg, [_scatter_plan(s) for s in ins]))
-        return groups
+            return _Group(op, out, ins, arg)
+        sums = nodes
+        first = self.slot[sums[0][0]]
+        out = slice(first, first + len(sums))
+        _, products, bias = sums[0]
+        x = [self.slot[xk] for _, _, xk in products]
+        w = np.array([[index[wk] for _, wk, _ in p] for _, p, _ in sums], dtype=np.intp)
+        if bias is None:
+            return _Dense(out, x, w)
+        if bias in index:
+            return _Dense(out, x, w, bias_param=[index[b] for _, _, b in sums])
+        return _Dense(out, x, w, bias_rows=[self.slot[b] for _, _, b in sums])
 
-    def forward(self, inputs: np.ndarray) -> np.ndarray:
-        """Values of every node for a batch: ``inputs`` is (number of inputs, batch size)."""
+    def parameter_vector(self) -> np.ndarray:
+        """The parameters' current ``.data``, in :attr:`params` order."""
+        return np.fromiter((p.data for p in self.params), float, len(self.params))
+
+    def _theta(self, params) -> np.ndarray:
+        if params is None:
+            return self.parameter_vector()
+        theta = np.asarray(params, dtype=float)
+        if theta.shape != (len(self.params),):
+            raise ValueError(f"params must be a vector of {len(self.params)} numbers, "
+                             f"got shape {theta.shape}")
+        return theta
+
+    def _start(self, inputs, params) -> tuple[np.ndarray, np.ndarray]:
         inputs = np.asarray(inputs, dtype=float)
         if inputs.ndim != 2 or len(inputs) != len(self.input_slots):
             raise ValueError(f"inputs must have shape ({len(self.input_slots)}, batch), "
                              f"got {inputs.shape}")
-        batch = inputs.shape[1]
-        values = np.empty((len(self.order), batch))
-        values[:] = self.fixed[:, None]
+        theta = self._theta(params)
+        values = np.empty((len(self.slot), inputs.shape[1]))
+        values[self.fixed_slots] = self.fixed_values[:, None]
+        values[self.param_slots] = theta[self.param_index][:, None]
         values[self.input_slots] = inputs
-        if len(self.params):
-            values[self.param_slots] = np.array([p.data for p in self.params])[:, None]
+        return values, theta
+
+    def forward(self, inputs: np.ndarray, params=None) -> np.ndarray:
+        """Values of every row for a batch: ``inputs`` is (number of inputs, batch size);
+        ``params`` the parameter vector (default: the parameters' ``.data``)."""
+        values, theta = self._start(inputs, params)
         with np.errstate(all="ignore"):  # IEEE 754, as the eager engine
-            for g in self.groups:
-                row = OPS[g.op]
-                args = [values[s] for s in g.ins]
-                values[g.out] = row.forward(*args, g.arg) if row.takes_arg \
-                    else row.forward(*args)
+            for kernel in self.kernels:
+                kernel.forward(values, theta)
         return values
 
-    def backward(self, values: np.ndarray, seed: np.ndarray) -> np.ndarray:
-        """∂(Σ_b seed_b · output_b)/∂node for every node and example."""
+    def backward(self, values: np.ndarray, seed: np.ndarray, params=None, saved=None,
+                 params_only: bool = False):
+        """``(grads, param_grads)`` of Σ_b seed_b · output_b: ``grads`` per row and example,
+        ``param_grads`` per parameter, summed over the batch. ``params`` as for forward.
+        ``params_only`` skips grads that no parameter's grad needs (the inputs', say): the
+        row grads are then incomplete, the parameters' the same."""
+        theta = self._theta(params)
         grads = np.zeros_like(values)
         grads[self.output_slot] = seed
+        param_grads = np.zeros(len(self.params))
+        saved = saved or [None] * len(self.kernels)
         with np.errstate(all="ignore"):
-            for g in reversed(self.groups):
-                row = OPS[g.op]
-                args = [values[s] for s in g.ins]
-                out = values[g.out]
-                locals_ = row.local_grads(out, *args, g.arg) if row.takes_arg \
-                    else row.local_grads(out, *args)
-                upstream = grads[g.out]
-                for slots, local, plan in zip(g.ins, locals_, g.scatter, strict=True):
-                    contribution = upstream * local
-                    if plan is None:
-                        grads[slots] += contribution
-                    else:  # the same node is an input of several nodes of this group
-                        order, starts, targets = plan
-                        full = np.broadcast_to(contribution, upstream.shape)
-                        grads[targets] += np.add.reduceat(full[order], starts, axis=0)
-        return grads
+            for kernel, inputs in zip(reversed(self.kernels), reversed(saved), strict=True):
+                kernel.backward(values, grads, param_grads, theta, inputs, params_only)
+        param_grads[self.param_index] += grads[self.param_slots].sum(axis=1)
+        return grads, param_grads
+
+    def run(self, inputs: np.ndarray, seed: np.ndarray, params=None,
+            params_only: bool = False):
+        """:meth:`forward` then :meth:`backward` in one go (the backward pass reuses the
+        inputs the forward pass gathered): ``(values, grads, param_grads)``."""
+        values, theta = self._start(inputs, params)
+        with np.errstate(all="ignore"):
+            saved = [kernel.forward(values, theta) for kernel in self.kernels]
+        return (values, *self.backward(values, seed, theta, saved, params_only))
 
     @property
     def numpy_calls(self) -> int:
         """How many fused groups run per pass (a proxy for the numpy calls made)."""
-        return len(self.groups)
+        return len(self.kernels)
 
 
-def compile(output_fn, example_inputs: list, params: list[Value], check_with=None) -> Tape:  # noqa: A001
+def compile(output_fn, example_inputs: list, params: list[Value], check_with=None,  # noqa: A001
+            fuse: bool = True) -> Tape:
     """Trace ``output_fn(input_values) -> Value`` once and return a :class:`Tape`.
 
     ``example_inputs`` are numbers for one example. If ``check_with`` (numbers for another
     example) is given, the function is traced again on it and the two graphs must be the same,
-    or :class:`TraceError` names the first node that differs.
+    or :class:`TraceError` names the first node that differs. ``fuse=False`` runs layers node
+    by node instead of as matrix products (slower; every node then has a row).
     """
     def trace(numbers):
         leaves = [Value(float(x), label=f"in{i}") for i, x in enumerate(numbers)]
@@ -165,13 +379,13 @@ def compile(output_fn, example_inputs: list, params: list[Value], check_with=Non
 
     with enable_grad():  # a trace must record, even inside no_grad()
         out, leaves = trace(example_inputs)
-    tape = Tape(out, leaves, params)
+    tape = Tape(out, leaves, params, fuse=fuse)
     if check_with is not None:
         with enable_grad():
             other, other_leaves = trace(check_with)
         other_order = topological_order(other)
         other_slots = {n: i for i, n in enumerate(other_order)}
-        a = _structure(tape.order, tape.slot, set(leaves))
+        a = _structure(tape.order, {n: i for i, n in enumerate(tape.order)}, set(leaves))
         b = _structure(other_order, other_slots, set(other_leaves))
         for i, (x, y) in enumerate(zip(a, b, strict=False)):
             if x != y:

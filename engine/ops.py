@@ -110,7 +110,7 @@ def step(x):
     if type(x) is float or _is_real(x):  # the backward pass's case, tested first
         return 1.0 if x > 0 else 0.0 if x <= 0 else math.nan
     if isinstance(x, np.ndarray):
-        return np.where(np.isnan(x), np.nan, x > 0).astype(x.dtype)
+        return np.heaviside(x, 0.0)  # 0 below and at 0, 1 above, nan for nan
     return step(x.data)
 
 
@@ -157,8 +157,14 @@ def _relu(x):
     return where(x <= 0, 0.0, x)
 
 
+def _same_shape_arrays(xs) -> bool:
+    return all(isinstance(x, np.ndarray) and x.shape == xs[0].shape for x in xs)
+
+
 def _max(*xs):
     # The first of equal maxima wins, elementwise for arrays; a nan anywhere gives nan.
+    if _same_shape_arrays(xs):  # a compiled batch (equal maxima are the same number)
+        return np.array(xs).max(axis=0)
     out = xs[0]
     for x in xs[1:]:
         bigger = (x > out) | np.isnan(x) if isinstance(x, np.ndarray) else (x > out or x != x)
@@ -171,6 +177,9 @@ def _first_max_indicators(out, *xs):
     """∂max/∂x_i: 1 for the first input equal to the max, 0 for the others (a Value's
     indicators are constants, so its second derivatives are 0)."""
     out = _numbers(out)
+    if isinstance(out, np.ndarray) and _same_shape_arrays(xs) and xs[0].shape == out.shape:
+        hits = np.array(xs) == out
+        return tuple((hits & (np.cumsum(hits, axis=0) == 1)).astype(float))
     taken, result = False, []
     for x in xs:
         hit = (_numbers(x) == out) & ~taken if isinstance(out, np.ndarray) else (

@@ -72,7 +72,15 @@ class Module:
 
     def parameters(self) -> list[Value]:
         """Every parameter, once, in a fixed order (the order of ``named_parameters``)."""
-        return [v for _, v in self.named_parameters()]
+        # The same walk without making a name per parameter: this runs on every zero_grad.
+        seen: set[int] = set()
+        params = []
+        for _, slot in self.named_slots():
+            for v in (slot,) if isinstance(slot, Value) else slot:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    params.append(v)
+        return params
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0 (leaf grads accumulate across backward passes)."""

@@ -59,6 +59,15 @@ class Optimizer:
             p.data = x
 
     def step(self) -> None:
+        """Move every parameter's ``.data`` against its ``.grad``."""
+        data, grad = self._vectors()
+        self._write(self.update(data, grad))
+
+    def update(self, data: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """The rule itself, on vectors in ``params`` order: the new parameter values for
+        ``data`` and ``grad``, advancing the optimizer's state (moments, step count) exactly
+        as ``step()`` does. ``step()`` is ``update`` on the Values' numbers; a compiled
+        training loop calls it on its own vectors (see ``nn.compiled``)."""
         raise NotImplementedError
 
     def state_dict(self) -> dict:
@@ -108,14 +117,13 @@ class SGD(Optimizer):
         self.weight_decay = _number("weight_decay", weight_decay, 0.0)
         self.velocity: list[float] | None = None  # made on the first step with momentum
 
-    def step(self) -> None:
-        data, g = self._vectors()
-        g = g + self.weight_decay * data
+    def update(self, data: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        g = grad + self.weight_decay * data
         if self.momentum:
             # PyTorch starts the momentum buffer at the first gradient (not momentum·0 + g).
             g = g if self.velocity is None else self.momentum * np.asarray(self.velocity) + g
             self.velocity = g
-        self._write(data - self.lr * g)
+        return data - self.lr * g
 
     def state_dict(self) -> dict:
         velocity = None if self.velocity is None else [float(v) for v in self.velocity]
@@ -150,16 +158,15 @@ class Adam(Optimizer):
         self.m = np.zeros(len(self.params))
         self.v = np.zeros(len(self.params))
 
-    def step(self) -> None:
+    def update(self, data: np.ndarray, grad: np.ndarray) -> np.ndarray:
         self.t += 1
         b1, b2 = self.betas
         correction1, correction2 = 1 - b1 ** self.t, 1 - b2 ** self.t
-        data, g = self._vectors()
-        g = g + self.weight_decay * data
+        g = grad + self.weight_decay * data
         self.m = b1 * self.m + (1 - b1) * g
         self.v = b2 * self.v + (1 - b2) * g * g
-        self._write(data - self.lr * (self.m / correction1) / (
-            np.sqrt(self.v / correction2) + self.eps))
+        return data - self.lr * (self.m / correction1) / (
+            np.sqrt(self.v / correction2) + self.eps)
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "betas": list(self.betas), "eps": self.eps,

@@ -9,7 +9,7 @@ import engine
 from engine import Value
 from engine.compile import TraceError
 from engine.compile import compile as trace
-from nn import MLP, cross_entropy, mse
+from nn import MLP, SGD, Adam, cross_entropy, mse
 from nn.compiled import compile_step
 
 
@@ -88,7 +88,7 @@ def test_generic_compile_runs_every_op_like_the_eager_engine():
     tape = trace(every_op, [0.3, -0.7], params=[], check_with=[-1.1, 0.4])
     batch = rng.normal(0, 1, (2, 50))
     values = tape.forward(batch)
-    grads = tape.backward(values, np.ones(50))
+    grads, _ = tape.backward(values, np.ones(50))
     for b in range(50):
         leaves = [Value(batch[0, b]), Value(batch[1, b])]
         out = every_op(leaves)
@@ -179,3 +179,137 @@ def test_numbers_taken_from_the_data_as_leaves_are_caught_too():
         tape.forward(np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="the batch is empty"):
         compile_step(MLP(2, [2], rng=0))(np.zeros((0, 2)), np.array([], dtype=int))
+
+
+# --- Layers as matrix products -----------------------------------------------------------
+
+def layered(v, weights, tied_bias, shared_x):
+    """Sums of products of parameters and nodes, in the shapes the compiler fuses and in
+    shapes it must not (a product read twice, a sum with two extra terms)."""
+    x = [v[0], v[1], v[0] * v[1], v[2].tanh()]
+    if shared_x:
+        x[1] = x[0]  # an input repeated inside one layer
+    h = [engine.sum([w * xi for w, xi in zip(row, x, strict=True)] + [tied_bias])
+         for row in weights[:3]]
+    h = [hi.tanh() for hi in h]
+    product = weights[3][0] * h[0]  # read twice: must stay a node of its own
+    extra = engine.sum([weights[3][1] * h[1], product, product.sigmoid()])  # two extra terms
+    node_bias = engine.sum([w * hi for w, hi in zip(weights[4], h, strict=False)] + [extra])
+    return engine.sum([node_bias, h[2] * weights[3][2], weights[3][3] * weights[3][3]])
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**16), shared_x=st.booleans(), batch=st.integers(1, 6))
+def test_fused_layers_equal_the_unfused_tape(seed, shared_x, batch):
+    rng = np.random.default_rng(seed)
+    weights = [[Value(float(w)) for w in rng.normal(0, 1, 4)] for _ in range(5)]
+    bias = Value(float(rng.normal()))
+    params = [w for row in weights for w in row] + [bias]
+
+    def fn(v):
+        return layered(v, weights, bias, shared_x)
+
+    fused = trace(fn, [0.1, 0.2, 0.3], params, check_with=[0.4, 0.5, 0.6])
+    plain = trace(fn, [0.1, 0.2, 0.3], params, check_with=[0.4, 0.5, 0.6], fuse=False)
+    assert fused.numpy_calls < plain.numpy_calls  # something was fused
+    inputs = rng.normal(0, 1, (3, batch))
+    seed_grads = rng.normal(0, 1, batch)
+    va, ga, pa = fused.run(inputs, seed_grads)
+    vb, gb, pb = plain.run(inputs, seed_grads)
+    assert va[fused.output_slot] == pytest.approx(vb[plain.output_slot], rel=1e-12)
+    assert ga[fused.input_slots] == pytest.approx(gb[plain.input_slots], rel=1e-12, abs=1e-14)
+    assert pa == pytest.approx(pb, rel=1e-12, abs=1e-14)
+    # And both equal the eager engine, example by example.
+    for b in range(batch):
+        leaves = [Value(float(x)) for x in inputs[:, b]]
+        out = fn(leaves)
+        expected = engine.grad(out, leaves + fused.params)
+        assert va[fused.output_slot, b] == pytest.approx(out.data, rel=1e-12)
+        scaled = [seed_grads[b] * g for g in expected]
+        assert ga[fused.input_slots, b] == pytest.approx(scaled[:3], rel=1e-12, abs=1e-14)
+        pa_b = fused.run(inputs[:, b:b + 1], seed_grads[b:b + 1])[2]
+        assert pa_b == pytest.approx(scaled[3:], rel=1e-12, abs=1e-14)
+
+
+def test_the_fused_layer_uses_the_tables_rules_for_mul_and_sum():
+    # The matrix form ∂W = G Xᵀ, ∂X = Wᵀ G is the chain rule through these two rows of the
+    # op table; if they ever changed, the fused layer would be wrong.
+    from engine.ops import OPS
+
+    a, b = np.array([1.5, -2.0]), np.array([0.25, 4.0])
+    da, db = OPS["mul"].local_grads(a * b, a, b)
+    assert np.array_equal(da, b) and np.array_equal(db, a)
+    assert OPS["sum"].local_grads(a + b, a, b) == (1.0, 1.0)
+
+
+def test_forward_then_backward_equals_run():
+    model = MLP(5, [4, 3], rng=0)
+    step = compile_step(model)
+    X = np.random.default_rng(0).normal(size=(6, 5))
+    inputs = step._inputs(X, step._targets(np.arange(6) % 3, 6))
+    values = step.tape.forward(inputs)
+    grads, param_grads = step.tape.backward(values, np.ones(6))
+    v2, g2, p2 = step.tape.run(inputs, np.ones(6))
+    assert np.array_equal(values, v2) and np.array_equal(grads, g2)
+    assert np.array_equal(param_grads, p2)
+    # Fusing drops the 5·4 + 4·3 products' rows; fuse=False keeps a row per node.
+    assert len(step.tape.slot) < len(step.tape.order) - 32
+
+
+# --- Training blocks ------------------------------------------------------------------------
+
+def _plain_training(model, make_optimizer, batches):
+    step, optimizer = compile_step(model), make_optimizer(model.parameters())
+    losses = []
+    for X, y in batches:
+        optimizer.zero_grad()
+        losses.append(step(X, y))
+        optimizer.step()
+    return losses, optimizer
+
+
+@pytest.mark.parametrize("make_optimizer", [
+    lambda p: SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-3),
+    lambda p: Adam(p, lr=0.01, weight_decay=1e-4),
+    lambda p: Adam(list(reversed(p)), lr=0.01),  # another order than the tape's
+])
+def test_a_training_block_gives_the_same_numbers_as_the_value_path(make_optimizer):
+    rng = np.random.default_rng(0)
+    batches = [(rng.normal(size=(8, 5)), rng.integers(0, 3, 8)) for _ in range(6)]
+    plain = MLP(5, [4, 3], rng=1)
+    losses, plain_optimizer = _plain_training(plain, make_optimizer, batches)
+
+    model = MLP(5, [4, 3], rng=1)
+    step, optimizer = compile_step(model), make_optimizer(model.parameters())
+    before = [p.data for p in model.parameters()]
+    with step.training(optimizer) as train:
+        block_losses = [train(X, y) for X, y in batches]
+        # Inside the block the Values are untouched; the block's own logits are current.
+        assert [p.data for p in model.parameters()] == before
+        assert np.array_equal(train.logits(batches[0][0]),
+                              compile_step(plain).logits(batches[0][0]))
+    assert block_losses == losses  # to the last bit
+    assert [p.data for p in model.parameters()] == [p.data for p in plain.parameters()]
+    assert [p.grad for p in model.parameters()] == [p.grad for p in plain.parameters()]
+    assert optimizer.state_dict() == plain_optimizer.state_dict()
+
+
+def test_a_training_block_writes_back_on_errors_and_checks_its_optimizer():
+    model = MLP(3, [2], rng=0)
+    step = compile_step(model)
+    optimizer = SGD(model.parameters(), lr=0.5)
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(KeyboardInterrupt), step.training(optimizer) as train:
+        train(np.ones((2, 3)), np.array([0, 1]))
+        raise KeyboardInterrupt  # Ctrl-C mid-epoch: the step already taken is kept
+    assert [p.data for p in model.parameters()] != before
+    assert all(p.grad != 0 for p in model.parameters())
+
+    with pytest.raises(RuntimeError, match="in a `with` block"):
+        step.training(optimizer)(np.ones((2, 3)), np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"it lacks layers\.0\.neurons\.0\.w\.0"):
+        step.training(SGD(model.parameters()[1:], lr=0.1))
+    with pytest.raises(ValueError, match="1 parameters the model does not use"):
+        step.training(SGD([*model.parameters(), Value(1.0)], lr=0.1))
+    with pytest.raises(TypeError, match="needs an nn.optim optimizer, got list"):
+        step.training([])

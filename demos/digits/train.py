@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -177,7 +178,8 @@ def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: 
 
     n, batch = len(data.train), config.batch_size
     # Compiled: the model and loss are traced once and run over whole batches with numpy;
-    # the parameters stay ordinary Values, so the optimizer and the checkpoints are the same.
+    # during an epoch the parameters live in one numpy vector (step.training), and they are
+    # written back into the model's Values at its end, before the checkpoint.
     step = compile_step(model) if config.engine == "compiled" else None
     for epoch in range(start, config.epochs):
         started = time.perf_counter()
@@ -186,27 +188,28 @@ def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: 
                    unit="batch", disable=None if progress else True, leave=False)
         seen = correct = 0
         total_loss = 0.0
-        for start_row in bar:
-            rows = order[start_row:start_row + batch]
-            optimizer.zero_grad()
-            if step is not None:
-                labels = data.train.labels[rows]
-                batch_loss = step(data.x_train[rows], labels)
-                correct += int(np.sum(step.last_logits.argmax(axis=1) == labels))
-            else:
-                losses = []
-                for i in rows:
-                    logits = model(list(data.x_train[i]))
-                    label = int(data.train.labels[i])
-                    losses.append(cross_entropy(logits, label))
-                    correct += int(np.argmax([v.data for v in logits]) == label)
-                loss = engine.sum(losses) / len(rows)
-                loss.backward()
-                batch_loss = loss.data
-            optimizer.step()
-            seen += len(rows)
-            total_loss += batch_loss * len(rows)
-            bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+        with step.training(optimizer) if step is not None else nullcontext() as train_step:
+            for start_row in bar:
+                rows = order[start_row:start_row + batch]
+                if train_step is not None:
+                    labels = data.train.labels[rows]
+                    batch_loss = train_step(data.x_train[rows], labels)
+                    correct += int(np.sum(train_step.last_logits.argmax(axis=1) == labels))
+                else:
+                    optimizer.zero_grad()
+                    losses = []
+                    for i in rows:
+                        logits = model(list(data.x_train[i]))
+                        label = int(data.train.labels[i])
+                        losses.append(cross_entropy(logits, label))
+                        correct += int(np.argmax([v.data for v in logits]) == label)
+                    loss = engine.sum(losses) / len(rows)
+                    loss.backward()
+                    optimizer.step()
+                    batch_loss = loss.data
+                seen += len(rows)
+                total_loss += batch_loss * len(rows)
+                bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
         bar.close()
         schedule.step()
         test_accuracy = float(np.mean(predict(model, data.x_test, step).argmax(1)
