@@ -21,11 +21,12 @@ from engine.value import (
     max,
     no_grad,
     sum,
+    weighted_sum,
 )
 
 __all__ = [
     "OPS", "AnomalyError", "GradcheckError", "Op", "Step", "Value", "apply", "backward",
     "backward_steps", "const", "detect_anomaly", "enable_grad", "grad", "gradcheck",
     "local_grads", "max",
-    "no_grad", "numerical_grad", "sum", "topological_order",
+    "no_grad", "numerical_grad", "sum", "topological_order", "weighted_sum",
 ]

@@ -315,3 +315,26 @@ def sum(values) -> Value:
     return _apply("sum", tuple(inputs))
 
 
+
+
+def weighted_sum(weights, inputs, bias=None) -> Value:
+    """Σᵢ wᵢ·xᵢ (+ b): what a neuron computes, recorded as one product node per pair and one
+    n-ary Σ node (exactly the graph ``sum([w * x for …] + [b])`` records, built faster: this
+    runs once per neuron per example, so it skips the per-operator dispatch).
+    """
+    # The common case is lists of Values; anything else goes through the checked conversion.
+    def values(items, what):
+        if isinstance(items, list) and all(type(v) is Value for v in items):
+            return items
+        return _inputs(f"engine.weighted_sum {what}", items)
+
+    ws, xs = values(weights, "weights"), values(inputs, "inputs")
+    if len(ws) != len(xs):
+        raise ValueError(f"engine.weighted_sum: {len(ws)} weights for {len(xs)} inputs")
+    mul = OPS["mul"].forward
+    terms = [_record("mul", mul(w.data, x.data), (w, x)) for w, x in zip(ws, xs, strict=True)]
+    if bias is not None:
+        terms.append(_inputs("engine.weighted_sum bias", [bias])[0])
+    if not terms:
+        raise ValueError("engine.weighted_sum: needs at least one weight or a bias")
+    return _apply("sum", tuple(terms))

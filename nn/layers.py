@@ -116,7 +116,7 @@ class Neuron(Module):
         return self._activation
 
     def _forward(self, x: list[Value]) -> Value:
-        pre = engine.sum([wi * xi for wi, xi in zip(self.w, x, strict=True)] + [self.b])
+        pre = engine.weighted_sum(self.w, x, self.b)  # the products and one Σ node
         act = ACTIVATIONS[self._activation]
         return pre if act is None else act(pre)
 

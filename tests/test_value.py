@@ -280,3 +280,43 @@ def test_create_graph_records_even_inside_no_grad():
     with no_grad():
         (g,) = engine.grad(y, [x], create_graph=True)
     assert engine.grad(g, [x]) == [12.0]  # 6x at 2
+
+
+def test_weighted_sum_records_the_same_graph_as_a_sum_of_products():
+    w = [Value(0.5, label="w0"), Value(-1.5, label="w1")]
+    x = [Value(2.0, label="x0"), Value(3.0, label="x1")]
+    b = Value(0.25, label="b")
+    fast = engine.weighted_sum(w, x, b)
+    slow = engine.sum([w[0] * x[0], w[1] * x[1], b])
+    assert fast.data == slow.data == 0.5 * 2.0 + -1.5 * 3.0 + 0.25
+    assert fast.op == "sum" and [p.op for p in fast.parents] == ["mul", "mul", ""]
+    assert [p.parents for p in fast.parents[:2]] == [(w[0], x[0]), (w[1], x[1])]
+    assert fast.parents[2] is b
+    fast.backward()
+    assert [v.grad for v in (*w, *x, b)] == [2.0, 3.0, 0.5, -1.5, 1.0]
+    # Numbers become constants (as in engine.sum); no bias is allowed.
+    plain = engine.weighted_sum([2, w[0]], [x[0], 4.0])
+    assert plain.data == 2 * 2.0 + 0.5 * 4.0 and plain.parents[0].parents[0].op == "const"
+    with no_grad():
+        assert engine.weighted_sum(w, x).parents == ()
+    with engine.detect_anomaly(), pytest.raises(engine.AnomalyError, match="op 'mul'"):
+        engine.weighted_sum([Value(1e300)], [Value(1e300)])
+
+
+@pytest.mark.parametrize("args, error, message", [
+    (([Value(1.0)], [Value(1.0), Value(2.0)]), ValueError, "1 weights for 2 inputs"),
+    (([], []), ValueError, "needs at least one"),
+    ((["a"], [Value(1.0)]), TypeError, "weights: item 0 must be a Value or a real number"),
+    (([Value(1.0)], [Value(1.0)], "b"), TypeError, "bias: item 0 must be a Value"),
+])
+def test_weighted_sum_errors(args, error, message):
+    with pytest.raises(error, match=message):
+        engine.weighted_sum(*args)
+
+
+def test_weighted_sum_takes_any_iterables_and_names_a_bad_argument():
+    w, x = (Value(2.0), Value(3.0)), iter([Value(5.0), 7])
+    assert engine.weighted_sum(w, x).data == 2.0 * 5.0 + 3.0 * 7
+    with pytest.raises(TypeError, match="weights expects an iterable of Values or numbers, "
+                                        "got Value"):
+        engine.weighted_sum(Value(1.0), [Value(1.0)])
