@@ -74,8 +74,12 @@ class _Group:
 
     def __init__(self, op: str, out: slice, ins: np.ndarray, arg: np.ndarray | None):
         self.op, self.row, self.out, self.arg = op, OPS[op], out, arg
-        if arg is not None and len(arg) and np.all(arg.view(np.int64) == arg.view(np.int64)[0]):
-            self.arg = float(arg[0, 0])  # one arg for all (x² everywhere): numpy's fast path
+        if (arg is not None and len(arg) and float(arg[0, 0]).is_integer()
+                and np.all(arg.view(np.int64) == arg.view(np.int64)[0])):
+            # One whole-number arg for all (x² everywhere): numpy's fast path, which gives
+            # C pow's results. (Not for x**0.5: numpy takes a sqrt, and sqrt(-0.0) = -0.0,
+            # sqrt(-inf) = nan, where pow gives 0.0 and inf.)
+            self.arg = float(arg[0, 0])
         self.arity, self.nodes = ins.shape
         # All inputs as one block of rows (one gather, one scatter), or input by input when
         # those are consecutive rows each (views) and the block is not.
@@ -121,30 +125,59 @@ class _Group:
         self.block.add(grads, contribution.reshape(-1, upstream.shape[1]))
 
 
-class _Dense:
-    """Sums Z_j = Σ_k W_jk·X_k (+ B_j) reading the same X: one matrix product.
+def _ordered_sum(terms: np.ndarray) -> np.ndarray:
+    """``terms[0] + terms[1] + …`` along axis 0, added in that order, as the eager ``sum``
+    adds. (numpy's reduce adds row after row when a row holds two or more numbers, but sums
+    a single column pairwise, so that case is added here one by one; tests check both.)"""
+    if terms[0].size >= 2:
+        return np.add.reduce(terms, axis=0)
+    total = terms[0].copy()
+    for term in terms[1:]:
+        total += term
+    return total
 
-    Its derivatives are the table's rules for ``mul`` (∂(w·x)/∂w = x, ∂(w·x)/∂x = w) and
-    ``sum`` (∂Σ/∂term = 1) through the chain rule, summed over the sums and the batch:
-    as matrices, ∂W = G Xᵀ, ∂X = Wᵀ G and ∂B = G (G: the sums' upstream grads).
+
+class _Dense:
+    """Sums Z_j = Σ_k W_jk·X_k (+ B_j) reading the same X: a layer.
+
+    Forward, the products are added in the order the sum lists them, like the eager engine:
+    a matrix product (BLAS) would add in another order, with fused multiply-adds, and a
+    pre-activation that eager finds exactly 0 could come out as 1e-17, flipping relu's slope.
+    Backward, the derivatives are the table's rules for ``mul`` (∂(w·x)/∂w = x,
+    ∂(w·x)/∂x = w) and ``sum`` (∂Σ/∂term = 1) through the chain rule, summed over the sums
+    and the batch: as matrices, ∂W = G Xᵀ, ∂X = Wᵀ G and ∂B = G (G: the sums' upstream
+    grads), two matrix products (these sums' order only moves the last bits of the grads).
     """
 
-    def __init__(self, out: slice, x, w: np.ndarray, bias_param=None, bias_rows=None):
+    def __init__(self, out: slice, x, w: np.ndarray, bias_param=None, bias_rows=None,
+                 bias_at: int | None = None):
         self.out, self.x = out, _Rows(x)
         self.w = w  # (J, K) indices into the parameter vector
+        self.w_t = np.ascontiguousarray(w.T)
+        self._terms = None
         self.w_rows = _Rows(w)
         self.bias_param = None if bias_param is None else _Rows(bias_param)
         self.bias_rows = None if bias_rows is None else _Rows(bias_rows)
+        self.bias_at = bias_at  # how many products the sum lists before its other term
         self.needed = [True]  # set by the tape: does some x lead to a parameter?
 
     def forward(self, values: np.ndarray, theta: np.ndarray):
-        x = values[self.x.index]
-        z = theta[self.w] @ x
-        if self.bias_param is not None:
-            z += theta[self.bias_param.index][:, None]
-        elif self.bias_rows is not None:
-            z += values[self.bias_rows.index]
-        values[self.out] = z
+        x = values[self.x.index]  # (K, batch)
+        wt = theta[self.w_t]  # (K, J)
+        k, j = wt.shape
+        shape = (k + (self.bias_at is not None), j, x.shape[1])
+        if self._terms is None or self._terms.shape != shape:
+            self._terms = np.empty(shape)  # kept: a fresh 0.5 MB array costs page faults
+        terms = self._terms
+        if self.bias_at is None:
+            np.multiply(wt[:, :, None], x[:, None, :], out=terms)
+        else:
+            at = self.bias_at
+            np.multiply(wt[:at, :, None], x[:at, None, :], out=terms[:at])
+            np.multiply(wt[at:, :, None], x[at:, None, :], out=terms[at + 1:])
+            terms[at] = (theta[self.bias_param.index][:, None] if self.bias_param is not None
+                         else values[self.bias_rows.index])
+        values[self.out] = _ordered_sum(terms)
         return x
 
     def backward(self, values, grads, param_grads, theta, x, params_only) -> None:
@@ -188,6 +221,10 @@ class Tape:
         missing = [i for i, x in enumerate(inputs) if x not in position]
         if missing:
             raise TraceError(f"inputs {missing} do not reach the output")
+        both = set(inputs) & set(params)
+        if both:
+            raise ValueError(f"{len(both)} leaves are both inputs and params (one per "
+                             "example or one for the batch: not both)")
         self.params = [p for p in dict.fromkeys(params) if p in position]
         index = {p: i for i, p in enumerate(self.params)}
         # A node's depth: 1 + its deepest input's (0 for leaves); same-depth nodes are
@@ -209,7 +246,7 @@ class Tape:
                 buckets.setdefault((depth[node], node.op, len(node.parents)), []).append(node)
         # Run order: by depth (a node only reads shallower nodes); ties keep their order.
         plan = sorted([(level, "group", nodes) for (level, _, _), nodes in buckets.items()]
-                      + [(level, "dense", sums) for (level, _, _), sums in layers.items()],
+                      + [(level, "dense", sums) for (level, *_), sums in layers.items()],
                       key=lambda item: item[0])
 
         # Rows: inputs, then parameters read per example, then constants, then each kernel's
@@ -217,7 +254,7 @@ class Tape:
         inputs_set = set(inputs)
         read = {output}.union(*(n.parents for _, kind, nodes in plan if kind == "group"
                                 for n in nodes))
-        read.update(x for (_, xs, _) in layers for x in xs)
+        read.update(x for (_, xs, *_) in layers for x in xs)
         loose = [p for p in self.params if p in read and p not in inputs_set]
         fixed = [n for n in self.order
                  if not n.parents and n not in index and n not in inputs_set]
@@ -268,7 +305,9 @@ class Tape:
                 continue
             bias = rest[0] if rest else None
             kind = None if bias is None else "param" if bias in index else "node"
-            key = (depth[node], tuple(x for _, _, x in products), kind)
+            # Where the other term sits among the terms: the sum adds them in this order.
+            at = len(products) if bias is None else node.parents.index(bias)
+            key = (depth[node], tuple(x for _, _, x in products), kind, at)
             layers.setdefault(key, []).append((node, products, bias))
         return layers
 
@@ -285,14 +324,15 @@ class Tape:
         sums = nodes
         first = self.slot[sums[0][0]]
         out = slice(first, first + len(sums))
-        _, products, bias = sums[0]
+        node, products, bias = sums[0]
         x = [self.slot[xk] for _, _, xk in products]
         w = np.array([[index[wk] for _, wk, _ in p] for _, p, _ in sums], dtype=np.intp)
         if bias is None:
             return _Dense(out, x, w)
+        at = node.parents.index(bias)
         if bias in index:
-            return _Dense(out, x, w, bias_param=[index[b] for _, _, b in sums])
-        return _Dense(out, x, w, bias_rows=[self.slot[b] for _, _, b in sums])
+            return _Dense(out, x, w, bias_param=[index[b] for _, _, b in sums], bias_at=at)
+        return _Dense(out, x, w, bias_rows=[self.slot[b] for _, _, b in sums], bias_at=at)
 
     def parameter_vector(self) -> np.ndarray:
         """The parameters' current ``.data``, in :attr:`params` order."""

@@ -163,8 +163,10 @@ def _same_shape_arrays(xs) -> bool:
 
 def _max(*xs):
     # The first of equal maxima wins, elementwise for arrays; a nan anywhere gives nan.
-    if _same_shape_arrays(xs):  # a compiled batch (equal maxima are the same number)
-        return np.array(xs).max(axis=0)
+    if _same_shape_arrays(xs):  # a compiled batch: argmax gives the first max or first nan
+        stacked = np.array(xs).reshape(len(xs), -1)
+        first = stacked.argmax(axis=0)  # (the first, so 0.0 and -0.0 keep eager's order)
+        return stacked[first, np.arange(stacked.shape[1])].reshape(xs[0].shape)
     out = xs[0]
     for x in xs[1:]:
         bigger = (x > out) | np.isnan(x) if isinstance(x, np.ndarray) else (x > out or x != x)

@@ -324,9 +324,11 @@ def weighted_sum(weights, inputs, bias=None) -> Value:
     """
     # The common case is lists of Values; anything else goes through the checked conversion.
     def values(items, what):
-        if isinstance(items, list) and all(type(v) is Value for v in items):
-            return items
-        return _inputs(f"engine.weighted_sum {what}", items)
+        who = f"engine.weighted_sum {what}"
+        if isinstance(items, (Value, str, bytes)) or not hasattr(items, "__iter__"):
+            return _inputs(who, items)  # raises: not an iterable of Values
+        items = list(items)  # empty is fine (the bias alone)
+        return items if all(type(v) is Value for v in items) else _inputs(who, items)
 
     ws, xs = values(weights, "weights"), values(inputs, "inputs")
     if len(ws) != len(xs):

@@ -169,15 +169,19 @@ class Training:
         self.last_logits = None
 
     def __enter__(self) -> Training:
-        if self._open:
-            raise RuntimeError("this training block is already open")
+        if self.optimizer._block is not None:
+            raise RuntimeError("this optimizer is already in an open training block")
         self.theta, self.grad = self.optimizer._vectors()
         self._open = True
+        self.optimizer._block = self
         return self
 
     def __exit__(self, *exc) -> None:
-        self.sync()
-        self._open = False
+        try:
+            self._write()
+        finally:
+            self._open = False
+            self.optimizer._block = None
 
     def _tape_theta(self) -> np.ndarray:
         if not self._open:
@@ -204,8 +208,10 @@ class Training:
     def sync(self) -> None:
         """Write the parameter vector into the Values' ``.data`` and the last gradient into
         their ``.grad`` (the optimizer's own state is always current)."""
-        if self.theta is None:
-            return
+        self._tape_theta()  # only inside the block: after it, the Values are the truth
+        self._write()
+
+    def _write(self) -> None:
         for p, x, g in zip(self.optimizer.params, self.theta.tolist(), self.grad.tolist(),
                            strict=True):
             p.data, p.grad = x, g

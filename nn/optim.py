@@ -41,6 +41,7 @@ class Optimizer:
             seen.add(id(p))
         self.params = params
         self.lr = _number("lr", lr, 0.0, low_inclusive=False)
+        self._block = None  # the open nn.compiled training block using it, if any
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0 before the next backward pass."""
@@ -60,6 +61,10 @@ class Optimizer:
 
     def step(self) -> None:
         """Move every parameter's ``.data`` against its ``.grad``."""
+        if self._block is not None:
+            raise RuntimeError("optimizer.step() inside a step.training(optimizer) block: "
+                               "the block's train(X, y) updates the parameters; the Values "
+                               "are written when the block ends")
         data, grad = self._vectors()
         self._write(self.update(data, grad))
 

@@ -294,7 +294,7 @@ def test_a_training_block_gives_the_same_numbers_as_the_value_path(make_optimize
     assert optimizer.state_dict() == plain_optimizer.state_dict()
 
 
-def test_a_training_block_writes_back_on_errors_and_checks_its_optimizer():
+def test_a_training_block_writes_back_on_errors_and_guards_its_optimizer():
     model = MLP(3, [2], rng=0)
     step = compile_step(model)
     optimizer = SGD(model.parameters(), lr=0.5)
@@ -307,9 +307,82 @@ def test_a_training_block_writes_back_on_errors_and_checks_its_optimizer():
 
     with pytest.raises(RuntimeError, match="in a `with` block"):
         step.training(optimizer)(np.ones((2, 3)), np.array([0, 1]))
+    with pytest.raises(RuntimeError, match="in a `with` block"):
+        train.sync()  # after the block the Values are the truth: nothing stale is written
+    with step.training(optimizer) as train:
+        with pytest.raises(RuntimeError, match="already in an open training block"), \
+                step.training(optimizer):
+            pass
+        with pytest.raises(RuntimeError, match=r"optimizer.step\(\) inside a"):
+            optimizer.step()
+    optimizer.step()  # usable again once the block has ended
     with pytest.raises(ValueError, match=r"it lacks layers\.0\.neurons\.0\.w\.0"):
         step.training(SGD(model.parameters()[1:], lr=0.1))
     with pytest.raises(ValueError, match="1 parameters the model does not use"):
         step.training(SGD([*model.parameters(), Value(1.0)], lr=0.1))
     with pytest.raises(TypeError, match="needs an nn.optim optimizer, got list"):
         step.training([])
+
+
+@settings(max_examples=25, deadline=None)
+@given(nin=st.integers(1, 5), hidden=st.lists(st.integers(1, 5), min_size=0, max_size=2),
+       batch=st.integers(1, 5), seed=st.integers(0, 2**16),
+       activation=st.sampled_from(["relu", "linear"]))
+def test_relu_networks_compute_the_same_bits_as_eager(nin, hidden, batch, seed, activation):
+    # Only +, × and relu up to the logits: the compiled layers add the products in the
+    # eager order (not a BLAS matrix product), so every logit is the same float.
+    rng = np.random.default_rng(seed)
+    model = MLP(nin, [*hidden, 3], activation=activation, rng=seed)
+    X = rng.normal(0, 1, (batch, nin)) * 10.0 ** rng.integers(-5, 5, (batch, nin))
+    compiled_logits = compile_step(model).logits(X)
+    eager_logits = np.array([[v.data for v in model(list(x))] for x in X])
+    assert np.array_equal(compiled_logits, eager_logits)
+
+
+def test_a_pre_activation_that_cancels_to_zero_is_zero_compiled_too():
+    # 0.1·3 + (−0.1)·3 is exactly 0 added in order; a BLAS product can give 2.8e-17, and
+    # relu's slope would flip from 0 to 1.
+    model = MLP(2, [4, 3], rng=0)
+    for neuron in model.layers[0].neurons:
+        neuron.w[0].data, neuron.w[1].data, neuron.b.data = 0.1, -0.1, 0.0
+    X, y = np.full((8, 2), 3.0), np.arange(8) % 3
+    compiled_result, eager_result = compiled(model, X, y), eager(model, X, y)
+    assert_close(compiled_result, eager_result)
+    first_layer = slice(0, 12)
+    assert np.all(compiled_result[1][first_layer] == 0.0)
+
+
+@pytest.mark.parametrize("rows, columns", [(1, 1), (1, 2), (2, 1), (3, 5)])
+def test_ordered_sum_adds_term_after_term(rows, columns):
+    from engine.compile import _ordered_sum
+
+    rng = np.random.default_rng(rows * 10 + columns)
+    for n in (1, 2, 7, 8, 9, 33, 70):
+        terms = rng.normal(size=(n, rows, columns)) * 10.0 ** rng.integers(-8, 8,
+                                                                          (n, rows, columns))
+        expected = terms[0].copy()
+        for term in terms[1:]:
+            expected = expected + term
+        assert np.array_equal(_ordered_sum(terms), expected)
+
+
+def test_a_leaf_cannot_be_both_an_input_and_a_parameter():
+    from engine.compile import Tape
+
+    a = Value(1.0)
+    with pytest.raises(ValueError, match="1 leaves are both inputs and params"):
+        Tape(a * a, [a], [a])
+
+
+def test_ieee_corners_of_shared_args_and_max_follow_the_eager_engine():
+    # Several x**0.5 nodes share one arg (numpy would take a sqrt: sqrt(-inf) = nan,
+    # sqrt(-0.0) = -0.0); max keeps its first maximum, so max(-0.0, 0.0) is -0.0.
+    parts = [lambda v: v[0] ** 0.5 + v[1] ** 0.5, lambda v: 1 / v[0] ** 0.5 + 1 / v[1] ** 0.5,
+             lambda v: 1 / engine.max([v[0], v[1]]), lambda v: 1 / engine.max([v[1], v[0]])]
+    batch = np.array([[-np.inf, -0.0, 4.0], [0.0, 0.0, 2.0]])
+    for fn in parts:
+        tape = trace(fn, [1.0, 2.0], params=[], check_with=[4.0, 5.0])
+        got = tape.forward(batch)[tape.output_slot]
+        expected = np.array([fn([Value(float(x)) for x in column]).data for column in batch.T])
+        assert np.array_equal(got, expected) and np.array_equal(np.signbit(got),
+                                                                np.signbit(expected))

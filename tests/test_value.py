@@ -320,3 +320,9 @@ def test_weighted_sum_takes_any_iterables_and_names_a_bad_argument():
     with pytest.raises(TypeError, match="weights expects an iterable of Values or numbers, "
                                         "got Value"):
         engine.weighted_sum(Value(1.0), [Value(1.0)])
+
+
+def test_weighted_sum_of_no_products_is_the_bias_whatever_the_iterable():
+    b = Value(0.5)
+    for empty in ([], (), iter([])):
+        assert engine.weighted_sum(empty, empty, b).data == 0.5
