@@ -38,11 +38,12 @@ def _gc_paused():
             gc.enable()
 
 
-def topological_order(root: Value) -> list[Value]:
+def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     """Every node ``root`` depends on, each after all of its parents; ``root`` comes last.
 
     Iterative depth-first search (no recursion, so a graph a million nodes deep is fine).
     Parents are visited in their stored order, so the order is the same on every run.
+    ``leaves=False`` leaves the leaves out (the backward pass only walks interior nodes).
     """
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value, got {type(root).__name__}: {root!r}")
@@ -55,11 +56,13 @@ def topological_order(root: Value) -> list[Value]:
     with _gc_paused():
         while path:
             for parent in pending[-1]:
+                if not parent.parents:  # a leaf is placed at once (half of an MLP's nodes
+                    if leaves and parent not in seen:  # are weights): same order, less work
+                        mark(parent)
+                        place(parent)
+                    continue
                 if parent not in seen:
                     mark(parent)
-                    if not parent.parents:  # a leaf is placed at once (half of an MLP's
-                        place(parent)  # nodes are weights): the same order, less work
-                        continue
                     push(parent)
                     push_pending(iter(parent.parents))
                     break
@@ -166,8 +169,9 @@ class Step:
         for i, (parent, local, new) in enumerate(
                 zip(node.parents, self.local_grads, self.parent_grads, strict=True)):
             p = name(parent)
-            # n-ary sum has one formula for all inputs; other ops have one per input.
-            rule = row.grad_formulas[min(i, len(row.grad_formulas) - 1)].format(**fields)
+            # n-ary ops have one formula for all inputs; other ops have one per input.
+            rule = row.grad_formulas[min(i, len(row.grad_formulas) - 1)].format(
+                **fields, partner=_partner(node, i, name))
             value = f"{local:.4g}"
             derivative = f"∂{n}/∂{p} = {rule}" + ("" if rule == value else f" = {value}")
             lines.append(
@@ -184,13 +188,25 @@ def _formula_fields(node: Value, name) -> dict[str, str]:
     return fields
 
 
+def _partner(node: Value, i: int, name) -> str:
+    """For a ``wsum`` node, the input that input i is multiplied by (``1`` for the bias)."""
+    parents = node.parents
+    if node.op != "wsum" or i >= len(parents) - len(parents) % 2:
+        return "1"
+    return name(parents[i ^ 1])
+
+
 def formula(node: Value, name) -> str:
     """How ``node`` was computed, in the names ``name(node)`` gives: ``a × b``, ``tanh(e)``,
-    ``a + b + c``, ``max(a, b)``."""
+    ``a + b + c``, ``max(a, b)``, ``w0·x0 + w1·x1 + b``."""
     row = OPS[node.op]
     if row.arity != -1:
         return row.formula.format(**_formula_fields(node, name))
     names = [name(p) for p in node.parents]
+    if node.op == "wsum":
+        pairs = len(names) // 2
+        terms = [f"{names[2 * k]}·{names[2 * k + 1]}" for k in range(pairs)]
+        return " + ".join(terms + names[2 * pairs:])
     return " + ".join(names) if node.op == "sum" else f"{node.op}({', '.join(names)})"
 
 
@@ -229,6 +245,16 @@ def _chain_rule(output: Value, seed: float, record: bool):
     With ``record`` it yields a :class:`Step` per node; without, it yields nothing and only
     fills in grads (what :func:`backward` needs: the same loop, minus the bookkeeping).
     """
+    if not record and not _mode.anomaly:  # backward(): interior nodes only, no bookkeeping
+        if output.parents:
+            order = topological_order(output, leaves=False)
+            for node in order:
+                node.grad = 0.0
+            output.grad = seed
+            _apply_chain_rule(order)
+        else:
+            output.grad += seed
+        return
     order = topological_order(output)
     total = 0
     for node in order:
@@ -239,9 +265,6 @@ def _chain_rule(output: Value, seed: float, record: bool):
         output.grad = seed
     else:
         output.grad += seed
-    if not record and not _mode.anomaly:
-        _apply_chain_rule(order)
-        return
     pass_ = _Pass(order, total)
     index = 0
     for node in reversed(order):
@@ -270,10 +293,8 @@ def _apply_chain_rule(order: list[Value]) -> None:
     the common one- and two-input nodes skip the generic gather and ``zip``. Same
     arithmetic in the same order, so the same grads to the last bit (tested)."""
     rules = {name: (row.local_grads, row.takes_arg) for name, row in OPS.items()}
-    for node in reversed(order):
+    for node in reversed(order):  # interior nodes only
         parents = node.parents
-        if not parents:
-            continue
         g = node.grad
         rule, takes_arg = rules[node.op]
         n = len(parents)

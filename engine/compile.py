@@ -10,12 +10,13 @@ Forward values and local derivatives come from the same op table as the eager en
 rules are written to work on arrays too), so compiled and eager results agree to rounding.
 
 One pattern is fused further: a ``sum`` node whose terms are products ``w_k · x_k`` of a
-parameter and another node, plus at most one other term (a neuron's Σ_k w_k·x_k + b). All
-such sums at one depth that read the same x_1…x_K are a layer, and run as one matrix product
-``Z = W X + b``. Its derivatives are the table's rules for ``mul`` (∂(w·x)/∂w = x,
-∂(w·x)/∂x = w) and ``sum`` (∂/∂term = 1), summed by the chain rule, which as matrices is
-``∂W = G Xᵀ`` and ``∂X = Wᵀ G`` (tests check the fused and unfused tapes agree). The products
-themselves are then never computed: ``fuse=False`` keeps every node.
+parameter and another node, plus at most one other term (a neuron's Σ_k w_k·x_k + b), or a
+``wsum`` node (that sum as one node). All such sums at one depth that read the same
+x_1…x_K are a layer and run as one kernel: forward, the products are added in the sum's own
+order (so the values are the eager engine's to the last bit); backward, the table's rules for
+``mul`` (∂(w·x)/∂w = x, ∂(w·x)/∂x = w) and ``sum`` (∂/∂term = 1) through the chain rule are,
+as matrices, ``∂W = G Xᵀ`` and ``∂X = Wᵀ G``: two matrix products (tests check fused and
+unfused tapes agree). The products get no rows: ``fuse=False`` keeps every node.
 
 The rule: the graph must not depend on the data. A Python ``if`` on a value, or a number
 computed from a value and written into the graph as a constant, would make another example's
@@ -238,8 +239,9 @@ class Tape:
                 uses[p] += 1
 
         layers = self._find_layers(index, uses, depth, output) if fuse else {}
-        fused = {m for sums in layers.values() for _, products, _ in sums for m, _, _ in products}
-        dense_out = {s for sums in layers.values() for s, _, _ in sums}
+        fused = {m for sums in layers.values() for _, products, _, _ in sums
+                 for m, _, _ in products if m is not None}
+        dense_out = {s for sums in layers.values() for s, *_ in sums}
         buckets: dict[tuple, list[Value]] = {}
         for node in self.order:
             if node.parents and node not in fused and node not in dense_out:
@@ -260,7 +262,7 @@ class Tape:
                  if not n.parents and n not in index and n not in inputs_set]
         rows = [*dict.fromkeys(inputs), *loose, *fixed]
         for _, kind, nodes in plan:
-            rows += nodes if kind == "group" else [s for s, _, _ in nodes]
+            rows += nodes if kind == "group" else [s for s, *_ in nodes]
         self.slot = {node: row for row, node in enumerate(rows)}
         self.input_slots = np.array([self.slot[x] for x in inputs], dtype=np.intp)
         self.output_slot = self.slot[output]
@@ -287,28 +289,40 @@ class Tape:
         """Sums Σ_k w_k·x_k (+ at most one other term) whose w_k are parameters, grouped by
         (depth, the x nodes in order, the kind of the other term): one matrix product each.
         A product qualifies only if that sum is its one reader, so it need not be kept."""
+        def weight_first(a, b):
+            return (a, b) if a in index else (b, a) if b in index else None
+
         layers: dict[tuple, list] = {}
         for node in depth:
-            if node.op != "sum":
-                continue
             products, rest = [], []
-            for term in node.parents:
-                pair = None
-                if term.op == "mul" and uses[term] == 1 and term is not output:
-                    a, b = term.parents
-                    pair = (a, b) if a in index else (b, a) if b in index else None
-                if pair is None:
-                    rest.append(term)
-                else:
-                    products.append((term, *pair))
+            if node.op == "sum":
+                for term in node.parents:
+                    pair = None
+                    if term.op == "mul" and uses[term] == 1 and term is not output:
+                        pair = weight_first(*term.parents)
+                    if pair is None:
+                        rest.append(term)
+                    else:
+                        products.append((term, *pair))
+                # Where the other term sits among the terms: the sum adds them in order.
+                at = len(products) if not rest else node.parents.index(rest[0])
+            elif node.op == "wsum":  # the products are inputs (w₁, x₁, …), b last if any
+                parents = node.parents
+                pairs = [weight_first(parents[i], parents[i + 1])
+                         for i in range(0, len(parents) - 1, 2)]
+                if None in pairs:
+                    continue
+                products = [(None, w, x) for w, x in pairs]
+                rest = list(parents[2 * len(pairs):])
+                at = len(products)
+            else:
+                continue
             if not products or len(rest) > 1:
                 continue
             bias = rest[0] if rest else None
             kind = None if bias is None else "param" if bias in index else "node"
-            # Where the other term sits among the terms: the sum adds them in this order.
-            at = len(products) if bias is None else node.parents.index(bias)
             key = (depth[node], tuple(x for _, _, x in products), kind, at)
-            layers.setdefault(key, []).append((node, products, bias))
+            layers.setdefault(key, []).append((node, products, bias, at))
         return layers
 
     def _kernel(self, kind: str, nodes: list, index: dict):
@@ -324,15 +338,14 @@ class Tape:
         sums = nodes
         first = self.slot[sums[0][0]]
         out = slice(first, first + len(sums))
-        node, products, bias = sums[0]
+        _, products, bias, at = sums[0]
         x = [self.slot[xk] for _, _, xk in products]
-        w = np.array([[index[wk] for _, wk, _ in p] for _, p, _ in sums], dtype=np.intp)
+        w = np.array([[index[wk] for _, wk, _ in p] for _, p, _, _ in sums], dtype=np.intp)
         if bias is None:
             return _Dense(out, x, w)
-        at = node.parents.index(bias)
         if bias in index:
-            return _Dense(out, x, w, bias_param=[index[b] for _, _, b in sums], bias_at=at)
-        return _Dense(out, x, w, bias_rows=[self.slot[b] for _, _, b in sums], bias_at=at)
+            return _Dense(out, x, w, bias_param=[index[b] for _, _, b, _ in sums], bias_at=at)
+        return _Dense(out, x, w, bias_rows=[self.slot[b] for _, _, b, _ in sums], bias_at=at)
 
     def parameter_vector(self) -> np.ndarray:
         """The parameters' current ``.data``, in :attr:`params` order."""

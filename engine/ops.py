@@ -24,7 +24,9 @@ number in those cases; the helpers here turn every one of them into the IEEE ans
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -198,6 +200,27 @@ def _sum(*xs):
     return total
 
 
+def _wsum(*xs):
+    # w₁·x₁ + w₂·x₂ + … (+ b): inputs in pairs (w₁, x₁, w₂, x₂, …), a last odd one is b.
+    # Added in that order, product by product, exactly as a Σ node of mul nodes would
+    # (reduce is a left fold; the built-in sum may compensate, and would differ).
+    end = len(xs) - len(xs) % 2
+    if not end:
+        return xs[0]
+    total = functools.reduce(operator.add, map(operator.mul, xs[0:end:2], xs[1:end:2]))
+    return total + xs[-1] if end < len(xs) else total
+
+
+def _wsum_grads(out, *xs):
+    """∂(Σ wᵢ·xᵢ + b)/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ (each input's partner), ∂/∂b = 1."""
+    end = len(xs) - len(xs) % 2
+    grads = list(xs)
+    grads[0:end:2], grads[1:end:2] = xs[1:end:2], xs[0:end:2]
+    if end < len(xs):
+        grads[-1] = 1.0
+    return tuple(grads)
+
+
 # ---------------------------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------------------------
@@ -365,5 +388,13 @@ _register(
         local_grads=lambda out, *xs: (1.0,) * len(xs),
         formula="Σ",
         grad_formulas=("1",),
+    ),
+    Op(
+        # A neuron's pre-activation as one node: inputs (w₁, x₁, w₂, x₂, …[, b]).
+        "wsum", "Σw·x", -1,
+        forward=_wsum,
+        local_grads=_wsum_grads,
+        formula="Σ w·x",
+        grad_formulas=("{partner}",),  # the other input of its pair; 1 for b
     ),
 )

@@ -2,8 +2,11 @@
 
 A neuron computes act(Σᵢ wᵢ·xᵢ + b): its pre-activation is *one* Σ node with nin + 1 inputs
 (the products wᵢ·xᵢ and the bias), so a drawn graph shows one sum per neuron, not a chain of
-nin additions. A layer is a list of neurons reading the same inputs; an MLP is a list of layers,
-hidden ones with the chosen activation and the last one linear (its outputs are logits).
+nin additions. With ``fused=True`` the products are not nodes of their own: the
+pre-activation is one ``wsum`` node reading (w₁, x₁, …, b), with the same numbers and grads
+and half the nodes, so the eager engine runs about twice as fast. A layer is a list of
+neurons reading the same inputs; an MLP is a list of layers, hidden ones with the chosen
+activation and the last one linear (its outputs are logits).
 """
 
 from __future__ import annotations
@@ -96,8 +99,9 @@ class Neuron(Module):
     """act(Σᵢ wᵢ·xᵢ + b) with ``nin`` weights ``w`` and a bias ``b``."""
 
     def __init__(self, nin: int, activation: str = "relu", init: str = "uniform", rng=None,
-                 fan_out: int = 1):
+                 fan_out: int = 1, fused: bool = False):
         nin = _check_count("nin", nin)
+        _check_flag("fused", fused)
         _check_choice("activation", activation, ACTIVATIONS)
         _check_choice("init", init, INITS)
         sampler = rng if isinstance(rng, _Sampler) else _Sampler(rng)
@@ -105,6 +109,7 @@ class Neuron(Module):
         self.w = [Value(wi) for wi in w]
         self.b = Value(b)
         self._activation = activation
+        self._fused = fused
         _label_parameters(self)
 
     @property
@@ -116,7 +121,7 @@ class Neuron(Module):
         return self._activation
 
     def _forward(self, x: list[Value]) -> Value:
-        pre = engine.weighted_sum(self.w, x, self.b)  # the products and one Σ node
+        pre = engine.weighted_sum(self.w, x, self.b, fused=self._fused)
         act = ACTIVATIONS[self._activation]
         return pre if act is None else act(pre)
 
@@ -127,17 +132,17 @@ class Neuron(Module):
         return f"{self.nin} inputs, {self._activation}"
 
     def config(self) -> dict:
-        return {"nin": self.nin, "activation": self._activation}
+        return {"nin": self.nin, "activation": self._activation, **_fused_config(self._fused)}
 
 
 class Layer(Module):
     """``nout`` neurons, each reading the same ``nin`` inputs."""
 
     def __init__(self, nin: int, nout: int, activation: str = "relu", init: str = "uniform",
-                 rng=None):
+                 rng=None, fused: bool = False):
         nin, nout = _check_count("nin", nin), _check_count("nout", nout)
         sampler = rng if isinstance(rng, _Sampler) else _Sampler(rng)
-        self.neurons = [Neuron(nin, activation, init, sampler, fan_out=nout)
+        self.neurons = [Neuron(nin, activation, init, sampler, fan_out=nout, fused=fused)
                         for _ in range(nout)]
         _label_parameters(self)
 
@@ -163,7 +168,8 @@ class Layer(Module):
         return f"{self.nin} → {self.nout}, {self.activation}"
 
     def config(self) -> dict:
-        return {"nin": self.nin, "nout": self.nout, "activation": self.activation}
+        return {"nin": self.nin, "nout": self.nout, "activation": self.activation,
+                **_fused_config(self.neurons[0]._fused)}
 
 
 class MLP(Module):
@@ -181,7 +187,7 @@ class MLP(Module):
     """
 
     def __init__(self, nin: int, nouts, activation: str = "relu", init: str = "uniform",
-                 rng=None):
+                 rng=None, fused: bool = False):
         nin = _check_count("nin", nin)
         if isinstance(nouts, numbers.Integral):
             nouts = [nouts]
@@ -189,12 +195,14 @@ class MLP(Module):
             raise ValueError(f"nouts must be a non-empty list of layer sizes, got {nouts!r}")
         sizes = [nin] + [_check_count("layer size", n) for n in nouts]
         _check_choice("activation", activation, ACTIVATIONS)
+        _check_flag("fused", fused)
         sampler = _Sampler(rng)
         self.layers = [
             Layer(sizes[i], sizes[i + 1],
-                  activation if i < len(nouts) - 1 else "linear", init, sampler)
+                  activation if i < len(nouts) - 1 else "linear", init, sampler, fused)
             for i in range(len(nouts))
         ]
+        self._fused = fused
         self._activation = activation
         _label_parameters(self)
 
@@ -222,7 +230,18 @@ class MLP(Module):
         return f"{sizes}, {self._activation}" if len(self.layers) > 1 else f"{sizes}, linear"
 
     def config(self) -> dict:
-        return {"nin": self.nin, "nouts": self.nouts, "activation": self._activation}
+        return {"nin": self.nin, "nouts": self.nouts, "activation": self._activation,
+                **_fused_config(self._fused)}
+
+
+def _check_flag(what: str, value) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be True or False, got {type(value).__name__}: {value!r}")
+
+
+def _fused_config(fused: bool) -> dict:
+    # Written only when set, so that files of unfused models read as before.
+    return {"fused": True} if fused else {}
 
 
 def _label_parameters(module: Module) -> None:

@@ -181,3 +181,13 @@ def test_step_names_unlabelled_nodes_and_constants():
 def test_steps_of_a_leaf_are_empty():
     x = Value(1.0)
     assert list(backward_steps(x)) == [] and x.grad == 1.0
+
+
+def test_a_fused_neuron_step_names_each_inputs_partner():
+    w = [Value(0.5, label="w0"), Value(-2.0, label="w1")]
+    x = [Value(3.0, label="x0"), Value(1.0, label="x1")]
+    z = engine.weighted_sum(w, x, Value(0.25, label="b"), fused=True)
+    z.label = "z"
+    text = repr(next(backward_steps(z)))
+    assert text.splitlines()[0] == "step 1 of 1: z = w0·x0 + w1·x1 + b = -0.25, z.grad = 1"
+    assert "∂z/∂w0 = x0 = 3" in text and "∂z/∂x1 = w1 = -2" in text and "∂z/∂b = 1 " in text

@@ -386,3 +386,14 @@ def test_ieee_corners_of_shared_args_and_max_follow_the_eager_engine():
         expected = np.array([fn([Value(float(x)) for x in column]).data for column in batch.T])
         assert np.array_equal(got, expected) and np.array_equal(np.signbit(got),
                                                                 np.signbit(expected))
+
+
+def test_fused_neurons_compile_to_the_same_layers():
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(7, 6)), rng.integers(0, 3, 7)
+    plain, fused = MLP(6, [5, 3], rng=2), MLP(6, [5, 3], rng=2, fused=True)
+    step = compile_step(fused)
+    assert step.tape.numpy_calls == compile_step(plain).tape.numpy_calls
+    assert np.array_equal(step.logits(X), compile_step(plain).logits(X))
+    assert_close(compiled(fused, X, y), eager(fused, X, y))
+    assert_close(compiled(fused, X, y), eager(plain, X, y))

@@ -140,3 +140,34 @@ def test_mlp_forward_and_backward_match_numpy(activation):
         got_b = np.array([n.b.grad for n in layer.neurons])
         np.testing.assert_allclose(got_W, grads_W[k], rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(got_b, grads_b[k], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+def test_fused_neurons_give_the_same_bits_with_half_the_nodes(activation):
+    from engine import topological_order
+
+    rng = np.random.default_rng(0)
+    plain = MLP(5, [4, 3], activation=activation, rng=7)
+    fused = MLP(5, [4, 3], activation=activation, rng=7, fused=True)
+    for x, label in zip(rng.normal(0, 2, (4, 5)), [0, 1, 2, 1], strict=True):
+        losses = [cross_entropy(m(list(x)), label) for m in (plain, fused)]
+        for m, loss in zip((plain, fused), losses, strict=True):
+            m.zero_grad()
+            loss.backward()
+        assert losses[0].data == losses[1].data
+        assert [p.grad for p in plain.parameters()] == [p.grad for p in fused.parameters()]
+    sizes = [len(topological_order(loss)) for loss in losses]
+    assert sizes[1] == sizes[0] - (5 * 4 + 4 * 3)  # no product nodes: one wsum per neuron
+    assert {n.op for n in topological_order(losses[1])} & {"wsum", "mul"} == {"wsum"}
+
+
+def test_fused_is_part_of_the_saved_architecture(tmp_path):
+    model = MLP(3, [2, 2], rng=0, fused=True)
+    assert model.config() == {"nin": 3, "nouts": [2, 2], "activation": "relu", "fused": True}
+    assert "fused" not in MLP(3, [2, 2], rng=0).config()  # old files read as before
+    model.save(tmp_path / "m.json")
+    loaded = MLP.load(tmp_path / "m.json")
+    assert loaded.config() == model.config()
+    assert loaded([1.0, 2.0, 3.0])[0].op == "wsum"  # the last layer is linear
+    with pytest.raises(TypeError, match="fused must be True or False, got str"):
+        MLP(3, [2], fused="yes")

@@ -135,6 +135,16 @@ def test_neurons_are_found_in_an_mlp_graph(digit_loss):
     assert neurons[0].params == [*first.w, first.b] and neurons[0].out.op == "relu"
 
 
+def test_fused_neurons_are_found_too():
+    model = MLP(4, [3, 2], rng=0, fused=True)
+    loss = cross_entropy(model([1.0, 2.0, 3.0, 4.0]), 1)
+    neurons = find_neurons(topological_order(loss))
+    assert [n.layer for n in neurons] == [1, 1, 1, 2, 2]
+    first = model.layers[0].neurons[0]
+    assert neurons[0].params == [*first.w, first.b] and neurons[0].total.op == "wsum"
+    assert neurons[3].inputs == [n.out for n in neurons[:3]]
+
+
 @pytest.mark.slow
 def test_mlp_loss_graph_renders_collapsed_and_legible(digit_loss, tmp_path):
     model, loss = digit_loss

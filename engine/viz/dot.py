@@ -77,31 +77,48 @@ class Neuron:
     params: list[Value] = field(default_factory=list)  # weights and bias
 
 
+def _neuron_parts(node: Value):
+    """(weights, inputs, bias, product nodes) if ``node`` is a neuron's pre-activation as
+    ``nn.Neuron`` builds it, else None: a Σ node of products w·x with leaf weights and a bias
+    leaf last, or (``fused=True``) one ``wsum`` node reading (w₁, x₁, …, b)."""
+    parents = node.parents
+    if len(parents) < 2 or parents[-1].parents:
+        return None
+    if node.op == "sum":
+        products = parents[:-1]
+        if not all(m.op == "mul" and not m.parents[0].parents for m in products):
+            return None
+        return [m.parents[0] for m in products], [m.parents[1] for m in products], \
+            parents[-1], list(products)
+    if node.op == "wsum" and len(parents) % 2 == 1:
+        weights, inputs = parents[0:-1:2], parents[1:-1:2]
+        if any(w.parents for w in weights):
+            return None
+        return list(weights), list(inputs), parents[-1], []
+    return None
+
+
 def find_neurons(order: list[Value]) -> list[Neuron]:
-    """Neurons as ``nn.Neuron`` builds them: a Σ node whose inputs are products w·x with a
-    leaf w, followed by a bias leaf, and optionally one activation node reading only it."""
+    """Neurons as ``nn.Neuron`` builds them (see ``_neuron_parts``), each with the one
+    activation node reading only its pre-activation, if there is one."""
     consumers: dict[Value, list[Value]] = {}
     for node in order:
         for p in node.parents:
             consumers.setdefault(p, []).append(node)
     neurons, layer_of = [], {}
     for node in order:
-        parents = node.parents
-        if node.op != "sum" or len(parents) < 2 or parents[-1].parents:
+        parts = _neuron_parts(node)
+        if parts is None:
             continue
-        products = parents[:-1]
-        if not all(m.op == "mul" and not m.parents[0].parents for m in products):
-            continue
+        weights, inputs, bias, products = parts
         users = consumers.get(node, [])
         act = users[0] if len(users) == 1 and users[0].op in ("relu", "tanh", "sigmoid") else None
-        inputs = [m.parents[1] for m in products]
         # A neuron's layer is one more than the deepest layer among the neurons it reads.
         layer = 1 + max((layer_of.get(x, 0) for x in inputs), default=0)
         out = act or node
         neuron = Neuron(len(neurons), layer, node, out,
-                        [*products, *(m.parents[0] for m in products), parents[-1], node]
-                        + ([act] if act else []),
-                        inputs, [*(m.parents[0] for m in products), parents[-1]])
+                        [*products, *weights, bias, node] + ([act] if act else []),
+                        inputs, [*weights, bias])
         layer_of[out] = layer
         neurons.append(neuron)
     return neurons
