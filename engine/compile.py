@@ -265,6 +265,7 @@ class Tape:
             rows += nodes if kind == "group" else [s for s, *_ in nodes]
         self.slot = {node: row for row, node in enumerate(rows)}
         self.input_slots = np.array([self.slot[x] for x in inputs], dtype=np.intp)
+        self._input_rows = _Rows(self.input_slots)
         self.output_slot = self.slot[output]
         self.param_slots = np.array([self.slot[p] for p in loose], dtype=np.intp)
         self.param_index = np.array([index[p] for p in loose], dtype=np.intp)
@@ -367,9 +368,11 @@ class Tape:
                              f"got {inputs.shape}")
         theta = self._theta(params)
         values = np.empty((len(self.slot), inputs.shape[1]))
-        values[self.fixed_slots] = self.fixed_values[:, None]
-        values[self.param_slots] = theta[self.param_index][:, None]
-        values[self.input_slots] = inputs
+        if len(self.fixed_slots):
+            values[self.fixed_slots] = self.fixed_values[:, None]
+        if len(self.param_slots):
+            values[self.param_slots] = theta[self.param_index][:, None]
+        values[self._input_rows.index] = inputs  # the first rows: a slice
         return values, theta
 
     def forward(self, inputs: np.ndarray, params=None) -> np.ndarray:
@@ -395,7 +398,8 @@ class Tape:
         with np.errstate(all="ignore"):
             for kernel, inputs in zip(reversed(self.kernels), reversed(saved), strict=True):
                 kernel.backward(values, grads, param_grads, theta, inputs, params_only)
-        param_grads[self.param_index] += grads[self.param_slots].sum(axis=1)
+        if len(self.param_slots):
+            param_grads[self.param_index] += grads[self.param_slots].sum(axis=1)
         return grads, param_grads
 
     def run(self, inputs: np.ndarray, seed: np.ndarray, params=None,
@@ -405,7 +409,7 @@ class Tape:
         values, theta = self._start(inputs, params)
         with np.errstate(all="ignore"):
             saved = [kernel.forward(values, theta) for kernel in self.kernels]
-        return (values, *self.backward(values, seed, theta, saved, params_only))
+            return (values, *self.backward(values, seed, theta, saved, params_only))
 
     @property
     def numpy_calls(self) -> int:
