@@ -213,6 +213,9 @@ class Tape:
 
     ``values`` has a row per node that is computed or read (``slot[node]`` is its row); the
     products fused into a layer, and parameters read only by layers, have none.
+
+    A tape keeps scratch buffers between runs (a layer's products): run one tape from one
+    thread at a time.
     """
 
     def __init__(self, output: Value, inputs: list[Value], params: list[Value],
