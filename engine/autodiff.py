@@ -43,7 +43,8 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
 
     Iterative depth-first search (no recursion, so a graph a million nodes deep is fine).
     Parents are visited in their stored order, so the order is the same on every run.
-    ``leaves=False`` leaves the leaves out (the backward pass only walks interior nodes).
+    ``leaves=False`` leaves the leaves out (the backward pass only walks interior nodes);
+    the root is always there, even a leaf.
     """
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value, got {type(root).__name__}: {root!r}")

@@ -26,6 +26,8 @@ naming the first node that differs) when their graphs are not the same.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from engine.autodiff import topological_order
@@ -126,6 +128,9 @@ class _Group:
         self.block.add(grads, contribution.reshape(-1, upstream.shape[1]))
 
 
+_TERMS_BUDGET = 2**17  # numbers (1 MB) of products a layer holds at once
+
+
 def _ordered_sum(terms: np.ndarray) -> np.ndarray:
     """``terms[0] + terms[1] + …`` along axis 0, added in that order, as the eager ``sum``
     adds. (numpy's reduce adds row after row when a row holds two or more numbers, but sums
@@ -155,7 +160,7 @@ class _Dense:
         self.out, self.x = out, _Rows(x)
         self.w = w  # (J, K) indices into the parameter vector
         self.w_t = np.ascontiguousarray(w.T)
-        self._terms = None
+        self._scratch = threading.local()
         self.w_rows = _Rows(w)
         self.bias_param = None if bias_param is None else _Rows(bias_param)
         self.bias_rows = None if bias_rows is None else _Rows(bias_rows)
@@ -166,19 +171,29 @@ class _Dense:
         x = values[self.x.index]  # (K, batch)
         wt = theta[self.w_t]  # (K, J)
         k, j = wt.shape
-        shape = (k + (self.bias_at is not None), j, x.shape[1])
-        if self._terms is None or self._terms.shape != shape:
-            self._terms = np.empty(shape)  # kept: a fresh 0.5 MB array costs page faults
-        terms = self._terms
-        if self.bias_at is None:
-            np.multiply(wt[:, :, None], x[:, None, :], out=terms)
-        else:
-            at = self.bias_at
-            np.multiply(wt[:at, :, None], x[:at, None, :], out=terms[:at])
-            np.multiply(wt[at:, :, None], x[at:, None, :], out=terms[at + 1:])
-            terms[at] = (theta[self.bias_param.index][:, None] if self.bias_param is not None
-                         else values[self.bias_rows.index])
-        values[self.out] = _ordered_sum(terms)
+        batch = x.shape[1]
+        bias = None
+        if self.bias_param is not None:
+            bias = theta[self.bias_param.index][:, None]  # (J, 1): the same for every column
+        elif self.bias_rows is not None:
+            bias = values[self.bias_rows.index]
+        n, at = (k, k) if bias is None else (k + 1, self.bias_at)
+        # Every product at once would take n·J·batch numbers (gigabytes for a big test set):
+        # a few columns at a time fit a 1 MB scratch array, one per thread, reused (a fresh
+        # one per call would cost page faults on every batch).
+        width = min(batch, max(1, _TERMS_BUDGET // (n * j)))
+        scratch = getattr(self._scratch, "array", None)
+        if scratch is None or len(scratch) < n * j * width:
+            scratch = self._scratch.array = np.empty(n * j * width)
+        out = values[self.out]  # a view: the sums are written in place
+        for c in range(0, batch, width):
+            cols = slice(c, min(c + width, batch))
+            terms = scratch[:n * j * (cols.stop - c)].reshape(n, j, -1)
+            np.multiply(wt[:at, :, None], x[:at, None, cols], out=terms[:at])
+            if bias is not None:
+                np.multiply(wt[at:, :, None], x[at:, None, cols], out=terms[at + 1:])
+                terms[at] = bias if bias.shape[1] == 1 else bias[:, cols]
+            out[:, cols] = _ordered_sum(terms)
         return x
 
     def backward(self, values, grads, param_grads, theta, x, params_only) -> None:
@@ -214,8 +229,6 @@ class Tape:
     ``values`` has a row per node that is computed or read (``slot[node]`` is its row); the
     products fused into a layer, and parameters read only by layers, have none.
 
-    A tape keeps scratch buffers between runs (a layer's products): run one tape from one
-    thread at a time.
     """
 
     def __init__(self, output: Value, inputs: list[Value], params: list[Value],
@@ -291,7 +304,7 @@ class Tape:
     @staticmethod
     def _find_layers(index: dict, uses: dict, depth: dict, output: Value) -> dict:
         """Sums Σ_k w_k·x_k (+ at most one other term) whose w_k are parameters, grouped by
-        (depth, the x nodes in order, the kind of the other term): one matrix product each.
+        (depth, the x nodes in order, the kind of the other term): one layer kernel each.
         A product qualifies only if that sum is its one reader, so it need not be kept."""
         def weight_first(a, b):
             return (a, b) if a in index else (b, a) if b in index else None
@@ -427,7 +440,7 @@ def compile(output_fn, example_inputs: list, params: list[Value], check_with=Non
     ``example_inputs`` are numbers for one example. If ``check_with`` (numbers for another
     example) is given, the function is traced again on it and the two graphs must be the same,
     or :class:`TraceError` names the first node that differs. ``fuse=False`` runs layers node
-    by node instead of as matrix products (slower; every node then has a row).
+    by node instead of as layer kernels (slower; every node then has a row).
     """
     def trace(numbers):
         leaves = [Value(float(x), label=f"in{i}") for i, x in enumerate(numbers)]

@@ -324,7 +324,8 @@ def weighted_sum(weights, inputs, bias=None, fused: bool = False) -> Value:
 
     ``fused=True`` records one ``wsum`` node instead, with inputs (w₁, x₁, w₂, x₂, …, b) and
     local derivatives ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1: the same number, added in the same
-    order, and the same grads, with n + 1 fewer nodes to build and walk.
+    order, and the same grads (bit for bit when each Value appears once; one read by several
+    products gets its contributions summed in another order), with n fewer nodes.
     """
     # The common case is lists of Values; anything else goes through the checked conversion.
     def values(items, what):

@@ -397,3 +397,32 @@ def test_fused_neurons_compile_to_the_same_layers():
     assert np.array_equal(step.logits(X), compile_step(plain).logits(X))
     assert_close(compiled(fused, X, y), eager(fused, X, y))
     assert_close(compiled(fused, X, y), eager(plain, X, y))
+
+
+def test_big_batches_run_in_chunks_and_threads_do_not_share_scratch(monkeypatch):
+    import threading
+
+    import engine.compile as compile_module
+
+    model = MLP(6, [5, 3], rng=1)
+    step = compile_step(model)
+    X = np.random.default_rng(0).normal(size=(50, 6))
+    whole = step.logits(X)
+    monkeypatch.setattr(compile_module, "_TERMS_BUDGET", 7 * 5 * 3)  # 3 columns at a time
+    assert np.array_equal(compile_step(model).logits(X), whole)
+
+    results, errors = {}, []
+
+    def work(i):
+        try:
+            rows = X[i::2]
+            results[i] = [np.array_equal(step.logits(rows), whole[i::2]) for _ in range(200)]
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and all(all(r) for r in results.values())

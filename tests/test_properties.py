@@ -45,14 +45,14 @@ def programs(draw):
     steps = []
     for i in range(draw(st.integers(1, 10))):
         available = st.integers(0, n_inputs + i - 1)
-        kind = draw(st.sampled_from(["unary", "binary", "sum"]))
+        kind = draw(st.sampled_from(["unary", "binary", "sum", "wsum"]))
         if kind == "unary":
             steps.append((draw(st.sampled_from(sorted(UNARY))), [draw(available)]))
         elif kind == "binary":
             name = draw(st.sampled_from(sorted(BINARY)))
             steps.append((name, [draw(available), draw(available)]))
-        else:
-            steps.append(("sum", draw(st.lists(available, min_size=1, max_size=4))))
+        else:  # sum: any inputs; wsum: pairs (w, x) and maybe a bias
+            steps.append((kind, draw(st.lists(available, min_size=1, max_size=5))))
     return inputs, steps
 
 
@@ -62,6 +62,8 @@ def run(steps, leaves):
         xs = [slots[i] for i in args]
         if name == "sum":
             slots.append(engine.sum(xs))
+        elif name == "wsum":
+            slots.append(engine.apply("wsum", *xs))
         else:
             slots.append({**UNARY, **BINARY}[name](*xs))
     return slots[-1]

@@ -25,6 +25,8 @@ TORCH = {
     "vpow": lambda a, b: (a * a + 1) ** torch.tanh(b),
     "mixed": lambda a, b: 3 - a * 0.5 + b / 4,
     "sum": lambda *xs: torch.stack(list(xs)).sum(),
+    "wsum": lambda *xs: torch.stack([xs[i] * xs[i + 1] for i in range(0, len(xs) - 1, 2)]
+                                    + list(xs[len(xs) - len(xs) % 2:])).sum(),
 }
 
 
