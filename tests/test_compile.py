@@ -157,6 +157,11 @@ def test_digits_eager_and_compiled_training_agree(tmp_path):
     b = np.array([p.data for p in slow.model.parameters()])
     assert np.max(np.abs(a - b)) < 1e-9
     assert fast.metrics["test_accuracy"] == slow.metrics["test_accuracy"]
+    # One node per neuron: the very same training, bit for bit.
+    fused = train(TrainConfig(**config, engine="fused"), tmp_path / "f", progress=False,
+                  log=lambda m: None)
+    assert [p.data for p in fused.model.parameters()] == list(b)
+    assert fused.model.config()["fused"] is True
 
 
 def test_numbers_taken_from_the_data_as_leaves_are_caught_too():

@@ -84,9 +84,10 @@ def train_parser() -> argparse.ArgumentParser:
                    help="adam, or sgd with momentum 0.9 (default: %(default)s)")
     p.add_argument("--activation", choices=["relu", "tanh", "sigmoid"], default=d.activation,
                    help="activation of the hidden neurons (default: %(default)s)")
-    p.add_argument("--engine", choices=["compiled", "eager"], default=d.engine,
+    p.add_argument("--engine", choices=["compiled", "eager", "fused"], default=d.engine,
                    help="compiled: trace the network once and run whole batches with numpy; "
-                        "eager: build a graph of Values for every image (default: %(default)s)")
+                        "eager: build a graph of Values for every image; fused: the same with "
+                        "one node per neuron, about 4x faster (default: %(default)s)")
     p.add_argument("--seed", type=non_negative_int, default=d.seed,
                    help="seed for the split, the initial weights and the shuffles "
                         "(default: %(default)s)")

@@ -44,7 +44,8 @@ class TrainConfig:
     activation: str = "relu"
     limit: int | None = None  # use at most this many training images
     mnist: str | None = None  # a directory of MNIST IDX files instead of the shipped digits
-    engine: str = "compiled"  # "eager": a graph of Values per image; "compiled": one trace
+    engine: str = "compiled"  # "eager": a graph of Values per image; "fused": the same with
+    # one node per neuron (MLP(..., fused=True)); "compiled": one trace run over batches
 
 
 @dataclass
@@ -101,7 +102,8 @@ def prepare(config: TrainConfig) -> Prepared:
 
 def build(config: TrainConfig, nin: int):
     """Model, optimizer and schedule, initialised from the config's seed."""
-    model = MLP(nin, [*config.hidden, 10], activation=config.activation, rng=config.seed)
+    model = MLP(nin, [*config.hidden, 10], activation=config.activation, rng=config.seed,
+                fused=config.engine == "fused")
     if config.optimizer == "adam":
         optimizer = Adam(model.parameters(), lr=config.lr)
     else:
