@@ -158,8 +158,7 @@ class _Dense:
     def __init__(self, out: slice, x, w: np.ndarray, bias_param=None, bias_rows=None,
                  bias_at: int | None = None):
         self.out, self.x = out, _Rows(x)
-        self.w = w  # (J, K) indices into the parameter vector
-        self.w_t = np.ascontiguousarray(w.T)
+        self.w_t = np.ascontiguousarray(w.T)  # (K, J) indices into the parameter vector
         self._scratch = threading.local()
         self.w_rows = _Rows(w)
         self.bias_param = None if bias_param is None else _Rows(bias_param)
@@ -201,7 +200,7 @@ class _Dense:
             x = values[self.x.index]
         upstream = grads[self.out]
         if self.needed[0] or not params_only:  # a first layer's inputs need no grads
-            self.x.add(grads, theta[self.w].T @ upstream)
+            self.x.add(grads, theta[self.w_t] @ upstream)
         self.w_rows.add(param_grads, (upstream @ x.T).ravel())
         if self.bias_param is not None:
             self.bias_param.add(param_grads, upstream.sum(axis=1))
@@ -228,7 +227,6 @@ class Tape:
 
     ``values`` has a row per node that is computed or read (``slot[node]`` is its row); the
     products fused into a layer, and parameters read only by layers, have none.
-
     """
 
     def __init__(self, output: Value, inputs: list[Value], params: list[Value],
