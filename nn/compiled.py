@@ -164,7 +164,6 @@ class Training:
         same = np.array_equal(order, np.arange(len(order)))
         self._to_tape = None if same else order
         self._from_tape = None if same else np.argsort(order)
-        self._open = False
         self.theta = self.grad = None
         self.last_logits = None
 
@@ -172,19 +171,17 @@ class Training:
         if self.optimizer._block is not None:
             raise RuntimeError("this optimizer is already in an open training block")
         self.theta, self.grad = self.optimizer._vectors()
-        self._open = True
-        self.optimizer._block = self
+        self.optimizer._block = self  # the block is open while its optimizer points to it
         return self
 
     def __exit__(self, *exc) -> None:
         try:
             self._write()
         finally:
-            self._open = False
             self.optimizer._block = None
 
     def _tape_theta(self) -> np.ndarray:
-        if not self._open:
+        if self.optimizer._block is not self:
             raise RuntimeError("use step.training(optimizer) in a `with` block")
         return self.theta if self._to_tape is None else self.theta[self._to_tape]
 
