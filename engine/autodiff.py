@@ -16,7 +16,7 @@ import math
 import numbers
 from contextlib import contextmanager
 
-from engine.ops import OPS
+from engine.ops import OPS, split_wsum
 from engine.value import AnomalyError, Value, _mode, const, describe, enable_grad
 
 
@@ -191,10 +191,9 @@ def _formula_fields(node: Value, name) -> dict[str, str]:
 
 def _partner(node: Value, i: int, name) -> str:
     """For a ``wsum`` node, the input that input i is multiplied by (``1`` for the bias)."""
-    parents = node.parents
-    if node.op != "wsum" or i >= len(parents) - len(parents) % 2:
+    if node.op != "wsum" or i >= 2 * len(split_wsum(node.parents)[0]):
         return "1"
-    return name(parents[i ^ 1])
+    return name(node.parents[i ^ 1])
 
 
 def formula(node: Value, name) -> str:
@@ -205,9 +204,8 @@ def formula(node: Value, name) -> str:
         return row.formula.format(**_formula_fields(node, name))
     names = [name(p) for p in node.parents]
     if node.op == "wsum":
-        pairs = len(names) // 2
-        terms = [f"{names[2 * k]}·{names[2 * k + 1]}" for k in range(pairs)]
-        return " + ".join(terms + names[2 * pairs:])
+        ws, xs, rest = split_wsum(names)
+        return " + ".join([f"{w}·{x}" for w, x in zip(ws, xs, strict=True)] + rest)
     return " + ".join(names) if node.op == "sum" else f"{node.op}({', '.join(names)})"
 
 

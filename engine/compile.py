@@ -31,7 +31,7 @@ import threading
 import numpy as np
 
 from engine.autodiff import topological_order
-from engine.ops import OPS
+from engine.ops import OPS, split_wsum
 from engine.value import Value, enable_grad
 
 
@@ -322,13 +322,12 @@ class Tape:
                 # Where the other term sits among the terms: the sum adds them in order.
                 at = len(products) if not rest else node.parents.index(rest[0])
             elif node.op == "wsum":  # the products are inputs (w₁, x₁, …), b last if any
-                parents = node.parents
-                pairs = [weight_first(parents[i], parents[i + 1])
-                         for i in range(0, len(parents) - 1, 2)]
+                ws, xs, rest = split_wsum(node.parents)
+                pairs = [weight_first(w, x) for w, x in zip(ws, xs, strict=True)]
                 if None in pairs:
                     continue
                 products = [(None, w, x) for w, x in pairs]
-                rest = list(parents[2 * len(pairs):])
+                rest = list(rest)
                 at = len(products)
             else:
                 continue

@@ -200,23 +200,30 @@ def _sum(*xs):
     return total
 
 
-def _wsum(*xs):
-    # w₁·x₁ + w₂·x₂ + … (+ b): inputs in pairs (w₁, x₁, w₂, x₂, …), a last odd one is b.
-    # Added in that order, product by product, exactly as a Σ node of mul nodes would
-    # (reduce is a left fold; the built-in sum may compensate, and would differ).
+def split_wsum(xs):
+    """A ``wsum`` node's inputs (w₁, x₁, w₂, x₂, …[, b]) as (weights, inputs, rest), where
+    rest is (b,) or (): the one place that knows how the inputs are laid out."""
     end = len(xs) - len(xs) % 2
-    if not end:
-        return xs[0]
-    total = functools.reduce(operator.add, map(operator.mul, xs[0:end:2], xs[1:end:2]))
-    return total + xs[-1] if end < len(xs) else total
+    return xs[0:end:2], xs[1:end:2], xs[end:]
+
+
+def _wsum(*xs):
+    # w₁·x₁ + w₂·x₂ + … (+ b), added in that order, product by product, exactly as a Σ node
+    # of mul nodes would (reduce is a left fold; the built-in sum may compensate, and would
+    # differ).
+    ws, vs, rest = split_wsum(xs)
+    if not ws:
+        return rest[0]
+    total = functools.reduce(operator.add, map(operator.mul, ws, vs))
+    return total + rest[0] if rest else total
 
 
 def _wsum_grads(out, *xs):
     """∂(Σ wᵢ·xᵢ + b)/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ (each input's partner), ∂/∂b = 1."""
-    end = len(xs) - len(xs) % 2
+    ws, vs, rest = split_wsum(xs)
     grads = list(xs)
-    grads[0:end:2], grads[1:end:2] = xs[1:end:2], xs[0:end:2]
-    if end < len(xs):
+    grads[0:2 * len(ws):2], grads[1:2 * len(ws):2] = vs, ws
+    if rest:
         grads[-1] = 1.0
     return tuple(grads)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import graphviz
 
 from engine.autodiff import local_grads, topological_order
-from engine.ops import OPS
+from engine.ops import OPS, split_wsum
 from engine.value import Value
 
 COLLAPSE_ABOVE = 250  # nodes: above this, collapse="auto" draws neurons as single nodes
@@ -90,11 +90,11 @@ def _neuron_parts(node: Value):
             return None
         return [m.parents[0] for m in products], [m.parents[1] for m in products], \
             parents[-1], list(products)
-    if node.op == "wsum" and len(parents) % 2 == 1:
-        weights, inputs = parents[0:-1:2], parents[1:-1:2]
-        if any(w.parents for w in weights):
+    if node.op == "wsum":
+        weights, inputs, rest = split_wsum(parents)
+        if not rest or any(w.parents for w in weights):
             return None
-        return list(weights), list(inputs), parents[-1], []
+        return list(weights), list(inputs), rest[0], []
     return None
 
 
