@@ -59,28 +59,25 @@ class Module:
                 for i, child in enumerate(attr):
                     yield from child.named_slots(f"{prefix}{name}.{i}.")
 
-    def named_parameters(self) -> Iterator[tuple[str, Value]]:
-        """(dotted name, Value) for every parameter; a parameter shared by two places once."""
+    def _unique_parameters(self) -> Iterator[tuple[str, int | None, Value]]:
+        """(slot name, index in the slot or None, Value) for every parameter, once: a
+        parameter shared by two places comes at its first place only."""
         seen: set[int] = set()
         for name, slot in self.named_slots():
-            items = [(name, slot)] if isinstance(slot, Value) else [
-                (f"{name}.{i}", v) for i, v in enumerate(slot)]
-            for full_name, v in items:
+            for i, v in ((None, slot),) if isinstance(slot, Value) else enumerate(slot):
                 if id(v) not in seen:
                     seen.add(id(v))
-                    yield full_name, v
+                    yield name, i, v
+
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        """(dotted name, Value) for every parameter; a parameter shared by two places once."""
+        for name, i, v in self._unique_parameters():
+            yield (name if i is None else f"{name}.{i}"), v
 
     def parameters(self) -> list[Value]:
         """Every parameter, once, in a fixed order (the order of ``named_parameters``)."""
-        # The same walk without making a name per parameter: this runs on every zero_grad.
-        seen: set[int] = set()
-        params = []
-        for _, slot in self.named_slots():
-            for v in (slot,) if isinstance(slot, Value) else slot:
-                if id(v) not in seen:
-                    seen.add(id(v))
-                    params.append(v)
-        return params
+        # No name is made per parameter: this runs on every zero_grad.
+        return [v for _, _, v in self._unique_parameters()]
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0 (leaf grads accumulate across backward passes)."""
