@@ -6,27 +6,33 @@
 >>> y.backward()
 >>> round(a.grad, 6), round(b.grad, 6)
 (-2.359343, 1.572895)
+
+``engine.sum`` and ``engine.max`` (one n-ary node each) are attributes of the package but not
+in ``__all__``, so ``from engine import *`` never hides the built-in ``sum`` and ``max``.
 """
 
-from engine.autodiff import Step, backward, backward_steps, grad, local_grads, topological_order
-from engine.check import GradcheckError, gradcheck, numerical_grad
-from engine.ops import OPS, Op
-from engine.value import (
-    AnomalyError,
-    Value,
-    apply,
-    const,
-    detect_anomaly,
-    enable_grad,
-    max,
-    no_grad,
-    sum,
-    weighted_sum,
+from engine.autodiff import (
+    BackwardSteps,
+    Step,
+    backward,
+    backward_steps,
+    grad,
+    local_grads,
+    topological_order,
+    zero_grad,
 )
+from engine.check import GradcheckError, gradcheck, numerical_grad
+from engine.mode import AnomalyError, detect_anomaly, enable_grad, no_grad
+from engine.neuron import NeuronParts, find_neurons, neuron_parts, weighted_sum
+from engine.node import Node
+from engine.ops import OPS, Op
+from engine.text import NodeNames
+from engine.value import Value, apply, const, max, sum  # noqa: F401, A004 - engine.sum and engine.max, not in __all__
 
 __all__ = [
-    "OPS", "AnomalyError", "GradcheckError", "Op", "Step", "Value", "apply", "backward",
-    "backward_steps", "const", "detect_anomaly", "enable_grad", "grad", "gradcheck",
-    "local_grads", "max",
-    "no_grad", "numerical_grad", "sum", "topological_order", "weighted_sum",
+    "OPS", "AnomalyError", "BackwardSteps", "GradcheckError", "Node", "NodeNames",
+    "NeuronParts", "Op", "Step", "Value", "apply", "backward", "backward_steps", "const",
+    "detect_anomaly", "enable_grad", "find_neurons", "grad", "gradcheck", "local_grads",
+    "neuron_parts", "no_grad", "numerical_grad", "topological_order", "weighted_sum",
+    "zero_grad",
 ]

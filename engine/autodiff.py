@@ -6,7 +6,12 @@ The chain rule for one node n with grad ∂L/∂n and parents p_i is
     p_i.grad += n.grad · ∂n/∂p_i
 
 applied to the nodes in reverse topological order, so that every node's grad is complete
-before it is passed on to its parents.
+before it is passed on to its parents. :func:`backward_steps` applies it one node at a time
+and yields a :class:`Step` each; :func:`backward` is the same rule in a loop written for speed
+(it drains the steps instead under ``detect_anomaly``, which checks every step);
+:func:`grad` applies it without touching ``.grad``, on floats or on Values (higher order).
+
+This module works on :class:`engine.node.Node` fields only; ``engine.value`` builds on it.
 """
 
 from __future__ import annotations
@@ -14,10 +19,14 @@ from __future__ import annotations
 import gc
 import math
 import numbers
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from engine.ops import OPS, split_wsum
-from engine.value import AnomalyError, Value, _mode, const, describe, enable_grad
+from engine.mode import MODE, AnomalyError, enable_grad
+from engine.node import Node
+from engine.ops import OPS
+from engine.text import NodeNames, describe, step_text
 
 
 @contextmanager
@@ -38,7 +47,12 @@ def _gc_paused():
             gc.enable()
 
 
-def topological_order(root: Value, leaves: bool = True) -> list[Value]:
+def _check_node(x, who: str) -> None:
+    if not isinstance(x, Node):
+        raise TypeError(f"{who} needs a Value, got {type(x).__name__}: {x!r}")
+
+
+def topological_order(root: Node, leaves: bool = True) -> list[Node]:
     """Every node ``root`` depends on, each after all of its parents; ``root`` comes last.
 
     Iterative depth-first search (no recursion, so a graph a million nodes deep is fine).
@@ -46,9 +60,9 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     ``leaves=False`` leaves the leaves out (the backward pass only walks interior nodes);
     the root is always there, even a leaf.
     """
-    if not isinstance(root, Value):
+    if not isinstance(root, Node):
         raise TypeError(f"expected a Value, got {type(root).__name__}: {root!r}")
-    order: list[Value] = []
+    order: list[Node] = []
     seen = {root}
     # The DFS path, and beside it an iterator over the parents each node still has to visit.
     path, pending = [root], [iter(root.parents)]
@@ -73,7 +87,7 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     return order
 
 
-def local_grads(node: Value, symbolic: bool = False) -> tuple:
+def local_grads(node: Node, symbolic: bool = False) -> tuple:
     """∂node/∂parent_i for each parent, from the op table.
 
     With ``symbolic=False`` they are floats computed from the data. With ``symbolic=True`` the
@@ -81,24 +95,12 @@ def local_grads(node: Value, symbolic: bool = False) -> tuple:
     plain float when it is a constant such as the 1 of an add) that can be differentiated again.
     """
     row = OPS[node.op]
-    rule, takes_arg, parents = row.local_grads, row.takes_arg, node.parents
     if symbolic:
-        out, xs = node, parents
-    else:
-        # One or two inputs (almost every node) are passed positionally: ~3× cheaper than
-        # gathering a list, and this runs once per node of every backward pass.
-        out, n = node.data, len(parents)
-        if n == 1:
-            x = parents[0].data
-            return rule(out, x, node.arg) if takes_arg else rule(out, x)
-        if n == 2:
-            x, y = parents[0].data, parents[1].data
-            return rule(out, x, y, node.arg) if takes_arg else rule(out, x, y)
-        xs = [p.data for p in parents]
-    return rule(out, *xs, node.arg) if takes_arg else rule(out, *xs)
+        return row.derivatives(node, node.parents, node.arg)
+    return row.derivatives(node.data, [p.data for p in node.parents], node.arg)
 
 
-def _check_backward(node: Value, grad: float, locals_: tuple) -> None:
+def _check_backward(node: Node, grad: float, locals_: tuple) -> None:
     for parent, local in zip(node.parents, locals_, strict=True):
         if not (math.isfinite(local) and math.isfinite(grad * local)):
             raise AnomalyError(
@@ -107,50 +109,28 @@ def _check_backward(node: Value, grad: float, locals_: tuple) -> None:
             )
 
 
-class _Pass:
-    """What the steps of one backward pass share: the order, and names for unlabelled nodes."""
-
-    def __init__(self, order: list[Value], total: int):
-        self.order = order
-        self.total = total
-        self._index: dict[Value, int] | None = None
-
-    def name(self, node: Value) -> str:
-        if node.label:
-            return node.label
-        if node.op == "const":
-            return f"{node.data:g}"
-        if self._index is None:  # built on first print only: backward() never pays for it
-            self._index = {n: i for i, n in enumerate(self.order)}
-        return f"v{self._index[node]}"
-
-
+@dataclass(frozen=True, slots=True, repr=False)
 class Step:
     """One node's chain-rule step in a backward pass, as yielded by :func:`backward_steps`.
 
     ``node`` is the node whose grad is now complete and being passed on; ``grad`` its grad;
     ``local_grads[i]`` is ∂node/∂parent_i; ``parent_grads[i]`` the parent's grad right after
-    this step. Printing a step shows the chain rule with the numbers.
+    this step (``a * a`` adds to ``a`` twice). ``index`` counts the steps from 1 to ``total``;
+    ``names`` is the pass's naming of nodes (:class:`engine.text.NodeNames`). Printing a step
+    shows the chain rule with the numbers.
     """
 
-    __slots__ = ("node", "grad", "local_grads", "parent_grads", "index", "_pass")
-
-    def __init__(self, node, grad, local_grads, parent_grads, index, pass_):
-        self.node = node
-        self.grad = grad
-        self.local_grads = local_grads
-        self.parent_grads = parent_grads
-        self.index = index
-        self._pass = pass_
+    node: Node
+    grad: float
+    local_grads: tuple
+    parent_grads: tuple
+    index: int
+    total: int
+    names: NodeNames
 
     @property
     def parents(self) -> tuple:
         return self.node.parents
-
-    @property
-    def total(self) -> int:
-        """How many steps this backward pass has."""
-        return self._pass.total
 
     @property
     def contributions(self) -> tuple:
@@ -158,141 +138,128 @@ class Step:
         return tuple(self.grad * local for local in self.local_grads)
 
     def __repr__(self) -> str:
-        node, name = self.node, self._pass.name
-        row = OPS[node.op]
-        n = name(node)
-        fields = _formula_fields(node, name)
-        lines = [
-            f"step {self.index} of {self._pass.total}: {n} = {formula(node, name)} = "
-            f"{node.data:.4g}, "
-            f"{n}.grad = {self.grad:.4g}"
-        ]
-        for i, (parent, local, new) in enumerate(
-                zip(node.parents, self.local_grads, self.parent_grads, strict=True)):
-            p = name(parent)
-            # n-ary ops have one formula for all inputs; other ops have one per input.
-            rule = row.grad_formulas[min(i, len(row.grad_formulas) - 1)].format(
-                **fields, partner=_partner(node, i, name))
-            value = f"{local:.4g}"
-            derivative = f"∂{n}/∂{p} = {rule}" + ("" if rule == value else f" = {value}")
-            lines.append(
-                f"  {derivative:<28}  {p}.grad += {self.grad:.4g} × {value}"
-                f" = {self.grad * local:.4g}  → {new:.4g}"
-            )
-        return "\n".join(lines)
+        return step_text(self)
 
 
-def _formula_fields(node: Value, name) -> dict[str, str]:
-    """What the op table's formula templates refer to: {out}, {x}, {y} and {c}."""
-    fields = {"out": name(node), "c": f"{node.arg:g}" if OPS[node.op].takes_arg else ""}
-    fields.update(zip("xy", (name(p) for p in node.parents), strict=False))
-    return fields
+class BackwardSteps:
+    """The backward pass of one output, one :class:`Step` per ``next()``.
+
+    Lazy: nothing changes until the first ``next()``, which resets the grads of all interior
+    nodes to 0 and sets the output's grad to the seed; each ``next()`` then applies the chain
+    rule for exactly one interior node, in reverse topological order. Leaf grads accumulate
+    across passes, as with :func:`backward`.
+    """
+
+    def __init__(self, output: Node, seed: float):
+        self.output, self.seed = output, seed
+        self._order: list[Node] | None = None
+        self._walk: Iterator[Step] | None = None
+        self.done = 0  # steps taken so far
+
+    @property
+    def order(self) -> list[Node]:
+        """Every node of the graph, in topological order (the output last)."""
+        if self._order is None:
+            self._order = topological_order(self.output)
+        return self._order
+
+    @property
+    def total(self) -> int:
+        """How many steps the pass has: one per interior node."""
+        return sum(1 for node in self.order if node.parents)
+
+    def __iter__(self) -> BackwardSteps:
+        return self
+
+    def __next__(self) -> Step:
+        if self._walk is None:
+            self._walk = self._steps()
+        step = next(self._walk)
+        self.done += 1
+        return step
+
+    def __repr__(self) -> str:
+        return (f"backward pass over {len(self.order):,} nodes, "
+                f"{self.total - self.done:,} steps left")
+
+    def _steps(self) -> Iterator[Step]:
+        order, output = self.order, self.output
+        total = self.total
+        for node in order:
+            if node.parents:
+                node.grad = 0.0
+        if output.parents:
+            output.grad = self.seed
+        else:
+            output.grad += self.seed
+        names, index = NodeNames(order), 0
+        for node in reversed(order):
+            if not node.parents:
+                continue
+            index += 1
+            g, locals_ = node.grad, local_grads(node)
+            if MODE.anomaly:
+                _check_backward(node, g, locals_)
+            after = []  # each parent's grad right after its contribution
+            for parent, local in zip(node.parents, locals_, strict=True):
+                parent.grad += g * local
+                after.append(parent.grad)
+            yield Step(node, g, locals_, tuple(after), index, total, names)
 
 
-def _partner(node: Value, i: int, name) -> str:
-    """For a ``wsum`` node, the input that input i is multiplied by (``1`` for the bias)."""
-    if node.op != "wsum" or i >= 2 * len(split_wsum(node.parents)[0]):
-        return "1"
-    return name(node.parents[i ^ 1])
-
-
-def formula(node: Value, name) -> str:
-    """How ``node`` was computed, in the names ``name(node)`` gives: ``a × b``, ``tanh(e)``,
-    ``a + b + c``, ``max(a, b)``, ``w0·x0 + w1·x1 + b``."""
-    row = OPS[node.op]
-    if row.arity != -1:
-        return row.formula.format(**_formula_fields(node, name))
-    names = [name(p) for p in node.parents]
-    if node.op == "wsum":
-        ws, xs, rest = split_wsum(names)
-        return " + ".join([f"{w}·{x}" for w, x in zip(ws, xs, strict=True)] + rest)
-    return " + ".join(names) if node.op == "sum" else f"{node.op}({', '.join(names)})"
-
-
-def _seed(output: Value, grad) -> float:
-    if not isinstance(output, Value):
-        raise TypeError(f"backward needs a Value, got {type(output).__name__}: {output!r}")
+def _seed(output: Node, grad) -> float:
+    _check_node(output, "backward")
     if isinstance(grad, bool) or not isinstance(grad, numbers.Real):
         raise TypeError(f"backward: grad must be a real number, got {type(grad).__name__}")
     return float(grad)
 
 
-def backward_steps(output: Value, grad: float = 1.0):
-    """Run the backward pass of ``output`` one node at a time, yielding a :class:`Step` each.
-
-    Lazy: nothing happens until the first ``next()``; each ``next()`` applies the chain rule
-    for exactly one interior node, in reverse topological order. On the first ``next()`` the
-    grads of all interior nodes are reset to 0 and ``output.grad`` is set to ``grad``. Leaf
-    grads accumulate across passes, as with :meth:`Value.backward` (which runs this same pass).
+def backward_steps(output: Node, grad: float = 1.0) -> BackwardSteps:
+    """Run the backward pass of ``output`` one node at a time: see :class:`BackwardSteps`.
 
     >>> from engine import Value
     >>> a, b = Value(0.5, label="a"), Value(-3.0, label="b")
     >>> c = (a * b).tanh(); c.label = "c"
     >>> steps = backward_steps(c)
+    >>> steps
+    backward pass over 4 nodes, 2 steps left
     >>> next(steps)
     step 1 of 2: c = tanh(v2) = -0.9051, c.grad = 1
       ∂c/∂v2 = 1 − c² = 0.1807      v2.grad += 1 × 0.1807 = 0.1807  → 0.1807
     >>> a.grad    # not reached yet
     0.0
     """
-    return _chain_rule(output, _seed(output, grad), record=True)  # bad arguments fail here
+    return BackwardSteps(output, _seed(output, grad))  # bad arguments fail here
 
 
-def _chain_rule(output: Value, seed: float, record: bool):
-    """The backward pass, as a generator: one chain-rule step per interior node.
-
-    With ``record`` it yields a :class:`Step` per node; without, it yields nothing and only
-    fills in grads (what :func:`backward` needs: the same loop, minus the bookkeeping).
-    """
-    if not record and not _mode.anomaly:  # backward(): interior nodes only, no bookkeeping
-        if output.parents:
-            order = topological_order(output, leaves=False)
-            for node in order:
-                node.grad = 0.0
-            output.grad = seed
-            _apply_chain_rule(order)
-        else:
-            output.grad += seed
+def backward(output: Node, grad: float = 1.0) -> None:
+    """Fill ``.grad`` of every node ``output`` depends on: the pass of :func:`backward_steps`,
+    run to the end without making steps (under ``detect_anomaly`` it drains the steps, which
+    check each one)."""
+    seed = _seed(output, grad)
+    if MODE.anomaly:
+        for _ in BackwardSteps(output, seed):
+            pass
         return
-    order = topological_order(output)
-    total = 0
-    for node in order:
-        if node.parents:
-            node.grad = 0.0
-            total += 1
-    if output.parents:
-        output.grad = seed
-    else:
+    if not output.parents:
         output.grad += seed
-    pass_ = _Pass(order, total)
-    index = 0
-    for node in reversed(order):
-        parents = node.parents
-        if not parents:
-            continue
-        index += 1
-        g = node.grad
-        locals_ = local_grads(node)
-        if _mode.anomaly:
-            _check_backward(node, g, locals_)
-        if record:
-            new_grads = []  # each parent's grad right after its contribution (a*a adds twice)
-            for parent, local in zip(parents, locals_, strict=True):
-                parent.grad += g * local
-                new_grads.append(parent.grad)
-            yield Step(node, g, locals_, new_grads, index, pass_)
-        else:
-            for parent, local in zip(parents, locals_, strict=True):
-                parent.grad += g * local
+        return
+    # No user code runs inside this pass, so the collector can stay paused throughout.
+    with _gc_paused():
+        order = topological_order(output, leaves=False)
+        for node in order:
+            node.grad = 0.0
+        output.grad = seed
+        _apply_chain_rule(order)
 
 
-def _apply_chain_rule(order: list[Value]) -> None:
-    """The loop of :func:`_chain_rule` with nothing recorded or checked, written for speed
-    (it runs once per node of every training step): the rule is looked up once per op, and
-    the common one- and two-input nodes skip the generic gather and ``zip``. Same
-    arithmetic in the same order, so the same grads to the last bit (tested)."""
+def _apply_chain_rule(order: list[Node]) -> None:
+    """The chain rule of :class:`BackwardSteps` over interior nodes, with nothing recorded,
+    written for speed (it runs once per node of every training step): the rule is looked up
+    once per op, and the common one- and two-input nodes skip the generic gather and ``zip``.
+    Same arithmetic in the same order, so the same grads to the last bit (tested)."""
     rules = {name: (row.local_grads, row.takes_arg) for name, row in OPS.items()}
-    for node in reversed(order):  # interior nodes only
+    for node in reversed(order):
         parents = node.parents
         g = node.grad
         rule, takes_arg = rules[node.op]
@@ -311,13 +278,11 @@ def _apply_chain_rule(order: list[Value]) -> None:
                 parent.grad += g * local
 
 
-def backward(output: Value, grad: float = 1.0) -> None:
-    """Fill ``.grad`` of every node ``output`` depends on: the pass of :func:`backward_steps`,
-    run to the end without recording steps."""
-    # No user code runs inside this pass, so the collector can stay paused throughout.
-    with _gc_paused():
-        for _ in _chain_rule(output, _seed(output, grad), record=False):
-            pass
+def zero_grad(root: Node) -> None:
+    """Set the grad of every node ``root`` depends on (``root`` too) to 0."""
+    _check_node(root, "zero_grad")
+    for node in topological_order(root):
+        node.grad = 0.0
 
 
 def _times(g, local):
@@ -329,7 +294,7 @@ def _times(g, local):
     return g * local
 
 
-def grad(output: Value, inputs, create_graph: bool = False) -> list:
+def grad(output: Node, inputs, create_graph: bool = False) -> list:
     """∂output/∂x for each x in ``inputs``, without touching any ``.grad``.
 
     Returns a list with one entry per input (0.0 for an input ``output`` does not depend on).
@@ -342,30 +307,29 @@ def grad(output: Value, inputs, create_graph: bool = False) -> list:
     >>> (d2y,) = grad(dy, [x]); dy.data, d2y            # 6x = 18
     (27.0, 18.0)
     """
-    inputs = [inputs] if isinstance(inputs, Value) else list(inputs)
+    _check_node(output, "grad")
+    inputs = [inputs] if isinstance(inputs, Node) else list(inputs)
     for i, x in enumerate(inputs):
-        if not isinstance(x, Value):
+        if not isinstance(x, Node):
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(x).__name__}")
     if create_graph:  # the grads must be recorded as graphs, even inside no_grad()
         with enable_grad():
-            return _grad(output, inputs, True)
+            results = _grad(output, inputs, True)
+        # A grad that stayed a plain number (1 through adds, 0 if unreached) as a constant.
+        return [r if isinstance(r, Node) else type(output).constant(r) for r in results]
     return _grad(output, inputs, False)
 
 
-def _grad(output: Value, inputs: list, create_graph: bool) -> list:
-    order = topological_order(output)
-    grads: dict[Value, object] = {output: 1.0}
-    for node in reversed(order):
+def _grad(output: Node, inputs: list, create_graph: bool) -> list:
+    grads: dict[Node, object] = {output: 1.0}
+    for node in reversed(topological_order(output)):
         if not node.parents or node not in grads:
             continue
         g = grads[node]
         locals_ = local_grads(node, symbolic=create_graph)
-        if _mode.anomaly and not create_graph:
+        if MODE.anomaly and not create_graph:
             _check_backward(node, g, locals_)
         for parent, local in zip(node.parents, locals_, strict=True):
             contribution = _times(g, local)
             grads[parent] = grads[parent] + contribution if parent in grads else contribution
-    results = [grads.get(x, 0.0) for x in inputs]
-    if create_graph:
-        results = [r if isinstance(r, Value) else const(r) for r in results]
-    return results
+    return [grads.get(x, 0.0) for x in inputs]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from engine.autodiff import grad
-from engine.value import Value, _real, no_grad
+from engine.mode import no_grad
+from engine.value import Value, as_real
 
 
 class GradcheckError(AssertionError):
@@ -17,7 +18,7 @@ def _call(f, xs: list[float]) -> float:
         out = f(*[Value(x) for x in xs])
     if isinstance(out, Value):
         return out.data
-    return _real(out, "gradcheck: f's result")
+    return as_real(out, "gradcheck: f's result")
 
 
 def numerical_grad(f, inputs, eps: float = 1e-6) -> list[float]:
@@ -25,7 +26,7 @@ def numerical_grad(f, inputs, eps: float = 1e-6) -> list[float]:
 
     ``f`` takes one Value per input and returns a Value (or a number).
     """
-    xs = [x.data if isinstance(x, Value) else _real(x, "gradcheck input") for x in inputs]
+    xs = [x.data if isinstance(x, Value) else as_real(x, "gradcheck input") for x in inputs]
     result = []
     for i, x in enumerate(xs):
         up, down = list(xs), list(xs)
@@ -44,7 +45,7 @@ def gradcheck(f, inputs, *, eps: float = 1e-6, atol: float = 1e-6, rtol: float =
     >>> gradcheck(lambda x, y: (x * y).tanh(), [0.5, -1.2])
     True
     """
-    xs = [x.data if isinstance(x, Value) else _real(x, "gradcheck input") for x in inputs]
+    xs = [x.data if isinstance(x, Value) else as_real(x, "gradcheck input") for x in inputs]
     leaves = [Value(x, label=f"x{i}") for i, x in enumerate(xs)]
     out = f(*leaves)
     if not isinstance(out, Value):

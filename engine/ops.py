@@ -11,8 +11,15 @@ in :data:`OPS`:
 - a compiler can evaluate both on numpy arrays, one element per example in a batch.
 
 For that to work with one definition, the rules below use only arithmetic operators and the
-few functions in this module (``exp``, ``log``, ``tanh``, ``pow``, ``div``, ``step``,
-``where``), each of which accepts a float, a numpy array or a Value.
+few functions in this module (``exp``, ``log``, ``log1p``, ``tanh``, ``sigmoid``, ``pow``,
+``div``, ``step``, ``sign``, ``where``), each of which accepts a float, a numpy array or a
+Value.
+
+A row also says how its node is written (``formula``) and how each local derivative is
+written (``grad_formulas``), given the names of the node and its inputs: the step-through,
+the drawings, the HTML stepper and the expression parser all ask the row, never the op's name.
+Adding an op is one ``Op(...)`` entry here and nothing else. (The neuron's op, ``wsum``, is
+declared with the rest of what a neuron is, in ``engine/neuron.py``.)
 
 Numerical policy (IEEE 754, as numpy and PyTorch): no op raises on a bad number. ``log`` of 0
 is -inf, ``log`` of a negative number is nan, ``x / 0`` is ±inf (nan for 0/0), ``exp``
@@ -24,9 +31,7 @@ number in those cases; the helpers here turn every one of them into the IEEE ans
 
 from __future__ import annotations
 
-import functools
 import math
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -200,32 +205,58 @@ def _sum(*xs):
     return total
 
 
-def split_wsum(xs):
-    """A ``wsum`` node's inputs (w₁, x₁, w₂, x₂, …[, b]) as (weights, inputs, rest), where
-    rest is (b,) or (): the one place that knows how the inputs are laid out."""
-    end = len(xs) - len(xs) % 2
-    return xs[0:end:2], xs[1:end:2], xs[end:]
+def sigmoid(x):
+    """σ(x) = 1 / (1 + e^−x)."""
+    if isinstance(x, (float, int, np.ndarray)):
+        return _sigmoid(x)
+    return x.sigmoid()
 
 
-def _wsum(*xs):
-    # w₁·x₁ + w₂·x₂ + … (+ b), added in that order, product by product, exactly as a Σ node
-    # of mul nodes would (reduce is a left fold; the built-in sum may compensate, and would
-    # differ).
-    ws, vs, rest = split_wsum(xs)
-    if not ws:
-        return rest[0]
-    total = functools.reduce(operator.add, map(operator.mul, ws, vs))
-    return total + rest[0] if rest else total
+def log1p(x):
+    """ln(1 + x), exact for small x (x = −1 gives -inf, x < −1 gives nan)."""
+    if _is_real(x):
+        try:
+            return math.log1p(x)
+        except ValueError:
+            return _ieee(np.log1p, x)
+    if isinstance(x, np.ndarray):
+        return np.log1p(x)
+    return (1.0 + x).log()
 
 
-def _wsum_grads(out, *xs):
-    """∂(Σ wᵢ·xᵢ + b)/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ (each input's partner), ∂/∂b = 1."""
-    ws, vs, rest = split_wsum(xs)
-    grads = list(xs)
-    grads[0:2 * len(ws):2], grads[1:2 * len(ws):2] = vs, ws
-    if rest:
-        grads[-1] = 1.0
-    return tuple(grads)
+def sign(x):
+    """sign x: 1 above 0, −1 below, 0 at 0 (the slope of |x|, 0 at the kink as in PyTorch);
+    nan for a nan. Its own derivative is 0, so for a Value it returns a plain float."""
+    if _is_real(x):
+        return 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else math.nan
+    if isinstance(x, np.ndarray):
+        return np.sign(x)
+    return sign(x.data)
+
+
+def _softplus(x):
+    # ln(1 + e^x) = max(x, 0) + ln(1 + e^−|x|): e^−|x| ∈ (0, 1], so nothing can overflow,
+    # and log1p keeps full precision where e^−|x| is tiny (softplus(−40) ≈ 4.2e−18).
+    return _relu(x) + log1p(exp(-abs(x)))
+
+
+def _join(separator: str):
+    """An n-ary formula: the inputs' names joined, ``a + b + c``."""
+    return lambda names: separator.join(names.inputs)
+
+
+def _max_formula(names: Written) -> str:
+    return f"max({', '.join(names.inputs)})"
+
+
+def _max_grad_formula(names: Written, i: int) -> str:
+    # Evaluable text for "1 for the first input equal to the max": equal to it, and every
+    # input before it smaller.
+    x, earlier = names.inputs[i], names.inputs[:i]
+    if not earlier:
+        return f"1 if {x} = {names.out} else 0"
+    before = earlier[0] if len(earlier) == 1 else f"max({', '.join(earlier)})"
+    return f"1 if {x} = {names.out} and {before} < {names.out} else 0"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,15 +265,37 @@ def _wsum_grads(out, *xs):
 
 
 @dataclass(frozen=True)
+class Written:
+    """The names a formula is written in: the node's (``out``), its inputs' in order, and its
+    arg's (``""`` for ops without one)."""
+
+    out: str
+    inputs: tuple[str, ...]
+    arg: str = ""
+
+    def fields(self) -> dict[str, str]:
+        """The placeholders of a template: ``{out}``, ``{x}``, ``{y}``, ``{c}``."""
+        return {"out": self.out, "c": self.arg, **dict(zip("xy", self.inputs, strict=False))}
+
+
+@dataclass(frozen=True)
 class Op:
-    """One row of the op table.
+    """One row of the op table: everything the engine knows about one op.
 
     ``forward(*inputs[, arg])`` gives the op's value; ``local_grads(out, *inputs[, arg])``
     gives the tuple of local derivatives ∂out/∂input_i, one per input, in input order. ``arg``
-    is passed last, only for ops with ``takes_arg``. ``grad_formulas`` are the same derivatives
-    as text, with ``{out}``, ``{x}``, ``{y}`` and ``{c}`` standing for the node, its inputs and
-    its arg; the step-through and the renderer print them.
+    is passed last, only for ops with ``takes_arg``.
 
+    How it is written, for the step-through, the drawings and the stepper: ``symbol`` is its
+    sign in a drawing (``{c}`` stands for the arg: ``**{c}`` draws ``**2``); ``formula`` is
+    the node as text and ``grad_formulas`` each local derivative as text, as templates in
+    which ``{out}``, ``{x}``, ``{y}`` and ``{c}`` stand for the node, its inputs and its arg
+    (an n-ary op gives one template for every input), or as functions of the names
+    (:class:`Written`, and the input's index) where a template cannot say it.
+
+    ``method``: the name of the Value method and of the expression parser's function for a
+    one-input op (``x.tanh()``, ``"tanh(x)"``). ``activation``: whether a neuron may apply
+    it to its pre-activation (``nn`` offers it; drawings fold it into the neuron).
     ``domain`` gives, for tests, an interval per input where the op is smooth; ``examples``
     gives args to test ops that take one.
     """
@@ -252,22 +305,54 @@ class Op:
     arity: int  # number of inputs; -1 for "one or more" (sum)
     forward: Callable
     local_grads: Callable
-    formula: str
-    grad_formulas: tuple[str, ...]
+    formula: str | Callable[[Written], str]
+    grad_formulas: tuple[str, ...] | Callable[[Written, int], str]
     takes_arg: bool = False
+    method: str | None = None
+    activation: bool = False
     domain: tuple[tuple[float, float], ...] = ((-3.0, 3.0),)
     examples: tuple[float, ...] = ()
+
+    def compute(self, inputs, arg=None):
+        """The op's value for ``inputs`` (floats, arrays or Values) and ``arg``."""
+        return self.forward(*inputs, arg) if self.takes_arg else self.forward(*inputs)
+
+    def derivatives(self, out, inputs, arg=None) -> tuple:
+        """∂out/∂input_i for each input, given the value ``out`` the op computed."""
+        if self.takes_arg:
+            return self.local_grads(out, *inputs, arg)
+        return self.local_grads(out, *inputs)
+
+    def write(self, names: Written) -> str:
+        """The node as text: ``a × b``, ``tanh(e)``, ``a + b + c``, ``x^2``."""
+        if callable(self.formula):
+            return self.formula(names)
+        return self.formula.format(**names.fields())
+
+    def write_grad(self, i: int, names: Written) -> str:
+        """∂out/∂input_i as text: ``b`` for ``a × b``'s first input, ``1 − o²`` for tanh."""
+        if callable(self.grad_formulas):
+            return self.grad_formulas(names, i)
+        template = self.grad_formulas[min(i, len(self.grad_formulas) - 1)]
+        return template.format(**names.fields())
+
+    def write_symbol(self, arg=None) -> str:
+        """The op's sign in a drawing: ``×``, ``tanh``, ``**2`` (the arg shown)."""
+        return self.symbol.format(c=f"{arg:g}") if self.takes_arg else self.symbol
 
 
 OPS: dict[str, Op] = {}
 
 
-def _register(*ops: Op) -> None:
+def register(*ops: Op) -> None:
+    """Add rows to the table (an op's name must be new)."""
     for op in ops:
+        if op.name in OPS:
+            raise ValueError(f"op {op.name!r} is already in the table")
         OPS[op.name] = op
 
 
-_register(
+register(
     Op(
         "const", "const", 0,
         forward=lambda c: c,
@@ -318,7 +403,7 @@ _register(
         grad_formulas=("−1",),
     ),
     Op(
-        "pow", "**", 1,
+        "pow", "**{c}", 1,
         forward=pow,
         local_grads=lambda out, x, c: (_pow_base_term(x, c),),
         formula="{x}^{c}",
@@ -328,7 +413,7 @@ _register(
         examples=(2, 3, 0.5, -1.5, 0, 1),
     ),
     Op(
-        "rpow", "**", 1,
+        "rpow", "{c}**", 1,
         forward=lambda x, c: pow(c, x),
         local_grads=lambda out, x, c: (_pow_exponent_term(out, c, x),),
         formula="{c}^{x}",
@@ -350,6 +435,7 @@ _register(
         local_grads=lambda out, x: (out,),
         formula="exp({x})",
         grad_formulas=("{out}",),
+        method="exp",
     ),
     Op(
         "log", "log", 1,
@@ -357,6 +443,7 @@ _register(
         local_grads=lambda out, x: (div(1.0, x),),
         formula="ln {x}",
         grad_formulas=("1/{x}",),
+        method="log",
         domain=((0.1, 5.0),),
     ),
     Op(
@@ -365,6 +452,8 @@ _register(
         local_grads=lambda out, x: (1.0 - out * out,),
         formula="tanh({x})",
         grad_formulas=("1 − {out}²",),
+        method="tanh",
+        activation=True,
     ),
     Op(
         "sigmoid", "σ", 1,
@@ -372,6 +461,8 @@ _register(
         local_grads=lambda out, x: (out * (1.0 - out),),
         formula="σ({x})",
         grad_formulas=("{out}·(1 − {out})",),
+        method="sigmoid",
+        activation=True,
         domain=((-6.0, 6.0),),
     ),
     Op(
@@ -381,27 +472,41 @@ _register(
         local_grads=lambda out, x: (step(x),),
         formula="relu({x})",
         grad_formulas=("1 if {x} > 0 else 0",),
+        method="relu",
+        activation=True,
+    ),
+    Op(
+        # A smooth relu: ln(1 + e^x), whose slope is σ(x).
+        "softplus", "softplus", 1,
+        forward=_softplus,
+        local_grads=lambda out, x: (sigmoid(x),),
+        formula="softplus({x})",
+        grad_formulas=("σ({x})",),
+        method="softplus",
+        activation=True,
+        domain=((-6.0, 6.0),),
+    ),
+    Op(
+        # |x|, for L1 losses; slope 0 at the kink, as PyTorch.
+        "abs", "abs", 1,
+        forward=abs,
+        local_grads=lambda out, x: (sign(x),),
+        formula="abs({x})",
+        grad_formulas=("sign({x})",),
+        method="abs",
     ),
     Op(
         "max", "max", -1,
         forward=_max,
         local_grads=_first_max_indicators,
-        formula="max",
-        grad_formulas=("1 if it is the first maximum else 0",),
+        formula=_max_formula,
+        grad_formulas=_max_grad_formula,
     ),
     Op(
         "sum", "Σ", -1,
         forward=_sum,
         local_grads=lambda out, *xs: (1.0,) * len(xs),
-        formula="Σ",
+        formula=_join(" + "),
         grad_formulas=("1",),
-    ),
-    Op(
-        # A neuron's pre-activation as one node: inputs (w₁, x₁, w₂, x₂, …[, b]).
-        "wsum", "Σw·x", -1,
-        forward=_wsum,
-        local_grads=_wsum_grads,
-        formula="Σ w·x",
-        grad_formulas=("{partner}",),  # the other input of its pair; 1 for b
     ),
 )

@@ -7,6 +7,7 @@
 >>> optimizer.zero_grad(); loss.backward(); optimizer.step()
 """
 
+from nn.compiled import CompiledStep, compile_step
 from nn.layers import ACTIVATIONS, INITS, MLP, Layer, Neuron, init_weights
 from nn.losses import cross_entropy, hinge, log_sum_exp, mse, softmax
 from nn.module import LoadResult, Module, StateDictError
@@ -15,8 +16,8 @@ from nn.serialize import ModelFileError, load, save
 from nn.torch_bridge import to_torch
 
 __all__ = [
-    "ACTIVATIONS", "INITS", "MLP", "SGD", "Adam", "CosineLR", "Layer", "LoadResult",
-    "ModelFileError", "Module", "Neuron", "Optimizer", "StateDictError", "StepLR",
-    "cross_entropy", "hinge", "init_weights", "load", "log_sum_exp", "mse", "save", "softmax",
-    "to_torch",
+    "ACTIVATIONS", "INITS", "MLP", "SGD", "Adam", "CompiledStep", "CosineLR", "Layer",
+    "LoadResult", "ModelFileError", "Module", "Neuron", "Optimizer", "StateDictError", "StepLR",
+    "compile_step", "cross_entropy", "hinge", "init_weights", "load", "log_sum_exp", "mse",
+    "save", "softmax", "to_torch",
 ]

@@ -27,10 +27,10 @@ from __future__ import annotations
 import numpy as np
 
 import engine
-from engine.compile import Tape
-from engine.compile import compile as trace
+from engine.compile import Tape, trace
 from nn.layers import MLP
 from nn.losses import log_sum_exp, mse
+from nn.optim import Optimizer
 
 LOSSES = ("cross_entropy", "mse")
 
@@ -144,8 +144,6 @@ class Training:
     """
 
     def __init__(self, step: CompiledStep, optimizer):
-        from nn.optim import Optimizer
-
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"training() needs an nn.optim optimizer, got "
                             f"{type(optimizer).__name__}")
@@ -166,22 +164,25 @@ class Training:
         self._from_tape = None if same else np.argsort(order)
         self.theta = self.grad = None
         self.last_logits = None
+        self._lease = None
 
     def __enter__(self) -> Training:
-        if self.optimizer._block is not None:
-            raise RuntimeError("this optimizer is already in an open training block")
-        self.theta, self.grad = self.optimizer._vectors()
-        self.optimizer._block = self  # the block is open while its optimizer points to it
+        # The block is open while the optimizer is lent to it.
+        lease = self.optimizer.lend(self, "training block (step.training(optimizer))")
+        lease.__enter__()
+        self._lease = lease
+        self.theta, self.grad = self.optimizer.parameter_vectors()
         return self
 
     def __exit__(self, *exc) -> None:
         try:
             self._write()
         finally:
-            self.optimizer._block = None
+            self._lease, lease = None, self._lease
+            lease.__exit__(None, None, None)
 
     def _tape_theta(self) -> np.ndarray:
-        if self.optimizer._block is not self:
+        if self.optimizer.holder is not self:
             raise RuntimeError("use step.training(optimizer) in a `with` block")
         return self.theta if self._to_tape is None else self.theta[self._to_tape]
 

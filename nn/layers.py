@@ -18,15 +18,13 @@ import random
 import numpy as np
 
 import engine
-from engine import Value
+from engine import OPS, Value
 from nn.module import Module
+from nn.serialize import register_model_class
 
-ACTIVATIONS = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "linear": None,
-}
+# A hidden layer's activation: every activation op of the engine's table, or none.
+ACTIVATIONS = {row.method: getattr(Value, row.method)
+               for row in OPS.values() if row.activation} | {"linear": None}
 INITS = ("uniform", "xavier", "he")
 
 
@@ -95,6 +93,7 @@ def _as_inputs(x, nin: int, who: str) -> list[Value]:
     return values
 
 
+@register_model_class
 class Neuron(Module):
     """act(Σᵢ wᵢ·xᵢ + b) with ``nin`` weights ``w`` and a bias ``b``."""
 
@@ -135,6 +134,7 @@ class Neuron(Module):
         return {"nin": self.nin, "activation": self._activation, **_fused_config(self._fused)}
 
 
+@register_model_class
 class Layer(Module):
     """``nout`` neurons, each reading the same ``nin`` inputs."""
 
@@ -172,12 +172,13 @@ class Layer(Module):
                 **_fused_config(self.neurons[0]._fused)}
 
 
+@register_model_class
 class MLP(Module):
     """A feed-forward network: ``MLP(64, [32, 10])`` is 64 inputs → 32 hidden → 10 outputs.
 
-    Hidden layers use ``activation`` (relu, tanh, sigmoid or linear); the last layer is linear,
-    so its outputs are logits for a softmax cross-entropy loss. ``rng`` (a seed, a
-    ``random.Random`` or a numpy ``Generator``) makes the initialisation reproducible.
+    Hidden layers use ``activation`` (relu, tanh, sigmoid, softplus or linear); the last layer
+    is linear, so its outputs are logits for a softmax cross-entropy loss. ``rng`` (a seed,
+    a ``random.Random`` or a numpy ``Generator``) makes the initialisation reproducible.
 
     >>> model = MLP(3, [4, 2], rng=0)
     >>> [round(v.data, 4) for v in model([1.0, -2.0, 0.5])]

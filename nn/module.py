@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from engine import Value
+from nn import serialize
 
 
 class StateDictError(ValueError):
@@ -127,16 +128,12 @@ class Module:
 
     def save(self, path, metadata: dict | None = None):
         """Write architecture, weights and ``metadata`` to ``path`` as JSON (``nn.serialize``)."""
-        from nn.serialize import save
-
-        return save(self, path, metadata)
+        return serialize.save(self, path, metadata)
 
     @classmethod
     def load(cls, path):
         """Read a model file; ``MLP.load(path)`` also checks that it holds an MLP."""
-        from nn.serialize import load
-
-        return load(path, cls)
+        return serialize.load(path, None if cls is Module else cls)
 
     # --- Reading it -------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -41,7 +43,8 @@ class Optimizer:
             seen.add(id(p))
         self.params = params
         self.lr = _number("lr", lr, 0.0, low_inclusive=False)
-        self._block = None  # the open nn.compiled training block using it, if any
+        self._holder = None  # who runs `update` on the parameters instead of step(), if any
+        self._held_as = ""
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0 before the next backward pass."""
@@ -51,7 +54,8 @@ class Optimizer:
     # The update rules run on numpy vectors of all parameters at once: the same IEEE
     # operations in the same order as on Python floats (so identical results), without a
     # Python-level loop doing the arithmetic.
-    def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
+    def parameter_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The parameters' ``.data`` and ``.grad`` as two numpy vectors, in ``params`` order."""
         return (np.fromiter((p.data for p in self.params), float, len(self.params)),
                 np.fromiter((p.grad for p in self.params), float, len(self.params)))
 
@@ -59,20 +63,37 @@ class Optimizer:
         for p, x in zip(self.params, data.tolist(), strict=True):
             p.data = x
 
+    @property
+    def holder(self):
+        """Whoever holds the parameters (see :meth:`lend`), or None."""
+        return self._holder
+
+    @contextmanager
+    def lend(self, holder, what: str) -> Iterator[None]:
+        """Lend the parameters to ``holder`` for a ``with`` block: ``holder`` runs
+        :meth:`update` on vectors of its own, so inside the block ``step()`` refuses and no
+        one else may borrow them. ``what`` names the holder in those errors."""
+        if self._holder is not None:
+            raise RuntimeError(f"this optimizer is already in an open {self._held_as}")
+        self._holder, self._held_as = holder, what
+        try:
+            yield
+        finally:
+            self._holder, self._held_as = None, ""
+
     def step(self) -> None:
         """Move every parameter's ``.data`` against its ``.grad``."""
-        if self._block is not None:
-            raise RuntimeError("optimizer.step() inside a step.training(optimizer) block: "
-                               "the block's train(X, y) updates the parameters; the Values "
-                               "are written when the block ends")
-        data, grad = self._vectors()
+        if self._holder is not None:
+            raise RuntimeError(f"optimizer.step() inside a {self._held_as}: it updates the "
+                               "parameters itself")
+        data, grad = self.parameter_vectors()
         self._write(self.update(data, grad))
 
     def update(self, data: np.ndarray, grad: np.ndarray) -> np.ndarray:
         """The rule itself, on vectors in ``params`` order: the new parameter values for
         ``data`` and ``grad``, advancing the optimizer's state (moments, step count) exactly
-        as ``step()`` does. ``step()`` is ``update`` on the Values' numbers; a compiled
-        training loop calls it on its own vectors (see ``nn.compiled``)."""
+        as ``step()`` does. ``step()`` is ``update`` on the Values' numbers; a holder of the
+        parameters (:meth:`lend`) calls it on vectors of its own."""
         raise NotImplementedError
 
     def state_dict(self) -> dict:

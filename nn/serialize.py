@@ -17,30 +17,36 @@ A model file holds the architecture (class and constructor arguments) and every 
 
 Floats are written with Python's shortest round-trip repr, so a loaded model is bit-identical
 to the saved one (a non-finite weight is written as NaN or Infinity, which Python reads back).
-Files are written to a temporary file beside the target and renamed over it, so a crash never
-leaves half a file.
+Files are written with ``engine.files.atomic_write``, so a crash never leaves half a file.
+
+The classes that can be saved register themselves with :func:`register_model_class`
+(``nn.layers`` registers Neuron, Layer and MLP); a file names its class by that name.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
-from nn.layers import MLP, Layer, Neuron
-from nn.module import Module, StateDictError
+from engine.files import atomic_write
 
 FORMAT = "glassgrad-model"
 VERSION = 1
-CLASSES: dict[str, type[Module]] = {"MLP": MLP, "Layer": Layer, "Neuron": Neuron}
+CLASSES: dict[str, type] = {}  # the model classes a file may name, by name
+
+
+def register_model_class(cls: type) -> type:
+    """Let models of ``cls`` be saved and loaded: it needs ``config()`` (its constructor's
+    arguments, JSON-ready), ``state_dict()`` and ``load_state_dict()``."""
+    CLASSES[cls.__name__] = cls
+    return cls
 
 
 class ModelFileError(ValueError):
     """A model file that cannot be loaded: corrupt, truncated, of another format or mismatched."""
 
 
-def dumps(model: Module, metadata: dict | None = None) -> str:
+def dumps(model, metadata: dict | None = None) -> str:
     """The JSON text of ``model``: one line per parameter slot, so it reads and diffs well.
 
     ``metadata`` is any JSON-ready dict stored beside the weights (for example how inputs were
@@ -61,41 +67,14 @@ def dumps(model: Module, metadata: dict | None = None) -> str:
     return "{\n" + "\n".join(lines) + '\n "state": {\n' + ",\n".join(state) + "\n }\n}\n"
 
 
-def save(model: Module, path, metadata: dict | None = None) -> Path:
+def save(model, path, metadata: dict | None = None) -> Path:
     """Write ``model`` (and ``metadata``) to ``path`` atomically. Returns the path."""
-    return atomic_write_text(path, dumps(model, metadata))
+    return atomic_write(path, dumps(model, metadata), "model")
 
 
-def atomic_write_text(path, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path``, fsync it, then rename it over
-    ``path``: a reader sees the old file or the new one, never half of one."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot save model to {path}: directory {path.parent} "
-                                "does not exist")
-    # A short prefix keeps the temporary name legal wherever the target name is.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:32]}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)  # the only way to read it is to set it; put it straight back
-    os.umask(mask)
-    return mask
-
-
-def loads(text: str, source: str = "<string>", expected: type[Module] | None = None) -> Module:
-    """Build the model described by JSON ``text``; errors name ``source`` and the problem."""
+def loads(text: str, source: str = "<string>", expected: type | None = None):
+    """Build the model described by JSON ``text``; errors name ``source`` and the problem.
+    ``expected``: the class the file must hold (None: any registered class)."""
     def fail(problem: str) -> ModelFileError:
         return ModelFileError(f"{source}: {problem}")
 
@@ -116,7 +95,7 @@ def loads(text: str, source: str = "<string>", expected: type[Module] | None = N
     cls = CLASSES.get(doc["class"])
     if cls is None:
         raise fail(f"unknown model class {doc['class']!r} (known: {', '.join(CLASSES)})")
-    if expected is not None and expected is not Module and cls is not expected:
+    if expected is not None and cls is not expected:
         raise fail(f"holds a {doc['class']}, not a {expected.__name__}")
     if not isinstance(doc["config"], dict):
         raise fail("config must be an object of constructor arguments")
@@ -126,7 +105,7 @@ def loads(text: str, source: str = "<string>", expected: type[Module] | None = N
         raise fail(f"bad architecture {doc['config']!r}: {e}") from None
     try:
         model.load_state_dict(doc["state"])
-    except (StateDictError, TypeError) as e:
+    except (ValueError, TypeError) as e:  # a StateDictError is a ValueError
         raise fail(f"weights do not match the architecture: {e}") from None
     metadata = doc.get("metadata", {})
     if not isinstance(metadata, dict):
@@ -135,7 +114,7 @@ def loads(text: str, source: str = "<string>", expected: type[Module] | None = N
     return model
 
 
-def load(path, expected: type[Module] | None = None) -> Module:
+def load(path, expected: type | None = None):
     """Read a model saved by :func:`save`. ``expected`` checks the class (``MLP.load`` does)."""
     path = Path(path)
     if not path.is_file():

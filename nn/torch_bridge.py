@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from nn.layers import MLP, Layer
 
-_TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+# PyTorch's module for each activation (Softplus with its default beta = 1 is ln(1 + e^x)).
+_TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid",
+                      "softplus": "Softplus"}
 
 
 def to_torch(model: MLP | Layer, dtype=None):
@@ -32,6 +34,9 @@ def to_torch(model: MLP | Layer, dtype=None):
         layers = model.layers
     else:
         raise TypeError(f"to_torch converts an MLP or a Layer, got {type(model).__name__}")
+    unknown = {layer.activation for layer in layers} - {"linear", *_TORCH_ACTIVATIONS}
+    if unknown:
+        raise ValueError(f"to_torch: no PyTorch module for activation {sorted(unknown)[0]!r}")
     dtype = torch.float64 if dtype is None else dtype
     modules = []
     for layer in layers:

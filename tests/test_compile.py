@@ -7,8 +7,7 @@ from hypothesis import strategies as st
 
 import engine
 from engine import Value
-from engine.compile import TraceError
-from engine.compile import compile as trace
+from engine.compile import TraceError, trace
 from nn import MLP, SGD, Adam, cross_entropy, mse
 from nn.compiled import compile_step
 
@@ -359,7 +358,7 @@ def test_a_pre_activation_that_cancels_to_zero_is_zero_compiled_too():
 
 @pytest.mark.parametrize("rows, columns", [(1, 1), (1, 2), (2, 1), (3, 5)])
 def test_ordered_sum_adds_term_after_term(rows, columns):
-    from engine.compile import _ordered_sum
+    from engine.neuron import ordered_sum
 
     rng = np.random.default_rng(rows * 10 + columns)
     for n in (1, 2, 7, 8, 9, 33, 70):
@@ -368,7 +367,7 @@ def test_ordered_sum_adds_term_after_term(rows, columns):
         expected = terms[0].copy()
         for term in terms[1:]:
             expected = expected + term
-        assert np.array_equal(_ordered_sum(terms), expected)
+        assert np.array_equal(ordered_sum(terms), expected)
 
 
 def test_a_leaf_cannot_be_both_an_input_and_a_parameter():
@@ -407,13 +406,13 @@ def test_fused_neurons_compile_to_the_same_layers():
 def test_big_batches_run_in_chunks_and_threads_do_not_share_scratch(monkeypatch):
     import threading
 
-    import engine.compile as compile_module
+    import engine.neuron as neuron_module
 
     model = MLP(6, [5, 3], rng=1)
     step = compile_step(model)
     X = np.random.default_rng(0).normal(size=(50, 6))
     whole = step.logits(X)
-    monkeypatch.setattr(compile_module, "_TERMS_BUDGET", 7 * 5 * 3)  # 3 columns at a time
+    monkeypatch.setattr(neuron_module, "_TERMS_BUDGET", 7 * 5 * 3)  # 3 columns at a time
     assert np.array_equal(compile_step(model).logits(X), whole)
 
     results, errors = {}, []

@@ -7,7 +7,7 @@ import pytest
 
 from engine import Value, backward_steps, topological_order
 from engine.viz import export_html
-from engine.viz.dot import _fmt
+from engine.viz.dot import number_text
 from engine.viz.expr import build
 from nn import MLP, cross_entropy
 
@@ -51,7 +51,7 @@ def test_every_step_shows_the_engines_numbers(browser, tmp_path):
     assert page.text_content(ids[forward[0]] + "-data") == "data"  # blank before stepping
     for k, node in enumerate(forward, start=1):
         page.click("#next")
-        assert page.text_content(ids[node] + "-data") == f"data {_fmt(node.data)}"
+        assert page.text_content(ids[node] + "-data") == f"data {number_text(node.data)}"
         assert page.inner_text("#explain").startswith(f"forward {k} of {len(forward)}")
     for k, expected in enumerate(expected_steps):
         page.keyboard.press("ArrowRight")
@@ -60,7 +60,7 @@ def test_every_step_shows_the_engines_numbers(browser, tmp_path):
             f"step {len(forward) + k + 1} of {len(forward) + len(expected_steps)} (backward)")
     for node in order:  # at the end every grad is the engine's
         if node.op != "const":
-            assert page.text_content(ids[node] + "-grad") == f"grad {_fmt(node.grad)}"
+            assert page.text_content(ids[node] + "-grad") == f"grad {number_text(node.grad)}"
     highlighted = page.evaluate("[...document.querySelectorAll('.current')].map(e => e.id)")
     assert highlighted  # the last step's node is highlighted
     page.keyboard.press("ArrowLeft")  # back one step restores what it replaced
@@ -89,13 +89,14 @@ def test_an_mlp_sized_graph_stays_responsive(browser, tmp_path):
     assert time.perf_counter() - started < 10  # every step applied, the tab did not freeze
     assert page.evaluate("stepper.done()") == steps
     grads = [x.grad for x in topological_order(loss) if x.label.startswith("x")]
-    assert page.text_content("#f-inputs-grad") == f"grad {_fmt(min(grads))} … {_fmt(max(grads))}"
+    low, high = number_text(min(grads)), number_text(max(grads))
+    assert page.text_content("#f-inputs-grad") == f"grad {low} … {high}"
     # Collapsed: each neuron shows the engine's grad of its activation.
     from engine.viz import find_neurons
 
     for neuron in find_neurons(topological_order(loss)):
         assert page.text_content(f"#f-neuron{neuron.index}-grad") == \
-            f"grad {_fmt(neuron.out.grad)}"
+            f"grad {number_text(neuron.out.grad)}"
     for node in topological_order(loss):  # the page's pass starts from zero leaf grads
         if not node.parents:
             node.grad = 0.0

@@ -85,7 +85,8 @@ def test_styles_for_leaves_parameters_constants_and_highlights():
     assert re.search(r'n0 \[[^]]*color="#3c78b4" fillcolor="#c55260"', source)
     assert re.search(r'n1 \[[^]]*color="#c49000"[^]]*shape=Mrecord', source)
     assert re.search(r'label=2 color="#9a9a9a".*style="filled,dashed,rounded"', source)
-    assert re.search(r'n\d+ \[label="\{ data 1.2500 \| grad 1.0000 \}" color="#ff7f0e" '
+    # An unlabelled node shows the name the step text gives it (v5: its place in the order).
+    assert re.search(r'n\d+ \[label="\{ v5 \| data 1.2500 \| grad 1.0000 \}" color="#ff7f0e" '
                      r'fillcolor="#[0-9a-f]{6}" penwidth=3', source)
     # Grad colours: x's grad −1.5 is the largest: full-strength red; y's +1: lighter blue.
     # Full strength is 75% of red (178, 24, 43) over white: 255 − 0.75·(255 − 178) = 197 = c5,

@@ -21,9 +21,9 @@ from tqdm import tqdm
 import engine
 from demos.digits.data import Dataset, load_digits, load_mnist, stratified_split
 from demos.digits.data import downsample as block_average
+from engine.files import atomic_write
 from nn import MLP, SGD, Adam, CosineLR, cross_entropy
 from nn.compiled import compile_step
-from nn.serialize import atomic_write_text
 
 CHECKPOINT = "checkpoint.json"
 CHECKPOINT_FORMAT = "glassgrad-digits-checkpoint"
@@ -133,7 +133,7 @@ def _save_checkpoint(out: Path, config, epoch, model, optimizer, schedule, histo
         "model": model.state_dict(), "optimizer": optimizer.state_dict(),
         "schedule": schedule.state_dict(), "history": history,
     }
-    atomic_write_text(out / CHECKPOINT, json.dumps(state))
+    atomic_write(out / CHECKPOINT, json.dumps(state), "checkpoint")
 
 
 def _load_checkpoint(out: Path, config: TrainConfig) -> dict:
@@ -246,5 +246,5 @@ def _finish(config, out: Path, data: Prepared, model, history, step=None) -> Res
         "normalisation": "x = (pixel − input_mean) / input_std, pixels scaled to [0, 1]",
     }
     model.save(out / "model.json", metadata=metadata)
-    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=1))
+    atomic_write(out / "metrics.json", json.dumps(metrics, indent=1), "metrics")
     return Result(metrics, model, data, predicted)

@@ -8,7 +8,8 @@
 True
 """
 
-from engine.viz.dot import COLLAPSE_ABOVE, GraphTooLargeError, Neuron, draw_dot, find_neurons
+from engine.neuron import Neuron, find_neurons
+from engine.viz.dot import COLLAPSE_ABOVE, GraphTooLargeError, draw_dot
 from engine.viz.html import export_html
 from engine.viz.render import GraphvizMissingError, backward_frames, render
 

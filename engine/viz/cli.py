@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.autodiff import backward_steps
+from engine.autodiff import backward_steps, topological_order
 from engine.viz.dot import draw_dot
 from engine.viz.expr import FUNCTIONS, ExpressionError, build
 from engine.viz.html import export_html
@@ -87,6 +87,4 @@ def main(argv=None) -> int:
 
 
 def _leaves(out):
-    from engine.autodiff import topological_order
-
     return [v for v in topological_order(out) if not v.parents and v.op != "const"]

@@ -5,21 +5,26 @@ inputs and its result (micrograd's look). What an op is called and what its loca
 are come from the op table, like everything else. Node ids follow the topological order, so
 the same graph always gives the same DOT text.
 
+Each box shows the node's name as the step text writes it (``engine.text``: its label, a
+constant's number, or ``v4``), so a learner can find in the picture what the steps print.
+
 Large graphs (a digit network's loss has thousands of nodes) are drawn collapsed: each neuron
-(a Σ node fed by weight × input products and a bias, and the activation on top of it) becomes
-one node showing its Σ, activation, value and grad, and each layer becomes a cluster.
+(as ``engine.neuron`` finds it: Σ w·x + b and its activation) becomes one node showing its Σ,
+activation, value and grad, and each layer becomes a cluster.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import graphviz
 
 from engine.autodiff import local_grads, topological_order
-from engine.ops import OPS, split_wsum
-from engine.value import Value
+from engine.neuron import Neuron, find_neurons
+from engine.node import Node
+from engine.ops import OPS
+from engine.text import NodeNames
 
 COLLAPSE_ABOVE = 250  # nodes: above this, collapse="auto" draws neurons as single nodes
 FULL_LIMIT = 3000  # nodes: drawing more in full is refused (dot would take minutes)
@@ -43,7 +48,8 @@ class GraphTooLargeError(ValueError):
     """The graph has too many nodes to draw in full."""
 
 
-def _fmt(x: float) -> str:
+def number_text(x: float) -> str:
+    """A number as a drawing writes it: 4 decimals, or 4 significant digits if tiny or huge."""
     return f"{x:.4f}" if abs(x) < 1e4 and (x == 0 or abs(x) >= 1e-3) else f"{x:.3e}"
 
 
@@ -64,67 +70,7 @@ def _grad_colour(g: float, scale: float) -> str:
     return "#{:02x}{:02x}{:02x}".format(*mix)
 
 
-@dataclass
-class Neuron:
-    """A neuron found in the graph: Σ(w·x) + b, and the activation applied to it (if any)."""
-
-    index: int
-    layer: int
-    total: Value  # the Σ node
-    out: Value  # the activation node, or the Σ node for a linear neuron
-    members: list[Value] = field(default_factory=list)  # the nodes it stands for
-    inputs: list[Value] = field(default_factory=list)  # the x of each w·x
-    params: list[Value] = field(default_factory=list)  # weights and bias
-
-
-def _neuron_parts(node: Value):
-    """(weights, inputs, bias, product nodes) if ``node`` is a neuron's pre-activation as
-    ``nn.Neuron`` builds it, else None: a Σ node of products w·x with leaf weights and a bias
-    leaf last, or (``fused=True``) one ``wsum`` node reading (w₁, x₁, …, b)."""
-    parents = node.parents
-    if len(parents) < 2 or parents[-1].parents:
-        return None
-    if node.op == "sum":
-        products = parents[:-1]
-        if not all(m.op == "mul" and not m.parents[0].parents for m in products):
-            return None
-        return [m.parents[0] for m in products], [m.parents[1] for m in products], \
-            parents[-1], list(products)
-    if node.op == "wsum":
-        weights, inputs, rest = split_wsum(parents)
-        if not rest or any(w.parents for w in weights):
-            return None
-        return list(weights), list(inputs), rest[0], []
-    return None
-
-
-def find_neurons(order: list[Value]) -> list[Neuron]:
-    """Neurons as ``nn.Neuron`` builds them (see ``_neuron_parts``), each with the one
-    activation node reading only its pre-activation, if there is one."""
-    consumers: dict[Value, list[Value]] = {}
-    for node in order:
-        for p in node.parents:
-            consumers.setdefault(p, []).append(node)
-    neurons, layer_of = [], {}
-    for node in order:
-        parts = _neuron_parts(node)
-        if parts is None:
-            continue
-        weights, inputs, bias, products = parts
-        users = consumers.get(node, [])
-        act = users[0] if len(users) == 1 and users[0].op in ("relu", "tanh", "sigmoid") else None
-        # A neuron's layer is one more than the deepest layer among the neurons it reads.
-        layer = 1 + max((layer_of.get(x, 0) for x in inputs), default=0)
-        out = act or node
-        neuron = Neuron(len(neurons), layer, node, out,
-                        [*products, *weights, bias, node] + ([act] if act else []),
-                        inputs, [*weights, bias])
-        layer_of[out] = layer
-        neurons.append(neuron)
-    return neurons
-
-
-def resolve_collapse(order: list[Value], collapse) -> tuple[bool, list[Neuron]]:
+def resolve_collapse(order: list[Node], collapse) -> tuple[bool, list[Neuron]]:
     """Check ``collapse`` (True, False or "auto") and decide it for the graph ``order``:
     "auto" collapses above ``COLLAPSE_ABOVE`` nodes when there are neurons to collapse.
     Returns the decision and the neurons found."""
@@ -138,16 +84,28 @@ def resolve_collapse(order: list[Value], collapse) -> tuple[bool, list[Neuron]]:
 
 def grad_field(g: float) -> str:
     """The grad part of a drawn value: ``grad 0.7864``."""
-    return f"grad {_fmt(g)}"
+    return f"grad {number_text(g)}"
 
 
 def neuron_fields(n: Neuron) -> tuple[str, str]:
     """The Σ and activation parts of a collapsed neuron: ``Σ 0.2830``, ``relu → 0.2830``."""
-    act = n.out.op if n.out is not n.total else "linear"
-    return f"Σ {_fmt(n.total.data)}", f"{act} → {_fmt(n.out.data)}"
+    total, out = number_text(n.total.data), number_text(n.out.data)
+    return f"Σ {total}", f"{n.parts.activation_name} → {out}"
 
 
-def draw_dot(root: Value, *, rankdir: str = "LR", local_derivatives: bool = False,
+@dataclass(frozen=True)
+class _Options:
+    """What ``draw_dot`` was asked to show (see its docstring)."""
+
+    rankdir: str
+    local_derivatives: bool
+    color_grads: bool
+    highlight: frozenset
+    params: frozenset
+    known: frozenset | None
+
+
+def draw_dot(root: Node, *, rankdir: str = "LR", local_derivatives: bool = False,
              color_grads: bool = False, highlight=(), params=None, collapse="auto",
              expand=(), known_grads=None, title: str | None = None) -> graphviz.Digraph:
     """The graph of everything ``root`` depends on, as a ``graphviz.Digraph``.
@@ -165,7 +123,7 @@ def draw_dot(root: Value, *, rankdir: str = "LR", local_derivatives: bool = Fals
     - ``known_grads``: if given, only these Values show a grad, the rest a blank (frames);
     - ``title``: a caption under the picture.
     """
-    if not isinstance(root, Value):
+    if not isinstance(root, Node):
         raise TypeError(f"draw_dot needs a Value, got {type(root).__name__}")
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir must be LR, TB, RL or BT, got {rankdir!r}")
@@ -182,185 +140,171 @@ def draw_dot(root: Value, *, rankdir: str = "LR", local_derivatives: bool = Fals
         if strays:
             raise ValueError(f"expand: {len(strays)} of the given nodes are not part of any "
                              "neuron found in the graph (draw them with collapse=False)")
-    if params is None:
-        params = {p for n in neurons for p in n.params}
-    else:
-        params = set(params)
-    drawer = _Drawer(order, rankdir, local_derivatives, color_grads, set(highlight), params,
-                     known_grads)
+    params = {p for n in neurons for p in n.params} if params is None else params
+    options = _Options(rankdir, local_derivatives, color_grads, frozenset(highlight),
+                       frozenset(params), None if known_grads is None else frozenset(known_grads))
+    drawer = _Drawer(order, options)
     if collapse:
-        drawer.collapsed(neurons, expand, root)
+        drawer.collapsed(neurons, set(expand))
     else:
-        drawer.full(order)
+        drawer.full(drawer.dot, order)
     if title:
         drawer.dot.attr(label=title, labelloc="b", fontsize="12")
     return drawer.dot
 
 
 class _Drawer:
-    def __init__(self, order, rankdir, local_derivatives, color_grads, highlight, params,
-                 known_grads):
-        self.order = order
+    def __init__(self, order: list[Node], options: _Options):
+        self.order, self.options = order, options
         self.ids = {node: f"n{i}" for i, node in enumerate(order)}
-        self.local_derivatives = local_derivatives
-        self.color_grads = color_grads
-        self.highlight = highlight
-        self.params = params
-        self.known = None if known_grads is None else set(known_grads)
-        self.owner: dict[Value, Neuron] = {}  # node → the collapsed neuron drawn for it
+        self.names = NodeNames(order)  # the names the step text uses
+        self.owner: dict[Node, Neuron] = {}  # node → the collapsed neuron drawn for it
         finite = [abs(n.grad) for n in order if math.isfinite(n.grad)]
         self.scale = max(finite, default=0.0)
         self.dot = graphviz.Digraph("glassgrad", graph_attr={
-            "rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.35", "fontname": "Helvetica"},
+            "rankdir": options.rankdir, "nodesep": "0.25", "ranksep": "0.35",
+            "fontname": "Helvetica"},
             node_attr={"fontname": "Helvetica", "fontsize": "10", "style": "filled"},
             edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#555555"})
 
     # --- one value, one op ----------------------------------------------------------------
 
-    def kind(self, node: Value) -> str:
+    def kind(self, node: Node) -> str:
         if node.op == "const":
             return "const"
         if not node.parents:
-            return "param" if node in self.params else "leaf"
+            return "param" if node in self.options.params else "leaf"
         return "value"
 
-    def grad_text(self, node: Value) -> str:
-        if self.known is not None and node not in self.known:
-            return "grad  "
-        return grad_field(node.grad)
+    def shows_grad(self, node: Node) -> bool:
+        return self.options.known is None or node in self.options.known
 
-    def value_node(self, graph, node: Value) -> None:
+    def grad_text(self, node: Node) -> str:
+        return grad_field(node.grad) if self.shows_grad(node) else "grad  "
+
+    def value_node(self, graph, node: Node) -> None:
         kind = self.kind(node)
         attrs = {"shape": "record", **STYLE[kind]}  # a kind's own shape wins
         if kind == "const":
             whole = math.isfinite(node.data) and node.data == int(node.data)
-            label = f"{node.data:g}" if whole else _fmt(node.data)
+            label = f"{node.data:g}" if whole else number_text(node.data)
             attrs.update(shape="box", style="filled,dashed,rounded")
         else:
-            parts = [_escape(node.label)] if node.label else []
-            parts += [f"data {_fmt(node.data)}", self.grad_text(node)]
+            parts = [_escape(self.names(node)), f"data {number_text(node.data)}",
+                     self.grad_text(node)]
             label = "{ " + " | ".join(parts) + " }"
-            shown = self.known is None or node in self.known
-            if self.color_grads and shown:
+            if self.options.color_grads and self.shows_grad(node):
                 attrs["fillcolor"] = _grad_colour(node.grad, self.scale)
-        if node in self.highlight:
+        if node in self.options.highlight:
             attrs.update(STYLE["highlight"])
         graph.node(self.ids[node], label, **attrs)
 
-    def op_node(self, graph, node: Value) -> None:
-        row = OPS[node.op]
-        symbol = row.symbol
-        if row.takes_arg:  # show the constant: **2, 2**
-            symbol = f"**{node.arg:g}" if node.op == "pow" else f"{node.arg:g}**"
+    def op_node(self, graph, node: Node) -> None:
         attrs = dict(STYLE["op"])
-        if node in self.highlight:
+        if node in self.options.highlight:
             attrs.update(STYLE["highlight"])
-        graph.node(self.ids[node] + "_op", _escape(symbol), **attrs)
+        graph.node(self.ids[node] + "_op", _escape(OPS[node.op].write_symbol(node.arg)),
+                   **attrs)
         graph.edge(self.ids[node] + "_op", self.ids[node])
 
-    def tail(self, node: Value) -> str:
+    def tail(self, node: Node) -> str:
         """The drawn node an edge from ``node`` starts at: its own, or its neuron's."""
         owner = self.owner.get(node)
-        return self.ids[node] if owner is None else self.neuron_id(owner)
+        return self.ids[node] if owner is None else neuron_id(owner)
 
-    def input_edges(self, graph, node: Value) -> None:
-        locals_ = local_grads(node) if self.local_derivatives else None
+    def input_edges(self, graph, node: Node) -> None:
+        locals_ = local_grads(node) if self.options.local_derivatives else None
         for i, parent in enumerate(node.parents):
             attrs = {}
             if locals_ is not None:
-                attrs["label"] = f"∂={_fmt(locals_[i])}"
+                attrs["label"] = f"∂={number_text(locals_[i])}"
             graph.edge(self.tail(parent), self.ids[node] + "_op", **attrs)
 
-    # --- whole drawings -------------------------------------------------------------------
-
-    def full(self, nodes) -> None:
+    def full(self, graph, nodes) -> None:
+        """Every node of ``nodes``: its value, and for a computed one its op and input edges."""
         for node in nodes:
-            self.value_node(self.dot, node)
+            self.value_node(graph, node)
             if node.parents:
-                self.op_node(self.dot, node)
-                self.input_edges(self.dot, node)
+                self.op_node(graph, node)
+                self.input_edges(graph, node)
 
-    def collapsed(self, neurons: list[Neuron], expand, root: Value) -> None:
-        expand = set(expand)
+    # --- the collapsed view ---------------------------------------------------------------
+
+    def collapsed(self, neurons: list[Neuron], expand: set) -> None:
+        """A node per neuron, a cluster per layer, one bundle of edges between layers; the
+        nodes after the neurons (a loss) in full."""
         expanded = [n for n in neurons if expand & set(n.members)]
-        in_neuron = {m for n in neurons for m in n.members}
         for n in neurons:
             if n not in expanded:
                 self.owner.update((m, n) for m in n.members)
-        n_layers = max((n.layer for n in neurons), default=0)
+        in_neuron = {m for n in neurons for m in n.members}
         read = {x for n in neurons for x in n.inputs}
         inputs = [x for x in self.order
                   if not x.parents and x.op != "const" and x not in in_neuron and x in read]
-        summary = set(inputs) - {x for n in expanded for x in n.inputs}
-        hidden = len(self.order)
+        layers = max((n.layer for n in neurons), default=0)
         self.dot.attr(label=(
-            f"Collapsed view: {hidden:,} nodes drawn as {len(neurons)} neurons in {n_layers} "
-            f"layers ({len(expanded)} expanded). Expand one with draw_dot(root, "
+            f"Collapsed view: {len(self.order):,} nodes drawn as {len(neurons)} neurons in "
+            f"{layers} layers ({len(expanded)} expanded). Expand one with draw_dot(root, "
             "expand=[a node of that neuron]) or draw every node with collapse=False."),
-            labelloc="t", fontsize="12")
-
-        # Inputs: one summary node (each x is drawn in full only inside an expanded neuron).
+            labelloc="t", fontsize="12", compound="true")
         if inputs:
-            with self.dot.subgraph(name="cluster_inputs") as c:
-                c.attr(label=f"inputs ({len(inputs)})", style="rounded", color="#bbbbbb")
-                data = [x.data for x in inputs]
-                grads = [x.grad for x in inputs]
-                c.node("inputs", "{ " + f"{len(inputs)} values | data {_fmt(min(data))} … "
-                       f"{_fmt(max(data))} | grad {_fmt(min(grads))} … {_fmt(max(grads))}"
-                       + " }", shape="record", **STYLE["leaf"])
-        for layer in range(1, n_layers + 1):
+            self.inputs_summary(inputs)
+        for layer in range(1, layers + 1):
+            members = [n for n in neurons if n.layer == layer]
             with self.dot.subgraph(name=f"cluster_layer{layer}") as c:
-                members = [n for n in neurons if n.layer == layer]
                 c.attr(label=f"layer {layer} ({len(members)} neurons)", style="rounded",
                        color="#bbbbbb")
                 for n in members:
-                    if n in expanded:
-                        self.full_neuron(c, n)
-                    else:
-                        self.neuron_node(c, n)
-        # Edges between layers: one bundle per pair of layers, unless a neuron is expanded.
-        self.dot.attr(compound="true")
-        anchor = {0: "inputs"} if inputs else {}
-        for layer in range(1, n_layers + 1):
-            members = [n for n in neurons if n.layer == layer]
-            anchor[layer] = self.neuron_id(members[0])
-        for layer in range(1, n_layers + 1):
-            members = [n for n in neurons if n.layer == layer]
-            if layer - 1 in anchor:
-                fan_in = len(members[0].inputs)
-                self.dot.edge(anchor[layer - 1], anchor[layer],
-                              ltail="cluster_inputs" if layer == 1 else f"cluster_layer{layer - 1}",
-                              lhead=f"cluster_layer{layer}", penwidth="2",
-                              label=f"{fan_in}×{len(members)} weights")
-        # Everything after the neurons (a loss, say) is drawn node by node.
-        for node in self.order:
-            if node in in_neuron or node in summary:
-                continue
-            self.value_node(self.dot, node)
-            if node.parents:
-                self.op_node(self.dot, node)
-                self.input_edges(self.dot, node)
+                    self.full_neuron(c, n) if n in expanded else self.neuron_node(c, n)
+            self.layer_edges(layer, members, neurons, bool(inputs))
+        # Everything else (a loss, a computed bias) is drawn node by node.
+        summary = set(inputs) - {x for n in expanded for x in n.inputs}
+        self.full(self.dot, [v for v in self.order if v not in in_neuron and v not in summary])
+        for n in neurons:
+            bias = n.parts.bias
+            if n not in expanded and bias is not None and bias not in in_neuron:
+                self.dot.edge(self.tail(bias), neuron_id(n), style="dashed", label="bias")
 
-    def neuron_id(self, neuron: Neuron) -> str:
-        return f"neuron{neuron.index}"
+    def inputs_summary(self, inputs: list[Node]) -> None:
+        """One node for all inputs (each x is drawn in full only inside an expanded neuron)."""
+        with self.dot.subgraph(name="cluster_inputs") as c:
+            c.attr(label=f"inputs ({len(inputs)})", style="rounded", color="#bbbbbb")
+            data, grads = [x.data for x in inputs], [x.grad for x in inputs]
+            spans = [f"{what} {number_text(min(xs))} … {number_text(max(xs))}"
+                     for what, xs in (("data", data), ("grad", grads))]
+            c.node("inputs", "{ " + " | ".join([f"{len(inputs)} values", *spans]) + " }",
+                   shape="record", **STYLE["leaf"])
+
+    def layer_edges(self, layer: int, members: list[Neuron], neurons: list[Neuron],
+                    has_inputs: bool) -> None:
+        """The bundle of edges into ``layer`` from the layer before it (or the inputs)."""
+        if layer == 1 and not has_inputs:
+            return
+        before = [n for n in neurons if n.layer == layer - 1]
+        tail = "inputs" if layer == 1 else neuron_id(before[0])
+        self.dot.edge(tail, neuron_id(members[0]),
+                      ltail="cluster_inputs" if layer == 1 else f"cluster_layer{layer - 1}",
+                      lhead=f"cluster_layer{layer}", penwidth="2",
+                      label=f"{len(members[0].inputs)}×{len(members)} weights")
 
     def neuron_node(self, graph, n: Neuron) -> None:
         total, act = neuron_fields(n)
         label = f"{{ neuron {n.index} | {total} | {act} | {self.grad_text(n.out)} }}"
         attrs = {"shape": "record", **STYLE["value"]}
-        if self.color_grads and (self.known is None or n.out in self.known):
+        if self.options.color_grads and self.shows_grad(n.out):
             attrs["fillcolor"] = _grad_colour(n.out.grad, self.scale)
-        if self.highlight & set(n.members):
+        if self.options.highlight & set(n.members):
             attrs.update(STYLE["highlight"])
-        graph.node(self.neuron_id(n), label, **attrs)
+        graph.node(neuron_id(n), label, **attrs)
 
     def full_neuron(self, graph, n: Neuron) -> None:
         with graph.subgraph(name=f"cluster_neuron{n.index}") as c:
             c.attr(label=f"neuron {n.index} (expanded)", style="dashed", color="#ff7f0e")
-            for node in n.members:
-                self.value_node(c, node)
-                if node.parents:
-                    self.op_node(c, node)
-                    self.input_edges(c, node)
-            c.node(self.neuron_id(n), "", shape="point", width="0.01")
-            c.edge(self.ids[n.out], self.neuron_id(n), arrowhead="none")
+            self.full(c, n.members)
+            c.node(neuron_id(n), "", shape="point", width="0.01")
+            c.edge(self.ids[n.out], neuron_id(n), arrowhead="none")
+
+
+def neuron_id(neuron: Neuron) -> str:
+    """The id of a collapsed neuron's node in the DOT source (and the stepper's page)."""
+    return f"neuron{neuron.index}"

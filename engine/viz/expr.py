@@ -1,19 +1,21 @@
 """Build a graph of Values from an expression such as ``"tanh(a*b + c)"``, safely.
 
 The text is parsed with ``ast`` and only a whitelist is accepted: numbers, names given a
-value, ``+ - * / **``, unary minus and plus, and calls of the engine's functions
-(``exp log tanh relu sigmoid``). Nothing is ever evaluated by Python: no ``eval``, no
-attributes, no other calls, so ``__import__('os')`` is an error, not a program.
+value, ``+ - * / **``, unary minus and plus, and calls of the engine's one-input functions
+(every op of the table with a ``method``: ``exp log tanh relu sigmoid softplus abs``).
+Nothing is ever evaluated by Python: no ``eval``, no attributes, no other calls, so
+``__import__('os')`` is an error, not a program.
 """
 
 from __future__ import annotations
 
 import ast
 
+from engine.ops import OPS
 from engine.value import Value, const
 
 MAX_LENGTH = 10_000  # characters: plenty for a hand-written expression
-FUNCTIONS = ("exp", "log", "tanh", "relu", "sigmoid")
+FUNCTIONS = tuple(row.method for row in OPS.values() if row.method)
 _BINARY = {ast.Add: lambda x, y: x + y, ast.Sub: lambda x, y: x - y,
            ast.Mult: lambda x, y: x * y, ast.Div: lambda x, y: x / y,
            ast.Pow: lambda x, y: x ** y}

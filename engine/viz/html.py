@@ -16,9 +16,12 @@ from pathlib import Path
 
 import graphviz
 
-from engine.autodiff import _Pass, backward_steps, formula, topological_order
-from engine.value import Value
-from engine.viz.dot import _fmt, draw_dot, grad_field, neuron_fields, resolve_collapse
+from engine.autodiff import backward_steps, topological_order
+from engine.files import atomic_write
+from engine.neuron import Neuron
+from engine.node import Node
+from engine.text import NodeNames, forward_text
+from engine.viz.dot import draw_dot, grad_field, neuron_fields, number_text, resolve_collapse
 from engine.viz.render import GraphvizMissingError
 
 _TEXT = re.compile(r"(<text\b[^>]*)>([^<]*)</text>")
@@ -54,92 +57,91 @@ def _tag_fields(svg: str) -> str:
     return _NODE.sub(node, svg)
 
 
-def _steps(root: Value, order: list[Value], neurons: list) -> tuple[dict, list[dict]]:
-    """(initial field texts, steps) of the pass over ``order``, as the page shows them, with
-    ``neurons`` drawn collapsed. Runs the backward pass (leaf grads from zero), so afterwards
-    every node holds the grads the final picture shows."""
-    owner = {}
-    for n in neurons:
-        for m in n.members:
-            owner[m] = n
-    names = _Pass(order, 0).name
+class _Fields:
+    """Which texts of the page show a node's data and grad, and what they say now."""
 
-    def fields(node: Value, kind: str) -> list[str]:
-        """The page fields showing ``kind`` ("data"/"grad") of ``node``."""
-        n = owner.get(node)
+    def __init__(self, order: list[Node], neurons: list[Neuron]):
+        self.owner = {m: n for n in neurons for m in n.members}
+        self.index = {node: i for i, node in enumerate(order)}
+        self.current: dict[str, str] = {}
+        for node in order:
+            for f in self.of(node, "data"):
+                self.current[f] = "Σ" if f.endswith("-sum") else "→" if f.endswith("-act") \
+                    else "data"
+            for f in self.of(node, "grad"):
+                self.current[f] = "grad"
+        self.initial = dict(self.current)
+
+    def of(self, node: Node, kind: str) -> list[str]:
+        """The ids of the page texts showing ``kind`` ("data"/"grad") of ``node``."""
+        n = self.owner.get(node)
         if n is None:
-            return [f"f-n{index[node]}-{kind}"]
+            return [f"f-n{self.index[node]}-{kind}"]
         neuron = f"neuron{n.index}"
         if kind == "data":
             return ([f"f-{neuron}-sum"] if node is n.total else []) + (
                 [f"f-{neuron}-act"] if node is n.out else [])
         return [f"f-{neuron}-grad"] if node is n.out else []
 
-    def data_text(node: Value, field: str) -> str:
-        n = owner.get(node)
+    def data_text(self, node: Node, field: str) -> str:
+        n = self.owner.get(node)
         if n is not None and field.endswith("-sum"):
             return neuron_fields(n)[0]
         if n is not None and field.endswith("-act"):
             return neuron_fields(n)[1]
-        return f"data {_fmt(node.data)}"
+        return f"data {number_text(node.data)}"
 
-    index = {node: i for i, node in enumerate(order)}
-    current: dict[str, str] = {}
-    initial: dict[str, str] = {}
-    for node in order:
-        for f in fields(node, "data"):
-            blank = "Σ" if f.endswith("-sum") else "→" if f.endswith("-act") else "data"
-            initial[f] = current[f] = blank
-        for f in fields(node, "grad"):
-            initial[f] = current[f] = "grad"
+    def drawn(self, node: Node) -> list[str]:
+        """The ids of the drawn groups that stand for ``node``."""
+        n = self.owner.get(node)
+        if n is not None:
+            return [f"g-neuron{n.index}"]
+        ids = [f"g-n{self.index[node]}"]
+        return ids + ([f"g-n{self.index[node]}_op"] if node.parents else [])
 
-    def change(f: str, new: str, changes: list) -> None:
-        if f in current and current[f] != new:
-            changes.append([f, new, current[f]])
-            current[f] = new
+    def change(self, f: str, new: str, changes: list) -> None:
+        """Set text ``f`` to ``new``, noting [id, new, old] in ``changes`` if it changed."""
+        if f in self.current and self.current[f] != new:
+            changes.append([f, new, self.current[f]])
+            self.current[f] = new
 
+    def show_grad(self, node: Node, grad: float, changes: list) -> None:
+        for f in self.of(node, "grad"):
+            self.change(f, grad_field(grad), changes)
+
+
+def _steps(root: Node, order: list[Node], neurons: list[Neuron]) -> tuple[dict, list[dict]]:
+    """(initial field texts, steps) of the pass over ``order``, as the page shows them, with
+    ``neurons`` drawn collapsed. Runs the backward pass (leaf grads from zero), so afterwards
+    every node holds the grads the final picture shows."""
+    fields, names = _Fields(order, neurons), NodeNames(order)
     steps = []
-    total = sum(1 for n in order if n.op != "const")
-    k = 0
-    for node in order:
-        if node.op == "const":
-            continue  # a number written into the expression: shown from the start
-        k += 1
+    shown = [node for node in order if node.op != "const"]  # a constant is shown from the start
+    for k, node in enumerate(shown, start=1):
         changes: list = []
-        for f in fields(node, "data"):
-            change(f, data_text(node, f), changes)
-        if not node.parents:
-            text = f"forward {k} of {total}: {names(node)} = {node.data:.4g} (a leaf)"
-        else:
-            text = (f"forward {k} of {total}: {names(node)} = {formula(node, names)} = "
-                    f"{node.data:.4g}")
-        steps.append({"text": text, "highlight": _drawn(node, owner, index), "changes": changes})
-
+        for f in fields.of(node, "data"):
+            fields.change(f, fields.data_text(node, f), changes)
+        steps.append({"text": forward_text(node, k, len(shown), names),
+                      "highlight": fields.drawn(node), "changes": changes})
     # Backward, from zero: leaf grads are reset first, so the page shows this pass alone.
     for node in order:
         if not node.parents:
             node.grad = 0.0
-    first = True
-    steps_before = len(steps)
     for step in backward_steps(root):
         changes = []
-        if first:  # the pass starts by setting the output's grad
-            for f in fields(root, "grad"):
-                change(f, grad_field(root.grad), changes)
-            first = False
+        if step.index == 1:  # the pass starts by setting the output's grad
+            fields.show_grad(root, root.grad, changes)
         for parent, new in zip(step.parents, step.parent_grads, strict=True):
-            for f in fields(parent, "grad"):
-                change(f, grad_field(new), changes)
-        steps.append({"text": repr(step), "highlight": _drawn(step.node, owner, index),
+            fields.show_grad(parent, new, changes)
+        steps.append({"text": repr(step), "highlight": fields.drawn(step.node),
                       "changes": changes})
-    if len(steps) == steps_before:  # the output is a leaf: backward only sets its grad
+    if not root.parents:  # the output is a leaf: backward only sets its grad
         changes = []
-        for f in fields(root, "grad"):
-            change(f, grad_field(root.grad), changes)
+        fields.show_grad(root, root.grad, changes)
         steps.append({"text": f"backward: {names(root)} is a leaf, so its grad is just the "
                               f"seed, {root.grad:g}",
-                      "highlight": _drawn(root, owner, index), "changes": changes})
-    return initial, steps
+                      "highlight": fields.drawn(root), "changes": changes})
+    return fields.initial, steps
 
 
 def _summary_fields(svg: str, initial: dict, steps: list[dict]) -> None:
@@ -156,16 +158,7 @@ def _summary_fields(svg: str, initial: dict, steps: list[dict]) -> None:
         target["changes"].append([f"f-inputs-{field}", final, blank])
 
 
-def _drawn(node: Value, owner: dict, index: dict) -> list[str]:
-    """The ids of the drawn groups that stand for ``node``."""
-    n = owner.get(node)
-    if n is not None:
-        return [f"g-neuron{n.index}"]
-    ids = [f"g-n{index[node]}"]
-    return ids + ([f"g-n{index[node]}_op"] if node.parents else [])
-
-
-def export_html(root: Value, path, *, title: str | None = None, collapse="auto",
+def export_html(root: Node, path, *, title: str | None = None, collapse="auto",
                 rankdir: str = "LR") -> Path:
     """Write a self-contained HTML page that steps through ``root``'s forward and backward pass.
 
@@ -174,8 +167,6 @@ def export_html(root: Value, path, *, title: str | None = None, collapse="auto",
     :func:`draw_dot`; every engine step is still there, its text shown beside the picture.
     Leaf grads are reset to 0 first (as after ``zero_grad``), so the page shows one pass.
     """
-    from nn.serialize import atomic_write_text
-
     order = topological_order(root)
     collapsed, neurons = resolve_collapse(order, collapse)
     collapsed = collapsed and bool(neurons)  # the page can only collapse real neurons
@@ -196,7 +187,7 @@ def export_html(root: Value, path, *, title: str | None = None, collapse="auto",
              "DATA": data}
     # One pass over the template, so no inserted text is ever read as a placeholder.
     page = re.sub(r"@(TITLE|SVG|DATA)@", lambda m: parts[m.group(1)], _PAGE)
-    return atomic_write_text(path, page)
+    return atomic_write(path, page, "HTML page")
 
 
 _PAGE = """<!DOCTYPE html>

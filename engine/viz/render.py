@@ -7,7 +7,8 @@ from pathlib import Path
 import graphviz
 
 from engine.autodiff import backward_steps, topological_order
-from engine.value import Value
+from engine.files import atomic_write
+from engine.node import Node
 from engine.viz.dot import draw_dot
 
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -35,25 +36,21 @@ def _format(path: Path, fmt: str | None) -> str:
 
 def render(dot: graphviz.Digraph, path, format: str | None = None) -> Path:  # noqa: A002
     """Write ``dot`` to ``path`` as SVG, PNG, PDF or DOT (from the suffix, or ``format``)."""
-    from nn.serialize import atomic_write_text  # one atomic writer for the whole project
-
     path = Path(path)
     fmt = _format(path, format)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: directory {path.parent} does not exist")
+    if not path.parent.is_dir():  # before running dot: say so at once
+        raise FileNotFoundError(f"cannot write picture to {path}: directory {path.parent} "
+                                "does not exist")
     if fmt == "dot":
-        return atomic_write_text(path, dot.source)
+        return atomic_write(path, dot.source, "picture")
     try:
         data = dot.pipe(format=fmt)
     except graphviz.ExecutableNotFound:
         raise GraphvizMissingError() from None
-    tmp = path.with_name(f".{path.name[:32]}.rendering")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return atomic_write(path, data, "picture")
 
 
-def backward_frames(root: Value, directory, format: str = "svg",  # noqa: A002
+def backward_frames(root: Node, directory, format: str = "svg",  # noqa: A002
                     **draw_options) -> list[Path]:
     """One picture per step of ``backward_steps(root)``: ``step_001.svg``, ``step_002.svg``, …
 
@@ -80,7 +77,7 @@ def backward_frames(root: Value, directory, format: str = "svg",  # noqa: A002
         known.update(step.parents)
         dot = draw_dot(root, highlight=[step.node], known_grads=known, collapse=False,
                        title=f"backward step {step.index} of {step.total}: "
-                             f"{step.node.label or step.node.op} passes its grad on",
+                             f"{step.names(step.node)} passes its grad on",
                        **draw_options)
         path = directory / f"step_{step.index:03d}.{format}"
         paths.append(render(dot, path))

@@ -1,0 +1,75 @@
+"""The engine's two switches: recording graphs (``no_grad``) and stopping at bad numbers
+(``detect_anomaly``), as context managers and decorators named like PyTorch's."""
+
+from __future__ import annotations
+
+from contextlib import ContextDecorator
+
+
+class AnomalyError(FloatingPointError):
+    """Raised inside ``detect_anomaly()`` at the first op that produces a nan or an infinity."""
+
+
+class Mode:
+    """Process-wide switches set by the ``no_grad`` and ``detect_anomaly`` context managers
+    (read them here; set them with those)."""
+
+    grad_enabled = True
+    anomaly = False
+
+
+MODE = Mode()
+
+
+class _Switch(ContextDecorator):
+    """Set one of the ``MODE`` switches inside a ``with`` block or a decorated function.
+
+    Re-entrant: each entry remembers the value it replaced, so nesting (even of the same
+    object) restores every level correctly. The switches are process-wide, not per thread.
+    """
+
+    name = ""
+    value = False
+
+    def __init__(self):
+        self._saved: list[bool] = []
+
+    def __enter__(self):
+        self._saved.append(getattr(MODE, self.name))
+        setattr(MODE, self.name, self.value)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(MODE, self.name, self._saved.pop())
+        return False
+
+
+class no_grad(_Switch):  # noqa: N801 - named like torch.no_grad, used the same way
+    """Ops inside it record no parents (results are plain leaves).
+
+    Use it for evaluation and for optimizer updates, where no graph is needed::
+
+        with no_grad():
+            y = model(x)
+
+    or as a decorator, ``@no_grad()``.
+    """
+
+    name, value = "grad_enabled", False
+
+
+class enable_grad(_Switch):  # noqa: N801 - named like torch.enable_grad
+    """Record graphs again inside a ``no_grad`` block (``engine.grad`` uses it)."""
+
+    name, value = "grad_enabled", True
+
+
+class detect_anomaly(_Switch):  # noqa: N801 - named like torch.autograd.detect_anomaly
+    """Raise :class:`AnomalyError` at the first non-finite number, inside a ``with`` block.
+
+    Forward: the first op whose result is nan or ±inf, naming the op and its inputs (with their
+    labels). Backward: the first node whose local derivative or gradient contribution is not
+    finite. Outside this context glassgrad follows IEEE 754 silently (see ``engine.ops``).
+    """
+
+    name, value = "anomaly", True

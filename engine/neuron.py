@@ -1,0 +1,341 @@
+"""The neuron: z = Σₖ wₖ·xₖ + b and its activation a = f(z), defined once.
+
+Everything that needs to know what a neuron is asks this module: the ``wsum`` op (a neuron's
+pre-activation as one node) and its input layout, ``weighted_sum`` (how ``nn.Neuron`` records
+one), :func:`neuron_parts` (whether a node of any graph is a neuron's pre-activation, and its
+weights, inputs, bias and activation), and :class:`NeuronLayer`, the batched kernel the
+compiler runs for a layer of them. Drawings collapse, the HTML stepper highlights, the
+how-it-works figures read and the compiler fuses exactly the neurons found here.
+
+A node z is a neuron's pre-activation when it is
+
+- a ``wsum`` node reading (w₁, x₁, …, w_K, x_K[, b]) whose weights wₖ are leaves, K ≥ 1; or
+- a ``sum`` node whose terms are K ≥ 1 products wₖ × xₖ (``mul`` nodes whose first factor
+  wₖ is a leaf and whose only reader is this sum), then at most one more term, the bias b.
+
+Its activation is z's reader when z has exactly one and that reader's op is an activation of
+the op table (relu, tanh, sigmoid, softplus); otherwise the neuron is linear.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.node import Node
+from engine.ops import OPS, Op, Written, register
+from engine.rows import Rows
+from engine.value import Value, as_values, record
+
+# ---------------------------------------------------------------------------------------------
+# The wsum op: inputs (w₁, x₁, w₂, x₂, …[, b]).
+# ---------------------------------------------------------------------------------------------
+
+
+def split_wsum(xs: Sequence):
+    """A ``wsum`` node's inputs (w₁, x₁, w₂, x₂, …[, b]) as (weights, inputs, rest), where
+    rest is (b,) or (): the one place that knows how the inputs are laid out."""
+    end = len(xs) - len(xs) % 2
+    return xs[0:end:2], xs[1:end:2], xs[end:]
+
+
+def interleave(weights: Sequence, inputs: Sequence, rest: Sequence = ()) -> list:
+    """The inverse of :func:`split_wsum`: (w₁, x₁, w₂, x₂, …, *rest)."""
+    parents = [None] * (2 * len(weights))
+    parents[0::2], parents[1::2] = weights, inputs
+    return parents + list(rest)
+
+
+def _wsum(*xs):
+    # w₁·x₁ + w₂·x₂ + … (+ b), added in that order, product by product, exactly as a Σ node
+    # of mul nodes would (reduce is a left fold; the built-in sum may compensate, and would
+    # differ).
+    ws, vs, rest = split_wsum(xs)
+    if not ws:
+        return rest[0]
+    total = functools.reduce(operator.add, map(operator.mul, ws, vs))
+    return total + rest[0] if rest else total
+
+
+def _wsum_grads(out, *xs):
+    """∂(Σ wᵢ·xᵢ + b)/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ (each input's partner), ∂/∂b = 1."""
+    ws, vs, rest = split_wsum(xs)
+    grads = interleave(vs, ws, rest)
+    if rest:
+        grads[-1] = 1.0
+    return tuple(grads)
+
+
+def _wsum_formula(names: Written) -> str:
+    ws, xs, rest = split_wsum(names.inputs)
+    return " + ".join([f"{w}·{x}" for w, x in zip(ws, xs, strict=True)] + list(rest))
+
+
+def _wsum_grad_formula(names: Written, i: int) -> str:
+    # The partner: ∂/∂wᵢ is xᵢ and ∂/∂xᵢ is wᵢ; ∂/∂b is 1.
+    pairs = 2 * len(split_wsum(names.inputs)[0])
+    return names.inputs[i ^ 1] if i < pairs else "1"
+
+
+WSUM: Op = Op(
+    "wsum", "Σw·x", -1,
+    forward=_wsum,
+    local_grads=_wsum_grads,
+    formula=_wsum_formula,
+    grad_formulas=_wsum_grad_formula,
+)
+register(WSUM)
+
+
+def weighted_sum(weights, inputs, bias=None, fused: bool = False) -> Value:
+    """Σᵢ wᵢ·xᵢ (+ b): what a neuron computes, recorded as one product node per pair and one
+    n-ary Σ node (exactly the graph ``sum([w * x for …] + [b])`` records, built faster: this
+    runs once per neuron per example, so it skips the per-operator dispatch).
+
+    ``fused=True`` records one ``wsum`` node instead, with inputs (w₁, x₁, w₂, x₂, …, b) and
+    local derivatives ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1: the same number, added in the same
+    order, and the same grads (bit for bit when each Value appears once; one read by several
+    products gets its contributions summed in another order), with n fewer nodes.
+    """
+    ws, xs = _values(weights, "weights"), _values(inputs, "inputs")
+    if len(ws) != len(xs):
+        raise ValueError(f"engine.weighted_sum: {len(ws)} weights for {len(xs)} inputs")
+    b = [] if bias is None else as_values("engine.weighted_sum bias", [bias])
+    if not ws and not b:
+        raise ValueError("engine.weighted_sum: needs at least one weight or a bias")
+    if fused:
+        parents = tuple(interleave(ws, xs, b))
+        return record("wsum", _wsum(*[p.data for p in parents]), parents)
+    mul = OPS["mul"].forward
+    terms = [record("mul", mul(w.data, x.data), (w, x)) for w, x in zip(ws, xs, strict=True)]
+    parents = (*terms, *b)
+    return record("sum", OPS["sum"].forward(*[p.data for p in parents]), parents)
+
+
+def _values(items, what: str) -> list[Value]:
+    # The common case is a list of Values; anything else goes through the checked conversion.
+    who = f"engine.weighted_sum {what}"
+    if isinstance(items, (Value, str, bytes)) or not hasattr(items, "__iter__"):
+        return as_values(who, items)  # raises: not an iterable of Values
+    items = list(items)  # empty is fine (the bias alone)
+    return items if all(type(v) is Value for v in items) else as_values(who, items)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding neurons in a graph.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NeuronParts:
+    """A neuron found in a graph: z = Σₖ wₖ·xₖ (+ b) and a = f(z).
+
+    ``total`` is z (a ``wsum`` node, or a Σ of the ``products``); ``bias`` is b or None;
+    ``activation`` is the node a = f(z), or None for a linear neuron.
+    """
+
+    total: Node
+    weights: tuple[Node, ...]
+    inputs: tuple[Node, ...]
+    bias: Node | None
+    products: tuple[Node, ...]
+    activation: Node | None
+
+    @property
+    def out(self) -> Node:
+        """What the neuron passes on: a, or z for a linear neuron."""
+        return self.activation or self.total
+
+    @property
+    def activation_name(self) -> str:
+        """The activation's op name, ``"linear"`` for none."""
+        return self.activation.op if self.activation is not None else "linear"
+
+
+def readers(order: Sequence[Node]) -> dict[Node, list[Node]]:
+    """For each node of ``order``, the nodes that read it (once per edge: ``a * a`` twice)."""
+    found: dict[Node, list[Node]] = {}
+    for node in order:
+        for parent in node.parents:
+            found.setdefault(parent, []).append(node)
+    return found
+
+
+def neuron_parts(node: Node, readers_of: Mapping[Node, Sequence[Node]]) -> NeuronParts | None:
+    """``node``'s neuron if it is a neuron's pre-activation (see the module docstring), else
+    None. ``readers_of`` is :func:`readers` of a graph holding ``node``."""
+    parents = node.parents
+    if node.op == "wsum":
+        weights, inputs, rest = split_wsum(parents)
+        if not weights or any(w.parents for w in weights):
+            return None
+        products = ()
+    elif node.op == "sum":
+        k = 0
+        while k < len(parents) and _is_product(parents[k], node, readers_of):
+            k += 1
+        if k == 0 or len(parents) - k > 1:
+            return None
+        products, rest = parents[:k], parents[k:]
+        weights = tuple(m.parents[0] for m in products)
+        inputs = tuple(m.parents[1] for m in products)
+    else:
+        return None
+    users = readers_of.get(node, ())
+    act = users[0] if len(users) == 1 and OPS[users[0].op].activation else None
+    return NeuronParts(node, tuple(weights), tuple(inputs), rest[0] if rest else None,
+                       tuple(products), act)
+
+
+def _is_product(term: Node, total: Node, readers_of) -> bool:
+    """A term wₖ × xₖ of ``total``: a ``mul`` node with a leaf first factor, read only there."""
+    return (term.op == "mul" and not term.parents[0].parents
+            and readers_of.get(term, ()) == [total])
+
+
+@dataclass(frozen=True)
+class Neuron:
+    """A neuron as drawn: its :class:`NeuronParts`, its number among the neurons of the graph
+    (``index``) and its ``layer``, one more than the deepest layer among the neurons it
+    reads (1 for a neuron that reads none)."""
+
+    index: int
+    layer: int
+    parts: NeuronParts
+
+    @property
+    def total(self) -> Node:
+        return self.parts.total
+
+    @property
+    def out(self) -> Node:
+        return self.parts.out
+
+    @property
+    def inputs(self) -> list[Node]:
+        return list(self.parts.inputs)
+
+    @property
+    def params(self) -> list[Node]:
+        """Its weights and, if it is a leaf, its bias."""
+        bias = self.parts.bias
+        return [*self.parts.weights] + ([bias] if bias is not None and not bias.parents else [])
+
+    @property
+    def members(self) -> list[Node]:
+        """The nodes the neuron stands for in a collapsed drawing."""
+        act = self.parts.activation
+        return [*self.parts.products, *self.params, self.total] + ([act] if act else [])
+
+
+def find_neurons(order: Sequence[Node]) -> list[Neuron]:
+    """Every neuron of the graph ``order`` (a topological order), in that order."""
+    readers_of = readers(order)
+    neurons: list[Neuron] = []
+    layer_of: dict[Node, int] = {}
+    for node in order:
+        parts = neuron_parts(node, readers_of)
+        if parts is None:
+            continue
+        layer = 1 + max((layer_of.get(x, 0) for x in parts.inputs), default=0)
+        layer_of[parts.out] = layer
+        neurons.append(Neuron(len(neurons), layer, parts))
+    return neurons
+
+
+# ---------------------------------------------------------------------------------------------
+# The batched kernel: a layer of neurons over a batch.
+# ---------------------------------------------------------------------------------------------
+
+_TERMS_BUDGET = 2**17  # numbers (1 MB) of products a layer holds at once
+
+
+def ordered_sum(terms: np.ndarray) -> np.ndarray:
+    """``terms[0] + terms[1] + …`` along axis 0, added in that order, as the eager ``sum``
+    adds. (numpy's reduce adds row after row when a row holds two or more numbers, but sums
+    a single column pairwise, so that case is added here one by one; tests check both.)"""
+    if terms[0].size >= 2:
+        return np.add.reduce(terms, axis=0)
+    total = terms[0].copy()
+    for term in terms[1:]:
+        total += term
+    return total
+
+
+@dataclass(frozen=True)
+class LayerBias:
+    """Where a layer's biases come from: ``params`` indices into the parameter vector, or
+    ``rows`` of the batch values (a bias that is a node of the graph); neither for none."""
+
+    params: Rows | None = None
+    rows: Rows | None = None
+
+
+class NeuronLayer:
+    """J neurons z_j = Σₖ W_jk·X_k + B_j reading the same inputs X_1…X_K, over a batch.
+
+    This is the ``wsum`` row batched. Forward, the products are added in the order the
+    neuron lists them, then the bias, as the eager engine adds: a matrix product (BLAS) would
+    add in another order, with fused multiply-adds, and a pre-activation that eager finds
+    exactly 0 could come out as 1e-17, flipping relu's slope. Backward, the row's local
+    derivatives (∂z/∂wₖ = xₖ, ∂z/∂xₖ = wₖ, ∂z/∂b = 1) through the chain rule, summed over
+    the neurons and the batch, are, with G the neurons' upstream grads, ∂W = G Xᵀ,
+    ∂X = Wᵀ G and ∂B = G: two matrix products (tests check them against the row).
+
+    ``out``: the rows of the J results; ``x``: the rows of the K inputs; ``w``: (J, K)
+    indices of the weights in the parameter vector; ``inputs_need_grads``: whether some
+    input leads to a parameter (a first layer's inputs do not).
+    """
+
+    def __init__(self, out: slice, x: Rows, w: np.ndarray, bias: LayerBias,
+                 inputs_need_grads: bool = True):
+        self.out, self.x, self.bias = out, x, bias
+        self.w_t = np.ascontiguousarray(w.T)  # (K, J) indices into the parameter vector
+        self.w_rows = Rows(w)
+        self.inputs_need_grads = inputs_need_grads
+        self._scratch = threading.local()
+
+    def forward(self, values: np.ndarray, theta: np.ndarray):
+        x = values[self.x.index]  # (K, batch)
+        wt = theta[self.w_t]  # (K, J)
+        k, j = wt.shape
+        batch = x.shape[1]
+        bias = None
+        if self.bias.params is not None:
+            bias = theta[self.bias.params.index][:, None]  # (J, 1): the same for every column
+        elif self.bias.rows is not None:
+            bias = values[self.bias.rows.index]
+        n = k if bias is None else k + 1
+        # Every product at once would take n·J·batch numbers (gigabytes for a big test set):
+        # a few columns at a time fit a 1 MB scratch array, one per thread, reused (a fresh
+        # one per call would cost page faults on every batch).
+        width = min(batch, max(1, _TERMS_BUDGET // (n * j)))
+        scratch = getattr(self._scratch, "array", None)
+        if scratch is None or len(scratch) < n * j * width:
+            scratch = self._scratch.array = np.empty(n * j * width)
+        out = values[self.out]  # a view: the sums are written in place
+        for c in range(0, batch, width):
+            cols = slice(c, min(c + width, batch))
+            terms = scratch[:n * j * (cols.stop - c)].reshape(n, j, -1)
+            np.multiply(wt[:, :, None], x[:, None, cols], out=terms[:k])
+            if bias is not None:
+                terms[k] = bias if bias.shape[1] == 1 else bias[:, cols]
+            out[:, cols] = ordered_sum(terms)
+        return x
+
+    def backward(self, values, grads, param_grads, theta, x, params_only) -> None:
+        if x is None:
+            x = values[self.x.index]
+        upstream = grads[self.out]
+        if self.inputs_need_grads or not params_only:
+            self.x.add(grads, theta[self.w_t] @ upstream)
+        self.w_rows.add(param_grads, (upstream @ x.T).ravel())
+        if self.bias.params is not None:
+            self.bias.params.add(param_grads, upstream.sum(axis=1))
+        elif self.bias.rows is not None:
+            self.bias.rows.add(grads, upstream)

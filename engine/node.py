@@ -1,0 +1,28 @@
+"""``Node``: a node of a computation graph, as plain data.
+
+A node holds ``data`` and ``grad`` (floats), a ``label``, the name of the ``op`` that made it
+(``""`` for a leaf you create, ``"const"`` for a number written into an expression such as the
+2 in ``a * 2``), its ordered ``parents`` and, for a few ops, a constant ``arg`` (the 2 in
+``a ** 2``). The graph algorithms (``engine.autodiff``), the names and formulas
+(``engine.text``) and the pictures read nothing else. :class:`engine.Value` is the node you
+compute with: it adds the arithmetic that records new nodes.
+"""
+
+from __future__ import annotations
+
+
+class Node:
+    """The fields of a graph node; see the module docstring. Build Values, not Nodes."""
+
+    __slots__ = ("data", "grad", "label", "op", "parents", "arg")
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a node with no parents (a leaf you made, or a constant)."""
+        return not self.parents
+
+    @classmethod
+    def constant(cls, x) -> Node:
+        """A node of this class for the number ``x`` written into an expression (op
+        ``"const"``): the graph algorithms make constants of the graph's own class with it."""
+        raise NotImplementedError(f"{cls.__name__} cannot make constants")

@@ -1,0 +1,82 @@
+"""How nodes and steps are written: one naming scheme, read by the step-through, the drawings,
+the backward frames and the HTML stepper alike, so whatever the text says, the picture shows.
+
+A node is called by its label if it has one; a constant by its number; any other node ``v``
+followed by its position in the topological order of the graph being shown (``v4``). What an
+op looks like as text (``a × b``, ``∂o/∂e = 1 − o²``) comes from its row of the op table.
+"""
+
+from __future__ import annotations
+
+from engine.node import Node
+from engine.ops import OPS, Written
+
+
+class NodeNames:
+    """The names of the nodes of one graph, given its topological ``order``: call it on a
+    node. The positions are counted once, on the first unlabelled node asked for."""
+
+    def __init__(self, order: list[Node]):
+        self.order = order
+        self._index: dict[Node, int] | None = None
+
+    def __call__(self, node: Node) -> str:
+        if node.label:
+            return node.label
+        if node.op == "const":
+            return f"{node.data:g}"
+        if self._index is None:
+            self._index = {n: i for i, n in enumerate(self.order)}
+        return f"v{self._index[node]}"
+
+
+def describe(node: Node) -> str:
+    """A node for an error message: its label and value, or its op and value."""
+    if node.label:
+        return f"{node.label!r} ({node.data!r})"
+    if node.op == "const":
+        return f"constant {node.data!r}"
+    return f"{node.op or 'leaf'} node ({node.data!r})"
+
+
+def written(node: Node, names) -> Written:
+    """The names ``node``'s formulas are written in: its own, its inputs' and its arg."""
+    arg = f"{node.arg:g}" if OPS[node.op].takes_arg else ""
+    return Written(names(node), tuple(names(p) for p in node.parents), arg)
+
+
+def formula(node: Node, names) -> str:
+    """How ``node`` was computed, in ``names``: ``a × b``, ``tanh(e)``, ``w0·x0 + w1·x1 + b``."""
+    return OPS[node.op].write(written(node, names))
+
+
+def forward_text(node: Node, index: int, total: int, names) -> str:
+    """One forward step: ``forward 3 of 5: d = a × b = -6`` (or ``a = 2 (a leaf)``)."""
+    if not node.parents:
+        return f"forward {index} of {total}: {names(node)} = {node.data:.4g} (a leaf)"
+    return (f"forward {index} of {total}: {names(node)} = {formula(node, names)} = "
+            f"{node.data:.4g}")
+
+
+def step_text(step) -> str:
+    """A backward step (:class:`engine.autodiff.Step`) as the chain rule with its numbers::
+
+        step 3 of 3: d = a × b = -6, d.grad = 0.7864
+          ∂d/∂a = b = -3                a.grad += 0.7864 × -3 = -2.359  → -2.359
+
+    one line per input that needs a grad (a constant needs none, so it gets no line).
+    """
+    node, names = step.node, step.names
+    n = names(node)
+    lines = [f"step {step.index} of {step.total}: {n} = {formula(node, names)} = "
+             f"{node.data:.4g}, {n}.grad = {step.grad:.4g}"]
+    row, words = OPS[node.op], written(node, names)
+    for i, (parent, local, new) in enumerate(
+            zip(node.parents, step.local_grads, step.parent_grads, strict=True)):
+        if parent.op == "const":
+            continue
+        p, rule, value = names(parent), row.write_grad(i, words), f"{local:.4g}"
+        derivative = f"∂{n}/∂{p} = {rule}" + ("" if rule == value else f" = {value}")
+        lines.append(f"  {derivative:<28}  {p}.grad += {step.grad:.4g} × {value}"
+                     f" = {step.grad * local:.4g}  → {new:.4g}")
+    return "\n".join(lines)
