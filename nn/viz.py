@@ -74,26 +74,39 @@ def draw_network(model: MLP, inputs=None, *, input_shading=None, top_k: int | No
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be a positive integer, got {top_k}")
     sizes = [model.nin, *model.nouts]
-    acts = activations(model, inputs) if inputs is not None else None
-    shades = None
-    if acts is not None:
-        shades = [np.asarray(input_shading, float) if input_shading is not None else
-                  (acts[0] - acts[0].min()) / max(np.ptp(acts[0]), 1e-12)]
-        for a in acts[1:-1]:
-            shades.append(np.clip(a, 0, None) / max(np.abs(a).max(), 1e-12))
-        shades.append(np.array(softmax(list(acts[-1]))))
     labels = list(output_labels) if output_labels is not None else list(range(sizes[-1]))
     if len(labels) != sizes[-1]:
         raise ValueError(f"output_labels has {len(labels)} names for {sizes[-1]} outputs")
     if input_shading is not None and len(input_shading) != sizes[0]:
         raise ValueError(f"input_shading has {len(input_shading)} values for {sizes[0]} inputs")
-    node_attrs, edge_attrs = node_attrs or {}, edge_attrs or {}
+    shades = None if inputs is None else _shades(model, inputs, input_shading)
 
     dot = graphviz.Digraph("network", engine="neato", graph_attr={
         "splines": "false", "outputorder": "edgesfirst", "fontname": "Helvetica",
         "pad": "0.3"}, node_attr={"shape": "circle", "style": "filled", "fixedsize": "true",
                                   "fontname": "Helvetica", "fontsize": "9", "penwidth": "0.8"},
         edge_attr={"arrowhead": "none"})
+    _draw_neurons(dot, sizes, shades, labels, node_attrs or {})
+    _draw_weights(dot, model, focus, top_k, edge_attrs or {})
+    if title:
+        dot.attr(label=title, labelloc="b", fontsize="12")
+    return dot
+
+
+def _shades(model: MLP, inputs, input_shading) -> list[np.ndarray]:
+    """Each neuron's fill level in [0, 1], layer by layer: inputs by ``input_shading`` (or
+    their values rescaled), hidden neurons relative to their layer's largest activation,
+    outputs by softmax probability."""
+    acts = activations(model, inputs)
+    shades = [np.asarray(input_shading, float) if input_shading is not None else
+              (acts[0] - acts[0].min()) / max(np.ptp(acts[0]), 1e-12)]
+    for a in acts[1:-1]:
+        shades.append(np.clip(a, 0, None) / max(np.abs(a).max(), 1e-12))
+    shades.append(np.array(softmax(list(acts[-1]))))
+    return shades
+
+
+def _draw_neurons(dot, sizes: list[int], shades, labels: list, node_attrs: dict) -> None:
     for k, n in enumerate(sizes):  # k: the layer's column (0 = inputs)
         for j in range(n):
             x, y = neuron_position(sizes, k, j)
@@ -110,6 +123,10 @@ def draw_network(model: MLP, inputs=None, *, input_shading=None, top_k: int | No
         dot.node(f"title{k}", caption, shape="plaintext", style="", fixedsize="false",
                  pos=f"{k * COLUMN:.2f},{ROW * 1.6:.2f}!", fontsize="11")
 
+
+def _draw_weights(dot, model: MLP, focus: dict, top_k: int | None, edge_attrs: dict) -> None:
+    """The connections: blue positive, red negative, wider and more opaque for larger |w|
+    (relative to the layer's largest)."""
     for k, layer in enumerate(model.layers, start=1):
         weights = np.array([[w.data for w in neuron.w] for neuron in layer.neurons])
         scale = max(np.abs(weights).max(), 1e-12)
@@ -127,6 +144,3 @@ def draw_network(model: MLP, inputs=None, *, input_shading=None, top_k: int | No
                          "penwidth": f"{0.3 + 2.7 * strength:.2f}"}
                 attrs.update(edge_attrs.get((k, j, int(i)), {}))
                 dot.edge(f"L{k - 1}_{i}", f"L{k}_{j}", **attrs)
-    if title:
-        dot.attr(label=title, labelloc="b", fontsize="12")
-    return dot

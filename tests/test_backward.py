@@ -192,3 +192,54 @@ def test_a_fused_neuron_step_names_each_inputs_partner():
     text = repr(next(backward_steps(z)))
     assert text.splitlines()[0] == "step 1 of 1: z = w0·x0 + w1·x1 + b = -0.25, z.grad = 1"
     assert "∂z/∂w0 = x0 = 3" in text and "∂z/∂x1 = w1 = -2" in text and "∂z/∂b = 1 " in text
+
+
+def test_the_steps_object_says_where_it_is_and_stays_lazy():
+    o, (a, b, c, d, e) = labelled_example()
+    steps = backward_steps(o)
+    assert repr(steps) == "backward pass over 6 nodes, 3 steps left"
+    assert o.grad == 0.0  # making the object (and printing it) changed nothing
+    next(steps)
+    assert repr(steps) == "backward pass over 6 nodes, 2 steps left" and steps.done == 1
+    assert iter(steps) is steps and len(list(steps)) == 2
+    assert repr(steps) == "backward pass over 6 nodes, 0 steps left"
+
+
+def test_backward_drains_the_steps_under_detect_anomaly():
+    # The same grads, bit for bit, from the fast loop and from the checked steps.
+    o, leaves = labelled_example()
+    o.backward()
+    fast = [v.grad for v in leaves]
+    for v in leaves:
+        v.grad = 0.0
+    with engine.detect_anomaly():
+        o.backward()
+    assert [v.grad for v in leaves] == fast
+
+
+def test_zero_grad_clears_a_whole_graph():
+    o, leaves = labelled_example()
+    o.backward()
+    o.zero_grad()
+    assert o.grad == 0.0 and all(v.grad == 0.0 for v in leaves)
+    o.backward()
+    engine.zero_grad(o)
+    assert all(v.grad == 0.0 for v in leaves)
+    with pytest.raises(TypeError, match="zero_grad needs a Value, got int"):
+        engine.zero_grad(3)
+
+
+def test_the_text_and_the_picture_use_the_same_names():
+    # Unlabelled nodes: whatever name the step text gives, the drawn box shows.
+    from engine.viz import draw_dot
+
+    x = Value(2.0, label="x")
+    y = ((x * 3).tanh() + x) ** 2
+    names = set()
+    for step in backward_steps(y):
+        names.add(step.names(step.node))
+        names.update(step.names(p) for p in step.parents if p.op != "const")
+    source = draw_dot(y).source
+    assert {"v2", "v3", "v4", "v5"} <= names
+    for name in names:
+        assert f"{{ {name} | data" in source

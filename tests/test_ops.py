@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from engine import OPS, Value, apply, grad, local_grads
+from engine.ops import Written, register, sign
 
 POINTS_PER_OP = 12
 H = 1e-5  # central-difference step: truncation ~H², rounding ~1e-16/H, both ≪ the tolerance
@@ -107,3 +108,51 @@ def test_saturating_ops_are_stable_at_extremes(x):
     # σ(−30) ≈ 9.36e−14: the stable form keeps full relative precision where 1/(1+e^30) would.
     assert Value(-30.0).sigmoid().data == pytest.approx(math.exp(-30) / (1 + math.exp(-30)),
                                                         rel=1e-15)
+
+
+# --- How each op is written -------------------------------------------------------------------
+
+# The formulas are written for people (× · − ² ^ ln σ); these few replacements make them Python.
+TO_PYTHON = [("−", "-"), ("×", "*"), ("·", "*"), ("²", "**2"), ("^", "**"), (" = ", " == "),
+             ("σ", "sigmoid"), ("ln ", "log")]
+
+
+def evaluate(text: str) -> float:
+    """A formula with numbers in place of names, evaluated with the table's own functions."""
+    for written, python in TO_PYTHON:
+        text = text.replace(written, python)
+    functions = {row.method: (lambda x, row=row: row.forward(x))
+                 for row in OPS.values() if row.method}
+    return eval(text, {"__builtins__": {}},
+                {**functions, "sign": sign, "max": OPS["max"].forward})
+
+
+@pytest.mark.parametrize("name, points, arg", list(cases()))
+def test_formula_text_computes_what_the_rule_computes(name, points, arg):
+    # Each name in a formula, replaced by its number, gives the number the row computes: the
+    # node's formula its forward, each local derivative's formula that derivative.
+    row = OPS[name]
+    for xs in points:
+        out = row.compute(xs, arg)
+        names = Written(f"({out!r})", tuple(f"({x!r})" for x in xs),
+                        f"({arg!r})" if row.takes_arg else "")
+        assert evaluate(row.write(names)) == pytest.approx(out, rel=1e-12), row.write(names)
+        for i, local in enumerate(row.derivatives(out, xs, arg)):
+            text = row.write_grad(i, names)
+            assert evaluate(text) == pytest.approx(local, rel=1e-12, abs=1e-300), (name, text)
+
+
+def test_n_ary_formulas_name_every_input():
+    names = Written("z", ("w0", "x0", "w1", "x1", "b"))
+    assert OPS["wsum"].write(names) == "w0·x0 + w1·x1 + b"
+    assert [OPS["wsum"].write_grad(i, names) for i in range(5)] == ["x0", "w0", "x1", "w1", "1"]
+    assert OPS["sum"].write(Written("s", ("a", "b", "c"))) == "a + b + c"
+    m = Written("m", ("a", "b", "c"))
+    assert OPS["max"].write(m) == "max(a, b, c)"
+    assert OPS["max"].write_grad(2, m) == "1 if c = m and max(a, b) < m else 0"
+    assert OPS["pow"].write_symbol(2) == "**2" and OPS["rpow"].write_symbol(0.5) == "0.5**"
+
+
+def test_the_table_refuses_a_second_row_of_one_name():
+    with pytest.raises(ValueError, match="op 'tanh' is already in the table"):
+        register(OPS["tanh"])

@@ -326,3 +326,26 @@ def test_weighted_sum_of_no_products_is_the_bias_whatever_the_iterable():
     b = Value(0.5)
     for empty in ([], (), iter([])):
         assert engine.weighted_sum(empty, empty, b).data == 0.5
+
+
+def test_star_import_hides_no_builtin():
+    import builtins
+
+    namespace = {}
+    exec("from engine import *", namespace)
+    assert not {name for name in namespace if hasattr(builtins, name)} - {"__builtins__"}
+    assert engine.sum([Value(1.0), 2]).op == "sum" and engine.max([1, Value(2.0)]).data == 2.0
+
+
+def test_item_and_float():
+    v = Value(2.5) * 2
+    assert v.item() == 5.0 and float(v) == 5.0 and type(v.item()) is float
+
+
+def test_public_names_that_moved_keep_working():
+    import nn
+    from engine.compile import compile as old_name
+    from engine.compile import trace
+
+    assert old_name is trace  # the documented alias
+    assert nn.compile_step is nn.compiled.compile_step

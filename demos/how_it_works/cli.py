@@ -81,13 +81,12 @@ def captions(bp: fig.Backprop, j2: int, j1: int, after: bool) -> dict[str, str]:
     c2, c1 = fig.desired_change(bp, 2, j2), fig.desired_change(bp, 1, j1)
     verb = {True: "increase", False: "decrease"}
     state = "trained" if after else "untrained"
-    neuron = bp.model.layers[1].neurons[0]
-    pre = float(np.dot([w.data for w in neuron.w], bp.activations[1]) + neuron.b.data)
+    pre = float(bp.pre_activations[1][0])
     return {
         "neuron": (f"A neuron multiplies each input by a weight, adds them up with a bias, and "
                    f"passes the sum through an activation function. This is neuron 0 of the "
                    f"second hidden layer reading the first hidden layer's 16 activations: "
-                   f"Σ = {pre:.3f}, and relu(Σ) = {max(pre, 0):.3f}."),
+                   f"Σ = {pre:.3f}, and relu(Σ) = {bp.activations[2][0]:.3f}."),
         "architecture": (f"The network: 64 input neurons, one per pixel of the 8×8 image, shaded "
                          f"by the pixel's gray level; two hidden layers of {HIDDEN[0]} neurons; "
                          f"10 output neurons, one per digit, shaded by the probability the "

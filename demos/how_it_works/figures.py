@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import graphviz
 import numpy as np
 
-from engine import Value
+from engine import Value, find_neurons, topological_order
 from nn import MLP, cross_entropy, softmax
 from nn.viz import draw_network, neuron_position
 
@@ -34,6 +34,7 @@ class Backprop:
     target: int
     activations: list[np.ndarray] = field(default_factory=list)  # inputs, hidden…, logits
     activation_grads: list[np.ndarray] = field(default_factory=list)  # ∂loss/∂activation
+    pre_activations: list[np.ndarray] = field(default_factory=list)  # [layer - 1]: Σ w·x + b
     weight_grads: list[np.ndarray] = field(default_factory=list)  # [layer][j, i] = ∂loss/∂w
     weights: list[np.ndarray] = field(default_factory=list)
     probabilities: np.ndarray | None = None
@@ -45,21 +46,26 @@ class Backprop:
 
 
 def backprop(model: MLP, x: np.ndarray, pixels: np.ndarray, target: int) -> Backprop:
-    """Run the engine forward and backward, keeping the Value of every activation."""
-    layers_out: list[list[Value]] = [[Value(float(v), label=f"x{i}") for i, v in enumerate(x)]]
-    for layer in model.layers:
-        layers_out.append(layer(layers_out[-1]))
-    loss = cross_entropy(layers_out[-1], target)
+    """Run the engine forward and backward on one image, and read every number of every
+    neuron off the loss's graph, found there by ``engine.find_neurons`` (the neurons a
+    collapsed drawing and the HTML stepper show)."""
+    inputs = [Value(float(v), label=f"x{i}") for i, v in enumerate(x)]
+    logits = model(inputs)
+    loss = cross_entropy(logits, target)
     model.zero_grad()
     loss.backward()  # interior nodes now hold exactly this pass's grads
+    found = {n.parts.weights[0]: n.parts for n in find_neurons(topological_order(loss))}
+    layers = [[found[neuron.w[0]] for neuron in layer.neurons] for layer in model.layers]
     result = Backprop(model, np.asarray(x, float), np.asarray(pixels, float), target)
-    result.activations = [np.array([v.data for v in vs]) for vs in layers_out]
-    result.activation_grads = [np.array([v.grad for v in vs]) for vs in layers_out]
-    result.weights = [np.array([[w.data for w in n.w] for n in layer.neurons])
-                      for layer in model.layers]
-    result.weight_grads = [np.array([[w.grad for w in n.w] for n in layer.neurons])
-                           for layer in model.layers]
-    result.probabilities = np.array(softmax(layers_out[-1]))
+    result.activations = [np.array([v.data for v in inputs])] + [
+        np.array([n.out.data for n in layer]) for layer in layers]
+    result.activation_grads = [np.array([v.grad for v in inputs])] + [
+        np.array([n.out.grad for n in layer]) for layer in layers]
+    result.pre_activations = [np.array([n.total.data for n in layer]) for layer in layers]
+    result.weights = [np.array([[w.data for w in n.weights] for n in layer]) for layer in layers]
+    result.weight_grads = [np.array([[w.grad for w in n.weights] for n in layer])
+                           for layer in layers]
+    result.probabilities = np.array(softmax(logits))
     result.loss = loss.data
     return result
 

@@ -50,70 +50,87 @@ def build(text: str, values: dict[str, float]) -> Value:
                               None if e.offset is None else e.offset - 1) from None
     except (RecursionError, MemoryError):
         raise ExpressionError(text[:40] + "…", "the expression is nested too deeply") from None
-    leaves = {name: Value(float(v), label=name) for name, v in values.items()}
-    used: set[str] = set()
+    builder = _Builder(text, values)
+    try:
+        out = builder.walk(tree.body)
+    except RecursionError:
+        raise ExpressionError(text[:40] + "…", "the expression is nested too deeply") from None
+    if not isinstance(out, Value) or not builder.used:
+        raise ExpressionError(text, "the expression has no names, so there is nothing to "
+                                    "differentiate: use at least one name, e.g. x*2 x=3")
+    unused = sorted(set(values) - builder.used)
+    if unused:
+        raise ExpressionError(text, f"{', '.join(unused)} given but not used in the expression")
+    out.label = out.label or "out"
+    return out
 
-    def column(node) -> int | None:
+
+class _Builder:
+    """Walks the syntax tree of ``text``, building Values; refuses anything not whitelisted."""
+
+    def __init__(self, text: str, values: dict[str, float]):
+        self.text = text
+        self.leaves = {name: Value(float(v), label=name) for name, v in values.items()}
+        self.used: set[str] = set()
+
+    def column(self, node) -> int | None:
         """ast counts UTF-8 bytes; the caret counts characters."""
         offset = getattr(node, "col_offset", None)
-        return None if offset is None else len(text.encode()[:offset].decode(errors="ignore"))
+        return None if offset is None else self._characters(offset)
 
-    def walk(node):
+    def _characters(self, offset: int) -> int:
+        return len(self.text.encode()[:offset].decode(errors="ignore"))
+
+    def fail(self, problem: str, node=None, column: int | None = None):
+        where = column if column is not None else None if node is None else self.column(node)
+        return ExpressionError(self.text, problem, where)
+
+    def walk(self, node):
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
             return node.value
         if isinstance(node, ast.Name):
-            if node.id in FUNCTIONS:
-                raise ExpressionError(text, f"{node.id} is a function: write {node.id}(...)",
-                                      column(node))
-            if node.id not in leaves:
-                raise ExpressionError(text, f"name {node.id!r} has no value: give it as "
-                                            f"{node.id}=NUMBER", column(node))
-            used.add(node.id)
-            return leaves[node.id]
+            return self.name(node)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            left, right = walk(node.left), walk(node.right)
+            left, right = self.walk(node.left), self.walk(node.right)
             if not isinstance(left, Value) and not isinstance(right, Value):
                 # Numbers alone are still computed by the engine (IEEE: 1/0 is inf, 9**9**9
                 # is inf at once), never by Python's own arithmetic.
                 left = const(left)
             return _BINARY[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            operand = walk(node.operand)
+            operand = self.walk(node.operand)
             return -operand if isinstance(node.op, ast.USub) else operand
         if isinstance(node, ast.Call):
-            name = node.func.id if isinstance(node.func, ast.Name) else None
-            if name not in FUNCTIONS:
-                what = name or ast.unparse(node.func)
-                raise ExpressionError(text, f"{what}(...) is not allowed; the functions are "
-                                            f"{', '.join(FUNCTIONS)}", column(node))
-            if len(node.args) != 1 or node.keywords:
-                raise ExpressionError(text, f"{name} takes exactly one argument",
-                                      column(node))
-            arg = walk(node.args[0])
-            return getattr(arg if isinstance(arg, Value) else Value(arg), name)()
-        return _refuse(node)
+            return self.call(node)
+        raise self.refusal(node)
 
-    def _refuse(node):
+    def name(self, node: ast.Name) -> Value:
+        if node.id in FUNCTIONS:
+            raise self.fail(f"{node.id} is a function: write {node.id}(...)", node)
+        if node.id not in self.leaves:
+            raise self.fail(f"name {node.id!r} has no value: give it as {node.id}=NUMBER", node)
+        self.used.add(node.id)
+        return self.leaves[node.id]
+
+    def call(self, node: ast.Call) -> Value:
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if name not in FUNCTIONS:
+            what = name or ast.unparse(node.func)
+            raise self.fail(f"{what}(...) is not allowed; the functions are "
+                            f"{', '.join(FUNCTIONS)}", node)
+        if len(node.args) != 1 or node.keywords:
+            raise self.fail(f"{name} takes exactly one argument", node)
+        arg = self.walk(node.args[0])
+        return getattr(arg if isinstance(arg, Value) else Value(arg), name)()
+
+    def refusal(self, node) -> ExpressionError:
         kinds = {ast.Attribute: "attribute access (.)", ast.Subscript: "indexing ([...])",
                  ast.Compare: "comparisons", ast.Lambda: "lambda", ast.BoolOp: "and/or",
                  ast.Constant: "this constant (only numbers)"}
         what = next((v for k, v in kinds.items() if isinstance(node, k)),
                     type(node).__name__)
-        where = column(node)
+        where = self.column(node)
         if isinstance(node, ast.Attribute):  # point at the dot, not at the name before it
-            where = len(text.encode()[:node.value.end_col_offset].decode(errors="ignore"))
-        raise ExpressionError(text, f"not allowed in an expression: {what}; use numbers, "
-                                    f"names, + - * / ** and {', '.join(FUNCTIONS)}", where)
-
-    try:
-        out = walk(tree.body)
-    except RecursionError:
-        raise ExpressionError(text[:40] + "…", "the expression is nested too deeply") from None
-    if not isinstance(out, Value) or not used:
-        raise ExpressionError(text, "the expression has no names, so there is nothing to "
-                                    "differentiate: use at least one name, e.g. x*2 x=3")
-    unused = sorted(set(values) - used)
-    if unused:
-        raise ExpressionError(text, f"{', '.join(unused)} given but not used in the expression")
-    out.label = out.label or "out"
-    return out
+            where = self._characters(node.value.end_col_offset)
+        return self.fail(f"not allowed in an expression: {what}; use numbers, names, "
+                         f"+ - * / ** and {', '.join(FUNCTIONS)}", column=where)

@@ -1,0 +1,205 @@
+"""The project's structure, checked by reading its source: each question has one module.
+
+- Only ``engine/ops.py`` and ``engine/neuron.py`` (the op table and the neuron) compare a
+  node's ``.op`` with an op's name; everything else asks the table's row.
+- Layers point one way: ``engine`` never imports ``nn`` or ``demos``, ``nn`` never imports
+  ``demos``; no module imports another in a cycle (counting imports inside functions, which
+  would only hide one); no module uses another module's private (``_name``) names.
+- No function in ``engine/`` or ``nn/`` is longer than 50 lines unless its docstring says
+  why ("longer than 50 lines because ...").
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("engine", "nn", "demos")
+OWNERS_OF_OP_NAMES = {"engine/ops.py", "engine/neuron.py"}
+
+
+def project_files(packages=PACKAGES + ("docs", "bench")):
+    for package in packages:
+        yield from sorted((ROOT / package).rglob("*.py"))
+
+
+def relative(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _is_op_attribute(node) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "op"
+
+
+def _names_in(node) -> list[str]:
+    """The string literals an operand of a comparison holds (one, or a tuple/list/set)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return [e.value for e in node.elts
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return []
+
+
+def op_name_comparisons(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(tree(path)):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left, *node.comparators]
+        if any(_is_op_attribute(o) for o in operands):
+            names = [n for o in operands for n in _names_in(o) if n != "const"]
+            if names:
+                found.append(f"{relative(path)}:{node.lineno} compares .op with {names}")
+    return found
+
+
+def test_only_the_op_table_and_the_neuron_compare_op_names():
+    found = [hit for path in project_files() if relative(path) not in OWNERS_OF_OP_NAMES
+             for hit in op_name_comparisons(path)]
+    assert found == []
+
+
+def test_the_op_name_scan_finds_what_it_looks_for(tmp_path):
+    # The scan must catch the ways an op name is compared, or the test above proves nothing.
+    sample = tmp_path / "sample.py"
+    sample.write_text('a = n.op == "relu"\nb = n.op in ("tanh", "sigmoid")\n'
+                      'c = "wsum" != n.op\nd = n.op == "const"\n')
+    assert len(op_name_comparisons(sample)) == 3
+
+
+def imports(path: Path, modules: set[str]) -> set[str]:
+    """The project modules ``path`` imports, anywhere in it (a function's imports too)."""
+    own = module_name(path)
+    package = own if path.name == "__init__.py" else own.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree(path)):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] in PACKAGES)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # a relative import
+                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1]
+                                + ([base] if base else []))
+            if base.split(".")[0] not in PACKAGES:
+                continue
+            for alias in node.names:  # `from engine import autodiff` imports a module
+                sub = f"{base}.{alias.name}"
+                found.add(sub if sub in modules else base)
+    return found - {own}
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = list(project_files(PACKAGES))
+    modules = {module_name(p) for p in files}
+    return {module_name(p): imports(p, modules) for p in files}
+
+
+def test_layers_point_one_way():
+    wrong = [(m, d) for m, deps in import_graph().items() for d in deps
+             if (m.startswith("engine") and d.split(".")[0] in ("nn", "demos"))
+             or (m.startswith("nn") and d.split(".")[0] == "demos")]
+    assert wrong == []
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iteratively)."""
+    index, low, on_stack, stack, found, counter = {}, {}, set(), [], [], [0]
+
+    def visit(start):
+        work = [(start, iter(sorted(graph.get(start, ()))))]
+        index[start] = low[start] = counter[0]
+        counter[0] += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter[0]
+                    counter[0] += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_no_import_cycles():
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def private_uses(path: Path, modules: set[str]) -> list[str]:
+    """``from m import _x`` and ``m._x`` for another project module m."""
+    found, aliases = [], {}
+    for node in ast.walk(tree(path)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PACKAGES:
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"{relative(path)}:{node.lineno} imports {alias.name}")
+                elif f"{node.module}.{alias.name}" in modules:
+                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in modules:
+                    aliases[alias.asname or alias.name] = alias.name
+    for node in ast.walk(tree(path)):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in aliases and node.attr.startswith("_")
+                and not node.attr.startswith("__")):
+            found.append(f"{relative(path)}:{node.lineno} uses {node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_module_uses_another_modules_private_names():
+    modules = {module_name(p) for p in project_files(PACKAGES)}
+    found = [hit for path in project_files() for hit in private_uses(path, modules)]
+    assert found == []
+
+
+@pytest.mark.parametrize("package", ["engine", "nn"])
+def test_functions_are_short_or_say_why(package):
+    long = []
+    for path in project_files((package,)):
+        for node in ast.walk(tree(path)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                reason = "longer than 50 lines because" in (ast.get_docstring(node) or "")
+                if lines > 50 and not reason:
+                    long.append(f"{relative(path)}:{node.lineno} {node.name}: {lines} lines")
+    assert long == []
