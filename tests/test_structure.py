@@ -203,3 +203,30 @@ def test_functions_are_short_or_say_why(package):
                 if lines > 50 and not reason:
                     long.append(f"{relative(path)}:{node.lineno} {node.name}: {lines} lines")
     assert long == []
+
+
+def direct_writes(path: Path) -> list[str]:
+    """Calls that write a file other than through engine.files.atomic_write."""
+    found = []
+    for node in ast.walk(tree(path)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        mode = node.args[1] if len(node.args) > 1 else next(
+            (k.value for k in node.keywords if k.arg == "mode"), None)
+        writes_mode = (isinstance(mode, ast.Constant) and isinstance(mode.value, str)
+                       and any(c in mode.value for c in "wax"))
+        if name in ("write_text", "write_bytes", "mkstemp") or (
+                name in ("open", "fdopen") and writes_mode):
+            found.append(f"{relative(path)}:{node.lineno} {name}")
+    return found
+
+
+def test_every_file_is_written_by_the_one_atomic_writer(tmp_path):
+    found = [hit for path in project_files() if relative(path) != "engine/files.py"
+             for hit in direct_writes(path)]
+    assert found == []
+    sample = tmp_path / "sample.py"
+    sample.write_text('p.write_text("x")\nopen(p, "w")\nopen(p)\n')
+    assert len(direct_writes(sample)) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -10,14 +11,20 @@ matplotlib.use("Agg")  # files only; must be chosen before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from engine.files import atomic_write  # noqa: E402
+
 # Weights: blue positive, red negative, white zero (the explainer's colours).
 WEIGHT_CMAP = "RdBu"
 
 
-def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return path
+def save_figure(fig, path: Path, close: bool = True) -> Path:
+    """Write ``fig`` to ``path`` (its format from the suffix) atomically."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
+    if close:
+        plt.close(fig)
+    return atomic_write(path, buffer.getvalue(), "plot")
 
 
 def curves(history: list[dict], path: Path) -> Path:
@@ -32,7 +39,7 @@ def curves(history: list[dict], path: Path) -> Path:
     right.legend(loc="lower right")
     for ax in (left, right):
         ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def confusion(counts: np.ndarray, path: Path) -> Path:
@@ -47,7 +54,7 @@ def confusion(counts: np.ndarray, path: Path) -> Path:
                         color="white" if dark else "black")
     ax.set(xticks=range(10), yticks=range(10), xlabel="predicted", ylabel="true",
            title=f"Confusion matrix ({counts.trace()} of {counts.sum()} right)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def misclassified(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
@@ -66,7 +73,7 @@ def misclassified(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
         axes[0, 0].text(0, 0.5, "no mistakes", fontsize=12)
     total = int(np.sum(predicted != labels))
     fig.suptitle(f"Misclassified test digits ({len(wrong)} of {total} shown)", y=1.02)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def first_layer_weights(model, side: int, path: Path) -> Path:
@@ -84,4 +91,4 @@ def first_layer_weights(model, side: int, path: Path) -> Path:
         ax.set_title(f"neuron {j}", fontsize=7)
     fig.colorbar(image, ax=axes, shrink=0.6, label="weight (blue +, red −)")
     fig.suptitle("First-layer weights, one image per hidden neuron", y=1.0)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 import engine
-from demos.digits.plots import plt
+from demos.digits.plots import plt, save_figure
 from demos.digits.train import TrainConfig, prepare
 from demos.how_it_works import figures as fig
 from engine import Value
+from engine.files import atomic_write
 from engine.viz import GraphvizMissingError, export_html, render
 from nn import MLP, Adam, cross_entropy, softmax
 
@@ -61,11 +62,8 @@ def repeat_figure(losses, probability, digit: int, path_stem: Path) -> list[Path
     right.set(ylabel=f"probability the network gives '{digit}'", ylim=(0, 1.02))
     fig_.legend(loc="center right", bbox_to_anchor=(0.88, 0.5))
     left.set_title("Repeated over many batches: the loss falls")
-    paths = []
-    for suffix in (".svg", ".png"):
-        path = path_stem.with_suffix(suffix)
-        fig_.savefig(path, dpi=120, bbox_inches="tight")
-        paths.append(path)
+    paths = [save_figure(fig_, path_stem.with_suffix(suffix), close=False)
+             for suffix in (".svg", ".png")]
     plt.close(fig_)
     return paths
 
@@ -196,7 +194,7 @@ def main(argv=None) -> int:
     except GraphvizMissingError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    (out / "index.html").write_text(page(sections, args.digit), encoding="utf-8")
+    atomic_write(out / "index.html", page(sections, args.digit), "HTML page")
     print(f"Wrote {out / 'index.html'} and its figures.")
     return 0
 

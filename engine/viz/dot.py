@@ -200,11 +200,14 @@ class _Drawer:
         graph.node(self.ids[node], label, **attrs)
 
     def op_node(self, graph, node: Node) -> None:
+        symbol = OPS[node.op].write_symbol(node.arg)
         attrs = dict(STYLE["op"])
+        if len(symbol) > 4:  # "softplus" does not fit a circle: an ellipse as wide as it
+            attrs.update(shape="ellipse", width=f"{0.1 + 0.085 * len(symbol):.2f}",
+                         height="0.45")
         if node in self.options.highlight:
             attrs.update(STYLE["highlight"])
-        graph.node(self.ids[node] + "_op", _escape(OPS[node.op].write_symbol(node.arg)),
-                   **attrs)
+        graph.node(self.ids[node] + "_op", _escape(symbol), **attrs)
         graph.edge(self.ids[node] + "_op", self.ids[node])
 
     def tail(self, node: Node) -> str:
