@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -13,6 +12,7 @@ sys.path.insert(0, str(HERE.parent))  # run from a checkout, too
 from demos.digits.data import load_digits  # noqa: E402
 from demos.how_it_works import cli as how_it_works  # noqa: E402
 from engine import Value  # noqa: E402
+from engine.files import atomic_write  # noqa: E402
 from engine.viz import backward_frames, draw_dot, render  # noqa: E402
 from nn import MLP, cross_entropy  # noqa: E402
 from nn.viz import draw_network  # noqa: E402
@@ -47,8 +47,8 @@ def main() -> None:
         how_it_works.main(["--digit", "3", "--out", tmp, "--trained", "--epochs", "2"])
         kept = []
         for name in ("step1", "step2", "step4", "repeat", "trained_step1"):
-            shutil.copy(Path(tmp) / f"{name}.svg", HERE / "how_it_works" / f"{name}.svg")
-            kept.append(HERE / "how_it_works" / f"{name}.svg")
+            svg = (Path(tmp) / f"{name}.svg").read_bytes()
+            kept.append(atomic_write(HERE / "how_it_works" / f"{name}.svg", svg, "picture"))
     kept.append(stepper_screenshot())
     print("wrote", ", ".join(p.name for p in [HERE / "expression.svg", *frames,
                                                HERE / "mlp_collapsed.svg",
@@ -74,9 +74,9 @@ def stepper_screenshot() -> Path:
             page.goto(page_path.as_uri())
             for _ in range(8):  # the forward pass (6 steps), then two backward steps
                 page.keyboard.press("ArrowRight")
-            page.screenshot(path=str(HERE / "html_stepper.png"))
+            png = page.screenshot()
             browser.close()
-    return HERE / "html_stepper.png"
+    return atomic_write(HERE / "html_stepper.png", png, "screenshot")
 
 
 if __name__ == "__main__":

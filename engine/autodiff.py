@@ -179,8 +179,9 @@ class BackwardSteps:
         return step
 
     def __repr__(self) -> str:
-        return (f"backward pass over {len(self.order):,} nodes, "
-                f"{self.total - self.done:,} steps left")
+        nodes, left = len(self.order), self.total - self.done
+        return (f"backward pass over {nodes:,} node{'s' * (nodes != 1)}, "
+                f"{left:,} step{'s' * (left != 1)} left")
 
     def _steps(self) -> Iterator[Step]:
         order, output = self.order, self.output

@@ -5,16 +5,21 @@ pre-activation as one node) and its input layout, ``weighted_sum`` (how ``nn.Neu
 one), :func:`neuron_parts` (whether a node of any graph is a neuron's pre-activation, and its
 weights, inputs, bias and activation), and :class:`NeuronLayer`, the batched kernel the
 compiler runs for a layer of them. Drawings collapse, the HTML stepper highlights, the
-how-it-works figures read and the compiler fuses exactly the neurons found here.
+how-it-works figures read the neurons found here, and the compiler fuses those of them whose
+weights are parameters of its tape (the others run node by node, with the same numbers).
 
 A node z is a neuron's pre-activation when it is
 
-- a ``wsum`` node reading (w₁, x₁, …, w_K, x_K[, b]) whose weights wₖ are leaves, K ≥ 1; or
-- a ``sum`` node whose terms are K ≥ 1 products wₖ × xₖ (``mul`` nodes whose first factor
-  wₖ is a leaf and whose only reader is this sum), then at most one more term, the bias b.
+- a ``wsum`` node reading (w₁, x₁, …, w_K, x_K[, b]), K ≥ 1; or
+- a ``sum`` node whose terms are K ≥ 1 products wₖ × xₖ (``mul`` nodes whose only reader is
+  this sum), then at most one more term, the bias b;
 
-Its activation is z's reader when z has exactly one and that reader's op is an activation of
-the op table (relu, tanh, sigmoid, softplus); otherwise the neuron is linear.
+where every weight wₖ is a leaf other than a constant (a Value you made: a parameter), and it
+comes first in its product, as ``weighted_sum`` and ``nn`` write it (in ``x * w`` with both
+leaves, x would be taken for the weight, so such a Σ is read as written). Its activation is
+z's reader when z has exactly one and that reader's op is an activation of the op table
+(relu, tanh, sigmoid, softplus); otherwise the neuron is linear. :attr:`NeuronParts.wsum_inputs`
+is any neuron rewritten in the ``wsum`` form, which the batched kernel computes.
 """
 
 from __future__ import annotations
@@ -156,6 +161,13 @@ class NeuronParts:
         """The activation's op name, ``"linear"`` for none."""
         return self.activation.op if self.activation is not None else "linear"
 
+    @property
+    def wsum_inputs(self) -> tuple[Node, ...]:
+        """The neuron in the ``wsum`` form, whatever its form in the graph: the inputs
+        (w₁, x₁, …, w_K, x_K[, b]) of the one node that computes z, in z's order."""
+        return tuple(interleave(self.weights, self.inputs,
+                                () if self.bias is None else (self.bias,)))
+
 
 def readers(order: Sequence[Node]) -> dict[Node, list[Node]]:
     """For each node of ``order``, the nodes that read it (once per edge: ``a * a`` twice)."""
@@ -172,7 +184,7 @@ def neuron_parts(node: Node, readers_of: Mapping[Node, Sequence[Node]]) -> Neuro
     parents = node.parents
     if node.op == "wsum":
         weights, inputs, rest = split_wsum(parents)
-        if not weights or any(w.parents for w in weights):
+        if not weights or not all(_is_weight(w) for w in weights):
             return None
         products = ()
     elif node.op == "sum":
@@ -192,9 +204,14 @@ def neuron_parts(node: Node, readers_of: Mapping[Node, Sequence[Node]]) -> Neuro
                        tuple(products), act)
 
 
+def _is_weight(node: Node) -> bool:
+    """A leaf that is not a constant: a number that can learn."""
+    return not node.parents and node.op != "const"
+
+
 def _is_product(term: Node, total: Node, readers_of) -> bool:
-    """A term wₖ × xₖ of ``total``: a ``mul`` node with a leaf first factor, read only there."""
-    return (term.op == "mul" and not term.parents[0].parents
+    """A term wₖ × xₖ of ``total``: a ``mul`` node with a weight first, read only there."""
+    return (term.op == "mul" and _is_weight(term.parents[0])
             and readers_of.get(term, ()) == [total])
 
 

@@ -291,7 +291,11 @@ class Op:
     the node as text and ``grad_formulas`` each local derivative as text, as templates in
     which ``{out}``, ``{x}``, ``{y}`` and ``{c}`` stand for the node, its inputs and its arg
     (an n-ary op gives one template for every input), or as functions of the names
-    (:class:`Written`, and the input's index) where a template cannot say it.
+    (:class:`Written`, and the input's index) where a template cannot say it. The text is
+    written for people (× · − ² ^ ln σ), and it must also compute: with numbers put in for the
+    names, ``tests/test_ops.py`` evaluates it against the rule, knowing only those signs and
+    the ops' own names. So a derivative that needs a new function (sin's cos) names an op, and
+    that op needs its own row: ``grad(..., create_graph=True)`` calls ``x.cos()`` too.
 
     ``method``: the name of the Value method and of the expression parser's function for a
     one-input op (``x.tanh()``, ``"tanh(x)"``). ``activation``: whether a neuron may apply
@@ -345,7 +349,9 @@ OPS: dict[str, Op] = {}
 
 
 def register(*ops: Op) -> None:
-    """Add rows to the table (an op's name must be new)."""
+    """Add rows to the table (an op's name must be new). Register them when the engine is
+    imported, as this module and ``engine.neuron`` do: ``Value``'s methods, the parser's
+    functions and ``nn``'s activations are read from the table once, at import."""
     for op in ops:
         if op.name in OPS:
             raise ValueError(f"op {op.name!r} is already in the table")

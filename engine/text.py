@@ -58,6 +58,14 @@ def forward_text(node: Node, index: int, total: int, names) -> str:
             f"{node.data:.4g}")
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def step_text(step) -> str:
     """A backward step (:class:`engine.autodiff.Step`) as the chain rule with its numbers::
 
@@ -76,7 +84,8 @@ def step_text(step) -> str:
         if parent.op == "const":
             continue
         p, rule, value = names(parent), row.write_grad(i, words), f"{local:.4g}"
-        derivative = f"∂{n}/∂{p} = {rule}" + ("" if rule == value else f" = {value}")
+        shown = rule == value or _is_number(rule)  # "∂v/∂x = 0.333333" says it already
+        derivative = f"∂{n}/∂{p} = {rule}" + ("" if shown else f" = {value}")
         lines.append(f"  {derivative:<28}  {p}.grad += {step.grad:.4g} × {value}"
                      f" = {step.grad * local:.4g}  → {new:.4g}")
     return "\n".join(lines)

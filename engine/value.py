@@ -203,6 +203,8 @@ class Value(Node):
         return self.data
 
     def __float__(self) -> float:
+        # Careful: this also lets math.exp(v) run, on the number, recording nothing; use
+        # v.exp() to stay in the graph.
         return self.data
 
     def __repr__(self) -> str:

@@ -24,6 +24,8 @@ The numbers are the same to the last bit as ``zero_grad(); step(X, y); optimizer
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import numpy as np
 
 import engine
@@ -164,22 +166,20 @@ class Training:
         self._from_tape = None if same else np.argsort(order)
         self.theta = self.grad = None
         self.last_logits = None
-        self._lease = None
+        self._open = ExitStack()  # holds the optimizer's lease while the block is open
 
     def __enter__(self) -> Training:
         # The block is open while the optimizer is lent to it.
-        lease = self.optimizer.lend(self, "training block (step.training(optimizer))")
-        lease.__enter__()
-        self._lease = lease
-        self.theta, self.grad = self.optimizer.parameter_vectors()
+        with ExitStack() as stack:
+            stack.enter_context(self.optimizer.lend(self, "training block "
+                                                          "(step.training(optimizer))"))
+            self.theta, self.grad = self.optimizer.parameter_vectors()
+            self._open = stack.pop_all()  # reading the vectors went well: keep the lease
         return self
 
     def __exit__(self, *exc) -> None:
-        try:
+        with self._open:  # the lease ends however the write-back ends
             self._write()
-        finally:
-            self._lease, lease = None, self._lease
-            lease.__exit__(None, None, None)
 
     def _tape_theta(self) -> np.ndarray:
         if self.optimizer.holder is not self:

@@ -176,9 +176,10 @@ class Layer(Module):
 class MLP(Module):
     """A feed-forward network: ``MLP(64, [32, 10])`` is 64 inputs → 32 hidden → 10 outputs.
 
-    Hidden layers use ``activation`` (relu, tanh, sigmoid, softplus or linear); the last layer
-    is linear, so its outputs are logits for a softmax cross-entropy loss. ``rng`` (a seed,
-    a ``random.Random`` or a numpy ``Generator``) makes the initialisation reproducible.
+    Hidden layers use ``activation`` (any name in :data:`ACTIVATIONS`: relu, tanh, …, or
+    linear); the last layer is linear, so its outputs are logits for a softmax cross-entropy
+    loss. ``rng`` (a seed, a ``random.Random`` or a numpy ``Generator``) makes the
+    initialisation reproducible.
 
     >>> model = MLP(3, [4, 2], rng=0)
     >>> [round(v.data, 4) for v in model([1.0, -2.0, 0.5])]

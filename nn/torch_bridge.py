@@ -36,7 +36,8 @@ def to_torch(model: MLP | Layer, dtype=None):
         raise TypeError(f"to_torch converts an MLP or a Layer, got {type(model).__name__}")
     unknown = {layer.activation for layer in layers} - {"linear", *_TORCH_ACTIVATIONS}
     if unknown:
-        raise ValueError(f"to_torch: no PyTorch module for activation {sorted(unknown)[0]!r}")
+        raise ValueError(f"to_torch: no PyTorch module for activation {sorted(unknown)[0]!r} "
+                         "(nn/torch_bridge.py lists the PyTorch module of each activation)")
     dtype = torch.float64 if dtype is None else dtype
     modules = []
     for layer in layers:

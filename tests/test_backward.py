@@ -234,12 +234,17 @@ def test_the_text_and_the_picture_use_the_same_names():
     from engine.viz import draw_dot
 
     x = Value(2.0, label="x")
-    y = ((x * 3).tanh() + x) ** 2
-    names = set()
+    y = ((x * 3).tanh() + x * 0.1) ** 2
+    names, constants = set(), set()
     for step in backward_steps(y):
         names.add(step.names(step.node))
         names.update(step.names(p) for p in step.parents if p.op != "const")
+        constants.update(step.names(p) for p in step.parents if p.op == "const")
     source = draw_dot(y).source
-    assert {"v2", "v3", "v4", "v5"} <= names
+    assert {"v2", "v3", "v5", "v6"} <= names and constants == {"3", "0.1"}
     for name in names:
         assert f"{{ {name} | data" in source
+    for name in constants:  # a constant is drawn as the number the text writes
+        assert f"[label={name} " in source
+    (text,) = [repr(s) for s in backward_steps(y) if "v5 = x × 0.1" in repr(s)]
+    assert text.count("∂") == 2 and "∂v5/∂x = 0.1 " in text  # a line for x, none for 0.1

@@ -320,6 +320,15 @@ def test_a_training_block_writes_back_on_errors_and_guards_its_optimizer():
         with pytest.raises(RuntimeError, match=r"optimizer.step\(\) inside a"):
             optimizer.step()
     optimizer.step()  # usable again once the block has ended
+
+    def broken():
+        raise MemoryError("no room for the vectors")
+
+    optimizer.parameter_vectors = broken
+    with pytest.raises(MemoryError), step.training(optimizer):
+        pass
+    del optimizer.parameter_vectors
+    assert optimizer.holder is None  # a block that could not open leaves nothing lent
     with pytest.raises(ValueError, match=r"it lacks layers\.0\.neurons\.0\.w\.0"):
         step.training(SGD(model.parameters()[1:], lr=0.1))
     with pytest.raises(ValueError, match="1 parameters the model does not use"):

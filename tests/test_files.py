@@ -33,6 +33,16 @@ def test_a_failure_leaves_the_original_and_no_temporary_file(tmp_path, monkeypat
     assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
+def test_any_failure_names_what_and_where(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError, match=r"cannot write model to .*m.json: Permission"):
+        atomic_write(tmp_path / "m.json", "x", "model")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_new_file_gets_the_usual_permissions(tmp_path):
     mask = os.umask(0o022)
     try:

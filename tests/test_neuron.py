@@ -145,3 +145,31 @@ def test_the_layer_kernel_is_the_wsum_rows_chain_rule():
             expected_params[J * K + j] += g * local[-1]
     assert param_grads == pytest.approx(expected_params, rel=1e-12)
     assert grads[:K] == pytest.approx(expected_inputs, rel=1e-12)
+
+
+def test_constants_are_not_weights():
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    assert find_neurons(topological_order(engine.sum([2 * a, 3 * b]))) == []
+    assert find_neurons(topological_order(engine.weighted_sum([2, 3], [a, b], fused=True))) == []
+
+
+def test_a_neuron_whose_weights_are_no_parameters_is_drawn_and_computed_node_by_node():
+    # The same neuron for the drawing; the compiler reads weights from its parameter vector,
+    # so with params=[] it runs the neuron's nodes one by one, with the same numbers.
+    w, b = weights()
+    fn = CASES[1][1]
+    out, *_ = graph(fn)
+    assert len(find_neurons(topological_order(out))) == 1
+    tape = trace(lambda v: fn(v, w, b) * 1.0, [1.5, -0.5, 2.0], params=[],
+                 check_with=[0.3, 0.2, -1.0])
+    assert not any(isinstance(k, NeuronLayer) for k in tape.kernels)
+    assert tape.forward(np.array([[1.5], [-0.5], [2.0]]))[tape.output_slot, 0] == out.data
+
+
+@pytest.mark.parametrize("name, fn, activation, bias", CASES[:7], ids=IDS[:7])
+def test_every_neuron_rewrites_to_the_wsum_form(name, fn, activation, bias):
+    out, *_ = graph(fn)
+    (neuron,) = find_neurons(topological_order(out))
+    inputs = neuron.parts.wsum_inputs
+    assert engine.OPS["wsum"].compute([v.data for v in inputs]) == neuron.total.data
+    assert inputs[0::2][:3] == neuron.parts.weights

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from engine import OPS
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("engine", "nn", "demos")
 OWNERS_OF_OP_NAMES = {"engine/ops.py", "engine/neuron.py"}
@@ -51,16 +53,28 @@ def _names_in(node) -> list[str]:
     return []
 
 
+OP_NAMES = set(OPS) - {"const"}
+
+
 def op_name_comparisons(path: Path) -> list[str]:
+    """Decisions taken on an op's name: a comparison with an op's name (of ``.op`` or of
+    anything else: ``op == "relu"``, ``row.name in ("tanh", "sigmoid")``), a ``match`` on
+    ``.op``, or a dict of op names looked up by ``.op``."""
     found = []
     for node in ast.walk(tree(path)):
-        if not isinstance(node, ast.Compare):
-            continue
-        operands = [node.left, *node.comparators]
-        if any(_is_op_attribute(o) for o in operands):
-            names = [n for o in operands for n in _names_in(o) if n != "const"]
-            if names:
-                found.append(f"{relative(path)}:{node.lineno} compares .op with {names}")
+        where = f"{relative(path)}:{getattr(node, 'lineno', 0)}"
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            names = [n for o in operands for n in _names_in(o)]
+            hits = [n for n in names if n in OP_NAMES or (
+                n != "const" and any(_is_op_attribute(o) for o in operands))]
+            if hits:
+                found.append(f"{where} compares with {hits}")
+        elif isinstance(node, ast.Match) and _is_op_attribute(node.subject):
+            found.append(f"{where} matches on .op")
+        elif (isinstance(node, ast.Subscript) and _is_op_attribute(node.slice)
+              and isinstance(node.value, ast.Dict)):
+            found.append(f"{where} looks an op name up in a dict")
     return found
 
 
@@ -74,8 +88,11 @@ def test_the_op_name_scan_finds_what_it_looks_for(tmp_path):
     # The scan must catch the ways an op name is compared, or the test above proves nothing.
     sample = tmp_path / "sample.py"
     sample.write_text('a = n.op == "relu"\nb = n.op in ("tanh", "sigmoid")\n'
-                      'c = "wsum" != n.op\nd = n.op == "const"\n')
-    assert len(op_name_comparisons(sample)) == 3
+                      'c = "wsum" != n.op\nd = n.op == "const"\nop = n.op\ne = op == "mul"\n'
+                      'f = row.name == "sum"\ng = {"relu": 1}[n.op]\n'
+                      'match n.op:\n    case "exp":\n        pass\n'
+                      'h = n.op == "linear"\nk = mode == "fused"\n')
+    assert len(op_name_comparisons(sample)) == 8
 
 
 def imports(path: Path, modules: set[str]) -> set[str]:
@@ -217,8 +234,18 @@ def direct_writes(path: Path) -> list[str]:
             (k.value for k in node.keywords if k.arg == "mode"), None)
         writes_mode = (isinstance(mode, ast.Constant) and isinstance(mode.value, str)
                        and any(c in mode.value for c in "wax"))
-        if name in ("write_text", "write_bytes", "mkstemp") or (
-                name in ("open", "fdopen") and writes_mode):
+        if isinstance(func, ast.Attribute) and name == "open" and node.args:
+            mode = node.args[0]  # Path.open("w")
+            writes_mode = writes_mode or (isinstance(mode, ast.Constant)
+                                          and isinstance(mode.value, str)
+                                          and any(c in mode.value for c in "wax"))
+        to_a_path = (name == "savefig" and not (node.args and isinstance(node.args[0], ast.Name)
+                                                 and node.args[0].id == "buffer")) or (
+            name == "screenshot" and any(k.arg == "path" for k in node.keywords))
+        copies = name in ("copy", "copy2", "copyfile") and isinstance(func, ast.Attribute) \
+            and isinstance(func.value, ast.Name) and func.value.id in ("shutil", "sh")
+        if name in ("write_text", "write_bytes", "mkstemp") or copies or (
+                name in ("open", "fdopen") and writes_mode) or to_a_path:
             found.append(f"{relative(path)}:{node.lineno} {name}")
     return found
 
@@ -228,5 +255,7 @@ def test_every_file_is_written_by_the_one_atomic_writer(tmp_path):
              for hit in direct_writes(path)]
     assert found == []
     sample = tmp_path / "sample.py"
-    sample.write_text('p.write_text("x")\nopen(p, "w")\nopen(p)\n')
-    assert len(direct_writes(sample)) == 2
+    sample.write_text('p.write_text("x")\nopen(p, "w")\nopen(p)\np.open("w")\n'
+                      'shutil.copy(a, b)\nfig.savefig(p)\nfig.savefig(buffer)\n'
+                      'page.screenshot(path=p)\npage.screenshot()\n')
+    assert len(direct_writes(sample)) == 6

@@ -18,7 +18,7 @@ from demos.digits import plots
 from demos.digits.data import DataError, Dataset, load_digits, load_mnist, stratified_split
 from demos.digits.data import downsample as block_average
 from demos.digits.train import Result, ResumeError, TrainConfig, train
-from nn import ModelFileError, load, softmax
+from nn import ACTIVATIONS, ModelFileError, load, softmax
 
 
 def _integer_at_least(minimum: int):
@@ -82,7 +82,8 @@ def train_parser() -> argparse.ArgumentParser:
                    help="images averaged per optimizer step (default: %(default)s)")
     p.add_argument("--optimizer", choices=["adam", "sgd"], default=d.optimizer,
                    help="adam, or sgd with momentum 0.9 (default: %(default)s)")
-    p.add_argument("--activation", choices=["relu", "tanh", "sigmoid"], default=d.activation,
+    p.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"],
+                   default=d.activation,
                    help="activation of the hidden neurons (default: %(default)s)")
     p.add_argument("--engine", choices=["compiled", "eager", "fused"], default=d.engine,
                    help="compiled: trace the network once and run whole batches with numpy; "

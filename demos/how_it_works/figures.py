@@ -18,6 +18,7 @@ import graphviz
 import numpy as np
 
 from engine import Value, find_neurons, topological_order
+from engine.viz import draw_dot
 from nn import MLP, cross_entropy, softmax
 from nn.viz import draw_network, neuron_position
 
@@ -54,8 +55,8 @@ def backprop(model: MLP, x: np.ndarray, pixels: np.ndarray, target: int) -> Back
     loss = cross_entropy(logits, target)
     model.zero_grad()
     loss.backward()  # interior nodes now hold exactly this pass's grads
-    found = {n.parts.weights[0]: n.parts for n in find_neurons(topological_order(loss))}
-    layers = [[found[neuron.w[0]] for neuron in layer.neurons] for layer in model.layers]
+    found = {n.parts.weights: n.parts for n in find_neurons(topological_order(loss))}
+    layers = [[found[tuple(neuron.w)] for neuron in layer.neurons] for layer in model.layers]
     result = Backprop(model, np.asarray(x, float), np.asarray(pixels, float), target)
     result.activations = [np.array([v.data for v in inputs])] + [
         np.array([n.out.data for n in layer]) for layer in layers]
@@ -173,8 +174,6 @@ def figure_neuron(bp: Backprop, title: str) -> graphviz.Digraph:
 
     It shows the forward computation only: grads are left blank (the weights' grads from the
     backward pass belong to the whole network's loss, not to this picture)."""
-    from engine.viz import draw_dot
-
     layer = bp.model.layers[1]
     neuron = layer.neurons[0]
     h = [Value(float(v), label=f"h{i}") for i, v in enumerate(bp.activations[1])]

@@ -185,9 +185,8 @@ class _Drawer:
     def value_node(self, graph, node: Node) -> None:
         kind = self.kind(node)
         attrs = {"shape": "record", **STYLE[kind]}  # a kind's own shape wins
-        if kind == "const":
-            whole = math.isfinite(node.data) and node.data == int(node.data)
-            label = f"{node.data:g}" if whole else number_text(node.data)
+        if kind == "const":  # its number, as the step text names it
+            label = _escape(self.names(node))
             attrs.update(shape="box", style="filled,dashed,rounded")
         else:
             parts = [_escape(self.names(node)), f"data {number_text(node.data)}",

@@ -2,7 +2,7 @@
 
 The text is parsed with ``ast`` and only a whitelist is accepted: numbers, names given a
 value, ``+ - * / **``, unary minus and plus, and calls of the engine's one-input functions
-(every op of the table with a ``method``: ``exp log tanh relu sigmoid softplus abs``).
+(every op of the table with a ``method``, listed in :data:`FUNCTIONS`).
 Nothing is ever evaluated by Python: no ``eval``, no attributes, no other calls, so
 ``__import__('os')`` is an error, not a program.
 """
