@@ -90,7 +90,8 @@ def grad_field(g: float) -> str:
 def neuron_fields(n: Neuron) -> tuple[str, str]:
     """The Σ and activation parts of a collapsed neuron: ``Σ 0.2830``, ``relu → 0.2830``."""
     total, out = number_text(n.total.data), number_text(n.out.data)
-    return f"Σ {total}", f"{n.parts.activation_name} → {out}"
+    # A no-break space: Graphviz drops a plain space after "Σ" in a record field.
+    return f"Σ\u00a0{total}", f"{n.parts.activation_name} → {out}"
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ class _Drawer:
         layers = max((n.layer for n in neurons), default=0)
         self.dot.attr(label=(
             f"Collapsed view: {len(self.order):,} nodes drawn as {len(neurons)} neurons in "
-            f"{layers} layers ({len(expanded)} expanded). Expand one with draw_dot(root, "
+            f"{layers} layer{'s' * (layers != 1)} ({len(expanded)} expanded). Expand one with draw_dot(root, "
             "expand=[a node of that neuron]) or draw every node with collapse=False."),
             labelloc="t", fontsize="12", compound="true")
         if inputs:
