@@ -247,8 +247,9 @@ class _Drawer:
         layers = max((n.layer for n in neurons), default=0)
         self.dot.attr(label=(
             f"Collapsed view: {len(self.order):,} nodes drawn as {len(neurons)} neurons in "
-            f"{layers} layer{'s' * (layers != 1)} ({len(expanded)} expanded). Expand one with draw_dot(root, "
-            "expand=[a node of that neuron]) or draw every node with collapse=False."),
+            f"{layers} layer{'s' * (layers != 1)} ({len(expanded)} expanded). Expand one with "
+            "draw_dot(root, expand=[a node of that neuron]) or draw every node with "
+            "collapse=False."),
             labelloc="t", fontsize="12", compound="true")
         if inputs:
             self.inputs_summary(inputs)
