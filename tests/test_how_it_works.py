@@ -1,7 +1,8 @@
-"""The explainer's figures: their numbers are the engine's, and the files are valid."""
+"""The explainer's figures and explorer: their numbers are the engine's, they show what the
+article shows, and the explorer works in a real browser."""
 
-import html
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
@@ -10,19 +11,30 @@ import pytest
 
 import engine
 from demos.digits.train import TrainConfig, prepare
-from demos.how_it_works import cli
-from demos.how_it_works import figures as fig
+from demos.how_it_works import cli, explorer
+from demos.how_it_works import picture as pic
+from demos.how_it_works import stages as st
+from demos.how_it_works.numbers import backprop, most_influential
 from engine import Value
 from nn import MLP, cross_entropy, softmax
-from nn.viz import _gray
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(scope="module")
-def bp():
-    data = prepare(TrainConfig(hidden=[16, 16]))
-    index = int(np.flatnonzero(data.test.labels == 3)[0])
-    model = MLP(64, [16, 16, 10], rng=0)
-    return fig.backprop(model, data.x_test[index], data.test.images[index].reshape(-1), 3)
+def data():
+    return prepare(TrainConfig(hidden=[16, 16]))
+
+
+def image(data, digit):
+    index = int(np.flatnonzero(data.test.labels == digit)[0])
+    return data.x_test[index], data.test.images[index].reshape(-1)
+
+
+@pytest.fixture(scope="module")
+def bp(data):
+    x, pixels = image(data, 3)
+    return backprop(MLP(64, [16, 16, 10], rng=0), x, pixels, 3, lr=0.1)
 
 
 def test_activations_and_gradients_are_the_engines(bp):
@@ -35,93 +47,286 @@ def test_activations_and_gradients_are_the_engines(bp):
     weights = [w for layer in bp.model.layers for n in layer.neurons for w in n.w]
     grads = engine.grad(loss, [*h1, *h2, *logits, *weights])
     n1, n2 = len(h1), len(h2)
-    assert bp.activations[1].tolist() == [v.data for v in h1]
-    assert bp.activations[3].tolist() == [v.data for v in logits]
-    assert bp.activation_grads[1].tolist() == grads[:n1]
-    assert bp.activation_grads[2].tolist() == grads[n1:n1 + n2]
-    assert bp.activation_grads[3].tolist() == grads[n1 + n2:n1 + n2 + 10]
-    flat = np.concatenate([g.ravel() for g in bp.weight_grads]).tolist()
+    assert bp.activations(1).tolist() == [v.data for v in h1]
+    assert bp.activations(3).tolist() == [v.data for v in logits]
+    assert bp.grads(1).tolist() == grads[:n1]
+    assert bp.grads(2).tolist() == grads[n1:n1 + n2]
+    assert bp.layers[2].delta.tolist() == grads[n1 + n2:n1 + n2 + 10]  # linear outputs
+    flat = np.concatenate([layer.grad_w.ravel() for layer in bp.layers]).tolist()
     assert flat == grads[n1 + n2 + 10:]
-    assert bp.loss == loss.data
-    assert bp.probabilities.tolist() == softmax(logits)
+    assert bp.loss == loss.data and bp.probabilities.tolist() == softmax(logits)
+
+
+def test_what_each_neuron_passes_back_adds_up_to_its_gradient(bp):
+    for layer in (1, 2):
+        sent = bp.layers[layer].sent  # (neurons of layer + 1, neurons of layer)
+        nxt = bp.layers[layer]
+        np.testing.assert_allclose(sent, nxt.delta[:, None] * nxt.w, rtol=1e-15, atol=0)
+        np.testing.assert_allclose(sent.sum(axis=0), bp.grads(layer), rtol=1e-12, atol=1e-15)
 
 
 def test_output_weight_changes_are_proportional_to_hidden_activations(bp):
     # The article: the change of each weight into the '3' neuron is proportional to the
-    # activation of the hidden neuron it comes from. Δw_i = −∂loss/∂w_i = −∂loss/∂z₃ · h_i.
-    changes = fig.weight_changes(bp, 3, 3)
-    h = bp.activations[2]
-    dz = fig.desired_change(bp, 3, 3)
-    assert dz == pytest.approx(1 - bp.probabilities[3], rel=1e-12)  # 1 − p₃ > 0: raise it
-    np.testing.assert_allclose(changes, dz * h, rtol=1e-12, atol=0)
-    active = h > 0
-    assert active.any() and np.all(changes[~active] == 0)
-    ratios = changes[active] / h[active]
-    assert np.ptp(ratios) < 1e-12 * abs(dz)  # one common factor for every active neuron
-    assert np.all(changes[active] > 0)  # "made more positive"
+    # activation of the hidden neuron it comes from: Δw = −η·∂loss/∂w = −η·δ·h.
+    out, h = bp.layers[2], bp.activations(2)
+    change = out.w_after[3] - out.w[3]
+    np.testing.assert_allclose(change, -0.1 * out.delta[3] * h, rtol=1e-9, atol=1e-17)
+    assert out.delta[3] == pytest.approx(bp.probabilities[3] - 1, rel=1e-12)
+    assert np.all(change[h == 0] == 0) and np.all(change[h > 0] > 0)
 
 
-def test_figure_numbers_colours_and_arrows_come_from_the_engine(bp):
-    step1 = fig.figure_step1(bp, "t").source
-    dz = fig.desired_change(bp, 3, 3)
-    assert f"increase\n−∂loss/∂a = {dz:+.3f}" in step1
-    # The '3' output is shaded by its probability; every output likewise.
-    for j, p in enumerate(bp.probabilities):
-        assert re.search(rf'L3_{j} \[[^]]*fillcolor="{_gray(p)}"', step1)
-    step2 = fig.figure_step2(bp, "t").source
-    for i, change in enumerate(fig.weight_changes(bp, 3, 3)):
-        # Each Δw sits beside the hidden neuron i it comes from; a zero change gets no label.
-        assert (f'dw_3_3_{i} [label="Δw {change:+.3f}"' in step2) == (change != 0)
-    # Only connections into the '3' output are drawn, coloured by their weight's sign.
-    drawn = re.findall(r'(L2_\d+) -> (L3_\d+) \[color="(#[0-9a-f]{6})', step2)
-    assert len(drawn) == 16 and {head for _, head, _ in drawn} == {"L3_3"}
-    for tail, _, colour in drawn:
-        w = bp.weights[2][3, int(tail.split("_")[1])]
-        assert colour == ("#2166ac" if w > 0 else "#b2182b")
-    j2 = fig.most_influential(bp, 2)
-    step3 = fig.figure_step3(bp, j2, "t").source
-    c2 = fig.desired_change(bp, 2, j2)
-    assert f"{'increase' if c2 > 0 else 'decrease'}\n−∂loss/∂a = {c2:+.3f}" in step3
-    assert bp.activations[2][j2] > 0
-    assert abs(c2) == max(abs(bp.activation_grads[2][k]) for k in range(16)
-                          if bp.activations[2][k] > 0)
+def test_the_sgd_step_is_real(bp):
+    # w ← w − η·∂loss/∂w on every parameter, and the image read again with those weights.
+    model = MLP(64, [16, 16, 10], rng=0)
+    params = model.parameters()
+    loss = cross_entropy(model(list(bp.x)), 3)
+    grads = engine.grad(loss, params)
+    for p, g in zip(params, grads, strict=True):
+        p.data = p.data - 0.1 * g
+    logits = model(list(bp.x))
+    assert bp.loss_after == cross_entropy(logits, 3).data
+    assert bp.probabilities_after.tolist() == softmax(logits)
+    assert bp.predicted_change == pytest.approx(-0.1 * sum(g * g for g in grads), rel=1e-9)
+    assert bp.probabilities_after[3] > bp.probabilities[3] and bp.loss_after < bp.loss
 
+
+# --- The figures ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def figures(bp):
+    scales = st.Scales.of([bp])
+    return {stage.key: (stage, ET.fromstring(st.figure(bp, stage)))
+            for stage in st.stages(bp, scales, trained=False)}, scales
+
+
+def texts(root) -> list[str]:
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+
+
+def by_id(root, name):
+    return next(e for e in root.iter() if e.get("id") == name)
+
+
+def path_points(element) -> list[tuple[float, float]]:
+    return [tuple(map(float, p.split(","))) for p in re.findall(r"-?[\d.]+,-?[\d.]+",
+                                                                  element.get("d"))]
+
+
+def test_the_input_is_the_image_and_neurons_are_numbered(bp, figures):
+    stages, _ = figures
+    _, root = stages["forward"]
+    pixels = [by_id(root, f"n0-{i}") for i in range(64)]
+    assert all(p.tag == f"{SVG}rect" for p in pixels)  # a square per pixel, 8 by 8
+    assert len({p.get("x") for p in pixels}) == 8 and len({p.get("y") for p in pixels}) == 8
+    assert [p.get("fill") for p in pixels] == [pic.grey(v) for v in bp.pixels]
+    for layer, count in ((1, 16), (2, 16), (3, 10)):
+        assert ["".join(by_id(root, f"t{layer}-{j}").itertext()) for j in range(count)] == [
+            str(j) for j in range(count)]
+    assert all(f"P {p:.3f}" in texts(root) for p in bp.probabilities)
+
+
+def test_every_figure_has_a_legend(figures):
+    stages, _ = figures
+    for key, (stage, root) in stages.items():
+        words = " ".join(texts(root))
+        assert stage.legend and all(item.words in words for item in stage.legend), key
+        if stage.visible:  # lines are drawn: their colours are explained
+            assert "blue positive, red negative" in words, key
+        assert "shading" in words or "black arrow" in words, key
+
+
+def test_step1_arrow_is_proportional_to_the_gradient_on_one_scale(data, bp):
+    x, pixels = image(data, 3)
+    other = backprop(MLP(64, [16, 16, 10], rng=5), x, pixels, 3, lr=0.1)
+    scales = st.Scales.of([bp, other])
+    lengths = []
+    for one in (bp, other):
+        root = ET.fromstring(st.figure(one, st.stages(one, scales, trained=False)[1]))
+        arrow = next(e for e in root.iter(f"{SVG}path") if e.get("fill") == pic.PURPLE)
+        ys = [y for _, y in path_points(arrow)]
+        lengths.append(max(ys) - min(ys))
+        words = " ".join(texts(root))
+        assert f"−∂loss/∂z₃ = {pic.number(-one.layers[2].delta[3])}" in words
+    ratio = (-bp.layers[2].delta[3]) / (-other.layers[2].delta[3])
+    assert lengths[0] / lengths[1] == pytest.approx(ratio, rel=0.01)
+
+
+def test_step2_black_arrows_sit_on_their_lines_with_length_of_the_change(bp, figures):
+    stages, _ = figures
+    stage, root = stages["step2"]
+    change = bp.layers[2].w_after[3] - bp.layers[2].w[3]
+    scale = st.weight_scale(bp, 3, 3)
+    layout = pic.Layout(tuple(bp.sizes))
+    target = np.array(layout.position(3, 3))
+    for k, dw in enumerate(change):
+        element = by_id(root, f"dw3-3-{k}")
+        source = np.array(layout.position(2, k))
+        if element.tag == f"{SVG}circle":  # no change: a dot
+            assert abs(dw) * scale < 0.5
+            continue
+        points = np.array(path_points(element))
+        tail, head = (points[0] + points[-1]) / 2, points[3]
+        assert np.linalg.norm(head - tail) == pytest.approx(abs(dw) * scale, abs=0.15)
+        # On the line from the source to the target, pointing at the target if w grows.
+        direction = (target - source) / np.linalg.norm(target - source)
+        along = head - tail
+        offset = tail - source
+        assert abs(direction[0] * offset[1] - direction[1] * offset[0]) < 0.2
+        assert np.sign(along @ direction) == np.sign(dw)
+    assert "η = 0.1" in stage.caption and "Δw = −η·∂loss/∂w" in stage.caption
+    big = int(np.argmax(np.abs(change)))
+    assert f"{pic.number(bp.layers[2].w[3, big])} → {pic.number(bp.layers[2].w_after[3, big])}" \
+        in stage.caption
+
+
+def test_step3_shows_where_the_hidden_gradient_comes_from(bp, figures):
+    stages, _ = figures
+    stage, root = stages["step3"]
+    j2 = most_influential(bp, 2)
+    sent = -bp.layers[2].sent[:, j2]
+    words = " ".join(texts(root))
+    assert f"from '3': {pic.number(sent[3])}" in words
+    assert f"from the other 9: {pic.number(sent.sum() - sent[3])}" in words
+    assert f"−∂loss/∂a = {pic.number(-bp.grads(2)[j2])}" in words
+    assert "not only '3'" in stage.caption
+
+
+def test_step4_says_what_the_network_reads(bp, figures):
+    stages, _ = figures
+    stage, root = stages["step4"]
+    words = " ".join(texts(root))
+    assert "standardised" in words and "standardised" in stage.caption
+    j1 = most_influential(bp, 1)
+    change = bp.layers[0].w_after[j1] - bp.layers[0].w[j1]
+    k = int(np.argmax(np.abs(change)))
+    assert f"reads {pic.number(bp.x[k], 2)}: Δw {pic.number(change[k])}" in words
+    blank = bp.x[bp.pixels == 0]
+    assert blank.max() <= 0 and blank.min() < -1  # a blank pixel reads 0 or less
+    assert f"reads as low as {pic.number(blank.min(), 2)}" in stage.caption
+
+
+def test_the_neuron_figure_shows_the_activation_acting(bp):
+    root = ET.fromstring(st.neuron_figure(bp, "One neuron"))
+    words = " ".join(texts(root))
+    assert root.find(f".//{SVG}polyline") is not None  # the activation curve
+    match = re.search(r"z = Σ w·a \+ b = (−?[\d.]+)", words)
+    z = float(match.group(1).replace("−", "-"))
+    assert z < 0 and "output a = 0.000" in words  # relu cuts a negative sum to 0
+    assert words.count("hidden 1, neuron") == 4 and "12 more inputs" in words
+    assert "blue positive, red negative" in words
+
+
+# --- The command, the page and the explorer ----------------------------------------------------
 
 class _Links(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.links, self.tags = [], []
+        self.links = []
 
     def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
         self.links += [v for k, v in attrs if k in ("src", "href") and v]
 
 
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    out = tmp_path_factory.mktemp("how")
+    assert cli.main(["--out", str(out), "--epochs", "1", "--trained", "--digits", "3,8"]) == 0
+    return out
+
+
 @pytest.mark.slow
-def test_command_writes_valid_figures_and_a_local_page(tmp_path, capsys):
-    assert cli.main(["--digit", "3", "--out", str(tmp_path), "--epochs", "1", "--trained"]) == 0
-    names = ["neuron", "architecture", "step1", "step2", "step3", "step4", "repeat",
-             "trained_step1", "trained_step2", "trained_step3", "trained_step4"]
+def test_the_command_writes_figures_a_page_and_the_explorer(written):
+    names = ["neuron", "forward", "step1", "step2", "step3", "step4", "apply", "repeat",
+             "trained_step1", "trained_step2", "trained_step3", "trained_step4",
+             "trained_apply"]
     for name in names:
-        ET.parse(tmp_path / f"{name}.svg")  # valid XML
-        assert (tmp_path / f"{name}.png").read_bytes().startswith(b"\x89PNG")
-    page = (tmp_path / "index.html").read_text()
+        ET.parse(written / f"{name}.svg")  # valid XML
+    page = (written / "index.html").read_text()
     parser = _Links()
     parser.feed(page)
-    assert parser.links == [f"{n}.svg" for n in names]  # in order, all local
-    assert all((tmp_path / link).is_file() for link in parser.links)
+    assert parser.links == ["explore.html", *[f"{n}.svg" for n in names]]
+    assert all((written / link).is_file() for link in parser.links)
     assert "http" not in page and "<script" not in page
-    assert "figcaption" in parser.tags and page.count("<figure>") == len(names)
-    text = html.unescape(page)
-    before = re.search(r"gives '3' a probability of (0\.\d{3})", text).group(1)
-    assert f"rose from {before} to" in text  # the repeat figure starts where Step 1 is
-    assert "Before training" in page and "After training" in page
+    assert "max-height" not in page  # figures are shown at their width, not shrunk to fit
+    explore = written / "explore.html"
+    assert explore.stat().st_size < 700_000  # three digits would still be well under 1 MB
+
+
+@pytest.mark.slow
+def test_the_same_seed_gives_the_same_bytes(written, tmp_path):
+    assert cli.main(["--out", str(tmp_path), "--epochs", "1", "--trained", "--digits",
+                     "3,8"]) == 0
+    for path in sorted(written.iterdir()):
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def test_bad_arguments(capsys):
-    with pytest.raises(SystemExit) as info:
-        cli.main(["--digit", "12"])
-    assert info.value.code == 2 and "argument --digit" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        cli.main(["--epochs", "0"])
-    assert "argument --epochs" in capsys.readouterr().err
+    for argv, flag in ((["--digit", "12"], "--digit"), (["--epochs", "0"], "--epochs"),
+                       (["--digits", "3,3"], "--digits"), (["--lr", "0"], "--lr")):
+        with pytest.raises(SystemExit) as info:
+            cli.main(argv)
+        assert info.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
+
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("no chromium (apt-get install chromium)")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.mark.slow
+def test_the_explorer_shows_the_engines_numbers_when_clicked(browser, written, data):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    path = written / "explore.html"
+    page.goto(path.as_uri())
+    assert page.evaluate("explorer.stages()") == ["forward", "step1", "step2", "step3",
+                                                  "step4", "apply", "repeat"]
+    shown = "[...document.querySelectorAll('line.w')].filter(l => l.style.display !== 'none')" \
+            ".length"
+    assert page.evaluate(shown) == 16 * 3 + 16 * 16 + 10 * 16  # forward: 3 per pixel row
+    page.click("button[data-value='step2']")
+    assert page.evaluate("explorer.stage()") == "step2" and page.evaluate(shown) == 16
+
+    # The biggest change into '3': click its black arrow; the numbers are engine.grad's.
+    model = MLP(64, [16, 16, 10], rng=0)
+    x, _ = image(data, 3)
+    loss = cross_entropy(model(list(x)), 3)
+    weights = [n.w for n in model.layers[2].neurons]
+    grads = np.array([engine.grad(loss, row) for row in weights])
+    k = int(np.argmax(np.abs(grads[3])))
+    page.click(f"#dw3-3-{k}")
+    panel = page.inner_text("#details")
+    g = grads[3, k]
+    assert f"= {explorer.show(g)}" in panel
+    assert f"{explorer.show((weights[3][k].data - 0.1 * g) - weights[3][k].data)} (η = 0.1)" \
+        in panel
+    assert f"w = {explorer.show(weights[3][k].data)}" in panel
+
+    # Apply: the probability of '3' after the step, read again (here: recomputed afresh).
+    page.click("#apply")
+    params = model.parameters()
+    for p, grad in zip(params, engine.grad(loss, params), strict=True):
+        p.data = p.data - 0.1 * grad
+    after = softmax(model(list(x)))[3]
+    box = page.inner_text("#apply-box")
+    assert f"→ {after:.4f}" in box and "read again by the engine" in box
+    page.click("button[data-value='trained']")
+    page.click("button[data-value='8']")
+    assert "P('8')" in page.inner_text("#apply-box")
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate("explorer.stage()") == "step4"
+    assert requests == [path.as_uri()] and errors == []
+    page.close()

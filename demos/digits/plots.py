@@ -18,10 +18,14 @@ WEIGHT_CMAP = "RdBu"
 
 
 def save_figure(fig, path: Path, close: bool = True) -> Path:
-    """Write ``fig`` to ``path`` (its format from the suffix) atomically."""
+    """Write ``fig`` to ``path`` (its format from the suffix) atomically, with no date or
+    random ids in it, so that the same figure gives the same bytes."""
     path = Path(path)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
+    kind = path.suffix.lstrip(".") or "png"
+    metadata = {"Date": None} if kind == "svg" else {}
+    with matplotlib.rc_context({"svg.hashsalt": "glassgrad"}):
+        fig.savefig(buffer, format=kind, dpi=120, bbox_inches="tight", metadata=metadata)
     if close:
         plt.close(fig)
     return atomic_write(path, buffer.getvalue(), "plot")

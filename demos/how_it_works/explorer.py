@@ -1,0 +1,180 @@
+"""The explorer: one offline HTML page to click through the article's stages on a real network.
+
+For every network (untrained, trained) and every chosen test digit, the page holds the
+engine's numbers of one pass as data: each neuron's Σ, output, ∂loss/∂(output) and what each
+neuron it feeds passed back; each weight's w, ∂loss/∂w (= δ·a), Δw and w after one SGD step;
+the probabilities before and after that step, read again by the engine. It holds one drawing
+of the network (``picture``) and, for every stage, the overlay ``stages`` draws for the static
+figures. The page's script only switches between them and writes the numbers it is given into
+a panel: it computes nothing. No network requests; it opens by double-click.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from demos.how_it_works import picture as pic
+from demos.how_it_works import stages as st
+from demos.how_it_works.numbers import Backprop
+
+
+def show(x: float) -> str:
+    """A number as the panel prints it: 4 significant digits (``-0.8849``, ``0.0123``,
+    ``1.234e-05``)."""
+    return f"{float(x):.4g}"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One pass the page shows: which network, which digit, and the engine's numbers."""
+
+    network: str  # "untrained" or "trained"
+    digit: int
+    bp: Backprop
+    repeat: str  # what training did, for the "repeat" stage's caption
+    repeat_lines: tuple[str, ...]  # and for its note in the picture
+
+
+def _neuron_names(bp: Backprop) -> list[list[str]]:
+    side = int(round(bp.sizes[0] ** 0.5))
+    names = [[f"pixel (row {i // side}, col {i % side})" for i in range(bp.sizes[0])]]
+    for layer in range(1, len(bp.sizes) - 1):
+        names.append([f"hidden layer {layer}, neuron {j}" for j in range(bp.sizes[layer])])
+    names.append([f"output '{j}'" for j in range(bp.sizes[-1])])
+    return names
+
+
+def _neurons(bp: Backprop) -> list[list[dict]]:
+    """What a click on a neuron shows, per layer and neuron (layer 0: the pixels)."""
+    names = _neuron_names(bp)
+    data = [[{"name": names[0][i], "ink": f"{bp.pixels[i] * 16:.0f} of 16",
+              "reads": show(bp.x[i]), "grad": show(bp.input_grads[i])}
+             for i in range(bp.sizes[0])]]
+    for layer, numbers in enumerate(bp.layers, start=1):
+        feeds = bp.layers[layer].sent if layer < len(bp.layers) else None
+        row = []
+        for j in range(len(numbers.a)):
+            item = {"name": names[layer][j], "z": show(numbers.z[j]), "a": show(numbers.a[j]),
+                    "grad": show(numbers.grad_a[j]), "delta": show(numbers.delta[j]),
+                    "b": show(numbers.b[j])}
+            if feeds is not None:  # the chain rule: [neuron i it feeds, what i passed back]
+                order = np.argsort(-np.abs(feeds[:, j]), kind="stable")
+                item["parts"] = [[int(i), show(feeds[i, j])] for i in order]
+            else:
+                item["p"] = f"{bp.probabilities[j]:.4f}"
+                item["target"] = j == bp.target
+            row.append(item)
+        data.append(row)
+    return data
+
+
+def _table(a: np.ndarray) -> list[list[str]]:
+    return [[show(v) for v in row] for row in a]
+
+
+def _weights(bp: Backprop) -> list[dict]:
+    """Per layer: ∂loss/∂w, Δw and w after the step, each a (J, K) table of printed numbers
+    (w itself is the network's, in :func:`_network`)."""
+    return [{"grad": _table(n.grad_w), "dw": _table(n.w_after - n.w),
+             "after": _table(n.w_after)} for n in bp.layers]
+
+
+def _network(bp: Backprop) -> dict:
+    """What belongs to the network, whatever it reads: its weights and how each is drawn."""
+    return {"w": [_table(n.w) for n in bp.layers], "lines": _line_styles(bp),
+            "strongest": _strongest(bp, 3)}
+
+
+def _line_styles(bp: Backprop) -> list[str]:
+    """Every line's colour, width and opacity for this network (in the drawing's id order),
+    as ``"#2166ac 1.2 0.4"``."""
+    styles = []
+    for numbers in bp.layers:
+        scale = float(np.abs(numbers.w).max())
+        for row in numbers.w:
+            for w in row:
+                s = pic.line_style(w, scale)
+                styles.append(f"{s.colour} {s.width} {s.opacity}")
+    return styles
+
+
+def _visible(spec) -> object:
+    """A stage's lines for one layer, as the page's script reads them."""
+    if spec is None or spec == "all":
+        return spec
+    if isinstance(spec, pic.Strongest):
+        return {"strongest": spec.count}
+    return {"into": spec.j, "only": None if spec.only is None else list(spec.only)}
+
+
+def _strongest(bp: Backprop, count: int) -> list[list[list[int]]]:
+    """For each layer and neuron, its ``count`` inputs of largest |w| (the forward view)."""
+    return [[np.argsort(-np.abs(row), kind="stable")[:count].tolist() for row in n.w]
+            for n in bp.layers]
+
+
+def _stages(run: Run, scales: st.Scales) -> list[dict]:
+    bp = run.bp
+    stages = st.stages(bp, scales, trained=run.network == "trained")
+    repeat = st.Stage("repeat", "Repeat, over many batches of training images", run.repeat,
+                      stages[0].visible, overlay=st.note(run.repeat_lines, "#444444"),
+                      legend=stages[0].legend)
+    result = []
+    for stage in [*stages, repeat]:
+        result.append({"key": stage.key, "title": stage.title, "caption": stage.caption,
+                       "visible": {str(k): _visible(v) for k, v in stage.visible.items()},
+                       "rings": [[layer, j, colour] for (layer, j), colour in stage.rings.items()],
+                       "overlay": stage.overlay, "legend": pic.legend(list(stage.legend))})
+    return result
+
+
+def _pass(run: Run, scales: st.Scales) -> dict:
+    bp = run.bp
+    levels = pic.shades(bp)
+    after = bp.probabilities_after
+    t = bp.target
+    return {
+        "network": run.network, "digit": run.digit, "stages": _stages(run, scales),
+        "fills": [[pic.grey(v) for v in layer] for layer in levels],
+        "dark": [[bool(v > 0.55) for v in layer] for layer in levels],
+        "fillsAfter": [pic.grey(v) for v in after],
+        "p": [f"P {v:.3f}" for v in bp.probabilities],
+        "pAfter": [f"P {v:.3f}" for v in after],
+        "neurons": _neurons(bp), "weights": _weights(bp),
+        "apply": {"lr": f"{bp.lr:g}", "target": t, "before": f"{bp.probabilities[t]:.4f}",
+                  "after": f"{after[t]:.4f}", "loss": f"{bp.loss:.4f}",
+                  "lossAfter": f"{bp.loss_after:.4f}",
+                  "predicted": f"{bp.loss + bp.predicted_change:.4f}",
+                  "change": show(bp.predicted_change)},
+    }
+
+
+def page(runs: list[Run], title: str) -> str:
+    """The explorer for these passes (the same network architecture in each)."""
+    scales = st.Scales.of([run.bp for run in runs])
+    first = runs[0].bp
+    layout = pic.Layout(tuple(first.sizes))
+    drawing = pic.svg("", "\n".join([
+        pic.connections(first, layout, {1: "all", 2: "all", 3: "all"}, ids=True),
+        pic.neurons(first, layout), '<g id="rings"></g><g id="overlay"></g>',
+        '<g id="legend"></g>']), interactive=True)
+    networks = {}
+    for r in runs:
+        networks.setdefault(r.network, _network(r.bp))
+    data = {"passes": {f"{r.network}/{r.digit}": _pass(r, scales) for r in runs},
+            "weights": networks,
+            "networks": list(dict.fromkeys(r.network for r in runs)),
+            "digits": list(dict.fromkeys(r.digit for r in runs)), "sizes": first.sizes}
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    # In a <script> block only "<", ">" and "&" can end or confuse it: write them as escapes.
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    parts = {"TITLE": html.escape(title), "SVG": drawing, "DATA": text}
+    template = (Path(__file__).parent / "explorer.html").read_text(encoding="utf-8")
+    # One pass over the template, so no inserted text is ever read as a placeholder.
+    return re.sub(r"@(TITLE|SVG|DATA)@", lambda m: parts[m.group(1)], template)

@@ -1,0 +1,145 @@
+"""Every number of one forward and backward pass of a real network on one image, read off the
+engine's own graph, and of one SGD step on it.
+
+The network is an ``nn.MLP``; its neurons are found in the loss's graph by
+``engine.find_neurons`` (the neurons a collapsed drawing and the HTML stepper show). For each
+layer of neurons we keep the pre-activations z = Σₖ wₖ·aₖ + b, the outputs a, the engine's
+grads ∂loss/∂a and δ = ∂loss/∂z, the weights and their grads ∂loss/∂w = δ·a, and what each
+neuron passes back to each of its inputs in the backward pass (δⱼ·wⱼₖ, the engine's own
+chain-rule contributions: they add up to that input's ∂loss/∂a).
+
+Then one step of plain gradient descent with learning rate η, w ← w − η·∂loss/∂w, is taken on
+a copy of the network, and the same image is read again: the loss and the probabilities after
+it are the engine's too, beside the first-order prediction Σ ∂loss/∂w·Δw of the loss's change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine import Value, backward_steps, find_neurons, no_grad, topological_order
+from nn import MLP, SGD, cross_entropy, softmax
+
+
+@dataclass(frozen=True)
+class LayerNumbers:
+    """One layer of J neurons reading K inputs, for one image (arrays indexed [j] or [j, k])."""
+
+    z: np.ndarray  # Σ w·a + b
+    a: np.ndarray  # the neuron's output: act(z) (z itself for the linear output layer)
+    grad_a: np.ndarray  # ∂loss/∂a
+    delta: np.ndarray  # ∂loss/∂z
+    w: np.ndarray  # (J, K)
+    b: np.ndarray
+    grad_w: np.ndarray  # (J, K): ∂loss/∂w = δⱼ·aₖ
+    sent: np.ndarray  # (J, K): what neuron j passed back to its input k, δⱼ·wⱼₖ
+    w_after: np.ndarray  # (J, K): after one SGD step
+    b_after: np.ndarray
+
+
+@dataclass(frozen=True)
+class Backprop:
+    """Every number of one pass of ``model`` on one image (see the module docstring)."""
+
+    model: MLP
+    x: np.ndarray  # what the network reads: the standardised pixels
+    pixels: np.ndarray  # the image's ink, 0 (blank) to 1
+    target: int
+    layers: list[LayerNumbers]  # hidden layers, then the outputs
+    probabilities: np.ndarray
+    loss: float
+    lr: float  # η of the SGD step
+    loss_after: float  # the same image read again after the step
+    probabilities_after: np.ndarray
+    predicted_change: float  # Σ ∂loss/∂w·Δw over every weight and bias
+    input_grads: np.ndarray  # ∂loss/∂x for each pixel as read
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.model.nin, *self.model.nouts]
+
+    def activations(self, layer: int) -> np.ndarray:
+        """Layer 0 is what the network reads; 1… are the neurons' outputs."""
+        return self.x if layer == 0 else self.layers[layer - 1].a
+
+    def grads(self, layer: int) -> np.ndarray:
+        """∂loss/∂(the outputs of ``layer``); layer 0: the pixels as read."""
+        return self.input_grads if layer == 0 else self.layers[layer - 1].grad_a
+
+
+def backprop(model: MLP, x: np.ndarray, pixels: np.ndarray, target: int,
+             lr: float = 0.1) -> Backprop:
+    """Run the engine forward and backward on one image (one chain-rule step at a time, so
+    that every contribution is the engine's own), then one SGD step on a copy of ``model``."""
+    inputs = [Value(float(v), label=f"x{i}") for i, v in enumerate(x)]
+    logits = model(inputs)
+    loss = cross_entropy(logits, target)
+    model.zero_grad()
+    passed = {step.node: step.contributions for step in backward_steps(loss)}
+    found = {n.parts.weights: n.parts for n in find_neurons(topological_order(loss))}
+    parts = [[found[tuple(neuron.w)] for neuron in layer.neurons] for layer in model.layers]
+    after = _after_one_step(model, x, target, lr)
+    layers = [_layer(neurons, passed, w_after, b_after)
+              for neurons, (w_after, b_after) in zip(parts, after.weights, strict=True)]
+    predicted = sum(p.grad * (new - p.data)
+                    for p, new in zip(model.parameters(), after.values, strict=True))
+    return Backprop(model=model, x=np.asarray(x, float), pixels=np.asarray(pixels, float),
+                    target=target, layers=layers, probabilities=np.array(softmax(logits)),
+                    loss=loss.data, lr=lr, loss_after=after.loss,
+                    probabilities_after=after.probabilities, predicted_change=predicted,
+                    input_grads=np.array([v.grad for v in inputs]))
+
+
+def _layer(neurons, passed: dict, w_after, b_after) -> LayerNumbers:
+    def sent(n) -> list[float]:
+        # A product node w·a passes δ·w back to a (its second input); a wsum node passes
+        # wₖ·δ to each of its inputs xₖ (its odd inputs).
+        if n.products:
+            return [passed[m][1] for m in n.products]
+        return list(passed[n.total][1:2 * len(n.weights):2])
+
+    return LayerNumbers(
+        z=np.array([n.total.data for n in neurons]), a=np.array([n.out.data for n in neurons]),
+        grad_a=np.array([n.out.grad for n in neurons]),
+        delta=np.array([n.total.grad for n in neurons]),
+        w=np.array([[w.data for w in n.weights] for n in neurons]),
+        b=np.array([n.bias.data for n in neurons]),
+        grad_w=np.array([[w.grad for w in n.weights] for n in neurons]),
+        sent=np.array([sent(n) for n in neurons]), w_after=w_after, b_after=b_after)
+
+
+@dataclass(frozen=True)
+class _After:
+    values: list[float]  # every parameter after the step, in model.parameters() order
+    weights: list[tuple[np.ndarray, np.ndarray]]  # per layer: (w, b) after the step
+    loss: float
+    probabilities: np.ndarray
+
+
+def _after_one_step(model: MLP, x, target: int, lr: float) -> _After:
+    """w ← w − η·∂loss/∂w on a copy of ``model`` (whose grads are this image's), and the
+    image read again by the engine."""
+    copy = MLP(model.nin, model.nouts, activation=model.activation)
+    copy.load_state_dict(model.state_dict())
+    for mine, theirs in zip(copy.parameters(), model.parameters(), strict=True):
+        mine.grad = theirs.grad
+    SGD(copy.parameters(), lr=lr).step()
+    with no_grad():
+        logits = copy(list(x))
+        loss = cross_entropy(logits, target).data
+    weights = [(np.array([[w.data for w in n.w] for n in layer.neurons]),
+                np.array([n.b.data for n in layer.neurons])) for layer in copy.layers]
+    return _After([p.data for p in copy.parameters()], weights, loss,
+                  np.array(softmax(logits)))
+
+
+def most_influential(bp: Backprop, layer: int) -> int:
+    """The active neuron of a hidden ``layer`` whose output matters most for the loss: the
+    largest |∂loss/∂a| among neurons with a > 0 (an inactive relu passes nothing back)."""
+    numbers = bp.layers[layer - 1]
+    active = numbers.a > 0
+    if not active.any():
+        return 0
+    return int(np.argmax(np.where(active, np.abs(numbers.grad_a), -1.0)))

@@ -1,0 +1,347 @@
+"""How the explainer's network is drawn, as SVG: one drawing for the figures and the explorer.
+
+The vocabulary is the article's: the input is the 8×8 image itself, one square per pixel;
+neurons are circles in columns, hidden ones numbered, outputs labelled by their digit; lines
+are weights, blue positive and red negative, wider and stronger for larger |w|; shading is
+activation, dark high. Arrows beside a neuron are the negative gradient of the loss for its
+output (which way it should move), black arrows on a line the change of that weight in one
+step of gradient descent, Δw = −η·∂loss/∂w. Every figure carries a legend saying so, with the
+scales it uses. Every element has an id (``n2-15`` is neuron 15 of layer 2, ``w3-3-15`` the
+weight from it into output 3), which the explorer uses to show the numbers behind it.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import numpy as np
+
+WIDTH, HEIGHT = 1100, 720
+BLUE, RED = "#2166ac", "#b2182b"  # weights: positive, negative (ColorBrewer RdBu ends)
+PURPLE, GREEN, ORANGE, BLACK = "#7b3294", "#1b7837", "#e08214", "#111111"
+FONT = "Helvetica, Arial, sans-serif"
+CELL = 26  # px per input pixel
+COLUMNS = (140, 400, 610, 810)  # x of the input image's centre, hidden 1, hidden 2, outputs
+MIDDLE = 330  # y of the network's middle
+SPACING = {1: 30, 2: 30, 3: 46}  # px between neurons of a column
+RADIUS = {1: 11, 2: 11, 3: 15}
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def number(x: float, digits: int = 3) -> str:
+    """A signed number as the figures print it: ``+0.885``, ``−0.012`` (a real minus)."""
+    return f"{x:+.{digits}f}".replace("-", "−")
+
+
+def grey(level: float) -> str:
+    """White (0) to near-black (1)."""
+    v = round(255 - 225 * min(max(float(level), 0.0), 1.0))
+    return f"#{v:02x}{v:02x}{v:02x}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each neuron of a 64 → 16 → 16 → 10 network sits (px)."""
+
+    sizes: tuple[int, ...]
+
+    def position(self, layer: int, j: int) -> tuple[float, float]:
+        if layer == 0:  # pixel j of the 8×8 image
+            side = int(round(self.sizes[0] ** 0.5))
+            row, col = divmod(j, side)
+            left, top = COLUMNS[0] - side * CELL / 2, MIDDLE - side * CELL / 2
+            return left + (col + 0.5) * CELL, top + (row + 0.5) * CELL
+        n, step = self.sizes[layer], SPACING[layer]
+        return COLUMNS[layer], MIDDLE + (j - (n - 1) / 2) * step
+
+    def radius(self, layer: int) -> float:
+        return CELL / 2 if layer == 0 else RADIUS[layer]
+
+
+@dataclass(frozen=True)
+class LineStyle:
+    colour: str
+    width: float
+    opacity: float
+
+
+def line_style(w: float, scale: float, focused: bool = False) -> LineStyle:
+    """A weight's line: its sign's colour, width and strength ∝ |w| / the layer's largest."""
+    strength = abs(w) / scale if scale else 0.0
+    return LineStyle(BLUE if w > 0 else RED, round(0.5 + 3.5 * strength, 2),
+                     round((0.4 if focused else 0.12) + 0.55 * strength, 2))
+
+
+def text(x, y, words: str, size: int = 13, anchor: str = "middle", colour: str = "#222",
+         weight: str = "normal", halo: bool = False, **attrs) -> str:
+    extra = "".join(f' {k.replace("_", "-")}="{v}"' for k, v in attrs.items())
+    outline = ' stroke="white" stroke-width="3" paint-order="stroke"' if halo else ""
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+            f'fill="{colour}" font-weight="{weight}"{outline}{extra}>{html.escape(words)}</text>')
+
+
+def arrow(x1, y1, x2, y2, colour: str, width: float = 3.0, outline: bool = False,
+          **attrs) -> str:
+    """An arrow from (x1, y1) to its head at (x2, y2), as one closed path (shaft and head);
+    ``outline`` edges it in white, to stand out on a dark pixel. Shorter than half a pixel,
+    it is a dot: "about zero"."""
+    dx, dy = x2 - x1, y2 - y1
+    length = (dx * dx + dy * dy) ** 0.5
+    extra = "".join(f' {k.replace("_", "-")}="{v}"' for k, v in attrs.items())
+    edge = ' stroke="white" stroke-width="1.3"' if outline else ""
+    if length < 0.5:
+        return (f'<circle cx="{x2:.1f}" cy="{y2:.1f}" r="{width * 0.8:.1f}" fill="{colour}"'
+                f'{edge}{extra}/>')
+    ux, uy = dx / length, dy / length
+    nx, ny = -uy, ux  # across the arrow
+    head = min(2.6 * width + 4, length * 0.7)
+    half, wing = width / 2, width / 2 + head * 0.42
+    bx, by = x2 - ux * head, y2 - uy * head
+    points = [(x1 + nx * half, y1 + ny * half), (bx + nx * half, by + ny * half),
+              (bx + nx * wing, by + ny * wing), (x2, y2), (bx - nx * wing, by - ny * wing),
+              (bx - nx * half, by - ny * half), (x1 - nx * half, y1 - ny * half)]
+    d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in points) + " Z"
+    return f'<path d="{d}" fill="{colour}"{edge}{extra}/>'
+
+
+def shades(bp) -> list[np.ndarray]:
+    """Each neuron's shading in [0, 1]: inputs by their ink, hidden neurons by a ÷ the largest
+    a of their layer, outputs by probability (the legend states these scales)."""
+    levels = [bp.pixels]
+    for layer in bp.layers[:-1]:
+        top = layer.a.max()
+        levels.append(layer.a / top if top > 0 else np.zeros_like(layer.a))
+    levels.append(bp.probabilities)
+    return levels
+
+
+@dataclass(frozen=True)
+class Into:
+    """Show only the lines into neuron ``j`` (from the inputs ``only``, if given)."""
+
+    j: int
+    only: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Strongest:
+    """Show, into every neuron, only the lines of its ``count`` largest |w|."""
+
+    count: int
+
+
+def shown(visible: dict, layer: int, j: int, k: int, weights: np.ndarray) -> bool:
+    """Whether the line from input k into neuron j of ``layer`` is drawn: ``visible[layer]``
+    is "all", None (no lines), an :class:`Into` or a :class:`Strongest`."""
+    show = visible.get(layer)
+    if show == "all":
+        return True
+    if isinstance(show, Strongest):
+        return k in np.argsort(-np.abs(weights[j]), kind="stable")[:show.count]
+    return isinstance(show, Into) and show.j == j and (show.only is None or k in show.only)
+
+
+def connections(bp, layout: Layout, visible: dict, ids: bool = False) -> str:
+    """The weights as lines, as ``visible`` says (see :func:`shown`); with ``ids`` every line,
+    with an id and no style: the explorer styles and shows them."""
+    parts = []
+    for layer, numbers in enumerate(bp.layers, start=1):
+        scale = float(np.abs(numbers.w).max())
+        for j, row in enumerate(numbers.w):
+            x2, y2 = layout.position(layer, j)
+            for k, w in enumerate(row):
+                into = shown(visible, layer, j, k, numbers.w)
+                if not into and not ids:
+                    continue
+                x1, y1 = layout.position(layer - 1, k)
+                ends = f'x1="{x1:g}" y1="{y1:g}" x2="{x2:g}" y2="{y2:g}"'
+                if ids:  # the explorer styles and shows each line itself
+                    parts.append(f'<line id="w{layer}-{j}-{k}" class="w" {ends}/>')
+                    continue
+                style = line_style(w, scale, focused=isinstance(visible.get(layer), Into))
+                parts.append(f'<line {ends} stroke="{style.colour}" '
+                             f'stroke-width="{style.width}" stroke-opacity="{style.opacity}"/>')
+    return "\n".join(parts)
+
+
+def neurons(bp, layout: Layout, rings: dict | None = None) -> str:
+    """Pixels, circles and their labels; ``rings`` maps (layer, j) to a ring colour."""
+    rings, parts = rings or {}, []
+    levels = shades(bp)
+    side = int(round(bp.sizes[0] ** 0.5))
+    for i, level in enumerate(levels[0]):
+        x, y = layout.position(0, i)
+        parts.append(f'<rect id="n0-{i}" class="n" x="{x - CELL / 2:.1f}" y="{y - CELL / 2:.1f}" '
+                     f'width="{CELL}" height="{CELL}" fill="{grey(level)}" stroke="#bbbbbb" '
+                     f'stroke-width="0.6"/>')
+    for layer in range(1, len(bp.sizes)):
+        last = layer == len(bp.sizes) - 1
+        for j, level in enumerate(levels[layer]):
+            x, y = layout.position(layer, j)
+            ring = rings.get((layer, j))
+            stroke = f'stroke="{ring}" stroke-width="4"' if ring else \
+                'stroke="#555555" stroke-width="1"'
+            parts.append(f'<circle id="n{layer}-{j}" class="n" cx="{x:.1f}" cy="{y:.1f}" '
+                         f'r="{layout.radius(layer)}" fill="{grey(level)}" {stroke}/>')
+            colour = "white" if level > 0.55 else "#222"
+            label = str(j)
+            parts.append(text(x, y + (5 if last else 4), label, size=14 if last else 11,
+                              colour=colour, weight="bold" if last else "normal",
+                              pointer_events="none", id=f"t{layer}-{j}"))
+            if last:
+                parts.append(text(x + 24, y + 5, f"P {bp.probabilities[j]:.3f}", size=13,
+                                  anchor="start", id=f"p{j}"))
+    top = MIDDLE - side * CELL / 2 - 14
+    captions = [(COLUMNS[0], top, "input: the 8×8 image"),
+                (COLUMNS[1], layout.position(1, 0)[1] - 24, "hidden layer 1"),
+                (COLUMNS[2], layout.position(2, 0)[1] - 24, "hidden layer 2"),
+                (COLUMNS[3], layout.position(3, 0)[1] - 30, "outputs: one per digit")]
+    parts += [text(x, y, words, size=13, weight="bold", halo=True) for x, y, words in captions]
+    return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class LegendItem:
+    """One entry of a figure's legend: a small sample drawing and what it means."""
+
+    sample: str  # "weights", "shading", "arrow", "black-arrow"
+    words: str
+    colour: str = BLACK
+
+
+def legend(items: list[LegendItem], top: float = HEIGHT - 112) -> str:
+    """The key, under the network: one row per item."""
+    parts = [f'<rect x="20" y="{top:.0f}" width="{WIDTH - 40}" height="{12 + 21 * len(items)}" '
+             f'fill="#fafafa" stroke="#dddddd"/>']
+    for row, item in enumerate(items):
+        y = top + 20 + row * 21
+        x = 36
+        if item.sample == "weights":
+            parts.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 30}" y2="{y - 4}" stroke="{BLUE}" '
+                         f'stroke-width="3"/><line x1="{x + 36}" y1="{y - 4}" x2="{x + 66}" '
+                         f'y2="{y - 4}" stroke="{RED}" stroke-width="1.2"/>')
+        elif item.sample == "shading":
+            for k in range(6):
+                parts.append(f'<rect x="{x + 11 * k}" y="{y - 11}" width="11" height="12" '
+                             f'fill="{grey(k / 5)}" stroke="#999999" stroke-width="0.4"/>')
+        else:
+            parts.append(arrow(x + 4, y - 4, x + 62, y - 4, item.colour, width=2.5))
+        parts.append(text(x + 80, y, item.words, size=12.5, anchor="start"))
+    return "\n".join(parts)
+
+
+def svg(title: str, body: str, interactive: bool = False) -> str:
+    """A whole figure: a title, the drawing, white background; ``interactive`` adds the id
+    the explorer looks for."""
+    name = ' id="net"' if interactive else ""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg"{name} viewBox="0 0 {WIDTH} {HEIGHT}" '
+            f'width="{WIDTH}" height="{HEIGHT}" font-family="{FONT}">\n'
+            f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>\n'
+            + text(WIDTH / 2, 30, title, size=19, weight="bold", id="title") + "\n"
+            + body + "\n</svg>\n")
+
+
+@dataclass(frozen=True)
+class NeuronInput:
+    """One input of the neuron drawn by :func:`neuron_schematic`."""
+
+    name: str  # "neuron 8 of hidden layer 1"
+    a: float
+    w: float
+
+
+def neuron_schematic(title: str, inputs: list[NeuronInput], rest: tuple[int, float],
+                     bias: float, z: float, a: float, activation: str, words: str) -> str:
+    """One neuron: its strongest inputs with their weights and products, the rest summed,
+    the bias, Σ, and its activation curve with the operating point (z, a) marked."""
+    height = 590
+    parts = [f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
+             text(WIDTH / 2, 30, title, size=19, weight="bold")]
+    sx, sy = 540, 250  # Σ
+    scale = max(abs(i.w) for i in inputs)
+    rows = [*inputs, None]
+    for row, item in enumerate(rows):
+        y = 90 + row * 70
+        if item is None:  # the other inputs, summed
+            count, total = rest
+            parts.append(f'<line x1="250" y1="{y}" x2="{sx - 34}" y2="{sy}" stroke="#999999" '
+                         f'stroke-width="1.5" stroke-dasharray="5,4"/>')
+            parts.append(f'<circle cx="230" cy="{y}" r="20" fill="#eeeeee" stroke="#999999"/>')
+            parts.append(text(230, y + 5, "…", size=15))
+            parts.append(text(202, y + 5, f"{count} more inputs", size=13, anchor="end"))
+            parts.append(text(262, y - 10, f"their w·a add up to {number(total)}", size=13,
+                              anchor="start", halo=True))
+            continue
+        style = line_style(item.w, scale, focused=True)
+        parts.append(f'<line x1="250" y1="{y}" x2="{sx - 34}" y2="{sy}" stroke="{style.colour}" '
+                     f'stroke-width="{style.width + 1}"/>')
+        parts.append(f'<circle cx="230" cy="{y}" r="20" fill="{grey(min(item.a, 1.0))}" '
+                     f'stroke="#555555"/>')
+        parts.append(text(230, y + 5, f"{item.a:.2f}", size=12,
+                          colour="white" if item.a > 0.55 else "#222"))
+        parts.append(text(202, y + 5, item.name, size=13, anchor="end"))
+        parts.append(text(262, y - 10, f"w = {number(item.w)},  w·a = {number(item.w * item.a)}",
+                          size=13, anchor="start", halo=True))
+    parts.append(arrow(sx, sy + 150, sx, sy + 38, "#555555", width=2))
+    parts.append(text(sx + 10, sy + 140, f"bias b = {number(bias)}", size=13, anchor="start"))
+    parts.append(f'<circle cx="{sx}" cy="{sy}" r="34" fill="white" stroke="#333333" '
+                 f'stroke-width="2"/>')
+    parts.append(text(sx, sy + 9, "Σ", size=26))
+    parts.append(text(sx, sy - 44, f"z = Σ w·a + b = {number(z)}", size=14, weight="bold",
+                      halo=True))
+    parts.append(arrow(sx + 36, sy, sx + 88, sy, "#555555", width=2))
+    parts += _activation_plot(sx + 100, sy, z, a, activation)
+    ox = 1030
+    parts.append(arrow(sx + 368, sy, ox - 26, sy, "#555555", width=2))
+    parts.append(f'<circle cx="{ox}" cy="{sy}" r="24" fill="{grey(min(a, 1.0))}" '
+                 f'stroke="#333333" stroke-width="2"/>')
+    parts.append(text(ox, sy + 44, f"output a = {a:.3f}", size=14, weight="bold"))
+    parts.append(text(WIDTH / 2, 470, words, size=14))
+    parts.append(legend([
+        LegendItem("weights", "line: a weight, blue positive, red negative; wider for larger "
+                              "|w| (the strongest four of this neuron's inputs)"),
+        LegendItem("shading", "shading: activation, dark = high (the inputs' and the output's "
+                              "a, from 0 to 1)")], top=500))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+            f'width="{WIDTH}" height="{height}" font-family="{FONT}">\n' + "\n".join(parts)
+            + "\n</svg>\n")
+
+
+def _activation_plot(left: float, middle: float, z: float, a: float,
+                     activation: str) -> list[str]:
+    """relu (or tanh, sigmoid) over −3…3 in a box, with the point (z, a) marked."""
+    import math
+
+    curves = {"relu": lambda v: max(v, 0.0), "tanh": math.tanh,
+              "sigmoid": lambda v: 1 / (1 + math.exp(-v)),
+              "softplus": lambda v: math.log1p(math.exp(v))}
+    f = curves.get(activation, curves["relu"])
+    width, height, span = 250, 170, 3.0
+    top = middle - height / 2
+    low, high = min(f(-span), -0.2), max(f(span), 1.0)
+
+    def at(u, v):
+        return (left + (u + span) / (2 * span) * width,
+                top + height - (v - low) / (high - low) * height)
+
+    x0, y0 = at(-span, 0)
+    x1, _ = at(span, 0)
+    ux, uy = at(0, low)
+    _, vy = at(0, high)
+    points = " ".join("{:.1f},{:.1f}".format(*at(-span + 2 * span * i / 60,
+                                                 f(-span + 2 * span * i / 60)))
+                      for i in range(61))
+    px, py = at(max(min(z, span), -span), a)
+    return [f'<rect x="{left - 10}" y="{top - 28}" width="{width + 20}" height="{height + 52}" '
+            f'fill="#fafafa" stroke="#dddddd" rx="6"/>',
+            text(left + width / 2, top - 10, f"{activation}: a = {activation}(z)", size=13,
+                 weight="bold"),
+            f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y0:.1f}" stroke="#999999"/>',
+            f'<line x1="{ux:.1f}" y1="{uy:.1f}" x2="{ux:.1f}" y2="{vy:.1f}" stroke="#999999"/>',
+            text(x1 - 4, y0 + 16, "z", size=12, anchor="end"),
+            f'<polyline points="{points}" fill="none" stroke="#333333" stroke-width="2.5"/>',
+            f'<line x1="{px:.1f}" y1="{y0:.1f}" x2="{px:.1f}" y2="{py:.1f}" stroke="{PURPLE}" '
+            f'stroke-dasharray="4,3"/>',
+            f'<circle cx="{px:.1f}" cy="{py:.1f}" r="6" fill="{PURPLE}"/>',
+            text(px, y0 + 16, f"z = {number(z, 2)}", size=12, colour=PURPLE)]
