@@ -46,13 +46,43 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         how_it_works.main(["--digit", "3", "--out", tmp, "--trained", "--epochs", "2"])
         kept = []
-        for name in ("step1", "step2", "step4", "repeat", "trained_step1"):
+        for name in ("neuron", "step1", "step2", "step3", "step4", "apply", "repeat"):
             svg = (Path(tmp) / f"{name}.svg").read_bytes()
             kept.append(atomic_write(HERE / "how_it_works" / f"{name}.svg", svg, "picture"))
+        kept += explorer_screenshots(Path(tmp) / "explore.html")
     kept.append(stepper_screenshot())
     print("wrote", ", ".join(p.name for p in [HERE / "expression.svg", *frames,
                                                HERE / "mlp_collapsed.svg",
                                                HERE / "network.svg", *kept]))
+
+
+def explorer_screenshots(page_path: Path) -> list[Path]:
+    """Two views of the explorer at 1280×900: Step 2 with the largest weight change clicked,
+    and the update applied; the same pixels for the same seed."""
+    import shutil as sh
+
+    from playwright.sync_api import sync_playwright
+
+    shots = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=sh.which("chromium"), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--font-render-hinting=none"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(page_path.as_uri())
+        page.click("button[data-value='step2']")
+        biggest = page.evaluate("""(() => { let best = null, size = -1;
+          for (const el of document.querySelectorAll('[id^="dw3-3-"]')) {
+            const box = el.getBBox(), s = box.width + box.height;
+            if (s > size) { size = s; best = el.id; } }
+          return best; })()""")
+        page.click(f"#{biggest}")
+        shots.append(atomic_write(HERE / "explorer_step2.png", page.screenshot(), "screenshot"))
+        page.click("#apply")
+        page.click("#n3-3")
+        shots.append(atomic_write(HERE / "explorer_apply.png", page.screenshot(), "screenshot"))
+        browser.close()
+    return shots
 
 
 def stepper_screenshot() -> Path:

@@ -77,9 +77,10 @@ def repeat_figure(losses, probability, digit: int, path_stem: Path) -> list[Path
     return paths
 
 
-def page(sections: list[tuple[str, list[tuple[str, str]]]], digit: int, explore: str) -> str:
-    """index.html: the figures in order, each with its caption, and a link to the explorer;
-    only local files."""
+def page(sections: list[tuple[str, list[tuple[str, str]]]], digit: int, explore: str,
+         stepper: str | None = None) -> str:
+    """index.html: the figures in order, each with its caption, and links to the explorer
+    (and to the node-by-node stepper, if written); only local files."""
     parts = []
     for heading, items in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>")
@@ -88,6 +89,9 @@ def page(sections: list[tuple[str, list[tuple[str, str]]]], digit: int, explore:
                          f"<figcaption>{html.escape(caption)}</figcaption></figure>")
     body = "\n".join(parts)
     link = html.escape(explore)
+    steps = "" if stepper is None else (
+        f'<p>Or <a href="{html.escape(stepper)}">step through the same pass node by node</a>, '
+        f"every chain-rule step of the engine with its numbers.</p>")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>How deep learning works, with a real network reading a {digit}</title>
@@ -106,6 +110,7 @@ its colours, widths and arrows stand for.</p>
 <p class="explore"><a href="{link}">Open the explorer</a>: the same stages, where you can
 click any neuron or weight to see its numbers, apply the update, and switch between the
 untrained and the trained network and between digits.</p>
+{steps}
 {body}
 </body></html>
 """
@@ -202,14 +207,16 @@ def main(argv=None) -> int:
     if args.trained:
         sections.append(("After training", write_figures(trained[args.digit], scales, out,
                                                          "trained_", trained=True)))
-    runs = [explorer.Run(name, d, bp, repeat, lines)
+    runs = [explorer.Run(name, d, bp, repeat + " Choose the trained network above to see it "
+                         "after this training.", lines)
             for name, group in (("untrained", untrained), ("trained", trained))
             for d, bp in group.items()]
     atomic_write(explore, explorer.page(runs, "Explore how an MLP(64, [16, 16, 10]) learns: "
                                               "every number from glassgrad's engine"),
                  "HTML page")
     link = os.path.relpath(explore.resolve(), out.resolve())
-    atomic_write(out / "index.html", page(sections, args.digit, link), "HTML page")
+    stepper = os.path.relpath(Path(args.html).resolve(), out.resolve()) if args.html else None
+    atomic_write(out / "index.html", page(sections, args.digit, link, stepper), "HTML page")
     print(f"Wrote {out / 'index.html'}, its figures, and the explorer {explore}.")
     return 0
 

@@ -165,7 +165,7 @@ def breakdown(bp: Backprop, layer: int, k: int, main: int, main_name: str,
     mine = float(sent[main])
     others = float(np.sum(np.delete(sent, main)))
     left, top = 28, 58
-    scale = 55 / max(abs(mine), abs(others), 1e-12)
+    scale = 50 / max(abs(mine), abs(others), 1e-12)  # bars of |value|; the text has the sign
     parts = [f'<rect x="{left}" y="{top}" width="262" height="108" fill="white" '
              f'stroke="{colour}" rx="6"/>',
              pic.text(left + 10, top + 19, f"Why neuron {k} should "
@@ -180,9 +180,8 @@ def breakdown(bp: Backprop, layer: int, k: int, main: int, main_name: str,
     for row, (words, value) in enumerate(((f"from {main_name}", mine),
                                           (f"from the other {len(sent) - 1}", others))):
         yy = top + 86 + row * 16
-        bar = scale * value
-        parts.append(f'<rect x="{left + 190 + min(bar, 0):.1f}" y="{yy - 10}" '
-                     f'width="{max(abs(bar), 1):.1f}" height="11" fill="{colour}"/>')
+        parts.append(f'<rect x="{left + 200}" y="{yy - 10}" '
+                     f'width="{max(scale * abs(value), 1):.1f}" height="11" fill="{colour}"/>')
         parts.append(pic.text(left + 10, yy, f"{words}: {number(value)}", size=12.5,
                               anchor="start"))
     return "\n".join(parts)
@@ -224,96 +223,154 @@ def neuron_item(colour: str, name: str, scales: Scales) -> LegendItem:
                                f"{scales.neuron * 0.1:.0f} px per 0.1", colour)
 
 
-def stages(bp: Backprop, scales: Scales, trained: bool) -> list[Stage]:
-    """The article's stages for this pass, in order."""
-    focus = focus_neurons(bp)
-    last, t = len(bp.layers), bp.target
-    j2, j1 = focus[last - 1], focus[last - 2]
+@dataclass(frozen=True)
+class _Story:
+    """What every stage of one pass refers to: the pass, the arrow scale, the digit t and the
+    neurons followed in hidden layers 2 (j2) and 1 (j1)."""
+
+    bp: Backprop
+    scales: Scales
+    state: str  # "untrained" or "trained"
+
+    @property
+    def t(self) -> int:
+        return self.bp.target
+
+    @property
+    def last(self) -> int:
+        return len(self.bp.layers)
+
+    @property
+    def j2(self) -> int:
+        return focus_neurons(self.bp)[self.last - 1]
+
+    @property
+    def j1(self) -> int:
+        return focus_neurons(self.bp)[self.last - 2]
+
+    @property
+    def zt(self) -> str:
+        """The target output's logit, as the figures write it: z₃."""
+        return f"z{str(self.t).translate(pic.SUBSCRIPTS)}"
+
+    def wants(self, layer: int, j: int) -> float:
+        """−∂loss/∂(output of neuron j): which way it should move."""
+        numbers = self.bp.layers[layer - 1]
+        return float(-(numbers.delta if layer == self.last else numbers.grad_a)[j])
+
+
+def _verb(change: float) -> str:
+    return "increase" if change > 0 else "decrease"
+
+
+def _forward(s: _Story) -> Stage:
+    bp, t = s.bp, s.t
     top = int(np.argmax(bp.probabilities))
-    out, h2, h1 = bp.layers[-1], bp.layers[-2], bp.layers[-3]
-    state = "trained" if trained else "untrained"
-    zt = f"z{str(t).translate(pic.SUBSCRIPTS)}"
-    dz = float(-out.delta[t])
-    c2, c1 = float(-h2.grad_a[j2]), float(-h1.grad_a[j1])
-    verb = {True: "increase", False: "decrease"}
-    shading = shading_item(bp)
-    blank_low = float(bp.x[bp.pixels == 0].min()) if (bp.pixels == 0).any() else 0.0
-    forward = Stage(
-        "forward", f"The forward pass: the {state} network reads a {t}",
+    return Stage(
+        "forward", f"The forward pass: the {s.state} network reads a {t}",
         f"Each neuron adds up its inputs times their weights, plus a bias, and passes the sum "
-        f"through relu. The {state} network gives '{t}' a probability of "
+        f"through relu. The {s.state} network gives '{t}' a probability of "
         f"{bp.probabilities[t]:.3f}; its top answer is '{top}' ({bp.probabilities[top]:.3f}). "
         f"The loss, −log P('{t}'), is {bp.loss:.3f}.",
         {1: pic.Strongest(3), 2: "all", 3: "all"},
         overlay=note([f"P('{t}') = {bp.probabilities[t]:.3f}, loss = {bp.loss:.3f}",
                       f"top answer: '{top}' ({bp.probabilities[top]:.3f})"]),
-        legend=(WEIGHTS_FORWARD, shading))
-    step1 = Stage(
+        legend=(WEIGHTS_FORWARD, shading_item(bp)))
+
+
+def _step1(s: _Story) -> Stage:
+    t, dz = s.t, s.wants(s.last, s.t)
+    return Stage(
         "step1", f"Step 1: the '{t}' output should go {'up' if dz > 0 else 'down'}",
         f"We want the '{t}' output high and the others low. The loss falls fastest if the "
-        f"'{t}' output's logit {zt} moves by −∂loss/∂{zt} = {number(dz)} (purple arrow): "
+        f"'{t}' output's logit {s.zt} moves by −∂loss/∂{s.zt} = {number(dz)} (purple arrow): "
         f"1 − P('{t}'), since the loss is −log P('{t}').",
-        {}, rings={(last, t): PURPLE},
-        overlay=neuron_arrow(bp, last, t, dz, scales, PURPLE, zt),
-        legend=(shading, neuron_item(PURPLE, zt, scales)))
-    changes2 = _changes(bp, last, t)
-    big = int(np.argmax(np.abs(changes2)))
-    step2 = Stage(
+        {}, rings={(s.last, t): PURPLE},
+        overlay=neuron_arrow(s.bp, s.last, t, dz, s.scales, PURPLE, s.zt),
+        legend=(shading_item(s.bp), neuron_item(PURPLE, s.zt, s.scales)))
+
+
+def _step2(s: _Story) -> Stage:
+    bp, t, last, dz = s.bp, s.t, s.last, s.wants(s.last, s.t)
+    out, h2 = bp.layers[-1], bp.layers[-2]
+    changes = _changes(bp, last, t)
+    big = int(np.argmax(np.abs(changes)))
+    return Stage(
         "step2", f"Step 2: change the weights into the '{t}' output",
         f"Each weight w from hidden neuron k into '{t}' changes by Δw = −η·∂loss/∂w = "
-        f"−η·δ·a_k, with δ = ∂loss/∂{zt} = {number(-dz)} the same for all of them: so each "
+        f"−η·δ·a_k, with δ = ∂loss/∂{s.zt} = {number(-dz)} the same for all of them: so each "
         f"change is proportional to the activation a_k it comes from, and neurons that are "
         f"off (a = 0) change nothing. The largest: from neuron {big} (a = {h2.a[big]:.3f}), "
         f"w {number(out.w[t, big])} → {number(out.w_after[t, big])} (Δw "
-        f"{number(changes2[big])}, η = {bp.lr:g}).",
+        f"{number(changes[big])}, η = {bp.lr:g}).",
         {last: pic.Into(t)}, rings={(last, t): PURPLE},
-        overlay=neuron_arrow(bp, last, t, dz, scales, PURPLE, zt) + "\n"
+        overlay=neuron_arrow(bp, last, t, dz, s.scales, PURPLE, s.zt) + "\n"
         + weight_arrows(bp, last, t),
-        legend=(WEIGHTS, change_item(bp, last, t), neuron_item(PURPLE, zt, scales)))
-    step3 = Stage(
+        legend=(WEIGHTS, change_item(bp, last, t), neuron_item(PURPLE, s.zt, s.scales)))
+
+
+def _step3(s: _Story) -> Stage:
+    bp, t, layer, j2 = s.bp, s.t, s.last - 1, s.j2
+    c2 = s.wants(layer, j2)
+    return Stage(
         "step3", "Step 3: the same, one layer back",
         f"In hidden layer 2, neuron {j2} (the active one whose output matters most) should "
-        f"{verb[c2 > 0]}: −∂loss/∂a = {number(c2)} (green arrow). That number is the sum of "
+        f"{_verb(c2)}: −∂loss/∂a = {number(c2)} (green arrow). That number is the sum of "
         f"what all ten outputs pass back to it, not only '{t}' (the box). It is done by "
         f"changing its weights from hidden layer 1 (black arrows).",
-        {last - 1: pic.Into(j2)}, rings={(last, t): PURPLE, (last - 1, j2): GREEN},
-        overlay="\n".join([neuron_arrow(bp, last - 1, j2, c2, scales, GREEN, "a"),
-                           weight_arrows(bp, last - 1, j2),
-                           breakdown(bp, last - 1, j2, t, f"'{t}'", GREEN)]),
-        legend=(WEIGHTS, change_item(bp, last - 1, j2), neuron_item(GREEN, "a", scales)))
-    step4 = Stage(
+        {layer: pic.Into(j2)}, rings={(s.last, t): PURPLE, (layer, j2): GREEN},
+        overlay="\n".join([neuron_arrow(bp, layer, j2, c2, s.scales, GREEN, "a"),
+                           weight_arrows(bp, layer, j2),
+                           breakdown(bp, layer, j2, t, f"'{t}'", GREEN)]),
+        legend=(WEIGHTS, change_item(bp, layer, j2), neuron_item(GREEN, "a", s.scales)))
+
+
+def _step4(s: _Story) -> Stage:
+    bp, layer, j1, j2 = s.bp, s.last - 2, s.j1, s.j2
+    c1 = s.wants(layer, j1)
+    blank_low = float(bp.x[bp.pixels == 0].min()) if (bp.pixels == 0).any() else 0.0
+    return Stage(
         "step4", "Step 4: and for the first hidden layer",
-        f"Neuron {j1} of hidden layer 1 should {verb[c1 > 0]} (−∂loss/∂a = {number(c1)}, "
+        f"Neuron {j1} of hidden layer 1 should {_verb(c1)} (−∂loss/∂a = {number(c1)}, "
         f"orange arrow), through its weights from the 64 pixels. The network reads each pixel "
         f"standardised, (ink − mean) ÷ std over the training images, so a blank pixel of this "
         f"image reads as low as {number(blank_low, 2)}, not 0: its weight changes too "
-        f"(Δw = −η·δ·x). The arrow in each "
-        f"pixel is the change of its weight; the lines of the {STRONGEST} largest are drawn.",
-        {last - 2: pic.Into(j1, strongest_changes(bp, 1, j1, STRONGEST))},
-        rings={(last - 1, j2): GREEN, (last - 2, j1): ORANGE},
-        overlay="\n".join([neuron_arrow(bp, last - 2, j1, c1, scales, ORANGE, "a"),
+        f"(Δw = −η·δ·x). The arrow in each pixel is the change of its weight; the lines of "
+        f"the {STRONGEST} largest are drawn.",
+        {layer: pic.Into(j1, strongest_changes(bp, 1, j1, STRONGEST))},
+        rings={(layer + 1, j2): GREEN, (layer, j1): ORANGE},
+        overlay="\n".join([neuron_arrow(bp, layer, j1, c1, s.scales, ORANGE, "a"),
                            pixel_arrows(bp, j1),
-                           breakdown(bp, last - 2, j1, j2, f"neuron {j2}", ORANGE),
+                           breakdown(bp, layer, j1, j2, f"neuron {j2}", ORANGE),
                            note(["Pixels show ink (white = blank), but the",
                                  "network reads them standardised: a blank",
                                  "pixel reads below 0, so its weight moves."],
                                 ORANGE, top=532)]),
-        legend=(WEIGHTS, pixel_item(bp, j1), neuron_item(ORANGE, "a", scales)))
-    after = bp.probabilities_after
-    apply = Stage(
+        legend=(WEIGHTS, pixel_item(bp, j1), neuron_item(ORANGE, "a", s.scales)))
+
+
+def _apply(s: _Story) -> Stage:
+    bp, t = s.bp, s.t
+    after, predicted = bp.probabilities_after, bp.loss + bp.predicted_change
+    return Stage(
         "apply", "Apply the update: every weight takes its step",
         f"One step of gradient descent (η = {bp.lr:g}) moves every weight and bias by its Δw. "
         f"Read again by the engine, the same image gives P('{t}') {bp.probabilities[t]:.3f} → "
         f"{after[t]:.3f} and a loss of {bp.loss:.3f} → {bp.loss_after:.3f}; the first-order "
         f"prediction Σ ∂loss/∂w·Δw said {bp.loss:.3f} {number(bp.predicted_change)} = "
-        f"{bp.loss + bp.predicted_change:.3f}.",
+        f"{predicted:.3f}.",
         {1: pic.Strongest(3), 2: "all", 3: "all"},
         overlay=note([f"after one step (η = {bp.lr:g}):",
                       f"P('{t}') {bp.probabilities[t]:.3f} → {after[t]:.3f}",
                       f"loss {bp.loss:.3f} → {bp.loss_after:.3f}",
-                      f"predicted: {bp.loss + bp.predicted_change:.3f}"], PURPLE),
-        legend=(WEIGHTS_FORWARD, shading))
-    return [forward, step1, step2, step3, step4, apply]
+                      f"predicted: {predicted:.3f}"], PURPLE),
+        legend=(WEIGHTS_FORWARD, shading_item(bp)))
+
+
+def stages(bp: Backprop, scales: Scales, trained: bool) -> list[Stage]:
+    """The article's stages for this pass, in order."""
+    story = _Story(bp, scales, "trained" if trained else "untrained")
+    return [make(story) for make in (_forward, _step1, _step2, _step3, _step4, _apply)]
 
 
 def figure(bp: Backprop, stage: Stage) -> str:
