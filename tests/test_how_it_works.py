@@ -260,6 +260,13 @@ def test_the_same_seed_gives_the_same_bytes(written, tmp_path):
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
 
 
+def test_a_page_that_cannot_be_written_is_one_clear_line(tmp_path, capsys):
+    assert cli.main(["--out", str(tmp_path), "--explore", str(tmp_path / "no" / "x.html")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write HTML page to ") and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # nothing half done
+
+
 def test_bad_arguments(capsys):
     for argv, flag in ((["--digit", "12"], "--digit"), (["--epochs", "0"], "--epochs"),
                        (["--digits", "3,3"], "--digits"), (["--lr", "0"], "--lr")):

@@ -15,6 +15,7 @@ import argparse
 import html
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -159,13 +160,37 @@ def main(argv=None) -> int:
         p.error(f"argument --epochs: expected a positive integer, got {args.epochs}")
     if not 0 < args.lr <= 10:
         p.error(f"argument --lr: expected a number in (0, 10], got {args.lr}")
+    try:
+        run(args)
+    except GraphvizMissingError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # a directory that cannot be made, a file that cannot be written
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+@dataclass(frozen=True)
+class Training:
+    """What the brief training did, in words for the "repeat" figure and stage."""
+
+    caption: str
+    lines: tuple[str, ...]
+
+
+def run(args) -> None:
+    """Everything the command writes: the passes, the figures, index.html, the explorer."""
     digits = args.digits or list(dict.fromkeys([args.digit, 8, 1]))
     if args.digit not in digits:
         digits = [args.digit, *digits]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     explore = Path(args.explore) if args.explore else out / "explore.html"
-
+    for path in filter(None, [explore, args.html and Path(args.html)]):
+        if not path.parent.is_dir():  # say so before the work, not after it
+            raise FileNotFoundError(f"cannot write HTML page to {path}: directory "
+                                    f"{path.parent} does not exist")
     data = prepare(TrainConfig(hidden=HIDDEN, seed=args.seed))
     # A real image of each digit, from the test split: the network never trains on them.
     images = {d: int(np.flatnonzero(data.test.labels == d)[0]) for d in digits}
@@ -176,39 +201,21 @@ def main(argv=None) -> int:
                             args.lr) for d, i in images.items()}
 
     if args.html:
-        x = data.x_test[images[args.digit]]
-        loss = cross_entropy(model([Value(float(v), label=f"x{i}") for i, v in enumerate(x)]),
-                             args.digit)
-        try:
-            export_html(loss, args.html, title=f"An untrained MLP(64, [16, 16, 10]) reading "
-                                               f"a {args.digit}: every step of its loss's pass")
-        except GraphvizMissingError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        print(f"Wrote {args.html}")
+        write_stepper(model, data.x_test[images[args.digit]], args.digit, args.html)
     untrained = passes()
     print(f"Training briefly ({args.epochs} epochs) for the trained network …")
-    x = data.x_test[images[args.digit]]
-    losses, probability = brief_training(model, data, x, args.digit, args.epochs, args.seed)
+    training = train(model, data, data.x_test[images[args.digit]], args, out)
     trained = passes()
-    repeat_figure(losses, probability, args.digit, out / "repeat")
-    repeat = (f"Repeat for batch after batch of random training images: over {len(losses)} "
-              f"steps ({args.epochs} passes over {len(data.x_train)} images) the batch loss "
-              f"fell from {losses[0]:.2f} to {losses[-1]:.2f}, and the probability the network "
-              f"gives our {args.digit} of being a {args.digit} rose from {probability[0]:.3f} "
-              f"to {probability[-1]:.3f}.")
-    lines = (f"{len(losses)} steps of training on batches of 32:",
-             f"batch loss {losses[0]:.2f} → {losses[-1]:.2f}",
-             f"P('{args.digit}') for this image {probability[0]:.3f} → {probability[-1]:.3f}")
     scales = st.Scales.of([*untrained.values(), *trained.values()])
     sections = [("Before training", write_figures(untrained[args.digit], scales, out, "",
                                                   trained=False))]
-    sections[0][1].append(("repeat.svg", repeat))
+    sections[0][1].append(("repeat.svg", training.caption))
     if args.trained:
         sections.append(("After training", write_figures(trained[args.digit], scales, out,
                                                          "trained_", trained=True)))
-    runs = [explorer.Run(name, d, bp, repeat + " Choose the trained network above to see it "
-                         "after this training.", lines)
+    caption = training.caption + " Choose the trained network above to see it after this " \
+                                 "training."
+    runs = [explorer.Run(name, d, bp, caption, training.lines)
             for name, group in (("untrained", untrained), ("trained", trained))
             for d, bp in group.items()]
     atomic_write(explore, explorer.page(runs, "Explore how an MLP(64, [16, 16, 10]) learns: "
@@ -218,7 +225,30 @@ def main(argv=None) -> int:
     stepper = os.path.relpath(Path(args.html).resolve(), out.resolve()) if args.html else None
     atomic_write(out / "index.html", page(sections, args.digit, link, stepper), "HTML page")
     print(f"Wrote {out / 'index.html'}, its figures, and the explorer {explore}.")
-    return 0
+
+
+def write_stepper(model: MLP, x: np.ndarray, digit: int, path) -> None:
+    """The node-by-node stepper of the untrained network's pass on this image."""
+    loss = cross_entropy(model([Value(float(v), label=f"x{i}") for i, v in enumerate(x)]),
+                         digit)
+    export_html(loss, path, title=f"An untrained MLP(64, [16, 16, 10]) reading a {digit}: "
+                                  f"every step of its loss's pass")
+    print(f"Wrote {path}")
+
+
+def train(model: MLP, data, x: np.ndarray, args, out: Path) -> Training:
+    """The brief training, its figure, and what it did in words."""
+    losses, probability = brief_training(model, data, x, args.digit, args.epochs, args.seed)
+    repeat_figure(losses, probability, args.digit, out / "repeat")
+    d = args.digit
+    return Training(
+        f"Repeat for batch after batch of random training images: over {len(losses)} steps "
+        f"({args.epochs} passes over {len(data.x_train)} images) the batch loss fell from "
+        f"{losses[0]:.2f} to {losses[-1]:.2f}, and the probability the network gives our {d} "
+        f"of being a {d} rose from {probability[0]:.3f} to {probability[-1]:.3f}.",
+        (f"{len(losses)} steps of training on batches of 32:",
+         f"batch loss {losses[0]:.2f} → {losses[-1]:.2f}",
+         f"P('{d}') for this image {probability[0]:.3f} → {probability[-1]:.3f}"))
 
 
 def write_figures(bp: Backprop, scales: st.Scales, out: Path, prefix: str,
