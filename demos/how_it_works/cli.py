@@ -15,6 +15,7 @@ import argparse
 import html
 import os
 import sys
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,9 +70,11 @@ def repeat_figure(losses, probability, digit: int, path_stem: Path) -> list[Path
     right.set(ylabel=f"probability the network gives '{digit}'", ylim=(0, 1.02))
     fig_.legend(loc="center right", bbox_to_anchor=(0.88, 0.5))
     left.set_title("Repeated over many batches: the loss falls")
-    fig_.text(0.01, 0.01, "Each point: one step of Adam (lr 0.02) on a batch of 32; the green "
-                          "line: the probability of the right digit for the image we follow.",
-              fontsize=8, color="#555555")
+    fig_.subplots_adjust(bottom=0.24)
+    fig_.text(0.01, 0.005, "Training as the digits demo does it: Adam (lr 0.02) on batches of "
+                           "32 random images (the single step before was plain SGD on one "
+                           "image).\nGreen: the probability of the right digit for the image "
+                           "we follow, after each step.", fontsize=8, color="#555555")
     paths = [save_figure(fig_, path_stem.with_suffix(suffix), close=False)
              for suffix in (".svg", ".png")]
     plt.close(fig_)
@@ -89,10 +92,10 @@ def page(sections: list[tuple[str, list[tuple[str, str]]]], digit: int, explore:
             parts.append(f'<figure><img src="{html.escape(image)}" alt="{html.escape(image)}">'
                          f"<figcaption>{html.escape(caption)}</figcaption></figure>")
     body = "\n".join(parts)
-    link = html.escape(explore)
+    link = html.escape(urllib.parse.quote(explore))
     steps = "" if stepper is None else (
-        f'<p>Or <a href="{html.escape(stepper)}">step through the same pass node by node</a>, '
-        f"every chain-rule step of the engine with its numbers.</p>")
+        f'<p>Or <a href="{html.escape(urllib.parse.quote(stepper))}">step through the same '
+        f"pass node by node</a>: every chain-rule step of the engine, with its numbers.</p>")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>How deep learning works, with a real network reading a {digit}</title>
@@ -128,13 +131,24 @@ def positive_digits(text: str) -> list[int]:
     return digits
 
 
+def seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {value}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m demos.how_it_works", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--digit", type=int, choices=range(10), default=3, metavar="0-9",
                    help="which digit the figures follow (default: %(default)s)")
     p.add_argument("--digits", type=positive_digits, default=None, metavar="D,D,…",
-                   help="the test digits the explorer offers (default: the --digit, 8 and 1)")
+                   help="the test digits the explorer offers, the --digit always among them "
+                        "(default: the --digit, 8 and 1)")
     p.add_argument("--out", default="runs/how_it_works", metavar="DIR",
                    help="where the figures and index.html go (default: %(default)s)")
     p.add_argument("--explore", metavar="FILE",
@@ -146,7 +160,7 @@ def parser() -> argparse.ArgumentParser:
                         "(default: %(default)s)")
     p.add_argument("--lr", type=float, default=0.1,
                    help="η of the one SGD step the figures show (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="initial weights (default: 0)")
+    p.add_argument("--seed", type=seed, default=0, help="initial weights (default: 0)")
     p.add_argument("--html", metavar="FILE",
                    help="also write a page to step through this digit's forward and backward "
                         "pass in the untrained network, node by node, in any browser")
@@ -185,12 +199,15 @@ def run(args) -> None:
     if args.digit not in digits:
         digits = [args.digit, *digits]
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     explore = Path(args.explore) if args.explore else out / "explore.html"
-    for path in filter(None, [explore, args.html and Path(args.html)]):
-        if not path.parent.is_dir():  # say so before the work, not after it
+    for path in filter(None, [args.explore and explore, args.html and Path(args.html)]):
+        # Said before the work, not after it.
+        if path.is_dir():
+            raise IsADirectoryError(f"cannot write HTML page to {path}: it is a directory")
+        if not path.parent.is_dir():
             raise FileNotFoundError(f"cannot write HTML page to {path}: directory "
                                     f"{path.parent} does not exist")
+    out.mkdir(parents=True, exist_ok=True)
     data = prepare(TrainConfig(hidden=HIDDEN, seed=args.seed))
     # A real image of each digit, from the test split: the network never trains on them.
     images = {d: int(np.flatnonzero(data.test.labels == d)[0]) for d in digits}
@@ -206,13 +223,15 @@ def run(args) -> None:
     print(f"Training briefly ({args.epochs} epochs) for the trained network …")
     training = train(model, data, data.x_test[images[args.digit]], args, out)
     trained = passes()
-    scales = st.Scales.of([*untrained.values(), *trained.values()])
-    sections = [("Before training", write_figures(untrained[args.digit], scales, out, "",
-                                                  trained=False))]
+    scales = st.scales_by_network({"untrained": list(untrained.values()),
+                                   "trained": list(trained.values())})
+    sections = [("Before training", write_figures(untrained[args.digit], scales["untrained"],
+                                                  out, "", trained=False))]
     sections[0][1].append(("repeat.svg", training.caption))
     if args.trained:
-        sections.append(("After training", write_figures(trained[args.digit], scales, out,
-                                                         "trained_", trained=True)))
+        sections.append(("After training", write_figures(trained[args.digit],
+                                                         scales["trained"], out, "trained_",
+                                                         trained=True)))
     caption = training.caption + " Choose the trained network above to see it after this " \
                                  "training."
     runs = [explorer.Run(name, d, bp, caption, training.lines)

@@ -26,8 +26,8 @@ from demos.how_it_works.numbers import Backprop
 
 def show(x: float) -> str:
     """A number as the panel prints it: 4 significant digits (``-0.8849``, ``0.0123``,
-    ``1.234e-05``)."""
-    return f"{float(x):.4g}"
+    ``1.234e-05``; never ``-0``)."""
+    return f"{float(x) + 0.0:.4g}"
 
 
 @dataclass(frozen=True)
@@ -54,20 +54,21 @@ def _neurons(bp: Backprop) -> list[list[dict]]:
     """What a click on a neuron shows, per layer and neuron (layer 0: the pixels)."""
     names = _neuron_names(bp)
     data = [[{"name": names[0][i], "ink": f"{bp.pixels[i] * 16:.0f} of 16",
-              "reads": show(bp.x[i]), "grad": show(bp.input_grads[i])}
+              "reads": show(bp.x[i]), "want": show(-bp.input_grads[i])}
              for i in range(bp.sizes[0])]]
     for layer, numbers in enumerate(bp.layers, start=1):
         feeds = bp.layers[layer].sent if layer < len(bp.layers) else None
         row = []
         for j in range(len(numbers.a)):
             item = {"name": names[layer][j], "z": show(numbers.z[j]), "a": show(numbers.a[j]),
-                    "grad": show(numbers.grad_a[j]), "delta": show(numbers.delta[j]),
+                    "want": show(-numbers.grad_a[j]), "delta": show(numbers.delta[j]),
                     "b": show(numbers.b[j])}
-            if feeds is not None:  # the chain rule: [neuron i it feeds, what i passed back]
+            if feeds is not None:  # the chain rule: [neuron i it feeds, −δᵢ·wᵢⱼ it passed back]
                 order = np.argsort(-np.abs(feeds[:, j]), kind="stable")
-                item["parts"] = [[int(i), show(feeds[i, j])] for i in order]
+                item["parts"] = [[int(i), show(-feeds[i, j])] for i in order]
             else:
                 item["p"] = f"{bp.probabilities[j]:.4f}"
+                item["pAfter"] = f"{bp.probabilities_after[j]:.4f}"
                 item["target"] = j == bp.target
             row.append(item)
         data.append(row)
@@ -119,6 +120,15 @@ def _strongest(bp: Backprop, count: int) -> list[list[list[int]]]:
             for n in bp.layers]
 
 
+def _readings(bp: Backprop) -> list[dict]:
+    """The image read again after 1, 2, … SGD steps: the outputs' texts and shading."""
+    t = bp.target
+    return [{"p": [f"P {v:.3f}" for v in r.probabilities],
+             "fills": [pic.grey(v) for v in r.probabilities],
+             "target": f"{r.probabilities[t]:.4f}", "loss": f"{r.loss:.4g}"}
+            for r in bp.readings]
+
+
 def _stages(run: Run, scales: st.Scales) -> list[dict]:
     bp = run.bp
     stages = st.stages(bp, scales, trained=run.network == "trained")
@@ -139,25 +149,29 @@ def _pass(run: Run, scales: st.Scales) -> dict:
     levels = pic.shades(bp)
     after = bp.probabilities_after
     t = bp.target
+    far = abs(bp.predicted_change) > 0.5 * bp.loss
     return {
         "network": run.network, "digit": run.digit, "stages": _stages(run, scales),
         "fills": [[pic.grey(v) for v in layer] for layer in levels],
         "dark": [[bool(v > 0.55) for v in layer] for layer in levels],
-        "fillsAfter": [pic.grey(v) for v in after],
-        "p": [f"P {v:.3f}" for v in bp.probabilities],
-        "pAfter": [f"P {v:.3f}" for v in after],
+        "p": [f"P {v:.3f}" for v in bp.probabilities], "readings": _readings(bp),
         "neurons": _neurons(bp), "weights": _weights(bp),
         "apply": {"lr": f"{bp.lr:g}", "target": t, "before": f"{bp.probabilities[t]:.4f}",
-                  "after": f"{after[t]:.4f}", "loss": f"{bp.loss:.4f}",
-                  "lossAfter": f"{bp.loss_after:.4f}",
-                  "predicted": f"{bp.loss + bp.predicted_change:.4f}",
-                  "change": show(bp.predicted_change)},
+                  "after": f"{after[t]:.4f}", "loss": f"{bp.loss:.4g}",
+                  "lossAfter": f"{bp.loss_after:.4g}",
+                  "predicted": f"{bp.loss + bp.predicted_change:.4g}",
+                  "change": show(bp.predicted_change),
+                  "estimate": "far off here: the step is too big for a linear estimate"
+                  if far else "a linear estimate, good for small steps"},
     }
 
 
 def page(runs: list[Run], title: str) -> str:
     """The explorer for these passes (the same network architecture in each)."""
-    scales = st.Scales.of([run.bp for run in runs])
+    groups: dict[str, list[Backprop]] = {}
+    for run in runs:
+        groups.setdefault(run.network, []).append(run.bp)
+    scales = st.scales_by_network(groups)
     first = runs[0].bp
     layout = pic.Layout(tuple(first.sizes))
     drawing = pic.svg("", "\n".join([
@@ -167,7 +181,7 @@ def page(runs: list[Run], title: str) -> str:
     networks = {}
     for r in runs:
         networks.setdefault(r.network, _network(r.bp))
-    data = {"passes": {f"{r.network}/{r.digit}": _pass(r, scales) for r in runs},
+    data = {"passes": {f"{r.network}/{r.digit}": _pass(r, scales[r.network]) for r in runs},
             "weights": networks,
             "networks": list(dict.fromkeys(r.network for r in runs)),
             "digits": list(dict.fromkeys(r.digit for r in runs)), "sizes": first.sizes}

@@ -11,6 +11,8 @@ chain-rule contributions: they add up to that input's ∂loss/∂a).
 Then one step of plain gradient descent with learning rate η, w ← w − η·∂loss/∂w, is taken on
 a copy of the network, and the same image is read again: the loss and the probabilities after
 it are the engine's too, beside the first-order prediction Σ ∂loss/∂w·Δw of the loss's change.
+A few more such steps on the same image (each with the engine's new grads) show the
+probability of the right digit rising step after step.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine import Value, backward_steps, find_neurons, no_grad, topological_order
+from engine import Value, backward_steps, find_neurons, topological_order
 from nn import MLP, SGD, cross_entropy, softmax
 
 
@@ -40,10 +42,23 @@ class LayerNumbers:
 
 
 @dataclass(frozen=True)
-class Backprop:
-    """Every number of one pass of ``model`` on one image (see the module docstring)."""
+class Reading:
+    """The image read again after some SGD steps: the loss and the probabilities."""
 
-    model: MLP
+    loss: float
+    probabilities: np.ndarray
+
+
+STEPS = 5  # SGD steps on the one image, for watching P rise step by step
+
+
+@dataclass(frozen=True)
+class Backprop:
+    """Every number of one pass of a network on one image (see the module docstring); the
+    network itself is not kept (it goes on training), only its numbers."""
+
+    sizes: tuple[int, ...]  # 64, 16, 16, 10
+    activation: str  # of the hidden layers
     x: np.ndarray  # what the network reads: the standardised pixels
     pixels: np.ndarray  # the image's ink, 0 (blank) to 1
     target: int
@@ -55,10 +70,7 @@ class Backprop:
     probabilities_after: np.ndarray
     predicted_change: float  # Σ ∂loss/∂w·Δw over every weight and bias
     input_grads: np.ndarray  # ∂loss/∂x for each pixel as read
-
-    @property
-    def sizes(self) -> list[int]:
-        return [self.model.nin, *self.model.nouts]
+    readings: list[Reading]  # after 1, 2, … STEPS steps on this image (the first: *_after)
 
     def activations(self, layer: int) -> np.ndarray:
         """Layer 0 is what the network reads; 1… are the neurons' outputs."""
@@ -80,16 +92,18 @@ def backprop(model: MLP, x: np.ndarray, pixels: np.ndarray, target: int,
     passed = {step.node: step.contributions for step in backward_steps(loss)}
     found = {n.parts.weights: n.parts for n in find_neurons(topological_order(loss))}
     parts = [[found[tuple(neuron.w)] for neuron in layer.neurons] for layer in model.layers]
-    after = _after_one_step(model, x, target, lr)
+    after = _after_steps(model, x, target, lr)
     layers = [_layer(neurons, passed, w_after, b_after)
               for neurons, (w_after, b_after) in zip(parts, after.weights, strict=True)]
     predicted = sum(p.grad * (new - p.data)
                     for p, new in zip(model.parameters(), after.values, strict=True))
-    return Backprop(model=model, x=np.asarray(x, float), pixels=np.asarray(pixels, float),
+    return Backprop(sizes=(model.nin, *model.nouts), activation=model.activation,
+                    x=np.asarray(x, float), pixels=np.asarray(pixels, float),
                     target=target, layers=layers, probabilities=np.array(softmax(logits)),
-                    loss=loss.data, lr=lr, loss_after=after.loss,
-                    probabilities_after=after.probabilities, predicted_change=predicted,
-                    input_grads=np.array([v.grad for v in inputs]))
+                    loss=loss.data, lr=lr, loss_after=after.readings[0].loss,
+                    probabilities_after=after.readings[0].probabilities,
+                    predicted_change=predicted, input_grads=np.array([v.grad for v in inputs]),
+                    readings=after.readings)
 
 
 def _layer(neurons, passed: dict, w_after, b_after) -> LayerNumbers:
@@ -112,34 +126,45 @@ def _layer(neurons, passed: dict, w_after, b_after) -> LayerNumbers:
 
 @dataclass(frozen=True)
 class _After:
-    values: list[float]  # every parameter after the step, in model.parameters() order
-    weights: list[tuple[np.ndarray, np.ndarray]]  # per layer: (w, b) after the step
-    loss: float
-    probabilities: np.ndarray
+    values: list[float]  # every parameter after the first step, in parameters() order
+    weights: list[tuple[np.ndarray, np.ndarray]]  # per layer: (w, b) after the first step
+    readings: list[Reading]
 
 
-def _after_one_step(model: MLP, x, target: int, lr: float) -> _After:
-    """w ← w − η·∂loss/∂w on a copy of ``model`` (whose grads are this image's), and the
-    image read again by the engine."""
+def _after_steps(model: MLP, x, target: int, lr: float) -> _After:
+    """w ← w − η·∂loss/∂w on a copy of ``model`` (whose grads are this image's), the image
+    read again by the engine; then STEPS − 1 more steps, each from the engine's new grads."""
     copy = MLP(model.nin, model.nouts, activation=model.activation)
     copy.load_state_dict(model.state_dict())
     for mine, theirs in zip(copy.parameters(), model.parameters(), strict=True):
         mine.grad = theirs.grad
-    SGD(copy.parameters(), lr=lr).step()
-    with no_grad():
-        logits = copy(list(x))
-        loss = cross_entropy(logits, target).data
+    optimizer = SGD(copy.parameters(), lr=lr)
+    optimizer.step()
+    values = [p.data for p in copy.parameters()]
     weights = [(np.array([[w.data for w in n.w] for n in layer.neurons]),
                 np.array([n.b.data for n in layer.neurons])) for layer in copy.layers]
-    return _After([p.data for p in copy.parameters()], weights, loss,
-                  np.array(softmax(logits)))
+    readings = []
+    for step in range(STEPS):
+        logits = copy(list(x))
+        loss = cross_entropy(logits, target)
+        readings.append(Reading(loss.data, np.array(softmax(logits))))
+        if step < STEPS - 1:
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return _After(values, weights, readings)
 
 
-def most_influential(bp: Backprop, layer: int) -> int:
-    """The active neuron of a hidden ``layer`` whose output matters most for the loss: the
-    largest |∂loss/∂a| among neurons with a > 0 (an inactive relu passes nothing back)."""
+CLEARLY_ON = 0.25  # of the layer's largest activation: a neuron a learner sees shaded
+
+
+def most_influential(bp: Backprop, layer: int) -> int | None:
+    """The neuron of a hidden ``layer`` the story follows: the largest |∂loss/∂a| among the
+    neurons clearly on (a ≥ 25% of the layer's largest a, so it is visibly shaded), else among
+    any that are on; None if none is (a relu that is off passes nothing back)."""
     numbers = bp.layers[layer - 1]
-    active = numbers.a > 0
-    if not active.any():
-        return 0
-    return int(np.argmax(np.where(active, np.abs(numbers.grad_a), -1.0)))
+    for active in (numbers.a >= CLEARLY_ON * numbers.a.max(), numbers.a > 0):
+        active = active & (numbers.a > 0)
+        if active.any():
+            return int(np.argmax(np.where(active, np.abs(numbers.grad_a), -1.0)))
+    return None

@@ -30,7 +30,11 @@ SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def number(x: float, digits: int = 3) -> str:
-    """A signed number as the figures print it: ``+0.885``, ``−0.012`` (a real minus)."""
+    """A signed number as the figures print it: ``+0.885``, ``−0.012``, and a small one to
+    two significant digits, ``+4.2e−04``, never ``+0.000`` (a real minus sign)."""
+    x = float(x) + 0.0  # no −0
+    if x != 0 and abs(x) < 0.5 * 10 ** -digits:
+        return f"{x:+.1e}".replace("-", "−")
     return f"{x:+.{digits}f}".replace("-", "−")
 
 
@@ -67,10 +71,11 @@ class LineStyle:
 
 
 def line_style(w: float, scale: float, focused: bool = False) -> LineStyle:
-    """A weight's line: its sign's colour, width and strength ∝ |w| / the layer's largest."""
+    """A weight's line: its sign's colour, width and strength ∝ |w| / the layer's largest
+    (the few lines into one neuron are all drawn visibly, however small their w)."""
     strength = abs(w) / scale if scale else 0.0
-    return LineStyle(BLUE if w > 0 else RED, round(0.5 + 3.5 * strength, 2),
-                     round((0.4 if focused else 0.12) + 0.55 * strength, 2))
+    return LineStyle(BLUE if w > 0 else RED, round((1.0 if focused else 0.5) + 3.5 * strength, 2),
+                     round((0.5 if focused else 0.12) + 0.5 * strength, 2))
 
 
 def text(x, y, words: str, size: int = 13, anchor: str = "middle", colour: str = "#222",
@@ -165,10 +170,14 @@ def connections(bp, layout: Layout, visible: dict, ids: bool = False) -> str:
     return "\n".join(parts)
 
 
-def neurons(bp, layout: Layout, rings: dict | None = None) -> str:
-    """Pixels, circles and their labels; ``rings`` maps (layer, j) to a ring colour."""
+def neurons(bp, layout: Layout, rings: dict | None = None, after: bool = False) -> str:
+    """Pixels, circles and their labels; ``rings`` maps (layer, j) to a ring colour;
+    ``after``: the outputs as the engine reads the image again after the SGD step."""
     rings, parts = rings or {}, []
     levels = shades(bp)
+    probabilities = bp.probabilities_after if after else bp.probabilities
+    if after:
+        levels[-1] = probabilities
     side = int(round(bp.sizes[0] ** 0.5))
     for i, level in enumerate(levels[0]):
         x, y = layout.position(0, i)
@@ -186,12 +195,15 @@ def neurons(bp, layout: Layout, rings: dict | None = None) -> str:
                          f'r="{layout.radius(layer)}" fill="{grey(level)}" {stroke}/>')
             colour = "white" if level > 0.55 else "#222"
             label = str(j)
-            parts.append(text(x, y + (5 if last else 4), label, size=14 if last else 11,
+            parts.append(text(x, y + (5 if last else 4), label, size=15 if last else 12,
                               colour=colour, weight="bold" if last else "normal",
                               pointer_events="none", id=f"t{layer}-{j}"))
             if last:
-                parts.append(text(x + 24, y + 5, f"P {bp.probabilities[j]:.3f}", size=13,
-                                  anchor="start", id=f"p{j}"))
+                words = f"P {probabilities[j]:.3f}"
+                if after and j == bp.target:
+                    words = f"P {bp.probabilities[j]:.3f} → {probabilities[j]:.3f}"
+                parts.append(text(x + 24, y + 5, words, size=14, anchor="start", id=f"p{j}",
+                                  weight="bold" if after and j == bp.target else "normal"))
     top = MIDDLE - side * CELL / 2 - 14
     captions = [(COLUMNS[0], top, "input: the 8×8 image"),
                 (COLUMNS[1], layout.position(1, 0)[1] - 24, "hidden layer 1"),
@@ -205,17 +217,17 @@ def neurons(bp, layout: Layout, rings: dict | None = None) -> str:
 class LegendItem:
     """One entry of a figure's legend: a small sample drawing and what it means."""
 
-    sample: str  # "weights", "shading", "arrow", "black-arrow"
+    sample: str  # "weights", "shading", "arrow" (along a line), "up" (beside a neuron), "ring"
     words: str
     colour: str = BLACK
 
 
 def legend(items: list[LegendItem], top: float = HEIGHT - 112) -> str:
     """The key, under the network: one row per item."""
-    parts = [f'<rect x="20" y="{top:.0f}" width="{WIDTH - 40}" height="{12 + 21 * len(items)}" '
+    parts = [f'<rect x="20" y="{top:.0f}" width="{WIDTH - 40}" height="{12 + 20 * len(items)}" '
              f'fill="#fafafa" stroke="#dddddd"/>']
     for row, item in enumerate(items):
-        y = top + 20 + row * 21
+        y = top + 20 + row * 20
         x = 36
         if item.sample == "weights":
             parts.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 30}" y2="{y - 4}" stroke="{BLUE}" '
@@ -225,9 +237,14 @@ def legend(items: list[LegendItem], top: float = HEIGHT - 112) -> str:
             for k in range(6):
                 parts.append(f'<rect x="{x + 11 * k}" y="{y - 11}" width="11" height="12" '
                              f'fill="{grey(k / 5)}" stroke="#999999" stroke-width="0.4"/>')
+        elif item.sample == "up":
+            parts.append(arrow(x + 33, y + 3, x + 33, y - 13, item.colour, width=3))
+        elif item.sample == "ring":
+            parts.append(f'<circle cx="{x + 33}" cy="{y - 4}" r="7" fill="white" '
+                         f'stroke="{item.colour}" stroke-width="3"/>')
         else:
             parts.append(arrow(x + 4, y - 4, x + 62, y - 4, item.colour, width=2.5))
-        parts.append(text(x + 80, y, item.words, size=12.5, anchor="start"))
+        parts.append(text(x + 80, y, item.words, size=13, anchor="start"))
     return "\n".join(parts)
 
 
@@ -301,8 +318,8 @@ def neuron_schematic(title: str, inputs: list[NeuronInput], rest: tuple[int, flo
     parts.append(legend([
         LegendItem("weights", "line: a weight, blue positive, red negative; wider for larger "
                               "|w| (the strongest four of this neuron's inputs)"),
-        LegendItem("shading", "shading: activation, dark = high (the inputs' and the output's "
-                              "a, from 0 to 1)")], top=500))
+        LegendItem("shading", "shading: activation a, white = 0, dark = high (1 and above)")],
+        top=500))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
             f'width="{WIDTH}" height="{height}" font-family="{FONT}">\n' + "\n".join(parts)
             + "\n</svg>\n")

@@ -26,29 +26,50 @@ STRONGEST = 8  # lines drawn from the pixels in Step 4
 
 @dataclass(frozen=True)
 class Scales:
-    """px per unit of the arrows beside neurons: one scale for every figure and both
-    networks, so that a longer arrow is a larger −∂loss/∂(output) wherever it is. (Weight
-    changes differ by orders of magnitude between layers and networks, so each figure scales
-    its black arrows to its own largest change, and its legend says how many px are 0.01.)"""
+    """px per unit of the arrows. Beside neurons: one scale for every figure of both
+    networks, so that a longer arrow is a larger −∂loss/∂(output) wherever it is. Black
+    arrows: one scale per network for the lines into Steps 2 and 3's neurons (``weight``) and
+    one for the pixels' weights of Step 4 (``pixel``, whose arrows sit inside a pixel), since
+    a trained network's changes are orders of magnitude smaller; each legend says how many px
+    are 0.01. A scale is 0 when there is nothing to draw."""
 
     neuron: float
+    weight: float
+    pixel: float
 
     @staticmethod
-    def of(passes: list[Backprop]) -> Scales:
-        grads = []
-        for bp in passes:
+    def of(everything: list[Backprop], network: list[Backprop]) -> Scales:
+        """The neuron scale over ``everything``, the weight scales over one ``network``'s
+        passes."""
+        grads, changes, pixels = [0.0], [0.0], [0.0]
+        for bp in everything:
+            grads += [abs(s) for s in _followed_grads(bp)]
+        for bp in network:
             focus = focus_neurons(bp)
-            grads.append(abs(bp.layers[-1].delta[bp.target]))
-            grads += [abs(bp.layers[layer - 1].grad_a[j]) for layer, j in focus.items()
-                      if layer < len(bp.layers)]
-        return Scales(NEURON_ARROW / max(max(grads), 1e-12))
+            changes += [float(np.abs(_changes(bp, layer, j)).max())
+                        for layer, j in focus.items() if layer > 1 and j is not None]
+            if focus[1] is not None:
+                pixels.append(float(np.abs(_changes(bp, 1, focus[1])).max()))
+        return Scales(*(top / max(values) if max(values) > 0 else 0.0 for top, values in (
+            (NEURON_ARROW, grads), (WEIGHT_ARROW, changes), (pic.CELL - 4, pixels))))
 
 
-def weight_scale(bp: Backprop, layer: int, j: int) -> float:
-    """px per unit of Δw for the black arrows into neuron j: its largest change gets
-    :data:`WEIGHT_ARROW` px (a pixel's square, for the weights from the pixels)."""
-    largest = float(np.abs(_changes(bp, layer, j)).max())
-    return (WEIGHT_ARROW if layer > 1 else pic.CELL - 4) / max(largest, 1e-12)
+def scales_by_network(passes: dict[str, list[Backprop]]) -> dict[str, Scales]:
+    """Each network's scales (see :class:`Scales`), with one neuron scale for all."""
+    everything = [bp for group in passes.values() for bp in group]
+    return {name: Scales.of(everything, group) for name, group in passes.items()}
+
+
+def _followed_grads(bp: Backprop) -> list[float]:
+    """−∂loss/∂(output) of the neurons the story follows, one per layer."""
+    return [float(-(bp.layers[layer - 1].delta if layer == len(bp.layers)
+                    else bp.layers[layer - 1].grad_a)[j])
+            for layer, j in focus_neurons(bp).items() if j is not None]
+
+
+def weight_scale(scales: Scales, layer: int) -> float:
+    """px per unit of Δw for the black arrows into a neuron of ``layer``."""
+    return scales.weight if layer > 1 else scales.pixel
 
 
 @dataclass(frozen=True)
@@ -62,9 +83,9 @@ class Stage:
     legend: tuple[LegendItem, ...] = ()
 
 
-def focus_neurons(bp: Backprop) -> dict[int, int]:
+def focus_neurons(bp: Backprop) -> dict[int, int | None]:
     """The neuron the article follows in each layer: the target output, then in each hidden
-    layer the active neuron whose output matters most for the loss."""
+    layer the active neuron whose output matters most for the loss (None if none is on)."""
     last = len(bp.layers)
     return {last: bp.target, **{layer: most_influential(bp, layer)
                                 for layer in range(last - 1, 0, -1)}}
@@ -85,14 +106,13 @@ def neuron_arrow(bp: Backprop, layer: int, j: int, value: float, scales: Scales,
     last = layer == len(bp.layers)
     ax = x + (118 if last else 24)
     half = scales.neuron * value / 2
-    words = [f"−∂loss/∂{name} = {number(value)}",
-             "should increase" if value > 0 else "should decrease"]
+    words = [f"−∂loss/∂{name} = {number(value)}", f"should {_verb(value)}"]
     return "\n".join([pic.arrow(ax, y + half, ax, y - half, colour, width=4)] + [
         pic.text(ax + 12, y + 4 + 16 * (i - 0.5), w, size=13, anchor="start", colour=colour,
                  weight="bold", halo=True) for i, w in enumerate(words)])
 
 
-def weight_arrows(bp: Backprop, layer: int, j: int) -> str:
+def weight_arrows(bp: Backprop, layer: int, j: int, scales: Scales) -> str:
     """Black arrows on the lines into neuron j: toward j if the weight grows (Δw > 0), back
     toward its input if it shrinks, length ∝ Δw (a dot: no change); the largest few
     labelled at the start of their line."""
@@ -107,7 +127,7 @@ def weight_arrows(bp: Backprop, layer: int, j: int) -> str:
         length = (dx * dx + dy * dy) ** 0.5
         ux, uy = dx / length, dy / length
         tx, ty = x1 + 0.3 * dx, y1 + 0.3 * dy  # near the inputs, where the lines are apart
-        size = weight_scale(bp, layer, j) * change
+        size = weight_scale(scales, layer) * change
         # A wide transparent edge makes the thin arrow easy to click in the explorer.
         parts.append(pic.arrow(tx, ty, tx + ux * size, ty + uy * size, BLACK, width=2.2,
                                id=f"dw{layer}-{j}-{k}", stroke="transparent",
@@ -124,24 +144,35 @@ def strongest_changes(bp: Backprop, layer: int, j: int, count: int) -> tuple[int
     return tuple(np.argsort(-np.abs(changes), kind="stable")[:count].tolist())
 
 
-def pixel_arrows(bp: Backprop, j: int) -> str:
-    """For the weights from the pixels into neuron j of hidden layer 1: an arrow in each
-    pixel, up if its weight grows, length ∝ Δw (on the pixel scale of the legend); the four
-    largest listed with what the pixel reads."""
+def pixel_arrows(bp: Backprop, j: int, scales: Scales) -> str:
+    """For the weights from the pixels into neuron j of hidden layer 1: the lines of the
+    largest changes, drawn over the image so that one sees which pixel each leaves; an arrow
+    in each pixel, up if its weight grows, length ∝ Δw (on the pixel scale of the legend);
+    the four largest listed with what the pixel reads."""
     layout = pic.Layout(tuple(bp.sizes))
     changes = _changes(bp, 1, j)
+    scale = float(np.abs(bp.layers[0].w).max())
+    x2, y2 = layout.position(1, j)
     parts = []
+    for k in strongest_changes(bp, 1, j, STRONGEST):
+        x1, y1 = layout.position(0, k)
+        style = pic.line_style(bp.layers[0].w[j, k], scale, focused=True)
+        parts.append(f'<line x1="{x1:g}" y1="{y1:g}" x2="{x2:g}" y2="{y2:g}" '
+                     f'stroke="{style.colour}" stroke-width="{style.width}" '
+                     f'stroke-opacity="{style.opacity}"/>')
     for k, change in enumerate(changes):
         x, y = layout.position(0, k)
-        half = weight_scale(bp, 1, j) * change / 2
+        half = scales.pixel * change / 2
         parts.append(pic.arrow(x, y + half, x, y - half, BLACK, width=2.0, outline=True,
                                id=f"dw1-{j}-{k}"))
     side = int(round(bp.sizes[0] ** 0.5))
+    parts.append(pic.text(30, 466, "largest changes (rows and columns from 0, top left):",
+                          size=12, anchor="start", colour="#555555", halo=True))
     for row, k in enumerate(strongest_changes(bp, 1, j, 4)):
         r, c = divmod(k, side)
-        parts.append(pic.text(30, 470 + 17 * row, f"pixel (row {r}, col {c}) reads "
+        parts.append(pic.text(30, 483 + 16 * row, f"pixel (row {r}, col {c}) reads "
                               f"{number(bp.x[k], 2)}: Δw {number(changes[k])}", size=12.5,
-                              anchor="start"))
+                              anchor="start", halo=True))
     return "\n".join(parts)
 
 
@@ -201,26 +232,33 @@ def shading_item(bp: Backprop) -> LegendItem:
 
 
 def _per_hundredth(px: float) -> str:
-    return f"{px * 0.01:.1f}" if px * 0.01 < 10 else f"{px * 0.01:.0f}"
+    px *= 0.01
+    return f"{px:.0f}" if px >= 10 else f"{px:.1f}" if px >= 0.1 else f"{px:.2g}"
 
 
-def change_item(bp: Backprop, layer: int, j: int) -> LegendItem:
-    px = _per_hundredth(weight_scale(bp, layer, j))
+def change_item(bp: Backprop, scales: Scales) -> LegendItem:
+    if scales.weight == 0:
+        return LegendItem("arrow", "black dot on a line: its weight does not change "
+                                   f"(Δw = −η·∂loss/∂w = 0, η = {bp.lr:g})", BLACK)
     return LegendItem("arrow", f"black arrow on a line: Δw = −η·∂loss/∂w with η = {bp.lr:g}; "
-                               f"toward the neuron = w grows; {px} px per 0.01; a dot: no "
-                               f"change", BLACK)
+                               f"toward the neuron = w grows; {_per_hundredth(scales.weight)} px "
+                               f"per 0.01; a dot: no change", BLACK)
 
 
-def pixel_item(bp: Backprop, j: int) -> LegendItem:
-    px = _per_hundredth(weight_scale(bp, 1, j))
-    return LegendItem("arrow", f"black arrow in a pixel: the change Δw of its weight into the "
-                               f"ringed neuron, up = grows; {px} px per 0.01 (η = {bp.lr:g})",
+def pixel_item(bp: Backprop, scales: Scales) -> LegendItem:
+    return LegendItem("arrow", f"black arrow (white-edged) in a pixel: the change Δw of its "
+                               f"weight into the ringed neuron, up = grows; "
+                               f"{_per_hundredth(scales.pixel)} px per 0.01 (η = {bp.lr:g})",
                       BLACK)
 
 
 def neuron_item(colour: str, name: str, scales: Scales) -> LegendItem:
-    return LegendItem("arrow", f"arrow by a neuron: −∂loss/∂{name}, up = should increase; "
-                               f"{scales.neuron * 0.1:.0f} px per 0.1", colour)
+    return LegendItem("up", f"arrow by a neuron: −∂loss/∂{name}, up = should increase; "
+                            f"{scales.neuron * 0.1:.0f} px per 0.1", colour)
+
+
+def ring_item(colour: str, words: str) -> LegendItem:
+    return LegendItem("ring", f"ring: {words}", colour)
 
 
 @dataclass(frozen=True)
@@ -260,7 +298,7 @@ class _Story:
 
 
 def _verb(change: float) -> str:
-    return "increase" if change > 0 else "decrease"
+    return "increase" if change > 0 else "decrease" if change < 0 else "stay as it is"
 
 
 def _forward(s: _Story) -> Stage:
@@ -271,9 +309,9 @@ def _forward(s: _Story) -> Stage:
         f"Each neuron adds up its inputs times their weights, plus a bias, and passes the sum "
         f"through relu. The {s.state} network gives '{t}' a probability of "
         f"{bp.probabilities[t]:.3f}; its top answer is '{top}' ({bp.probabilities[top]:.3f}). "
-        f"The loss, −log P('{t}'), is {bp.loss:.3f}.",
+        f"The loss, −log P('{t}'), is {bp.loss:.3g}.",
         {1: pic.Strongest(3), 2: "all", 3: "all"},
-        overlay=note([f"P('{t}') = {bp.probabilities[t]:.3f}, loss = {bp.loss:.3f}",
+        overlay=note([f"P('{t}') = {bp.probabilities[t]:.3f}, loss = {bp.loss:.3g}",
                       f"top answer: '{top}' ({bp.probabilities[top]:.3f})"]),
         legend=(WEIGHTS_FORWARD, shading_item(bp)))
 
@@ -287,7 +325,8 @@ def _step1(s: _Story) -> Stage:
         f"1 − P('{t}'), since the loss is −log P('{t}').",
         {}, rings={(s.last, t): PURPLE},
         overlay=neuron_arrow(s.bp, s.last, t, dz, s.scales, PURPLE, s.zt),
-        legend=(shading_item(s.bp), neuron_item(PURPLE, s.zt, s.scales)))
+        legend=(shading_item(s.bp), neuron_item(PURPLE, s.zt, s.scales),
+                ring_item(PURPLE, f"the '{t}' output, the one we want high")))
 
 
 def _step2(s: _Story) -> Stage:
@@ -295,76 +334,101 @@ def _step2(s: _Story) -> Stage:
     out, h2 = bp.layers[-1], bp.layers[-2]
     changes = _changes(bp, last, t)
     big = int(np.argmax(np.abs(changes)))
+    largest = (f"The largest: from neuron {big} (a = {h2.a[big]:.3f}), w "
+               f"{number(out.w[t, big])} → {number(out.w_after[t, big])} (Δw "
+               f"{number(changes[big])}, η = {bp.lr:g})." if changes[big] != 0 else
+               "No weight changes: every neuron it reads is off for this image.")
     return Stage(
         "step2", f"Step 2: change the weights into the '{t}' output",
         f"Each weight w from hidden neuron k into '{t}' changes by Δw = −η·∂loss/∂w = "
         f"−η·δ·a_k, with δ = ∂loss/∂{s.zt} = {number(-dz)} the same for all of them: so each "
         f"change is proportional to the activation a_k it comes from, and neurons that are "
-        f"off (a = 0) change nothing. The largest: from neuron {big} (a = {h2.a[big]:.3f}), "
-        f"w {number(out.w[t, big])} → {number(out.w_after[t, big])} (Δw "
-        f"{number(changes[big])}, η = {bp.lr:g}).",
+        f"off (a = 0) change nothing. {largest}",
         {last: pic.Into(t)}, rings={(last, t): PURPLE},
         overlay=neuron_arrow(bp, last, t, dz, s.scales, PURPLE, s.zt) + "\n"
-        + weight_arrows(bp, last, t),
-        legend=(WEIGHTS, change_item(bp, last, t), neuron_item(PURPLE, s.zt, s.scales)))
+        + weight_arrows(bp, last, t, s.scales),
+        legend=(WEIGHTS, change_item(bp, s.scales), neuron_item(PURPLE, s.zt, s.scales),
+                ring_item(PURPLE, f"the '{t}' output")))
+
+
+def _nothing_on(s: _Story, key: str, title: str, layer: int) -> Stage:
+    """Steps 3 and 4 when no neuron of ``layer`` is on: relu passes nothing back."""
+    words = (f"No neuron of hidden layer {layer} is on for this image (every a = 0), so relu "
+             f"passes nothing back through it: nothing before it changes.")
+    return Stage(key, title, words, {}, overlay=note([f"hidden layer {layer}: no neuron is on,",
+                                                      "so nothing passes back"]),
+                 legend=(shading_item(s.bp),))
 
 
 def _step3(s: _Story) -> Stage:
     bp, t, layer, j2 = s.bp, s.t, s.last - 1, s.j2
+    title = "Step 3: the same, one layer back"
+    if j2 is None:
+        return _nothing_on(s, "step3", title, layer)
     c2 = s.wants(layer, j2)
     return Stage(
-        "step3", "Step 3: the same, one layer back",
-        f"In hidden layer 2, neuron {j2} (the active one whose output matters most) should "
-        f"{_verb(c2)}: −∂loss/∂a = {number(c2)} (green arrow). That number is the sum of "
-        f"what all ten outputs pass back to it, not only '{t}' (the box). It is done by "
-        f"changing its weights from hidden layer 1 (black arrows).",
+        "step3", title,
+        f"In hidden layer 2, neuron {j2} (the one, among those clearly on, whose output "
+        f"matters most) should {_verb(c2)}: −∂loss/∂a = {number(c2)} (green arrow). That "
+        f"number is the sum of what all ten outputs pass back to it, not only '{t}' (the "
+        f"box). It is done by changing its weights from hidden layer 1 (black arrows).",
         {layer: pic.Into(j2)}, rings={(s.last, t): PURPLE, (layer, j2): GREEN},
         overlay="\n".join([neuron_arrow(bp, layer, j2, c2, s.scales, GREEN, "a"),
-                           weight_arrows(bp, layer, j2),
+                           weight_arrows(bp, layer, j2, s.scales),
                            breakdown(bp, layer, j2, t, f"'{t}'", GREEN)]),
-        legend=(WEIGHTS, change_item(bp, layer, j2), neuron_item(GREEN, "a", s.scales)))
+        legend=(WEIGHTS, change_item(bp, s.scales), neuron_item(GREEN, "a", s.scales),
+                ring_item(GREEN, f"the hidden neuron this step follows (purple: '{t}')")))
 
 
 def _step4(s: _Story) -> Stage:
     bp, layer, j1, j2 = s.bp, s.last - 2, s.j1, s.j2
+    title = "Step 4: and for the first hidden layer"
+    if j1 is None or j2 is None:
+        return _nothing_on(s, "step4", title, layer if j1 is None else layer + 1)
     c1 = s.wants(layer, j1)
-    blank_low = float(bp.x[bp.pixels == 0].min()) if (bp.pixels == 0).any() else 0.0
+    blank = bp.x[bp.pixels == 0]
+    reads = (f" The network reads each pixel standardised, (ink − mean) ÷ std over the "
+             f"training images, so most blank pixels read below 0 (here down to "
+             f"{number(blank.min(), 2)}), not 0: their weights change too (Δw = −η·δ·x)."
+             if len(blank) and blank.min() < 0 else "")
+    notes = [note(["Pixels show ink; the network reads them",
+                   "standardised: most blank ones read < 0."], ORANGE, top=552)] if reads else []
     return Stage(
-        "step4", "Step 4: and for the first hidden layer",
+        "step4", title,
         f"Neuron {j1} of hidden layer 1 should {_verb(c1)} (−∂loss/∂a = {number(c1)}, "
-        f"orange arrow), through its weights from the 64 pixels. The network reads each pixel "
-        f"standardised, (ink − mean) ÷ std over the training images, so a blank pixel of this "
-        f"image reads as low as {number(blank_low, 2)}, not 0: its weight changes too "
-        f"(Δw = −η·δ·x). The arrow in each pixel is the change of its weight; the lines of "
-        f"the {STRONGEST} largest are drawn.",
+        f"orange arrow), through its weights from the 64 pixels.{reads} The arrow in each "
+        f"pixel is the change of its weight; the lines of the {STRONGEST} largest are drawn "
+        f"and the four largest listed.",
         {layer: pic.Into(j1, strongest_changes(bp, 1, j1, STRONGEST))},
         rings={(layer + 1, j2): GREEN, (layer, j1): ORANGE},
         overlay="\n".join([neuron_arrow(bp, layer, j1, c1, s.scales, ORANGE, "a"),
-                           pixel_arrows(bp, j1),
-                           breakdown(bp, layer, j1, j2, f"neuron {j2}", ORANGE),
-                           note(["Pixels show ink (white = blank), but the",
-                                 "network reads them standardised: a blank",
-                                 "pixel reads below 0, so its weight moves."],
-                                ORANGE, top=532)]),
-        legend=(WEIGHTS, pixel_item(bp, j1), neuron_item(ORANGE, "a", s.scales)))
+                           pixel_arrows(bp, j1, s.scales),
+                           breakdown(bp, layer, j1, j2, f"neuron {j2}", ORANGE), *notes]),
+        legend=(WEIGHTS, pixel_item(bp, s.scales), neuron_item(ORANGE, "a", s.scales),
+                ring_item(ORANGE, "the neuron this step follows (green: Step 3's)")))
 
 
 def _apply(s: _Story) -> Stage:
     bp, t = s.bp, s.t
     after, predicted = bp.probabilities_after, bp.loss + bp.predicted_change
+    # A first-order estimate is only good for small steps: say so when it is far off.
+    far = abs(bp.predicted_change) > 0.5 * bp.loss
+    estimate = ("a linear estimate, far off here: the step is too big for it" if far else
+                "a linear estimate, good for small steps")
     return Stage(
         "apply", "Apply the update: every weight takes its step",
         f"One step of gradient descent (η = {bp.lr:g}) moves every weight and bias by its Δw. "
         f"Read again by the engine, the same image gives P('{t}') {bp.probabilities[t]:.3f} → "
-        f"{after[t]:.3f} and a loss of {bp.loss:.3f} → {bp.loss_after:.3f}; the first-order "
-        f"prediction Σ ∂loss/∂w·Δw said {bp.loss:.3f} {number(bp.predicted_change)} = "
-        f"{predicted:.3f}.",
-        {1: pic.Strongest(3), 2: "all", 3: "all"},
+        f"{after[t]:.3f} and a loss of {bp.loss:.3g} → {bp.loss_after:.3g}; the first-order "
+        f"prediction, loss + Σ ∂loss/∂w·Δw = {bp.loss:.3g} {number(bp.predicted_change)}, "
+        f"said {predicted:.3g} ({estimate}). The outputs are drawn as read after the step; "
+        f"the hidden neurons and lines as before it.",
+        {1: pic.Strongest(3), 2: "all", 3: "all"}, rings={(s.last, t): PURPLE},
         overlay=note([f"after one step (η = {bp.lr:g}):",
                       f"P('{t}') {bp.probabilities[t]:.3f} → {after[t]:.3f}",
-                      f"loss {bp.loss:.3f} → {bp.loss_after:.3f}",
-                      f"predicted: {predicted:.3f}"], PURPLE),
-        legend=(WEIGHTS_FORWARD, shading_item(bp)))
+                      f"loss {bp.loss:.3g} → {bp.loss_after:.3g}",
+                      f"first-order prediction: {predicted:.3g}"], PURPLE),
+        legend=(WEIGHTS_FORWARD, shading_item(bp), ring_item(PURPLE, f"the '{t}' output")))
 
 
 def stages(bp: Backprop, scales: Scales, trained: bool) -> list[Stage]:
@@ -377,7 +441,8 @@ def figure(bp: Backprop, stage: Stage) -> str:
     """One stage as a standalone SVG figure."""
     layout = pic.Layout(tuple(bp.sizes))
     body = "\n".join([pic.connections(bp, layout, stage.visible),
-                      pic.neurons(bp, layout, stage.rings), stage.overlay,
+                      pic.neurons(bp, layout, stage.rings, after=stage.key == "apply"),
+                      stage.overlay,
                       pic.legend(list(stage.legend))])
     return pic.svg(stage.title, body)
 
@@ -396,7 +461,7 @@ def neuron_figure(bp: Backprop, title: str) -> str:
     inputs = [pic.NeuronInput(f"hidden 1, neuron {k}", float(before[k]), float(numbers.w[j, k]))
               for k in strongest]
     z, a = float(numbers.z[j]), float(numbers.a[j])
-    act = bp.model.activation
+    act = bp.activation
     if z < 0 and a == 0:  # what relu does to a negative sum
         words = (f"Neuron {j} of hidden layer 2: the sum z = {number(z)} is negative, so relu "
                  f"passes 0 on: for this image the neuron is off.")
