@@ -67,7 +67,7 @@ def explorer_screenshots(page_path: Path) -> list[Path]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=sh.which("chromium"), args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--font-render-hinting=none"])
+            "--font-render-hinting=none", "--num-raster-threads=1", "--disable-partial-raster"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(page_path.as_uri())
         page.click("button[data-value='step2']")
@@ -77,10 +77,17 @@ def explorer_screenshots(page_path: Path) -> list[Path]:
             if (s > size) { size = s; best = el.id; } }
           return best; })()""")
         page.click(f"#{biggest}")
-        shots.append(atomic_write(HERE / "explorer_step2.png", page.screenshot(), "screenshot"))
-        page.click("#apply")
-        page.click("#n3-3")
-        shots.append(atomic_write(HERE / "explorer_apply.png", page.screenshot(), "screenshot"))
+
+        def still() -> bytes:
+            # No hover and no focus ring: the same pixels on every run.
+            page.mouse.move(1279, 899)
+            page.evaluate("document.activeElement && document.activeElement.blur()")
+            page.wait_for_timeout(300)  # let the rebuilt buttons settle before the picture
+            return page.screenshot(animations="disabled", caret="hide")
+
+        shots.append(atomic_write(HERE / "explorer_step2.png", still(), "screenshot"))
+        page.evaluate("explorer.apply(); explorer.select('n3-3')")  # no button left pressed
+        shots.append(atomic_write(HERE / "explorer_apply.png", still(), "screenshot"))
         browser.close()
     return shots
 
