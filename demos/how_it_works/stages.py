@@ -119,7 +119,9 @@ def weight_arrows(bp: Backprop, layer: int, j: int, scales: Scales) -> str:
     layout = pic.Layout(tuple(bp.sizes))
     changes = _changes(bp, layer, j)
     x2, y2 = layout.position(layer, j)
-    labelled = set(np.argsort(-np.abs(changes), kind="stable")[:LABELLED[layer]].tolist())
+    order = np.argsort(-np.abs(changes), kind="stable")
+    labelled, biggest = set(order[:LABELLED[layer]].tolist()), int(order[0])
+    numbers = bp.layers[layer - 1]
     parts = []
     for k, change in enumerate(changes):
         x1, y1 = layout.position(layer - 1, k)
@@ -133,8 +135,11 @@ def weight_arrows(bp: Backprop, layer: int, j: int, scales: Scales) -> str:
                                id=f"dw{layer}-{j}-{k}", stroke="transparent",
                                stroke_width="9"))
         if k in labelled:
-            parts.append(pic.text(x1 + 16, y1 - 7, f"Δw {number(change)}", size=12,
-                                  anchor="start", colour=BLACK, halo=True))
+            words = f"Δw {number(change)}"
+            if k == biggest and change != 0:  # the weight before and after, for the largest
+                words += f" (w {number(numbers.w[j, k])} → {number(numbers.w_after[j, k])})"
+            parts.append(pic.text(x1 + 16, y1 - 7, words, size=12, anchor="start",
+                                  colour=BLACK, halo=True))
     return "\n".join(parts)
 
 
