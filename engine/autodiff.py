@@ -279,6 +279,22 @@ def _apply_chain_rule(order: list[Node]) -> None:
                 parent.grad += g * local
 
 
+def copy_graph(root: Node) -> tuple[Node, dict[Node, Node]]:
+    """A copy of everything ``root`` depends on: new nodes of the same class with the same
+    data, grad, label, op, arg and wiring (so the same topological order), and the map from
+    each original node to its copy. Pictures and pages run their passes on a copy, so that
+    the user's ``.grad`` stay exactly as they were."""
+    _check_node(root, "copy_graph")
+    twin: dict[Node, Node] = {}
+    for node in topological_order(root):
+        copy = object.__new__(type(node))
+        copy.data, copy.grad, copy.label = node.data, node.grad, node.label
+        copy.op, copy.arg = node.op, node.arg
+        copy.parents = tuple(twin[p] for p in node.parents)
+        twin[node] = copy
+    return twin[root], twin
+
+
 def zero_grad(root: Node) -> None:
     """Set the grad of every node ``root`` depends on (``root`` too) to 0."""
     _check_node(root, "zero_grad")

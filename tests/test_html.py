@@ -88,6 +88,9 @@ def test_an_mlp_sized_graph_stays_responsive(browser, tmp_path):
     page.evaluate("stepper.end()")
     assert time.perf_counter() - started < 10  # every step applied, the tab did not freeze
     assert page.evaluate("stepper.done()") == steps
+    # The page computed on a copy; the same pass on the user's graph gives its numbers.
+    assert all(node.grad == 0.0 for node in topological_order(loss))
+    loss.backward()
     grads = [x.grad for x in topological_order(loss) if x.label.startswith("x")]
     low, high = number_text(min(grads)), number_text(max(grads))
     assert page.text_content("#f-inputs-grad") == f"grad {low} … {high}"
@@ -105,6 +108,23 @@ def test_an_mlp_sized_graph_stays_responsive(browser, tmp_path):
     assert (tmp_path / "shot.png").read_bytes().startswith(b"\x89PNG")
     assert requests == [path.as_uri()] and errors == []
     page.close()
+
+
+def test_pages_and_frames_change_nothing_in_the_users_graph(tmp_path):
+    # Between backward() and optimizer.step() the grads must stay as they are: the pictures
+    # and pages run their own pass on a copy of the graph.
+    from engine.viz import backward_frames, show
+
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    out = (a * b + a).tanh() * 0.5
+    out.backward()
+    out.backward()  # leaf grads accumulated twice: a pass from zero would differ
+    before = [(n.data, n.grad) for n in topological_order(out)]
+    export_html(out, tmp_path / "page.html")
+    backward_frames(out, tmp_path / "frames", format="dot")
+    inline = show(out)._repr_html_()
+    assert [(n.data, n.grad) for n in topological_order(out)] == before
+    assert inline.startswith("<iframe srcdoc=") and "&lt;script" in inline
 
 
 def test_cli_writes_the_page(tmp_path, capsys):
@@ -142,4 +162,24 @@ def test_a_leaf_root_shows_its_grad(browser, tmp_path):
     page, _, errors = open_page(browser, path)
     page.evaluate("stepper.end()")
     assert page.text_content("#f-n0-grad") == "grad 1.0000" and errors == []
+    page.close()
+
+
+def test_the_inline_stepper_steps_inside_a_saved_page(browser, tmp_path):
+    # What a notebook saves (or nbconvert writes) for engine.viz.show(out): the iframe alone
+    # must step, with no kernel and no request.
+    from engine.viz import show
+
+    out = build("tanh(a*b + c)", {"a": 2, "b": -3, "c": 6.5})
+    saved = tmp_path / "notebook.html"
+    saved.write_text(f"<!DOCTYPE html><html><body><h1>a saved notebook</h1>"
+                     f"{show(out, height=500)._repr_html_()}</body></html>", encoding="utf-8")
+    page, requests, errors = open_page(browser, saved)
+    frame = page.frame_locator("iframe")
+    frame.locator("#next").click()
+    assert frame.locator("#explain").inner_text().startswith("forward 1 of")
+    frame.locator("#end").click()
+    steps = list(backward_steps(build("tanh(a*b + c)", {"a": 2, "b": -3, "c": 6.5})))
+    assert frame.locator("#explain").inner_text() == repr(steps[-1])
+    assert requests == [saved.as_uri()] and errors == []
     page.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import graphviz
 
-from engine.autodiff import backward_steps, topological_order
+from engine.autodiff import backward_steps, copy_graph, topological_order
 from engine.files import atomic_write
 from engine.neuron import Neuron
 from engine.node import Node
@@ -165,15 +165,49 @@ def export_html(root: Node, path, *, title: str | None = None, collapse="auto",
     Controls: step forward (→), step back (←), play/pause (space), reset (Home), jump to the
     end (End). Above 250 nodes the graph is drawn collapsed (a node per neuron), as by
     :func:`draw_dot`; every engine step is still there, its text shown beside the picture.
-    Leaf grads are reset to 0 first (as after ``zero_grad``), so the page shows one pass.
+    The page shows one pass, from leaf grads of 0, computed on a copy of the graph: no
+    ``.data`` or ``.grad`` of ``root``'s graph changes (call it between ``backward()`` and
+    ``optimizer.step()`` safely).
     """
-    order = topological_order(root)
+    return atomic_write(path, stepper_page(root, title=title, collapse=collapse,
+                                           rankdir=rankdir), "HTML page")
+
+
+class Inline:
+    """A page shown inside a notebook cell: an iframe whose ``srcdoc`` is the whole page, so
+    it works in a saved notebook, after nbconvert to HTML, and with no kernel running."""
+
+    def __init__(self, page: str, height: int):
+        self.page, self.height = page, height
+
+    def _repr_html_(self) -> str:
+        return (f'<iframe srcdoc="{html.escape(self.page, quote=True)}" '
+                f'style="width: 100%; height: {self.height}px; border: 1px solid #dddddd" '
+                f'sandbox="allow-scripts"></iframe>')
+
+
+def show(root: Node, *, height: int = 620, title: str | None = None, collapse="auto",
+         rankdir: str = "LR") -> Inline:
+    """The stepper of :func:`export_html`, inline in a notebook: ``engine.viz.show(loss)``.
+    Like the page, it changes nothing in ``root``'s graph."""
+    if isinstance(height, bool) or not isinstance(height, int) or height < 100:
+        raise ValueError(f"height must be a whole number of pixels ≥ 100, got {height!r}")
+    return Inline(stepper_page(root, title=title, collapse=collapse, rankdir=rankdir), height)
+
+
+def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
+                 rankdir: str = "LR") -> str:
+    """The stepper's HTML, computed on a copy of ``root``'s graph (see :func:`export_html`)."""
+    if not isinstance(root, Node):
+        raise TypeError(f"the stepper needs a Value, got {type(root).__name__}")
+    work, _ = copy_graph(root)
+    order = topological_order(work)
     collapsed, neurons = resolve_collapse(order, collapse)
     collapsed = collapsed and bool(neurons)  # the page can only collapse real neurons
-    # The steps first: their pass leaves every grad final, which the picture then shows (and
-    # the page blanks at load).
-    initial, steps = _steps(root, order, neurons if collapsed else [])
-    dot = draw_dot(root, collapse=collapsed, rankdir=rankdir, local_derivatives=False)
+    # The steps first: their pass leaves every grad of the copy final, which the picture then
+    # shows (and the page blanks at load).
+    initial, steps = _steps(work, order, neurons if collapsed else [])
+    dot = draw_dot(work, collapse=collapsed, rankdir=rankdir, local_derivatives=False)
     try:
         svg = dot.pipe(format="svg").decode("utf-8")
     except graphviz.ExecutableNotFound:
@@ -186,8 +220,7 @@ def export_html(root: Node, path, *, title: str | None = None, collapse="auto",
     parts = {"TITLE": html.escape(title or "glassgrad: step through backprop"), "SVG": svg,
              "DATA": data}
     # One pass over the template, so no inserted text is ever read as a placeholder.
-    page = re.sub(r"@(TITLE|SVG|DATA)@", lambda m: parts[m.group(1)], _PAGE)
-    return atomic_write(path, page, "HTML page")
+    return re.sub(r"@(TITLE|SVG|DATA)@", lambda m: parts[m.group(1)], _PAGE)
 
 
 _PAGE = """<!DOCTYPE html>

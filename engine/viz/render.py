@@ -6,7 +6,7 @@ from pathlib import Path
 
 import graphviz
 
-from engine.autodiff import backward_steps, topological_order
+from engine.autodiff import backward_steps, copy_graph, topological_order
 from engine.files import atomic_write
 from engine.node import Node
 from engine.viz.dot import draw_dot
@@ -55,9 +55,10 @@ def backward_frames(root: Node, directory, format: str = "svg",  # noqa: A002
     """One picture per step of ``backward_steps(root)``: ``step_001.svg``, ``step_002.svg``, …
 
     In each, the node whose grad is being passed on is highlighted, the grads known so far
-    are filled in and the others are blank. Leaf grads start from zero (as after
-    ``zero_grad``), so the pictures show this pass alone. ``draw_options`` go to
-    :func:`draw_dot` (``rankdir``, ``local_derivatives``, ``color_grads``, ...).
+    are filled in and the others are blank. Leaf grads start from zero, so the pictures show
+    this pass alone; the pass runs on a copy of the graph, so no ``.data`` or ``.grad`` of
+    ``root``'s graph changes. ``draw_options`` go to :func:`draw_dot` (``rankdir``,
+    ``local_derivatives``, ``color_grads``, ...).
     """
     directory = Path(directory)
     if format not in FORMATS:
@@ -68,14 +69,15 @@ def backward_frames(root: Node, directory, format: str = "svg",  # noqa: A002
         raise ValueError(f"{steps} backward steps would make {steps} pictures (the limit is "
                          f"{MAX_FRAMES}): draw frames of a smaller expression")
     directory.mkdir(parents=True, exist_ok=True)
-    for node in order:
+    work, twin = copy_graph(root)
+    for node in twin.values():
         if not node.parents:
             node.grad = 0.0
-    known = {root}
+    known = {work}
     paths = []
-    for step in backward_steps(root):
+    for step in backward_steps(work):
         known.update(step.parents)
-        dot = draw_dot(root, highlight=[step.node], known_grads=known, collapse=False,
+        dot = draw_dot(work, highlight=[step.node], known_grads=known, collapse=False,
                        title=f"backward step {step.index} of {step.total}: "
                              f"{step.names(step.node)} passes its grad on",
                        **draw_options)
