@@ -28,6 +28,7 @@ from engine.node import Node
 from engine.ops import OPS, Op
 from engine.text import NodeNames
 from engine.value import Value, apply, const, max, sum  # noqa: F401, A004 - engine.sum and engine.max, not in __all__
+from engine.viz import notebook as _notebook  # noqa: F401, I001 - registers the notebook displays
 
 __all__ = [
     "OPS", "AnomalyError", "BackwardSteps", "GradcheckError", "Node", "NodeNames",

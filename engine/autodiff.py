@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from engine import display
 from engine.mode import MODE, AnomalyError, enable_grad
 from engine.node import Node
 from engine.ops import OPS
@@ -140,6 +141,9 @@ class Step:
     def __repr__(self) -> str:
         return step_text(self)
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return display.bundle(self)
+
 
 class BackwardSteps:
     """The backward pass of one output, one :class:`Step` per ``next()``.
@@ -177,6 +181,9 @@ class BackwardSteps:
         step = next(self._walk)
         self.done += 1
         return step
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return display.bundle(self)
 
     def __repr__(self) -> str:
         nodes, left = len(self.order), self.total - self.done

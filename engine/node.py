@@ -10,6 +10,8 @@ compute with: it adds the arithmetic that records new nodes.
 
 from __future__ import annotations
 
+from engine import display
+
 
 class Node:
     """The fields of a graph node; see the module docstring. Build Values, not Nodes."""
@@ -20,6 +22,10 @@ class Node:
     def is_leaf(self) -> bool:
         """True for a node with no parents (a leaf you made, or a constant)."""
         return not self.parents
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """A notebook's rich display (see ``engine.display``); ``repr`` stays plain text."""
+        return display.bundle(self)
 
     @classmethod
     def constant(cls, x) -> Node:

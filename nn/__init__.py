@@ -14,6 +14,7 @@ from nn.module import LoadResult, Module, StateDictError
 from nn.optim import SGD, Adam, CosineLR, Optimizer, StepLR
 from nn.serialize import ModelFileError, load, save
 from nn.torch_bridge import to_torch
+from nn.viz import draw_network  # noqa: F401 - also registers the notebook display of Modules
 
 __all__ = [
     "ACTIVATIONS", "INITS", "MLP", "SGD", "Adam", "CompiledStep", "CosineLR", "Layer",

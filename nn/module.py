@@ -16,7 +16,7 @@ import numbers
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from engine import Value
+from engine import Value, display
 from nn import serialize
 
 
@@ -136,6 +136,10 @@ class Module:
         return serialize.load(path, None if cls is Module else cls)
 
     # --- Reading it -------------------------------------------------------------------------
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """A notebook's rich display (``nn.viz`` registers it); ``repr`` stays plain text."""
+        return display.bundle(self)
 
     def extra_repr(self) -> str:
         """What this module's one-line summary shows besides its parameter count."""

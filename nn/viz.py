@@ -8,12 +8,15 @@ are fixed (a column per layer), so the same network always gives the same pictur
 
 from __future__ import annotations
 
+import html
+
 import graphviz
 import numpy as np
 
-from engine import no_grad
+from engine import display, no_grad
 from nn.layers import MLP
 from nn.losses import softmax
+from nn.module import Module
 
 BLUE, RED = "#2166ac", "#b2182b"
 ROW, COLUMN = 0.32, 2.6  # inches between neurons in a column, and between columns
@@ -144,3 +147,23 @@ def _draw_weights(dot, model: MLP, focus: dict, top_k: int | None, edge_attrs: d
                          "penwidth": f"{0.3 + 2.7 * strength:.2f}"}
                 attrs.update(edge_attrs.get((k, j, int(i)), {}))
                 dot.edge(f"L{k - 1}_{i}", f"L{k}_{j}", **attrs)
+
+
+def module_bundle(model: Module) -> dict:
+    """A Module in a notebook: its summary (the REPL's repr) and, for an MLP, its network
+    diagram, scaled down to the cell's width (no Graphviz: the summary alone)."""
+    text = repr(model)
+    picture = ""
+    if isinstance(model, MLP):
+        try:
+            svg = draw_network(model).pipe(format="svg").decode("utf-8")
+            svg = svg[svg.index("<svg"):].replace(
+                "<svg ", '<svg style="max-width: 100%; height: auto" ', 1)
+            picture = f'<div style="overflow-x: auto">{svg}</div>'
+        except graphviz.ExecutableNotFound:
+            picture = ('<p style="color: #666666">(no diagram: Graphviz\'s dot program is '
+                       "missing: apt-get install graphviz)</p>")
+    return {"text/plain": text, "text/html": f"<pre>{html.escape(text)}</pre>{picture}"}
+
+
+display.register(Module, module_bundle)

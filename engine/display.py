@@ -1,0 +1,29 @@
+"""How engine and nn objects show in a notebook (Jupyter, JupyterLab, VS Code, Colab).
+
+Notebooks ask an object for ``_repr_mimebundle_``: a dict from MIME type to content. A Value,
+a backward step, the backward-steps object and a Module answer by asking this registry, in
+which the drawing modules (``engine.viz.notebook``, ``nn.viz``) put, for a class, the function
+that makes its bundle. So the low layers (a Value, a Module) never import the drawing code,
+and ``repr`` stays the plain text the REPL shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_SHOWS: list[tuple[type, Callable[[object], dict]]] = []
+
+
+def register(cls: type, show: Callable[[object], dict]) -> None:
+    """Show instances of ``cls`` (and its subclasses) in notebooks with ``show(obj)``, a MIME
+    bundle such as ``{"text/html": …, "text/plain": …}``."""
+    _SHOWS.append((cls, show))
+
+
+def bundle(obj) -> dict | None:
+    """The MIME bundle of the most recently registered class ``obj`` is an instance of; None
+    (the notebook then shows ``repr``) when none is registered."""
+    for cls, show in reversed(_SHOWS):
+        if isinstance(obj, cls):
+            return show(obj)
+    return None
