@@ -26,6 +26,7 @@ from engine.mode import AnomalyError, detect_anomaly, enable_grad, no_grad
 from engine.neuron import NeuronParts, find_neurons, neuron_parts, weighted_sum
 from engine.node import Node
 from engine.ops import OPS, Op
+from engine.practice import exercises, practice
 from engine.text import NodeNames
 from engine.value import Value, apply, const, max, sum  # noqa: F401, A004 - engine.sum and engine.max, not in __all__
 from engine.viz import notebook as _notebook  # noqa: F401, I001 - registers the notebook displays
@@ -33,7 +34,7 @@ from engine.viz import notebook as _notebook  # noqa: F401, I001 - registers the
 __all__ = [
     "OPS", "AnomalyError", "BackwardSteps", "GradcheckError", "Node", "NodeNames",
     "NeuronParts", "Op", "Step", "Value", "apply", "backward", "backward_steps", "const",
-    "detect_anomaly", "enable_grad", "find_neurons", "grad", "gradcheck", "local_grads",
-    "neuron_parts", "no_grad", "numerical_grad", "topological_order", "weighted_sum",
-    "zero_grad",
+    "detect_anomaly", "enable_grad", "exercises", "find_neurons", "grad", "gradcheck",
+    "local_grads", "neuron_parts", "no_grad", "numerical_grad", "practice",
+    "topological_order", "weighted_sum", "zero_grad",
 ]

@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from engine.autodiff import backward_steps, topological_order
+from engine.files import atomic_write
+from engine.practice import exercises, practice
 from engine.viz.dot import draw_dot
 from engine.viz.expr import FUNCTIONS, ExpressionError, build
 from engine.viz.html import export_html
@@ -47,6 +49,12 @@ def parser() -> argparse.ArgumentParser:
                    help="do not label edges with the local derivatives")
     p.add_argument("--steps", action="store_true",
                    help="also print each backward step (the chain rule with numbers)")
+    p.add_argument("--practice", action="store_true",
+                   help="before anything is shown, work the backward pass out yourself: each "
+                        "local derivative and grad is asked, checked and explained")
+    p.add_argument("--exercises", metavar="FILE",
+                   help="write the backward pass as a sheet of exercises with the answers "
+                        "(Markdown), for a class")
     return p
 
 
@@ -61,6 +69,8 @@ def main(argv=None) -> int:
     except ExpressionError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.practice:
+        practice(out)
     for step in backward_steps(out):
         if args.steps:
             print(step)
@@ -77,6 +87,9 @@ def main(argv=None) -> int:
         if args.frames:
             paths = backward_frames(out, args.frames, format=args.format, **options)
             print(f"wrote {len(paths)} frames to {args.frames}/")
+        if args.exercises:
+            sheet = exercises(out, title=f"Backpropagation through {args.expression}")
+            print(f"wrote {atomic_write(args.exercises, sheet, 'exercise sheet')}")
     except GraphvizMissingError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
