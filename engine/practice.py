@@ -143,10 +143,13 @@ class Session:
 
 
 def practice(root: Node, answers: Iterable[str] | None = None,
-             ask: Callable[[str], str] = input, say: Callable[[str], None] = print) -> Session:
+             ask: Callable[[str], str] | None = None,
+             say: Callable[[str], None] = print) -> Session:
     """Ask every question of ``root``'s backward pass in order (in a REPL or a notebook),
     checking each answer and revealing the right one when it is wrong. ``answers``: give
-    them in advance instead (for a script, or a test). An empty answer ends the session."""
+    them in advance instead (for a script, or a test); ``ask`` reads an answer (default:
+    ``input``). An empty answer ends the session."""
+    ask = ask or input  # looked up now, so that a replaced input() is the one used
     given = iter(answers) if answers is not None else None
     session = Session()
     for question in questions(root):
