@@ -51,6 +51,7 @@ def main() -> None:
             kept.append(atomic_write(HERE / "how_it_works" / f"{name}.svg", svg, "picture"))
         kept += explorer_screenshots(Path(tmp) / "explore.html")
     kept.append(stepper_screenshot())
+    kept.append(tutorial_html())
     print("wrote", ", ".join(p.name for p in [HERE / "expression.svg", *frames,
                                                HERE / "mlp_collapsed.svg",
                                                HERE / "network.svg", *kept]))
@@ -90,6 +91,25 @@ def explorer_screenshots(page_path: Path) -> list[Path]:
         shots.append(atomic_write(HERE / "explorer_apply.png", still(), "screenshot"))
         browser.close()
     return shots
+
+
+def tutorial_html() -> Path:
+    """docs/tutorial.ipynb run top to bottom and saved as one HTML file: every drawing and
+    the inline stepper work in it with no kernel."""
+    import nbclient
+    import nbconvert
+    import nbformat
+
+    nb = nbformat.read(HERE / "tutorial.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
+                            resources={"metadata": {"path": str(HERE.parent)}}).execute()
+    body, _ = nbconvert.HTMLExporter(template_name="basic").from_notebook_node(nb)
+    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<title>glassgrad in a notebook</title><style>body { font-family: Helvetica, "
+            "Arial, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; } "
+            "pre { overflow-x: auto; background: #f6f6f6; padding: .5em; }</style></head>"
+            f"<body>{body}</body></html>")
+    return atomic_write(HERE / "tutorial.html", page, "HTML page")
 
 
 def stepper_screenshot() -> Path:
