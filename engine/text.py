@@ -83,9 +83,17 @@ def step_text(step) -> str:
             zip(node.parents, step.local_grads, step.parent_grads, strict=True)):
         if parent.op == "const":
             continue
-        p, rule, value = names(parent), row.write_grad(i, words), f"{local:.4g}"
+        added = step.grad * local
+        # Relative to the numbers of its line, 1e-12 of them is rounding: written 0.
+        scale = max(abs(step.grad), abs(local), abs(added), abs(new))
+        p, rule, value = names(parent), row.write_grad(i, words), _number(local, scale)
         shown = rule == value or _is_number(rule)  # "∂v/∂x = 0.333333" says it already
         derivative = f"∂{n}/∂{p} = {rule}" + ("" if shown else f" = {value}")
-        lines.append(f"  {derivative:<28}  {p}.grad += {step.grad:.4g} × {value}"
-                     f" = {step.grad * local:.4g}  → {new:.4g}")
+        lines.append(f"  {derivative:<28}  {p}.grad += {_number(step.grad, scale)} × {value}"
+                     f" = {_number(added, scale)}  → {_number(new, scale)}")
     return "\n".join(lines)
+
+
+def _number(x: float, scale: float) -> str:
+    """``x`` to 4 significant digits; 0 if within 1e-12·scale of it (never "-0")."""
+    return "0" if abs(x) <= 1e-12 * scale else f"{x + 0.0:.4g}"

@@ -51,7 +51,12 @@ def log_sum_exp(logits) -> Value:
     """
     zs = _values(logits, "logits")
     m = engine.max(zs)
-    return engine.sum([(z - m).exp() for z in zs]).log() + m
+    total = engine.sum([(z - m).exp() for z in zs])
+    logged = total.log()
+    result = logged + m
+    # Named, so that a step-through says which part of the loss a node is.
+    m.label, total.label, logged.label, result.label = "zmax", "Σexp", "logΣexp", "logsumexp"
+    return result
 
 
 def cross_entropy(logits, target: int) -> Value:
@@ -60,7 +65,9 @@ def cross_entropy(logits, target: int) -> Value:
     ∂/∂zᵢ = softmax(z)ᵢ − [i = target]. Safe for any logits (1000 or −1000 included).
     """
     zs = _values(logits, "logits")
-    return log_sum_exp(zs) - zs[_class_index(target, len(zs))]
+    loss = log_sum_exp(zs) - zs[_class_index(target, len(zs))]
+    loss.label = "loss"
+    return loss
 
 
 def hinge(logits, target: int, margin: float = 1.0) -> Value:

@@ -49,6 +49,12 @@ def test_every_step_shows_the_engines_numbers(browser, tmp_path):
     assert page.evaluate("stepper.steps()") == len(forward) + len(expected_steps)
     ids = {n: f"#f-n{i}" for i, n in enumerate(order)}
     assert page.text_content(ids[forward[0]] + "-data") == "data"  # blank before stepping
+    page.click("#next")  # leaf steps are skipped unless asked for: the first op is shown
+    first = next(k for k, n in enumerate(forward, start=1) if n.parents)
+    assert page.inner_text("#status") == f"forward {first} of {len(forward)}"
+    assert page.text_content(ids[forward[0]] + "-data") == f"data {number_text(forward[0].data)}"
+    page.click("#reset")
+    page.check("#leaves")  # now every step, leaves too
     for k, node in enumerate(forward, start=1):
         page.click("#next")
         assert page.text_content(ids[node] + "-data") == f"data {number_text(node.data)}"
@@ -56,8 +62,7 @@ def test_every_step_shows_the_engines_numbers(browser, tmp_path):
     for k, expected in enumerate(expected_steps):
         page.keyboard.press("ArrowRight")
         assert page.inner_text("#explain") == expected
-        assert page.inner_text("#status") == (
-            f"step {len(forward) + k + 1} of {len(forward) + len(expected_steps)} (backward)")
+        assert page.inner_text("#status") == f"backward {k + 1} of {len(expected_steps)}"
     for node in order:  # at the end every grad is the engine's
         if node.op != "const":
             assert page.text_content(ids[node] + "-grad") == f"grad {number_text(node.grad)}"
@@ -176,10 +181,55 @@ def test_the_inline_stepper_steps_inside_a_saved_page(browser, tmp_path):
                      f"{show(out, height=500)._repr_html_()}</body></html>", encoding="utf-8")
     page, requests, errors = open_page(browser, saved)
     frame = page.frame_locator("iframe")
-    frame.locator("#next").click()
-    assert frame.locator("#explain").inner_text().startswith("forward 1 of")
+    frame.locator("#next").click()  # the first step that is not a leaf
+    assert frame.locator("#explain").inner_text().startswith("forward 3 of 6: v2 = a × b")
     frame.locator("#end").click()
     steps = list(backward_steps(build("tanh(a*b + c)", {"a": 2, "b": -3, "c": 6.5})))
     assert frame.locator("#explain").inner_text() == repr(steps[-1])
     assert requests == [saved.as_uri()] and errors == []
+    page.close()
+
+
+@pytest.mark.slow
+def test_a_digit_networks_page_is_small_and_reaches_any_neuron_in_a_few_clicks(browser,
+                                                                               tmp_path):
+    from demos.digits.data import load_digits
+
+    data = load_digits()
+    model = MLP(64, [16, 16, 10], rng=0)
+    loss = cross_entropy(model([Value(float(v), label=f"x{i}")
+                                for i, v in enumerate(data.inputs[3])]), 3)
+    path = export_html(loss, tmp_path / "mlp.html")
+    assert path.stat().st_size < 1_500_000
+    page, requests, errors = open_page(browser, path)
+    started = time.perf_counter()
+    page.reload()
+    page.wait_for_load_state("load")
+    assert time.perf_counter() - started < 1.0
+    assert page.evaluate("stepper.steps()") == 4624
+    # Outputs by class, in order; the loss's parts by name; no "-0" anywhere.
+    texts = "[...document.querySelectorAll('text')].map(t => t.textContent)"
+    labels = [t for t in page.evaluate(texts) if t.startswith("output ")]
+    assert labels == [f"output {k}" for k in range(10)]
+    svg = page.inner_html("#graph")
+    assert all(f">{name}<" in svg for name in ("loss", "logsumexp", "zmax", "Σexp"))
+    page.click("#end")
+    assert not any(t in ("-0", "grad -0.0000") or t.endswith(" -0")
+                   for t in page.evaluate(texts))
+    # Any output neuron's backward step: the start of the backward pass, then a few jumps.
+    page.click("#reset")
+    page.click("#backward")
+    assert page.inner_text("#status") == "backward 1 of 1539"
+    clicks = 0
+    while "layers.2.neurons.3.b" not in page.inner_text("#explain") and clicks < 12:
+        page.click("#next-neuron")
+        clicks += 1
+    assert clicks < 12 and page.inner_text("#status").startswith("backward ")
+    current = page.evaluate("[...document.querySelectorAll('.current')].map(e => "
+                            "e.getBoundingClientRect().top)")
+    assert current and all(0 <= y <= 900 for y in current)  # scrolled into view
+    assert page.locator(".changed").count() == 0 or page.locator(".current").count() > 0
+    page.click("#next-layer")  # on to hidden layer 2: its first step, a neuron's relu
+    assert "= relu(" in page.inner_text("#explain")
+    assert set(requests) == {path.as_uri()} and errors == []  # (loaded twice: the reload)
     page.close()

@@ -48,8 +48,11 @@ class GraphTooLargeError(ValueError):
     """The graph has too many nodes to draw in full."""
 
 
-def number_text(x: float) -> str:
-    """A number as a drawing writes it: 4 decimals, or 4 significant digits if tiny or huge."""
+def number_text(x: float, scale: float = 0.0) -> str:
+    """A number as a drawing writes it: 4 decimals, or 4 significant digits if tiny or huge.
+    Within 1e-12 of 0 relative to ``scale`` (the numbers beside it) it is rounding, written
+    0; never "-0"."""
+    x = 0.0 if abs(x) <= 1e-12 * abs(scale) else x + 0.0
     return f"{x:.4f}" if abs(x) < 1e4 and (x == 0 or abs(x) >= 1e-3) else f"{x:.3e}"
 
 
@@ -82,9 +85,9 @@ def resolve_collapse(order: list[Node], collapse) -> tuple[bool, list[Neuron]]:
     return collapse, neurons
 
 
-def grad_field(g: float) -> str:
-    """The grad part of a drawn value: ``grad 0.7864``."""
-    return f"grad {number_text(g)}"
+def grad_field(g: float, scale: float = 0.0) -> str:
+    """The grad part of a drawn value: ``grad 0.7864`` (see :func:`number_text`)."""
+    return f"grad {number_text(g, scale)}"
 
 
 def neuron_fields(n: Neuron) -> tuple[str, str]:
@@ -255,11 +258,14 @@ class _Drawer:
             self.inputs_summary(inputs)
         for layer in range(1, layers + 1):
             members = [n for n in neurons if n.layer == layer]
+            classes = self.classes(members) if layer == layers else {}
+            members.sort(key=lambda n: classes.get(n, -1))  # outputs in class order
             with self.dot.subgraph(name=f"cluster_layer{layer}") as c:
                 c.attr(label=f"layer {layer} ({len(members)} neurons)", style="rounded",
                        color="#bbbbbb")
                 for n in members:
-                    self.full_neuron(c, n) if n in expanded else self.neuron_node(c, n)
+                    name = f"output {classes[n]}" if n in classes else f"neuron {n.index}"
+                    self.full_neuron(c, n) if n in expanded else self.neuron_node(c, n, name)
             self.layer_edges(layer, members, neurons, bool(inputs))
         # Everything else (a loss, a computed bias) is drawn node by node.
         summary = set(inputs) - {x for n in expanded for x in n.inputs}
@@ -291,9 +297,18 @@ class _Drawer:
                       lhead=f"cluster_layer{layer}", penwidth="2",
                       label=f"{len(members[0].inputs)}×{len(members)} weights")
 
-    def neuron_node(self, graph, n: Neuron) -> None:
+    def classes(self, members: list[Neuron]) -> dict[Neuron, int]:
+        """The last layer's neurons as classes: their place among the inputs of the first
+        node that reads every one of them once (a loss's max or softmax), if there is one."""
+        outs = {n.out: n for n in members}
+        for node in self.order:
+            if len(node.parents) == len(outs) and set(node.parents) == set(outs):
+                return {outs[p]: k for k, p in enumerate(node.parents)}
+        return {}
+
+    def neuron_node(self, graph, n: Neuron, name: str) -> None:
         total, act = neuron_fields(n)
-        label = f"{{ neuron {n.index} | {total} | {act} | {self.grad_text(n.out)} }}"
+        label = f"{{ {_escape(name)} | {total} | {act} | {self.grad_text(n.out)} }}"
         attrs = {"shape": "record", **STYLE["value"]}
         if self.options.color_grads and self.shows_grad(n.out):
             attrs["fillcolor"] = _grad_colour(n.out.grad, self.scale)

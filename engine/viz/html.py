@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import graphviz
@@ -105,9 +106,17 @@ class _Fields:
             changes.append([f, new, self.current[f]])
             self.current[f] = new
 
-    def show_grad(self, node: Node, grad: float, changes: list) -> None:
+    def show_grad(self, node: Node, grad: float, changes: list, scale: float = 0.0) -> None:
         for f in self.of(node, "grad"):
-            self.change(f, grad_field(grad), changes)
+            self.change(f, grad_field(grad, scale), changes)
+
+    def place(self, node: Node, last_layer: int) -> tuple[int, int]:
+        """(neuron index, layer) of a node for the page's jumps: its neuron's, or −1 and 0
+        for an input, −1 and the layer after the last for what comes after (a loss)."""
+        n = self.owner.get(node)
+        if n is not None:
+            return n.index, n.layer
+        return -1, 0 if not node.parents else last_layer + 1
 
 
 def _steps(root: Node, order: list[Node], neurons: list[Neuron]) -> tuple[dict, list[dict]]:
@@ -115,14 +124,17 @@ def _steps(root: Node, order: list[Node], neurons: list[Neuron]) -> tuple[dict, 
     ``neurons`` drawn collapsed. Runs the backward pass (leaf grads from zero), so afterwards
     every node holds the grads the final picture shows."""
     fields, names = _Fields(order, neurons), NodeNames(order)
+    last_layer = max((n.layer for n in neurons), default=0)
     steps = []
     shown = [node for node in order if node.op != "const"]  # a constant is shown from the start
     for k, node in enumerate(shown, start=1):
         changes: list = []
         for f in fields.of(node, "data"):
             fields.change(f, fields.data_text(node, f), changes)
-        steps.append({"text": forward_text(node, k, len(shown), names),
-                      "highlight": fields.drawn(node), "changes": changes})
+        neuron, layer = fields.place(node, last_layer)
+        steps.append(_Step("l" if not node.parents else "f",
+                           forward_text(node, k, len(shown), names), fields.drawn(node),
+                           changes, [], neuron, layer))
     # Backward, from zero: leaf grads are reset first, so the page shows this pass alone.
     for node in order:
         if not node.parents:
@@ -131,20 +143,41 @@ def _steps(root: Node, order: list[Node], neurons: list[Neuron]) -> tuple[dict, 
         changes = []
         if step.index == 1:  # the pass starts by setting the output's grad
             fields.show_grad(root, root.grad, changes)
+        scale = max([abs(step.grad), *map(abs, step.parent_grads)])
         for parent, new in zip(step.parents, step.parent_grads, strict=True):
-            fields.show_grad(parent, new, changes)
-        steps.append({"text": repr(step), "highlight": fields.drawn(step.node),
-                      "changes": changes})
+            fields.show_grad(parent, new, changes, scale)
+        neuron, layer = fields.place(step.node, last_layer)
+        current = fields.drawn(step.node)
+        changed = [g for p in step.parents if p.op != "const" for g in fields.drawn(p)
+                   if g not in current]  # (inside a collapsed neuron, that is the neuron)
+        steps.append(_Step("b", repr(step), current, changes, list(dict.fromkeys(changed)),
+                           neuron, layer))
     if not root.parents:  # the output is a leaf: backward only sets its grad
         changes = []
         fields.show_grad(root, root.grad, changes)
-        steps.append({"text": f"backward: {names(root)} is a leaf, so its grad is just the "
-                              f"seed, {root.grad:g}",
-                      "highlight": fields.drawn(root), "changes": changes})
-    return fields.initial, steps
+        steps.append(_Step("b", f"step 1 of 1: {names(root)} is a leaf, so its grad is just "
+                                f"the seed, {root.grad:g}", fields.drawn(root), changes, [],
+                           -1, 0))
+    return fields.initial, [list(astuple(s)) for s in steps]
 
 
-def _summary_fields(svg: str, initial: dict, steps: list[dict]) -> None:
+@dataclass(frozen=True)
+class _Step:
+    """One step of the page, sent as a list in this order (keys for 4,624 steps would
+    weigh more than their numbers): "l" a leaf's forward step, "f" another forward step,
+    "b" a backward step; its text (the engine's); the drawn groups to highlight; the texts
+    it changes, [id, new, old]; the groups whose grad it changed; its neuron and layer."""
+
+    kind: str
+    text: str
+    highlight: list
+    changes: list
+    changed: list
+    neuron: int
+    layer: int
+
+
+def _summary_fields(svg: str, initial: dict, steps: list[list]) -> None:
     """The collapsed view's inputs summary: blank at the start, its data range shown once the
     forward pass is through, its grad range at the last backward step."""
     for field, blank in (("data", "data"), ("grad", "grad")):
@@ -153,9 +186,9 @@ def _summary_fields(svg: str, initial: dict, steps: list[dict]) -> None:
             continue
         final = html.unescape(match.group(1))
         initial[f"f-inputs-{field}"] = blank
-        forward = [s for s in steps if s["text"].startswith("forward")]
+        forward = [s for s in steps if s[0] != "b"]
         target = forward[-1] if field == "data" else steps[-1]
-        target["changes"].append([f"f-inputs-{field}", final, blank])
+        target[3].append([f"f-inputs-{field}", final, blank])  # the step's changes
 
 
 def export_html(root: Node, path, *, title: str | None = None, collapse="auto",
@@ -215,7 +248,8 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     svg = _tag_fields(svg[svg.index("<svg"):])
     _summary_fields(svg, initial, steps)
     # In a <script> block only "<", ">" and "&" can end or confuse it: write them as \u escapes.
-    data = json.dumps({"initial": initial, "steps": steps}, ensure_ascii=False)
+    data = json.dumps({"initial": initial, "steps": steps}, ensure_ascii=False,
+                      separators=(",", ":"))
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     parts = {"TITLE": html.escape(title or "glassgrad: step through backprop"), "SVG": svg,
              "DATA": data}
@@ -229,21 +263,35 @@ _PAGE = """<!DOCTYPE html>
 <style>
 body { font-family: Helvetica, Arial, sans-serif; margin: 0; color: #222; }
 header { position: sticky; top: 0; background: #fafafa; border-bottom: 1px solid #ddd;
-         padding: .6em 1em; z-index: 1; }
-button { font-size: 1em; margin-right: .3em; padding: .2em .7em; }
-#status { margin-left: 1em; font-weight: bold; }
+         padding: .5em 1em; z-index: 1; }
+button { font-size: .95em; margin: 0 .25em .25em 0; padding: .15em .6em; }
+label, select { font-size: .95em; }
+#status { margin-left: .6em; font-weight: bold; }
 #explain { font-family: Menlo, Consolas, monospace; font-size: .85em; white-space: pre;
-           margin: .5em 0 0; min-height: 3.6em; overflow-x: auto; }
+           margin: .4em 0 0; min-height: 3.6em; max-height: 11em; overflow: auto; }
 #graph { padding: 1em; overflow: auto; }
 #graph svg { max-width: none; height: auto; }
 .current polygon, .current path, .current ellipse { stroke: #ff7f0e !important;
                                                     stroke-width: 4 !important; }
+.changed polygon, .changed path, .changed ellipse { stroke: #2ca02c !important;
+                                                    stroke-width: 3 !important; }
+@keyframes flash { from { fill: #d62728; font-weight: bold; } to { fill: #000000; } }
+text.flash { animation: flash 1.2s ease-out; }
+.hidden { display: none; }
 </style></head><body>
 <header>
-<h1 style="font-size:1.2em;margin:0 0 .4em">@TITLE@</h1>
-<button id="reset" title="Home">|◀ reset</button><button id="prev" title="←">◀ back</button><button
- id="play" title="space">▶ play</button><button id="next" title="→">step ▶</button><button
- id="end" title="End">end ▶|</button><span id="status"></span>
+<h1 style="font-size:1.15em;margin:0 0 .35em">@TITLE@</h1>
+<div><button id="reset" title="Home">|◀ start</button><button id="prev" title="←">◀ back</button
+><button id="play" title="space">▶ play</button><button id="next" title="→">step ▶</button
+><button id="end" title="End">end ▶|</button>
+<label>speed <select id="speed"><option value="1000">slow</option><option value="400" selected
+>normal</option><option value="120">fast</option><option value="20">fastest</option></select
+></label>
+<label><input type="checkbox" id="leaves"> show the leaf steps</label>
+<span id="status"></span></div>
+<div id="jumps"><button id="prev-neuron">◀ neuron</button><button id="next-neuron">neuron ▶
+</button><button id="prev-layer">◀ layer</button><button id="next-layer">layer ▶</button
+><button id="backward">start of the backward pass ▶</button></div>
 <div id="explain">Press step (or →) to run the forward pass, one node at a time, then the
 backward pass, one chain-rule step at a time.</div>
 </header>
@@ -253,64 +301,121 @@ backward pass, one chain-rule step at a time.</div>
 "use strict";
 // Every number shown comes from this data, written by the engine; the page only swaps texts.
 const DATA = JSON.parse(document.getElementById("data").textContent);
-const steps = DATA.steps;
-const explain = document.getElementById("explain");
-const status = document.getElementById("status");
+const steps = DATA.steps.map(([kind, text, highlight, changes, changed, neuron, layer]) => (
+  {leaf: kind === "l", backward: kind === "b", text, highlight, changes, changed, neuron, layer,
+   // One counter, the text's own: "forward 3 of 6", "backward 2 of 3".
+   count: kind === "b" ? "backward " + text.slice(5, text.indexOf(":")) :
+                         text.slice(0, text.indexOf(":"))}));
+const $ = (id) => document.getElementById(id);
+const explain = $("explain"), status = $("status");
 let done = 0;        // how many steps are applied
-let marked = [];     // ids of the highlighted groups
+let marked = [];     // ids of the highlighted groups: [current, changed]
 let timer = null;
+let showLeaves = false;  // leaf steps ("x3 = 0.5 (a leaf)") are applied but not stopped at
+let flashed = [];        // the texts flashing now
 
 function setText(id, text) {
-  const el = document.getElementById(id);
+  const el = $(id);
   if (el) el.textContent = text;
 }
-function mark(ids) {
-  for (const id of marked) document.getElementById(id)?.classList.remove("current");
-  marked = ids;
-  for (const id of marked) document.getElementById(id)?.classList.add("current");
+function visible(i) { return showLeaves || !steps[i].leaf; }
+function apply(i) { for (const [id, text] of steps[i].changes) setText(id, text); }
+function undo(i) { for (const [id, , old] of steps[i].changes) setText(id, old); }
+function mark(current, changed) {
+  for (const [id, cls] of marked) $(id)?.classList.remove(cls);
+  marked = [...current.map(id => [id, "current"]), ...changed.map(id => [id, "changed"])];
+  for (const [id, cls] of marked) $(id)?.classList.add(cls);
 }
 function show() {
-  const phase = done === 0 ? "start" : steps[done - 1].text.startsWith("forward") ?
-    "forward" : "backward";
-  status.textContent = `step ${done} of ${steps.length} (${phase})`;
-  if (done > 0) explain.textContent = steps[done - 1].text;
-  mark(done > 0 ? steps[done - 1].highlight : []);
+  const step = done > 0 ? steps[done - 1] : null;
+  status.textContent = step ? step.count : "start";
+  explain.textContent = step ? step.text : "Start: no values computed yet.";
+  mark(step ? step.highlight : [], step && step.changed ? step.changed : []);
+  for (const el of flashed) el.classList.remove("flash");
+  flashed = [];
+  if (!step) return;
+  flashed = step.changes.map(([id]) => $(id)).filter(Boolean);
+  for (const el of flashed) { void el.getBBox(); el.classList.add("flash"); }  // flash anew
+  $(step.highlight[0])?.scrollIntoView({block: "center", inline: "center"});
 }
-function next() {
+function goTo(k) {
+  k = Math.max(0, Math.min(steps.length, k));
+  while (done < k) { apply(done); done += 1; }
+  while (done > k) { done -= 1; undo(done); }
+  show();
+}
+function next() {  // to the next step shown
   if (done >= steps.length) { pause(); return false; }
-  for (const [id, text] of steps[done].changes) setText(id, text);
-  done += 1; show(); return true;
+  let k = done;
+  while (k < steps.length && !visible(k)) k += 1;
+  goTo(k + 1); return true;
 }
-function prev() {
+function prev() {  // back to the step shown before this one
   if (done === 0) return false;
-  done -= 1;
-  for (const [id, , old] of steps[done].changes) setText(id, old);
-  show(); return true;
+  let k = done - 1;
+  while (k > 0 && !visible(k - 1)) k -= 1;
+  goTo(k); return true;
 }
 function reset() {
   pause();
   for (const [id, text] of Object.entries(DATA.initial)) setText(id, text);
-  done = 0; explain.textContent = "Start: no values computed yet."; show();
+  done = 0; show();
 }
-function end() { pause(); while (next()) {} }
-function pause() { clearInterval(timer); timer = null;
-                   document.getElementById("play").textContent = "▶ play"; }
+function end() { pause(); goTo(steps.length); }
+function pause() { clearInterval(timer); timer = null; $("play").textContent = "▶ play"; }
 function play() {
   if (timer) { pause(); return; }
-  timer = setInterval(next, 400);
-  document.getElementById("play").textContent = "⏸ pause";
+  timer = setInterval(() => { if (!next()) pause(); }, Number($("speed").value));
+  $("play").textContent = "⏸ pause";
 }
-document.getElementById("next").onclick = () => { pause(); next(); };
-document.getElementById("prev").onclick = () => { pause(); prev(); };
-document.getElementById("play").onclick = play;
-document.getElementById("reset").onclick = reset;
-document.getElementById("end").onclick = end;
+// Jumps: to the first step of the next (or previous) neuron or layer, or of the backward pass.
+function here(key) { return done > 0 ? steps[done - 1][key] : null; }
+function jumpNext(key) {
+  pause();
+  const now = here(key);
+  for (let i = done; i < steps.length; i += 1) {
+    if (visible(i) && steps[i][key] !== now && (key !== "neuron" || steps[i].neuron >= 0)) {
+      goTo(i + 1); return;
+    }
+  }
+}
+function jumpPrev(key) {
+  pause();
+  const now = here(key);
+  let i = done - 2;
+  while (i >= 0 && (steps[i][key] === now || !visible(i) ||
+                    (key === "neuron" && steps[i].neuron < 0))) i -= 1;
+  if (i < 0) { goTo(0); return; }
+  const target = steps[i][key];
+  while (i > 0 && steps[i - 1][key] === target) i -= 1;  // the first step of that run
+  goTo(i + 1);
+}
+function backward() { pause(); goTo(steps.findIndex(s => s.backward) + 1); }
+$("next").onclick = () => { pause(); next(); };
+$("prev").onclick = () => { pause(); prev(); };
+$("play").onclick = play;
+$("reset").onclick = reset;
+$("end").onclick = end;
+$("speed").onchange = () => { if (timer) { pause(); play(); } };
+$("leaves").onchange = (e) => { showLeaves = e.target.checked; };
+$("next-neuron").onclick = () => jumpNext("neuron");
+$("prev-neuron").onclick = () => jumpPrev("neuron");
+$("next-layer").onclick = () => jumpNext("layer");
+$("prev-layer").onclick = () => jumpPrev("layer");
+$("backward").onclick = backward;
+if (!steps.some(s => s.neuron >= 0)) {  // no neurons drawn: only the backward jump helps
+  for (const id of ["prev-neuron", "next-neuron", "prev-layer", "next-layer"]) {
+    $(id).classList.add("hidden");
+  }
+}
 document.addEventListener("keydown", (e) => {
   const keys = { ArrowRight: () => { pause(); next(); }, ArrowLeft: () => { pause(); prev(); },
                  " ": play, Home: reset, End: end };
-  if (keys[e.key]) { e.preventDefault(); keys[e.key](); }
+  if (keys[e.key] && e.target.tagName !== "SELECT") { e.preventDefault(); keys[e.key](); }
 });
-window.stepper = { next, prev, reset, end, steps: () => steps.length, done: () => done };
+window.stepper = { next, prev, reset, end, goTo, backward, jumpNext, jumpPrev,
+                   leaves: (on) => { showLeaves = on; $("leaves").checked = on; },
+                   steps: () => steps.length, done: () => done };
 reset();
 </script>
 </body></html>
