@@ -233,3 +233,20 @@ def test_a_digit_networks_page_is_small_and_reaches_any_neuron_in_a_few_clicks(b
     assert "= relu(" in page.inner_text("#explain")
     assert set(requests) == {path.as_uri()} and errors == []  # (loaded twice: the reload)
     page.close()
+
+
+def test_local_derivatives_appear_on_the_edges_at_their_step(browser, tmp_path):
+    out = build("tanh(a*b + c) * a", {"a": 2, "b": -3, "c": 6.5})
+    path = export_html(out, tmp_path / "edges.html")
+    page, requests, errors = open_page(browser, path)
+    labels = "[...document.querySelectorAll('[id^=\"f-e-\"]')].map(e => e.textContent)"
+    assert set(page.evaluate(labels)) == {"∂"}  # nothing known before the backward pass
+    page.click("#backward")  # the first backward step: the output's two input edges
+    first = [t for t in page.evaluate(labels) if t != "∂"]
+    step = next(iter(backward_steps(build("tanh(a*b + c) * a", {"a": 2, "b": -3, "c": 6.5}))))
+    assert sorted(first) == sorted(f"∂={number_text(g)}" for g in step.local_grads)
+    page.click("#end")
+    shown = page.evaluate(labels)
+    assert "∂" not in shown and len(shown) == 7  # ×, +, tanh, × : seven inputs in all
+    assert requests == [path.as_uri()] and errors == []
+    page.close()

@@ -27,6 +27,7 @@ from engine.viz.render import GraphvizMissingError
 
 _TEXT = re.compile(r"(<text\b[^>]*)>([^<]*)</text>")
 _NODE = re.compile(r'<g id="node\d+" class="node">\s*<title>([^<]+)</title>(.*?)</g>', re.S)
+_EDGE = re.compile(r'<g id="edge\d+" class="edge">\s*<title>([^<]+)</title>(.*?)</g>', re.S)
 
 
 def _tag_fields(svg: str) -> str:
@@ -55,7 +56,19 @@ def _tag_fields(svg: str) -> str:
         pieces.append(body[last:])
         return f'<g id="g-{name}" class="node"><title>{title}</title>{"".join(pieces)}</g>'
 
-    return _NODE.sub(node, svg)
+    svg = _NODE.sub(node, svg)
+    seen: dict[str, int] = {}
+
+    def edge(match):  # its label, the local derivative: f-e-TAIL-HEAD-k (k: a*a has two)
+        title, body = html.unescape(match.group(1)), match.group(2)
+        tail, _, head = title.partition("->")
+        k = seen.get(title, 0)
+        seen[title] = k + 1
+        body = _TEXT.sub(lambda t: f'{t.group(1)} id="f-e-{tail}-{head}-{k}">{t.group(2)}'
+                                   f"</text>", body, count=1)
+        return f'<g class="edge"><title>{match.group(1)}</title>{body}</g>'
+
+    return _EDGE.sub(edge, svg)
 
 
 class _Fields:
@@ -66,6 +79,8 @@ class _Fields:
         self.index = {node: i for i, node in enumerate(order)}
         self.current: dict[str, str] = {}
         for node in order:
+            for f in self.edges(node):  # a local derivative is shown at its backward step
+                self.current[f] = "∂"
             for f in self.of(node, "data"):
                 self.current[f] = "Σ" if f.endswith("-sum") else "→" if f.endswith("-act") \
                     else "data"
@@ -83,6 +98,20 @@ class _Fields:
             return ([f"f-{neuron}-sum"] if node is n.total else []) + (
                 [f"f-{neuron}-act"] if node is n.out else [])
         return [f"f-{neuron}-grad"] if node is n.out else []
+
+    def edges(self, node: Node) -> list[str]:
+        """The ids of the labels of the edges into ``node``'s op, one per input in order
+        (none for a node drawn inside a collapsed neuron)."""
+        if node in self.owner or not node.parents:
+            return []
+        head, seen, ids = f"n{self.index[node]}_op", {}, []
+        for parent in node.parents:
+            n = self.owner.get(parent)
+            tail = f"neuron{n.index}" if n is not None else f"n{self.index[parent]}"
+            k = seen.get(tail, 0)
+            seen[tail] = k + 1
+            ids.append(f"f-e-{tail}-{head}-{k}")
+        return ids
 
     def data_text(self, node: Node, field: str) -> str:
         n = self.owner.get(node)
@@ -146,6 +175,8 @@ def _steps(root: Node, order: list[Node], neurons: list[Neuron]) -> tuple[dict, 
         scale = max([abs(step.grad), *map(abs, step.parent_grads)])
         for parent, new in zip(step.parents, step.parent_grads, strict=True):
             fields.show_grad(parent, new, changes, scale)
+        for f, local in zip(fields.edges(step.node), step.local_grads, strict=False):
+            fields.change(f, f"∂={number_text(local)}", changes)
         neuron, layer = fields.place(step.node, last_layer)
         current = fields.drawn(step.node)
         changed = [g for p in step.parents if p.op != "const" for g in fields.drawn(p)
@@ -240,7 +271,7 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     # The steps first: their pass leaves every grad of the copy final, which the picture then
     # shows (and the page blanks at load).
     initial, steps = _steps(work, order, neurons if collapsed else [])
-    dot = draw_dot(work, collapse=collapsed, rankdir=rankdir, local_derivatives=False)
+    dot = draw_dot(work, collapse=collapsed, rankdir=rankdir, local_derivatives=True)
     try:
         svg = dot.pipe(format="svg").decode("utf-8")
     except graphviz.ExecutableNotFound:
