@@ -60,6 +60,28 @@ class Question:
         return (f"{p}.grad = {self.before:.4g} + {n}.grad × ∂{n}/∂{p} = {self.before:.4g} + "
                 f"{self.node_grad:.4g} × {self.local:.4g} = {self.answer:.4g}")
 
+    def slips(self) -> list[tuple[float, str]]:
+        """The likely wrong answers, each with what to say, most likely first: the one place
+        that knows them (``check`` and the stepper page both use it)."""
+        n, p = self.names
+        if self.kind == "local":
+            return [(-self.answer, f"the sign is off: {self.explain()}")] if self.answer else []
+        contribution = self.node_grad * self.local
+        found = []
+        if self.before != 0:
+            found.append((contribution, f"that is this step's contribution; {p}.grad already "
+                                        f"held {self.before:.4g}, and grads add up"))
+        found.append((self.local, f"that is ∂{n}/∂{p} alone; {p}.grad needs {n}.grad × that: "
+                                  f"{self.node_grad:.4g} × {self.local:.4g} = "
+                                  f"{contribution:.4g}"))
+        found.append((self.node_grad, f"that is {n}.grad alone; multiply it by ∂{n}/∂{p} = "
+                                      f"{self.local:.4g}"))
+        return found
+
+    def otherwise(self) -> str:
+        """What to say to a wrong answer that is none of the slips."""
+        return self.explain() if self.kind == "local" else "the chain rule: " + self.explain()
+
 
 def questions(root: Node) -> list[Question]:
     """Every question of ``root``'s backward pass, in order (leaf grads start from 0)."""
@@ -112,22 +134,8 @@ def check(question: Question, text: str) -> tuple[bool, str]:
         return False, str(e)
     if _close(value, question.answer):
         return True, f"{text.strip()}: right."
-    n, p = question.names
-    q = question
-    if q.kind == "local":
-        hint = ("the sign is off: " if _close(-value, q.answer) else "")
-        return False, f"{text.strip()}: not quite, {hint}{q.explain()}."
-    contribution = q.node_grad * q.local
-    if _close(value, contribution) and q.before != 0:  # the most likely slip, so first
-        why = (f"that is this step's contribution; {p}.grad already held {q.before:.4g}, "
-               f"and grads add up")
-    elif _close(value, q.local):
-        why = (f"that is ∂{n}/∂{p} alone; {p}.grad needs {n}.grad × that: "
-               f"{q.node_grad:.4g} × {q.local:.4g} = {contribution:.4g}")
-    elif _close(value, q.node_grad):
-        why = f"that is {n}.grad alone; multiply it by ∂{n}/∂{p} = {q.local:.4g}"
-    else:
-        why = "the chain rule: " + q.explain()
+    why = next((words for slip, words in question.slips() if _close(value, slip)),
+               question.otherwise())
     return False, f"{text.strip()}: not quite, {why}."
 
 

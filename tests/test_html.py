@@ -250,3 +250,35 @@ def test_local_derivatives_appear_on_the_edges_at_their_step(browser, tmp_path):
     assert "∂" not in shown and len(shown) == 7  # ×, +, tanh, × : seven inputs in all
     assert requests == [path.as_uri()] and errors == []
     page.close()
+
+
+def test_practice_on_the_page_asks_before_it_shows(browser, tmp_path):
+    from engine.practice import questions
+
+    text = "tanh(a*b + c)"
+    out = build(text, {"a": 2, "b": -3, "c": 6.5})
+    path = export_html(out, tmp_path / "practice.html")
+    expected = questions(build(text, {"a": 2, "b": -3, "c": 6.5}))
+    page, requests, errors = open_page(browser, path)
+    page.check("#practice")
+    page.click("#backward")  # to the forward pass's end: the first backward step is asked
+    assert page.is_visible("#quiz") and page.inner_text("#status") == "backward 1 of 3 (your turn)"
+    assert page.inner_text("#question").startswith(expected[0].prompt)
+    page.fill("#answer", f"{expected[0].answer:.5f}")
+    page.click("#check")
+    assert page.inner_text("#verdict").endswith("right.")
+    page.wait_for_function("document.getElementById('question').textContent"
+                           f".startsWith({expected[1].prompt!r})")
+    page.fill("#answer", "1")  # o.grad alone, without the local derivative
+    page.press("#answer", "Enter")
+    assert "that is out.grad alone; multiply it by" in page.inner_text("#verdict")
+    page.fill("#answer", "3/4")  # a fraction is read, but wrong
+    page.click("#check")
+    assert "not quite" in page.inner_text("#verdict")
+    page.click("#reveal")  # the worked answer, then the step is applied
+    assert expected[1].explain() in page.inner_text("#verdict")
+    page.wait_for_function("document.getElementById('status').textContent === "
+                           "'backward 1 of 3'")
+    assert not page.is_visible("#quiz")
+    assert requests == [path.as_uri()] and errors == []
+    page.close()

@@ -21,6 +21,7 @@ from engine.autodiff import backward_steps, copy_graph, topological_order
 from engine.files import atomic_write
 from engine.neuron import Neuron
 from engine.node import Node
+from engine.practice import RTOL, questions
 from engine.text import NodeNames, forward_text
 from engine.viz.dot import draw_dot, grad_field, neuron_fields, number_text, resolve_collapse
 from engine.viz.render import GraphvizMissingError
@@ -208,6 +209,24 @@ class _Step:
     layer: int
 
 
+PRACTICE_LIMIT = 400  # questions: above it the page offers no practice (it would weigh MBs)
+
+
+def _quiz(root: Node) -> dict | None:
+    """Practice mode's questions for the page, by backward step: [prompt, hint, answer,
+    worked answer, what to say otherwise, [[slip, what to say], …]] (``engine.practice``'s
+    own), or None for a graph with too many."""
+    found = questions(root)
+    if len(found) > PRACTICE_LIMIT:
+        return None
+    by_step: dict[int, list] = {}
+    for q in found:
+        by_step.setdefault(q.step, []).append(
+            [q.prompt, ("the rule: " if q.kind == "local" else "") + q.hint, q.answer,
+             q.explain(), q.otherwise(), [[v, words] for v, words in q.slips()]])
+    return {str(k): v for k, v in by_step.items()}
+
+
 def _summary_fields(svg: str, initial: dict, steps: list[list]) -> None:
     """The collapsed view's inputs summary: blank at the start, its data range shown once the
     forward pass is through, its grad range at the last backward step."""
@@ -271,6 +290,7 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     # The steps first: their pass leaves every grad of the copy final, which the picture then
     # shows (and the page blanks at load).
     initial, steps = _steps(work, order, neurons if collapsed else [])
+    quiz = _quiz(work)
     dot = draw_dot(work, collapse=collapsed, rankdir=rankdir, local_derivatives=True)
     try:
         svg = dot.pipe(format="svg").decode("utf-8")
@@ -279,8 +299,8 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     svg = _tag_fields(svg[svg.index("<svg"):])
     _summary_fields(svg, initial, steps)
     # In a <script> block only "<", ">" and "&" can end or confuse it: write them as \u escapes.
-    data = json.dumps({"initial": initial, "steps": steps}, ensure_ascii=False,
-                      separators=(",", ":"))
+    data = json.dumps({"initial": initial, "steps": steps, "quiz": quiz, "rtol": RTOL},
+                      ensure_ascii=False, separators=(",", ":"))
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     parts = {"TITLE": html.escape(title or "glassgrad: step through backprop"), "SVG": svg,
              "DATA": data}
@@ -309,6 +329,8 @@ label, select { font-size: .95em; }
 @keyframes flash { from { fill: #d62728; font-weight: bold; } to { fill: #000000; } }
 text.flash { animation: flash 1.2s ease-out; }
 .hidden { display: none; }
+#quiz { margin-top: .4em; font-family: Menlo, Consolas, monospace; font-size: .9em; }
+#verdict.right { color: #1b7837; } #verdict.wrong { color: #b2182b; }
 </style></head><body>
 <header>
 <h1 style="font-size:1.15em;margin:0 0 .35em">@TITLE@</h1>
@@ -319,12 +341,17 @@ text.flash { animation: flash 1.2s ease-out; }
 >normal</option><option value="120">fast</option><option value="20">fastest</option></select
 ></label>
 <label><input type="checkbox" id="leaves"> show the leaf steps</label>
+<label id="practice-box"><input type="checkbox" id="practice"> practice: I work out each
+backward step first</label>
 <span id="status"></span></div>
 <div id="jumps"><button id="prev-neuron">◀ neuron</button><button id="next-neuron">neuron ▶
 </button><button id="prev-layer">◀ layer</button><button id="next-layer">layer ▶</button
 ><button id="backward">start of the backward pass ▶</button></div>
 <div id="explain">Press step (or →) to run the forward pass, one node at a time, then the
 backward pass, one chain-rule step at a time.</div>
+<div id="quiz" class="hidden"><span id="question"></span> <input id="answer" size="10"
+ aria-label="your answer"> <button id="check">check</button><button id="reveal">show me
+</button> <span id="verdict"></span></div>
 </header>
 <div id="graph">@SVG@</div>
 <script id="data" type="application/json">@DATA@</script>
@@ -370,6 +397,7 @@ function show() {
   $(step.highlight[0])?.scrollIntoView({block: "center", inline: "center"});
 }
 function goTo(k) {
+  if (quiz) { quiz = null; $("quiz").classList.add("hidden"); }  // moving on closes a question
   k = Math.max(0, Math.min(steps.length, k));
   while (done < k) { apply(done); done += 1; }
   while (done > k) { done -= 1; undo(done); }
@@ -377,9 +405,67 @@ function goTo(k) {
 }
 function next() {  // to the next step shown
   if (done >= steps.length) { pause(); return false; }
+  if (quiz) return false;  // a question is open: answer it first
   let k = done;
   while (k < steps.length && !visible(k)) k += 1;
+  if (practising && k < steps.length && steps[k].backward && questionsOf(k).length) {
+    goTo(k);
+    ask(k, 0);
+    return false;
+  }
   goTo(k + 1); return true;
+}
+// Practice: the questions of a backward step are asked before it is applied. The questions,
+// the answers and what to say to the likely slips are engine.practice's, given as data.
+let practising = false, quiz = null;
+function questionsOf(k) {
+  const index = steps.slice(0, k + 1).filter(s => s.backward).length;
+  return DATA.quiz ? DATA.quiz[String(index)] || [] : [];
+}
+function ask(k, q) {
+  pause();
+  quiz = {k, q};
+  const [prompt, hint] = questionsOf(k)[q];
+  explain.textContent = `Your turn, ${steps[k].count}: work out each local derivative and grad.`;
+  status.textContent = `${steps[k].count} (your turn)`;
+  mark(steps[k].highlight, []);  // the node whose step it is
+  $("quiz").classList.remove("hidden");
+  $("question").textContent = `${prompt}   (${hint})`;
+  $("answer").value = ""; $("verdict").textContent = ""; $("answer").focus();
+}
+function parse(text) {  // a number or a fraction, as a learner writes it
+  const parts = text.replace("−", "-").split("/");
+  if (parts.length > 2 || parts.some(p => p.trim() === "" || isNaN(Number(p)))) return NaN;
+  return parts.length === 2 ? Number(parts[0]) / Number(parts[1]) : Number(parts[0]);
+}
+function close(x, y) { return Math.abs(x - y) <= Math.max(DATA.rtol * Math.max(Math.abs(x),
+                                                                     Math.abs(y)), 1e-9); }
+function advance() {
+  const {k, q} = quiz;
+  if (q + 1 < questionsOf(k).length) { ask(k, q + 1); return; }
+  quiz = null; $("quiz").classList.add("hidden"); goTo(k + 1);
+}
+function check() {
+  if (!quiz) return;
+  const [, , answer, , otherwise, slips] = questionsOf(quiz.k)[quiz.q];
+  const text = $("answer").value.trim(), value = parse(text), verdict = $("verdict");
+  if (isNaN(value)) {
+    verdict.className = "wrong"; verdict.textContent = `${text}: write a number, like 0.75 or -3/4`;
+  } else if (close(value, answer)) {
+    verdict.className = "right"; verdict.textContent = `${text}: right.`;
+    setTimeout(advance, 600);
+  } else {
+    const slip = slips.find(([v]) => close(value, v));
+    verdict.className = "wrong";
+    verdict.textContent = `${text}: not quite, ${slip ? slip[1] : otherwise}. Try again, or ` +
+                          "press show me.";
+  }
+}
+function reveal() {
+  if (!quiz) return;
+  const [, , , worked] = questionsOf(quiz.k)[quiz.q];
+  $("verdict").className = ""; $("verdict").textContent = worked;
+  setTimeout(advance, 1500);
 }
 function prev() {  // back to the step shown before this one
   if (done === 0) return false;
@@ -421,7 +507,11 @@ function jumpPrev(key) {
   while (i > 0 && steps[i - 1][key] === target) i -= 1;  // the first step of that run
   goTo(i + 1);
 }
-function backward() { pause(); goTo(steps.findIndex(s => s.backward) + 1); }
+function backward() {
+  pause();
+  const i = steps.findIndex(s => s.backward);
+  if (practising && questionsOf(i).length) { goTo(i); ask(i, 0); } else goTo(i + 1);
+}
 $("next").onclick = () => { pause(); next(); };
 $("prev").onclick = () => { pause(); prev(); };
 $("play").onclick = play;
@@ -429,6 +519,11 @@ $("reset").onclick = reset;
 $("end").onclick = end;
 $("speed").onchange = () => { if (timer) { pause(); play(); } };
 $("leaves").onchange = (e) => { showLeaves = e.target.checked; };
+$("practice").onchange = (e) => { practising = e.target.checked; };
+$("check").onclick = check;
+$("reveal").onclick = reveal;
+$("answer").addEventListener("keydown", (e) => { if (e.key === "Enter") check(); });
+if (!DATA.quiz) $("practice-box").classList.add("hidden");  // too many questions for a page
 $("next-neuron").onclick = () => jumpNext("neuron");
 $("prev-neuron").onclick = () => jumpPrev("neuron");
 $("next-layer").onclick = () => jumpNext("layer");
@@ -442,9 +537,11 @@ if (!steps.some(s => s.neuron >= 0)) {  // no neurons drawn: only the backward j
 document.addEventListener("keydown", (e) => {
   const keys = { ArrowRight: () => { pause(); next(); }, ArrowLeft: () => { pause(); prev(); },
                  " ": play, Home: reset, End: end };
-  if (keys[e.key] && e.target.tagName !== "SELECT") { e.preventDefault(); keys[e.key](); }
+  const typing = e.target.tagName === "SELECT" || e.target.tagName === "INPUT";
+  if (keys[e.key] && !typing) { e.preventDefault(); keys[e.key](); }
 });
 window.stepper = { next, prev, reset, end, goTo, backward, jumpNext, jumpPrev,
+                   practice: (on) => { practising = on; $("practice").checked = on; },
                    leaves: (on) => { showLeaves = on; $("leaves").checked = on; },
                    steps: () => steps.length, done: () => done };
 reset();
