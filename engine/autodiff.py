@@ -135,8 +135,10 @@ class Step:
 
     @property
     def contributions(self) -> tuple:
-        """grad · ∂node/∂parent_i: what this step added to each parent's grad."""
-        return tuple(self.grad * local for local in self.local_grads)
+        """grad · ∂node/∂parent_i: what this step added to each parent's grad (exactly 0
+        where the local derivative is exactly 0, even for an infinite grad: see
+        :func:`contribution`)."""
+        return tuple(contribution(self.grad, local) for local in self.local_grads)
 
     def __repr__(self) -> str:
         return step_text(self)
@@ -210,7 +212,8 @@ class BackwardSteps:
                 _check_backward(node, g, locals_)
             after = []  # each parent's grad right after its contribution
             for parent, local in zip(node.parents, locals_, strict=True):
-                parent.grad += g * local
+                if local:  # an exact 0 contributes nothing (see contribution())
+                    parent.grad += g * local
                 after.append(parent.grad)
             yield Step(node, g, locals_, tuple(after), index, total, names)
 
@@ -272,18 +275,23 @@ def _apply_chain_rule(order: list[Node]) -> None:
         g = node.grad
         rule, takes_arg = rules[node.op]
         n = len(parents)
+        # `if d:` skips an exact 0 (a nan is true): it contributes nothing, not 0·∞ = nan.
         if n == 2 and not takes_arg:
             x, y = parents
             dx, dy = rule(node.data, x.data, y.data)
-            x.grad += g * dx
-            y.grad += g * dy
+            if dx:
+                x.grad += g * dx
+            if dy:
+                y.grad += g * dy
         elif n == 1:
             (x,) = parents
             (dx,) = rule(node.data, x.data, node.arg) if takes_arg else rule(node.data, x.data)
-            x.grad += g * dx
+            if dx:
+                x.grad += g * dx
         else:
             for parent, local in zip(parents, local_grads(node), strict=True):
-                parent.grad += g * local
+                if local:
+                    parent.grad += g * local
 
 
 def copy_graph(root: Node) -> tuple[Node, dict[Node, Node]]:
@@ -309,10 +317,22 @@ def zero_grad(root: Node) -> None:
         node.grad = 0.0
 
 
+def contribution(grad: float, local: float) -> float:
+    """What a node with ``grad`` passes to an input through the local derivative ``local``:
+    grad · local, but exactly 0 when ``local`` is exactly 0, even for an infinite grad
+    (relu below 0, a max input that is not the max, x**0 select, they do not scale: PyTorch
+    and JAX agree)."""
+    return grad * local if local else 0.0
+
+
 def _times(g, local):
-    # Skip multiplying by an exact 1: in create_graph mode it would add a useless node.
+    # Skip multiplying by an exact 1: in create_graph mode it would add a useless node. A
+    # plain number 0 contributes 0 (see contribution()); a Value 0 is kept, since its own
+    # derivative need not be 0.
     if isinstance(local, float) and local == 1.0:
         return g
+    if isinstance(local, (float, int)) and local == 0:
+        return 0.0
     if isinstance(g, float) and g == 1.0:
         return local
     return g * local

@@ -82,19 +82,29 @@ class _Group:
             args = self._inputs(values)
         locals_ = self.row.derivatives(values[self.out], args, self.arg)
         upstream = grads[self.out]
+        # An exact-0 local derivative contributes exactly 0, not 0·∞ (as the eager engine's
+        # contribution()): only a non-finite upstream grad can tell the difference.
+        finite = bool(np.isfinite(upstream).all())
+
+        def times(local):
+            product = upstream * local
+            return product if finite or not isinstance(local, np.ndarray) else \
+                np.where(local == 0, 0.0, product)
+
         if self.each is not None:
             for rows, local, needed in zip(self.each, locals_, self.needed, strict=True):
                 if needed or not params_only:
-                    rows.add(grads, upstream * local)
+                    rows.add(grads, times(local))
             return
         if all(isinstance(d, float) for d in locals_):  # add, sub, neg, sum: constants
             contribution = np.multiply.outer(locals_, upstream)
-        elif all(isinstance(d, np.ndarray) and d.shape == upstream.shape for d in locals_):
+        elif finite and all(isinstance(d, np.ndarray) and d.shape == upstream.shape
+                            for d in locals_):
             contribution = np.array(locals_) * upstream  # max: one indicator per input
         else:
             contribution = np.empty((self.arity, *upstream.shape))
             for j, local in enumerate(locals_):
-                np.multiply(upstream, local, out=contribution[j])
+                contribution[j] = times(local)
         self.block.add(grads, contribution.reshape(-1, upstream.shape[1]))
 
 

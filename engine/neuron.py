@@ -349,10 +349,29 @@ class NeuronLayer:
         if x is None:
             x = values[self.x.index]
         upstream = grads[self.out]
+        wt = theta[self.w_t]  # (K, J)
+        if not np.isfinite(upstream).all():  # exact-0 locals give 0, not 0·∞ (as eager)
+            self._masked_backward(values, grads, param_grads, wt, x, upstream, params_only)
+            return
         if self.inputs_need_grads or not params_only:
-            self.x.add(grads, theta[self.w_t] @ upstream)
+            self.x.add(grads, wt @ upstream)
         self.w_rows.add(param_grads, (upstream @ x.T).ravel())
+        self._bias_backward(grads, param_grads, upstream)
+
+    def _bias_backward(self, grads, param_grads, upstream) -> None:
         if self.bias.params is not None:
             self.bias.params.add(param_grads, upstream.sum(axis=1))
         elif self.bias.rows is not None:
             self.bias.rows.add(grads, upstream)
+
+    def _masked_backward(self, values, grads, param_grads, wt, x, upstream, params_only):
+        """The chain rule term by term, each exact-0 local derivative (a weight or an input
+        that is 0) giving exactly 0: (K, J, batch) products, for the rare non-finite grads."""
+        with np.errstate(all="ignore"):
+            if self.inputs_need_grads or not params_only:
+                terms = wt[:, :, None] * upstream[None, :, :]
+                self.x.add(grads, np.where(wt[:, :, None] == 0, 0.0, terms).sum(axis=1))
+            terms = upstream[:, None, :] * x[None, :, :]  # (J, K, batch)
+            dw = np.where(x[None, :, :] == 0, 0.0, terms).sum(axis=2)
+        self.w_rows.add(param_grads, dw.ravel())
+        self._bias_backward(grads, param_grads, upstream)

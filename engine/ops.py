@@ -127,12 +127,18 @@ def _numbers(x):
 
 
 def _pow_base_term(x, y):
-    """∂(x^y)/∂x = y·x^(y−1), taken as 0 where y = 0 (x^0 is constant; 0·0^−1 would be nan)."""
-    e = _numbers(y)
-    if isinstance(e, np.ndarray):
+    """∂(x^y)/∂x = y·x^(y−1). Where y = 0 and x^(y−1) is not finite (x = 0, or a subnormal
+    x) it is taken as 0: x^0 is constant, and 0·∞ would be nan. Everywhere else it is the
+    product itself, even at y = 0, so that its own derivative in y stays right:
+    ∂/∂y (y·x^(y−1)) = 1/x there."""
+    b, e = _numbers(x), _numbers(y)
+    if isinstance(b, np.ndarray) or isinstance(e, np.ndarray):
         with np.errstate(all="ignore"):
-            return np.where(e == 0, 0.0, y * pow(x, y - 1))
-    return 0.0 if e == 0 else y * pow(x, y - 1)
+            undefined = (e == 0) & ~np.isfinite(np.power(b, np.subtract(e, 1.0)))
+            return np.where(undefined, 0.0, y * pow(x, y - 1))
+    if e == 0 and not math.isfinite(pow(float(b), float(e) - 1.0)):
+        return 0.0
+    return y * pow(x, y - 1)
 
 
 def _pow_exponent_term(out, x, y):
@@ -182,17 +188,25 @@ def _max(*xs):
     return out
 
 
+def _same(x, out):
+    """x is the max: equal to it, or both nan (max returns its first nan input, which then
+    gets the grad, as in PyTorch)."""
+    if isinstance(x, np.ndarray) or isinstance(out, np.ndarray):
+        return (x == out) | (np.isnan(x) & np.isnan(out))
+    return x == out or (x != x and out != out)
+
+
 def _first_max_indicators(out, *xs):
-    """∂max/∂x_i: 1 for the first input equal to the max, 0 for the others (a Value's
-    indicators are constants, so its second derivatives are 0)."""
+    """∂max/∂x_i: 1 for the first input equal to the max (for a nan max: the first nan), 0
+    for the others (a Value's indicators are constants, so its second derivatives are 0)."""
     out = _numbers(out)
     if isinstance(out, np.ndarray) and _same_shape_arrays(xs) and xs[0].shape == out.shape:
-        hits = np.array(xs) == out
+        hits = _same(np.array(xs), out)
         return tuple((hits & (np.cumsum(hits, axis=0) == 1)).astype(float))
     taken, result = False, []
     for x in xs:
-        hit = (_numbers(x) == out) & ~taken if isinstance(out, np.ndarray) else (
-            not taken and _numbers(x) == out)
+        hit = _same(_numbers(x), out) & ~taken if isinstance(out, np.ndarray) else (
+            not taken and _same(_numbers(x), out))
         taken = taken | hit
         result.append(hit.astype(float) if isinstance(hit, np.ndarray) else float(hit))
     return tuple(result)
