@@ -111,6 +111,11 @@ class Neuron(Module):
         self._fused = fused
         _label_parameters(self)
 
+    @classmethod
+    def parameter_count(cls, config: dict) -> int:
+        """nin weights and a bias (for loading: computed without building)."""
+        return _count(config, "nin") + 1
+
     @property
     def nin(self) -> int:
         return len(self.w)
@@ -145,6 +150,11 @@ class Layer(Module):
         self.neurons = [Neuron(nin, activation, init, sampler, fan_out=nout, fused=fused)
                         for _ in range(nout)]
         _label_parameters(self)
+
+    @classmethod
+    def parameter_count(cls, config: dict) -> int:
+        """(nin + 1) · nout (for loading: computed without building)."""
+        return (_count(config, "nin") + 1) * _count(config, "nout")
 
     @property
     def nin(self) -> int:
@@ -208,6 +218,18 @@ class MLP(Module):
         self._activation = activation
         _label_parameters(self)
 
+    @classmethod
+    def parameter_count(cls, config: dict) -> int:
+        """Σ (fan-in + 1) · size over the layers (for loading: computed without building)."""
+        nouts = config.get("nouts")
+        if isinstance(nouts, int) and not isinstance(nouts, bool):
+            nouts = [nouts]
+        if not isinstance(nouts, list) or not nouts or len(nouts) > 1000:
+            raise ValueError(f"nouts must be a list of layer sizes, got {_short(nouts)}")
+        sizes = [_count(config, "nin"), *(_count({"layer size": n}, "layer size")
+                                          for n in nouts)]
+        return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+
     @property
     def nin(self) -> int:
         return self.layers[0].nin
@@ -234,6 +256,20 @@ class MLP(Module):
     def config(self) -> dict:
         return {"nin": self.nin, "nouts": self.nouts, "activation": self._activation,
                 **_fused_config(self._fused)}
+
+
+def _count(config: dict, key: str) -> int:
+    """A size from a config, a whole number from 1 to a million (a bigger one is no network
+    a file should make us build)."""
+    n = config.get(key)
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1_000_000:
+        raise ValueError(f"{key} must be a whole number from 1 to 1,000,000, got {_short(n)}")
+    return n
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def _check_flag(what: str, value) -> None:

@@ -35,9 +35,20 @@ VERSION = 1
 CLASSES: dict[str, type] = {}  # the model classes a file may name, by name
 
 
+MAX_PARAMETERS = 5_000_000  # a file asking for more is refused before anything is built
+
+
+def _short(value) -> str:
+    """A value of a file for an error message, cut to a line."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
 def register_model_class(cls: type) -> type:
     """Let models of ``cls`` be saved and loaded: it needs ``config()`` (its constructor's
-    arguments, JSON-ready), ``state_dict()`` and ``load_state_dict()``."""
+    arguments, JSON-ready), a classmethod ``parameter_count(config)`` (how many numbers
+    that architecture has, computed without building it, ``ValueError``/``TypeError`` for a
+    bad one), ``state_dict()`` and ``load_state_dict()``."""
     CLASSES[cls.__name__] = cls
     return cls
 
@@ -83,6 +94,10 @@ def loads(text: str, source: str = "<string>", expected: type | None = None):
     except json.JSONDecodeError as e:
         raise fail(f"not valid JSON, so not a glassgrad model file, or one that is truncated "
                    f"or corrupt ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    except RecursionError:
+        raise fail("nested too deeply to be a glassgrad model file") from None
+    except ValueError as e:  # e.g. an integer of thousands of digits
+        raise fail(f"not a glassgrad model file: {e}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise fail(f"not a glassgrad model file (no \"format\": \"{FORMAT}\")")
     version = doc.get("version")
@@ -92,13 +107,29 @@ def loads(text: str, source: str = "<string>", expected: type | None = None):
     missing = [k for k in ("class", "config", "state") if k not in doc]
     if missing:
         raise fail(f"missing field(s): {', '.join(missing)}")
-    cls = CLASSES.get(doc["class"])
+    cls = CLASSES.get(doc["class"]) if isinstance(doc["class"], str) else None
     if cls is None:
-        raise fail(f"unknown model class {doc['class']!r} (known: {', '.join(CLASSES)})")
+        raise fail(f"unknown model class {_short(doc['class'])} (known: "
+                   f"{', '.join(CLASSES)})")
     if expected is not None and cls is not expected:
         raise fail(f"holds a {doc['class']}, not a {expected.__name__}")
     if not isinstance(doc["config"], dict):
         raise fail("config must be an object of constructor arguments")
+    if not isinstance(doc["state"], dict):
+        raise fail("weights do not match the architecture: state must be an object of weights")
+    # Sizes are checked against the weights present before anything is built, so that a
+    # small file cannot ask for billions of Values.
+    try:
+        needed = cls.parameter_count(doc["config"])
+    except (TypeError, ValueError) as e:
+        raise fail(f"bad architecture {_short(doc['config'])}: {e}") from None
+    present = sum(len(v) if isinstance(v, list) else 1 for v in doc["state"].values())
+    if needed > MAX_PARAMETERS:
+        raise fail(f"its architecture needs {needed:,} weights; this glassgrad loads at most "
+                   f"{MAX_PARAMETERS:,}")
+    if needed > 4 * present + 10_000:  # else build it, and let the weights say what is off
+        raise fail(f"weights do not match the architecture: it needs {needed:,} numbers, the "
+                   f"file holds {present:,}")
     try:
         model = cls(**doc["config"])
     except (TypeError, ValueError) as e:

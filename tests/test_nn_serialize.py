@@ -147,3 +147,28 @@ def test_huge_integers_in_a_file_load_as_infinity(tmp_path):
     doc["state"]["layers.0.neurons.0.b"] = 10 ** 400
     path.write_text(json.dumps(doc))
     assert MLP.load(path).layers[0].neurons[0].b.data == float("inf")
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"format": "glassgrad-model", "version": 1, "class": "MLP", "config": {"nin": 100000, '
+     '"nouts": [100000]}, "state": {}}', "needs 10,000,100,000 weights; this glassgrad loads at "
+                                         "most 5,000,000"),
+    ('{"format": "glassgrad-model", "version": 1, "class": "MLP", "config": {"nin": 900, '
+     '"nouts": [900]}, "state": {}}', "it needs 810,900 numbers, the file holds 0"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"format": "glassgrad-model", "version": 1, "n": ' + "9" * 5000 + "}",
+     "not a glassgrad model file: Exceeds the limit"),
+    ('{"format": "glassgrad-model", "version": 1, "class": ["MLP"], "config": {}, '
+     '"state": {}}', r"unknown model class \['MLP'\]"),
+    ('{"format": "glassgrad-model", "version": 1, "class": "MLP", "config": {"nin": 2, '
+     '"nouts": "big"}, "state": {}}', "nouts must be a list of layer sizes"),
+    ('{"format": "glassgrad-model", "version": 1, "class": "Layer", "config": {"nin": 1e9, '
+     '"nout": 2}, "state": {}}', "nin must be a whole number from 1 to 1,000,000"),
+])
+def test_hostile_files_are_refused_quickly_before_anything_is_built(text, message):
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(ModelFileError, match=message):
+        nn.serialize.loads(text, "hostile.json")
+    assert time.perf_counter() - started < 1.0
