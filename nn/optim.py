@@ -112,8 +112,9 @@ class Optimizer:
             setattr(self, name, value)
 
     def _parse_state(self, state: dict) -> dict:
-        """The attributes ``state`` sets, validated (subclasses add theirs)."""
-        return {"lr": _number("lr", _entry(state, "lr"), 0.0, low_inclusive=False)}
+        """The attributes ``state`` sets, validated (subclasses add theirs). A saved lr may be
+        0: a schedule anneals it there at its end (a new optimizer still needs lr > 0)."""
+        return {"lr": _number("lr", _entry(state, "lr"), 0.0)}
 
     def _buffer(self, state: dict, key: str) -> list[float]:
         values = _entry(state, key)

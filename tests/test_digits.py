@@ -265,3 +265,51 @@ def test_predict_errors(tmp_path, capsys):
     MLP(64, [10]).save(tmp_path / "plain.json")
     assert cli.main(["predict", "--model", str(tmp_path / "plain.json")]) == 1
     assert "no input normalisation" in capsys.readouterr().err
+
+
+def test_a_finished_run_resumes_at_once_and_leftovers_are_cleaned(tmp_path):
+    config = TrainConfig(**TINY)  # the cosine schedule ends at lr = 0
+    train(config, tmp_path, progress=False, log=lambda m: None)
+    before = (tmp_path / "model.json").read_bytes()
+    (tmp_path / "model.json").unlink()
+    (tmp_path / ".checkpoint.json.abc123.tmp").write_text("half a checkpoint")  # a SIGKILL
+    said = []
+    train(config, tmp_path, resume=True, progress=False, log=said.append)
+    assert "the run is finished: writing its results" in said[0]
+    assert (tmp_path / "model.json").read_bytes() == before
+    assert not list(tmp_path.glob(".checkpoint.json.*.tmp"))
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda s: s.pop("config"), "config missing or of the wrong kind"),
+    (lambda s: s.pop("epoch"), "epoch missing or of the wrong kind"),
+    (lambda s: s.update(config=[1, 2]), "config missing or of the wrong kind"),
+    (lambda s: s.update(epoch=99), "says 99 epochs were done"),
+    (lambda s: s["optimizer"].update(lr="fast"), "is damaged: lr must be a number"),
+])
+def test_a_damaged_checkpoint_is_one_clear_line(tmp_path, capsys, damage, message):
+    config = TrainConfig(**TINY)
+    train(config, tmp_path, progress=False, log=lambda m: None)
+    path = tmp_path / "checkpoint.json"
+    state = json.loads(path.read_text())
+    damage(state)
+    path.write_text(json.dumps(state))
+    with pytest.raises(ValueError, match=message):
+        train(config, tmp_path, resume=True, progress=False, log=lambda m: None)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda m: m.update(input_mean=[0.0] * 3), "'input_mean' must be a list of 16 numbers"),
+    (lambda m: m.update(side=0), "'side' must be a whole number whose square"),
+    (lambda m: m.update(side="four"), "'side' must be a whole number whose square"),
+    (lambda m: m.pop("input_std"), "'input_std' must be a list of 16 numbers"),
+    (lambda m: m.update(input_std="wide"), "'input_std' must be a list of 16 numbers"),
+])
+def test_predict_with_damaged_metadata_is_one_clear_line(tmp_path, capsys, damage, message):
+    train(TrainConfig(**TINY), tmp_path, progress=False, log=lambda m: None)
+    model = MLP.load(tmp_path / "model.json")
+    damage(model.metadata)
+    model.save(tmp_path / "damaged.json")
+    assert cli.main(["predict", "--model", str(tmp_path / "damaged.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1

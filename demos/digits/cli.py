@@ -215,15 +215,35 @@ def write_plots(result: Result, out: Path) -> list[Path]:
     ]
 
 
+def normalisation(meta: dict, nin: int, source) -> tuple[int, np.ndarray, np.ndarray]:
+    """(side, input_mean, input_std) from a model's metadata, each checked: a damaged file is
+    one ModelFileError naming what is wrong, not a traceback."""
+    if "input_mean" not in meta:
+        raise ModelFileError(f"{source}: no input normalisation in its metadata; use a "
+                             "model.json written by python -m demos.digits")
+    side = meta.get("side")
+    if isinstance(side, bool) or not isinstance(side, int) or side < 1 or side * side != nin:
+        raise ModelFileError(f"{source}: metadata 'side' must be a whole number whose square "
+                             f"is the model's {nin} inputs, got {side!r:.40}")
+    arrays = []
+    for key in ("input_mean", "input_std"):
+        values = meta.get(key)
+        ok = (isinstance(values, list) and len(values) == nin and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values))
+        if not ok:
+            raise ModelFileError(f"{source}: metadata {key!r} must be a list of {nin} numbers")
+        arrays.append(np.array(values, dtype=float))
+    if not np.all(arrays[1] > 0):
+        raise ModelFileError(f"{source}: metadata 'input_std' must be positive")
+    return side, arrays[0], arrays[1]
+
+
 def run_predict(argv) -> int:
     args = predict_parser().parse_args(argv)
     try:
         model = load(args.model)
         meta = getattr(model, "metadata", {}) or {}
-        if "input_mean" not in meta:
-            raise ModelFileError(f"{args.model}: no input normalisation in its metadata; "
-                                 "use a model.json written by python -m demos.digits")
-        side = int(meta["side"])
+        side, mean, std = normalisation(meta, model.nin, args.model)
         data: Dataset = load_mnist(args.mnist, "test") if args.mnist else load_digits()
     except (FileNotFoundError, ModelFileError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -232,12 +252,12 @@ def run_predict(argv) -> int:
         print(f"error: --index {args.index} is out of range: the data set has {len(data)} "
               f"images (0 to {len(data) - 1})", file=sys.stderr)
         return 2
-    image = block_average(data.images[args.index:args.index + 1], data.side // side)[0]
-    x = (image.reshape(-1) - np.array(meta["input_mean"])) / np.array(meta["input_std"])
-    if len(x) != model.nin:
-        print(f"error: {args.model} expects {model.nin} inputs, the image has {len(x)}",
-              file=sys.stderr)
+    if data.side % side:
+        print(f"error: {args.model} reads {side}×{side} images, which {data.name}'s "
+              f"{data.side}×{data.side} do not divide into", file=sys.stderr)
         return 1
+    image = block_average(data.images[args.index:args.index + 1], data.side // side)[0]
+    x = (image.reshape(-1) - mean) / std
     probabilities = softmax(model(list(x)))
     label = int(data.labels[args.index])
     where = ""

@@ -146,6 +146,16 @@ def _load_checkpoint(out: Path, config: TrainConfig) -> dict:
         raise ResumeError(f"--resume: {path} is corrupt ({e})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ResumeError(f"--resume: {path} is not a digits checkpoint")
+    kinds = {"config": dict, "epoch": int, "model": dict, "optimizer": dict, "schedule": dict,
+             "history": list}
+    bad = [key for key, kind in kinds.items()
+           if not isinstance(state.get(key), kind) or isinstance(state.get(key), bool)]
+    if bad:
+        raise ResumeError(f"--resume: {path} is damaged: {', '.join(bad)} missing or of the "
+                          f"wrong kind")
+    if not 0 <= state["epoch"] <= config.epochs:
+        raise ResumeError(f"--resume: {path} says {state['epoch']} epochs were done, of "
+                          f"{config.epochs}")
     saved = state["config"]
     differ = [f"--{k.replace('_', '-')} {saved.get(k)!r} (now {v!r})"
               for k, v in asdict(config).items() if saved.get(k) != v]
@@ -153,6 +163,13 @@ def _load_checkpoint(out: Path, config: TrainConfig) -> dict:
         raise ResumeError(f"--resume: {path} was made with other settings: "
                           f"{', '.join(differ)}; use the same flags or another --out")
     return state
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Temporary files a killed run left behind mid-write (atomic_write's ``.NAME.*.tmp``)."""
+    for name in (CHECKPOINT, "model.json", "metrics.json"):
+        for leftover in out.glob(f".{name}.*.tmp"):
+            leftover.unlink(missing_ok=True)
 
 
 def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: bool = True,
@@ -168,13 +185,19 @@ def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: 
     out.mkdir(parents=True, exist_ok=True)
     model, optimizer, schedule = build(config, data.x_train.shape[1])
     history, start = [], 0
+    _remove_leftovers(out)
     if resume:
         state = _load_checkpoint(out, config)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            schedule.load_state_dict(state["schedule"])
+        except (ValueError, TypeError) as e:
+            raise ResumeError(f"--resume: {out / CHECKPOINT} is damaged: {e}") from None
         history, start = state["history"], state["epoch"]
-        log(f"Resuming from {out / CHECKPOINT}: {start} of {config.epochs} epochs done.")
+        done = " (the run is finished: writing its results)" if start == config.epochs else ""
+        log(f"Resuming from {out / CHECKPOINT}: {start} of {config.epochs} "
+            f"epoch{'s' * (config.epochs != 1)} done{done}.")
     elif (out / CHECKPOINT).exists():
         log(f"Starting afresh: {out / CHECKPOINT} will be replaced (--resume continues it).")
 
