@@ -89,15 +89,7 @@ def loads(text: str, source: str = "<string>", expected: type | None = None):
     def fail(problem: str) -> ModelFileError:
         return ModelFileError(f"{source}: {problem}")
 
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise fail(f"not valid JSON, so not a glassgrad model file, or one that is truncated "
-                   f"or corrupt ({e.msg} at line {e.lineno}, column {e.colno})") from None
-    except RecursionError:
-        raise fail("nested too deeply to be a glassgrad model file") from None
-    except ValueError as e:  # e.g. an integer of thousands of digits
-        raise fail(f"not a glassgrad model file: {e}") from None
+    doc = _parse(text, fail)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise fail(f"not a glassgrad model file (no \"format\": \"{FORMAT}\")")
     version = doc.get("version")
@@ -115,21 +107,7 @@ def loads(text: str, source: str = "<string>", expected: type | None = None):
         raise fail(f"holds a {doc['class']}, not a {expected.__name__}")
     if not isinstance(doc["config"], dict):
         raise fail("config must be an object of constructor arguments")
-    if not isinstance(doc["state"], dict):
-        raise fail("weights do not match the architecture: state must be an object of weights")
-    # Sizes are checked against the weights present before anything is built, so that a
-    # small file cannot ask for billions of Values.
-    try:
-        needed = cls.parameter_count(doc["config"])
-    except (TypeError, ValueError) as e:
-        raise fail(f"bad architecture {_short(doc['config'])}: {e}") from None
-    present = sum(len(v) if isinstance(v, list) else 1 for v in doc["state"].values())
-    if needed > MAX_PARAMETERS:
-        raise fail(f"its architecture needs {needed:,} weights; this glassgrad loads at most "
-                   f"{MAX_PARAMETERS:,}")
-    if needed > 4 * present + 10_000:  # else build it, and let the weights say what is off
-        raise fail(f"weights do not match the architecture: it needs {needed:,} numbers, the "
-                   f"file holds {present:,}")
+    _check_sizes(cls, doc, fail)
     try:
         model = cls(**doc["config"])
     except (TypeError, ValueError) as e:
@@ -143,6 +121,36 @@ def loads(text: str, source: str = "<string>", expected: type | None = None):
         raise fail("metadata must be an object")
     model.metadata = metadata
     return model
+
+
+def _parse(text: str, fail):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise fail(f"not valid JSON, so not a glassgrad model file, or one that is truncated "
+                   f"or corrupt ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    except RecursionError:
+        raise fail("nested too deeply to be a glassgrad model file") from None
+    except ValueError as e:  # e.g. an integer of thousands of digits
+        raise fail(f"not a glassgrad model file: {e}") from None
+
+
+def _check_sizes(cls: type, doc: dict, fail) -> None:
+    """The architecture's size, against the cap and the weights present, before anything is
+    built: a small file cannot ask for billions of Values."""
+    if not isinstance(doc["state"], dict):
+        raise fail("weights do not match the architecture: state must be an object of weights")
+    try:
+        needed = cls.parameter_count(doc["config"])
+    except (TypeError, ValueError) as e:
+        raise fail(f"bad architecture {_short(doc['config'])}: {e}") from None
+    present = sum(len(v) if isinstance(v, list) else 1 for v in doc["state"].values())
+    if needed > MAX_PARAMETERS:
+        raise fail(f"its architecture needs {needed:,} weights; this glassgrad loads at most "
+                   f"{MAX_PARAMETERS:,}")
+    if needed > 4 * present + 10_000:  # else build it, and let the weights say what is off
+        raise fail(f"weights do not match the architecture: it needs {needed:,} numbers, the "
+                   f"file holds {present:,}")
 
 
 def load(path, expected: type | None = None):
