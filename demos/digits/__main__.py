@@ -1,5 +1,6 @@
 """python -m demos.digits: see demos/digits/cli.py."""
 
 from demos.digits.cli import main
+from engine.console import run
 
-raise SystemExit(main())
+run(main)

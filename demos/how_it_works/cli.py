@@ -28,6 +28,7 @@ from demos.how_it_works import explorer
 from demos.how_it_works import stages as st
 from demos.how_it_works.numbers import Backprop, backprop
 from engine import Value
+from engine.console import message
 from engine.files import atomic_write
 from engine.viz import GraphvizMissingError, export_html
 from nn import MLP, Adam, cross_entropy, softmax
@@ -180,7 +181,7 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except OSError as e:  # a directory that cannot be made, a file that cannot be written
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {message(e)}", file=sys.stderr)
         return 1
     return 0
 

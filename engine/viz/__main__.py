@@ -1,5 +1,6 @@
 """python -m engine.viz: see engine/viz/cli.py."""
 
+from engine.console import run
 from engine.viz.cli import main
 
-raise SystemExit(main())
+run(main)

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from engine.autodiff import backward_steps, topological_order
+from engine.console import message
 from engine.files import atomic_write
 from engine.practice import exercises, practice
 from engine.viz.dot import draw_dot
@@ -92,6 +93,9 @@ def main(argv=None) -> int:
             print(f"wrote {atomic_write(args.exercises, sheet, 'exercise sheet')}")
     except GraphvizMissingError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # a path that cannot be written: one line naming it
+        print(f"error: {message(e)}", file=sys.stderr)
         return 1
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

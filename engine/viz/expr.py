@@ -40,6 +40,12 @@ def build(text: str, values: dict[str, float]) -> Value:
     ('tanh', 0.999329)
     """
     text = text.strip()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:  # a byte that is not text, passed through by the shell
+        shown = text.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        raise ExpressionError(shown, f"character {e.start + 1} of the expression is not text "
+                                     f"(a stray byte?)", e.start) from None
     if len(text) > MAX_LENGTH:
         raise ExpressionError(text[:40] + "…", f"the expression is {len(text):,} characters "
                                                f"long; the limit is {MAX_LENGTH:,}")

@@ -68,6 +68,9 @@ def backward_frames(root: Node, directory, format: str = "svg",  # noqa: A002
     if steps > MAX_FRAMES:
         raise ValueError(f"{steps} backward steps would make {steps} pictures (the limit is "
                          f"{MAX_FRAMES}): draw frames of a smaller expression")
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"cannot write frames to {directory}: it is a file, not a "
+                                 "directory")
     directory.mkdir(parents=True, exist_ok=True)
     work, twin = copy_graph(root)
     for node in twin.values():

@@ -1,0 +1,33 @@
+"""Running a command: a failure of the file system is one line on stderr and exit 1, and a
+reader that stops early (``… | head``) ends the command quietly."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+
+def message(error: OSError) -> str:
+    """An OSError in one line that names the path: ``cannot …: …`` as the engine says it, or
+    ``/proc/nope: No such file or directory``."""
+    if error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return str(error)
+
+
+def run(main: Callable[[], int]) -> None:
+    """Run ``main()`` and exit with its code (the ``python -m`` entry points use this)."""
+    try:
+        code = main()
+        sys.stdout.flush()  # a closed pipe shows here, while it can still be caught
+    except BrokenPipeError:
+        # The reader has gone: send what is left nowhere (so that Python's own flush at exit
+        # does not fail again) and stop, as `head` expects.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 1
+    except OSError as e:
+        print(f"error: {message(e)}", file=sys.stderr)
+        code = 1
+    raise SystemExit(code)

@@ -1,0 +1,60 @@
+"""The command lines on careless input: one line naming the path or the input, a non-zero
+exit, never a traceback; and a reader that stops early (``| head``) is no error."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.viz import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shell(command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(command, shell=True, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, executable="/bin/bash")
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["-o", "/nonexistent/g.svg"], "cannot write picture to /nonexistent/g.svg: directory "
+                                   "/nonexistent does not exist"),
+    (["--html", "/nonexistent/p.html"], "cannot write HTML page to /nonexistent/p.html"),
+    (["--html", "."], "cannot write HTML page to .: it is a directory"),
+    (["--frames", "README.md"], "cannot write frames to README.md: it is a file"),
+])
+def test_the_expression_command_names_the_path(flags, message, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["a*b", "a=1", "b=2", *flags]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {message}" + err[len(f"error: {message}"):] and err.count("\n") == 1
+    assert "cannot save model" not in err
+
+
+def test_a_stray_byte_in_an_expression_is_named(capsys):
+    assert cli.main(["a\udcff*b", "a=1", "b=2"]) == 2  # as the shell passes a lone 0xff
+    err = capsys.readouterr().err
+    assert "character 2 of the expression is not text" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [
+    f"{sys.executable} -m demos.digits --out /proc/nope/run --epochs 1 --quiet",
+    f"{sys.executable} -m demos.how_it_works --out /proc/nope/run",
+])
+def test_an_output_directory_that_cannot_be_made_is_one_line(command):
+    done = shell(command)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: /proc/nope: No such file or directory")
+    assert done.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_a_reader_that_stops_early_is_no_error(tmp_path):
+    done = shell(f"{sys.executable} -m demos.walkthrough | head -1")
+    assert done.stdout.startswith("1. Forward") and "Traceback" not in done.stderr
+    shell(f"{sys.executable} -m demos.digits --out {tmp_path} --epochs 1 --quiet")
+    done = shell(f"{sys.executable} -m demos.digits predict --model {tmp_path}/model.json "
+                 "| head -1")
+    assert done.stdout.startswith("Image 0 of") and "Traceback" not in done.stderr
