@@ -328,6 +328,8 @@ class NeuronLayer:
         elif self.bias.rows is not None:
             bias = values[self.bias.rows.index]
         n = k if bias is None else k + 1
+        if batch == 0:  # nothing to add up (and no columns to step through)
+            return x
         # Every product at once would take n·J·batch numbers (gigabytes for a big test set):
         # a few columns at a time fit a 1 MB scratch array, one per thread, reused (a fresh
         # one per call would cost page faults on every batch).

@@ -70,10 +70,17 @@ class CompiledStep:
         self.logit_slots = np.array([self.tape.slot[v] for v in captured["logits"]])
 
     def _rows(self, X) -> np.ndarray:
-        """X as a (batch, nin) float array, checked before anything else is read."""
-        X = np.asarray(X, dtype=float)
+        """X as a (batch, nin) float array, checked before anything else is read: real
+        numbers (as the eager model takes), two dimensions, at least one row."""
+        X = np.asarray(X)
+        if np.iscomplexobj(X) or not (np.issubdtype(X.dtype, np.number)
+                                      or X.dtype == np.bool_):
+            raise TypeError(f"X must hold real numbers, got {X.dtype}")
+        X = X.astype(float)
         if X.ndim != 2 or X.shape[1] != self.nin:
             raise ValueError(f"X must have shape (batch, {self.nin}), got {X.shape}")
+        if len(X) == 0:
+            raise ValueError("the batch is empty")
         return X
 
     def _inputs(self, X: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -99,8 +106,6 @@ class CompiledStep:
         """(mean loss, logits, ∂(mean loss)/∂params) for a batch, with parameters theta."""
         X = self._rows(X)
         batch = len(X)
-        if batch == 0:
-            raise ValueError("the batch is empty")
         values, _, grads = self.tape.run(self._inputs(X, self._targets(y, batch)),
                                          np.full(batch, 1.0 / batch), theta,
                                          params_only=True)

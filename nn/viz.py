@@ -22,6 +22,15 @@ BLUE, RED = "#2166ac", "#b2182b"
 ROW, COLUMN = 0.32, 2.6  # inches between neurons in a column, and between columns
 
 
+NON_FINITE = "#d62728"  # the ring of a neuron whose activation is nan or infinite
+
+
+def _top(values: np.ndarray) -> float:
+    """The largest finite |value| (1e-12 if none): a scale that one nan cannot spoil."""
+    finite = np.abs(values[np.isfinite(values)])
+    return max(float(finite.max()) if finite.size else 0.0, 1e-12)
+
+
 def _gray(level: float) -> str:
     """A fill from white (0) to near-black (1); a nan level is drawn white."""
     level = float(level)
@@ -62,6 +71,8 @@ def draw_network(model: MLP, inputs=None, *, input_shading=None, top_k: int | No
       connections into that one neuron, as the explainer does for readability (``None``:
       no connections into that layer);
     - ``output_labels``: names for the output neurons (default 0, 1, 2, ...);
+    - a diverged model still draws: a nan or infinite weight as a black dashed line, a nan or
+      infinite activation with a red dashed ring;
     - ``node_attrs`` / ``edge_attrs``: extra Graphviz attributes keyed by ``(layer, neuron)``
       and ``(layer, neuron, input)`` (layer 0 = inputs), for annotated figures.
 
@@ -101,10 +112,14 @@ def _shades(model: MLP, inputs, input_shading) -> list[np.ndarray]:
     their values rescaled), hidden neurons relative to their layer's largest activation,
     outputs by softmax probability."""
     acts = activations(model, inputs)
+    first = acts[0]
+    finite = first[np.isfinite(first)]
+    low = float(finite.min()) if finite.size else 0.0
+    spread = float(np.ptp(finite)) if finite.size else 0.0
     shades = [np.asarray(input_shading, float) if input_shading is not None else
-              (acts[0] - acts[0].min()) / max(np.ptp(acts[0]), 1e-12)]
+              (first - low) / max(spread, 1e-12)]
     for a in acts[1:-1]:
-        shades.append(np.clip(a, 0, None) / max(np.abs(a).max(), 1e-12))
+        shades.append(np.clip(a, 0, None) / _top(a))
     shades.append(np.array(softmax(list(acts[-1]))))
     return shades
 
@@ -116,9 +131,11 @@ def _draw_neurons(dot, sizes: list[int], shades, labels: list, node_attrs: dict)
             attrs = {"pos": f"{x:.2f},{y:.2f}!",
                      "width": "0.22" if k == 0 else "0.26", "label": "",
                      "fillcolor": _gray(shades[k][j]) if shades is not None else "white"}
+            if shades is not None and not np.isfinite(shades[k][j]):  # a diverged value
+                attrs.update(color=NON_FINITE, penwidth="2.5", style="filled,dashed")
             if k == len(sizes) - 1:  # outputs carry their class name, legible on any shade
                 dark = shades is not None and shades[k][j] > 0.55
-                attrs.update(label=str(labels[j]), width="0.3",
+                attrs.update(label=str(labels[j]).replace("&", "&amp;"), width="0.3",
                              fontcolor="white" if dark else "black")
             attrs.update(node_attrs.get((k, j), {}))
             dot.node(f"L{k}_{j}", **attrs)
@@ -132,7 +149,7 @@ def _draw_weights(dot, model: MLP, focus: dict, top_k: int | None, edge_attrs: d
     (relative to the layer's largest)."""
     for k, layer in enumerate(model.layers, start=1):
         weights = np.array([[w.data for w in neuron.w] for neuron in layer.neurons])
-        scale = max(np.abs(weights).max(), 1e-12)
+        scale = _top(weights)
         for j, row in enumerate(weights):
             if k in focus and focus[k] != j:
                 continue
@@ -141,10 +158,13 @@ def _draw_weights(dot, model: MLP, focus: dict, top_k: int | None, edge_attrs: d
                 chosen = sorted(np.argsort(-np.abs(row), kind="stable")[:top_k])
             for i in chosen:
                 w = row[i]
-                strength = abs(w) / scale
-                alpha = round(60 + 195 * strength)
-                attrs = {"color": f"{BLUE if w > 0 else RED}{alpha:02x}",
-                         "penwidth": f"{0.3 + 2.7 * strength:.2f}"}
+                if not np.isfinite(w):  # a diverged weight: black, dashed, wide
+                    attrs = {"color": "#000000", "style": "dashed", "penwidth": "2.5"}
+                else:
+                    strength = min(abs(w) / scale, 1.0)
+                    alpha = round(60 + 195 * strength)
+                    attrs = {"color": f"{BLUE if w > 0 else RED}{alpha:02x}",
+                             "penwidth": f"{0.3 + 2.7 * strength:.2f}"}
                 attrs.update(edge_attrs.get((k, j, int(i)), {}))
                 dot.edge(f"L{k - 1}_{i}", f"L{k}_{j}", **attrs)
 

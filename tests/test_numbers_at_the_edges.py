@@ -75,3 +75,55 @@ def test_a_subnormal_divisor_overflows_the_local_derivative_as_documented():
     ((x / y) * 1e-300).backward()
     assert x.grad == math.inf
     assert 1e-300 / 5e-324 < math.inf  # what grad/y would have given
+
+
+def test_compiled_steps_refuse_empty_and_complex_batches_alike():
+    from nn import MLP, compile_step
+
+    step = compile_step(MLP(3, [2], rng=0))
+    empty, y = np.zeros((0, 3)), np.zeros(0, dtype=int)
+    for call in (lambda: step(empty, y), lambda: step.logits(empty),
+                 lambda: step.losses(empty, y)):
+        with pytest.raises(ValueError, match="the batch is empty"):
+            call()
+    complex_x = np.ones((2, 3)) * (1 + 2j)
+    for call in (lambda: step(complex_x, np.zeros(2, dtype=int)),
+                 lambda: step.logits(complex_x)):
+        with pytest.raises(TypeError, match="X must hold real numbers, got complex128"):
+            call()
+    with pytest.raises(TypeError, match="must be a real number"):  # as the eager model says
+        Value(1 + 2j)
+    assert step.tape.forward(np.zeros((5, 0))).shape[1] == 0  # the tape itself: empty is empty
+
+
+def test_a_diverged_network_still_draws():
+    from nn import MLP
+    from nn.viz import NON_FINITE, draw_network
+
+    model = MLP(3, [4, 2], rng=0)
+    model.layers[0].neurons[1].w[0].data = math.nan
+    model.layers[1].neurons[0].b.data = math.inf
+    dot = draw_network(model, [0.5, -1.0, 2.0])
+    assert 'color="#000000" penwidth=2.5 style=dashed' in dot.source  # the nan weight
+    assert f'color="{NON_FINITE}"' in dot.source  # a nan activation, ringed
+    assert dot.pipe(format="svg").startswith(b"<?xml")
+
+
+@pytest.mark.parametrize("label", ["&amp;", "&lt;b&gt;", "a & b", "<i>x</i>"])
+def test_labels_are_drawn_exactly_as_written(label):
+    import html
+    import re
+
+    from engine.viz import draw_dot
+
+    v = Value(1.0, label=label) * 2
+    svg = draw_dot(v).pipe(format="svg").decode()
+    shown = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    assert label in shown
+
+
+def test_a_nul_in_a_label_is_shown_not_fatal():
+    from engine.viz import draw_dot
+
+    svg = draw_dot(Value(1.0, label="a\0b") * 2).pipe(format="svg").decode()
+    assert "a␀b" in svg

@@ -57,7 +57,10 @@ def number_text(x: float, scale: float = 0.0) -> str:
 
 
 def _escape(text: str) -> str:
-    """Escape the characters that are special inside a Graphviz record label."""
+    """A label drawn exactly as written: the characters special inside a Graphviz record
+    escaped, ``&`` written as an entity (Graphviz would read ``&amp;`` as ``&``), and a NUL,
+    which Graphviz cannot take, shown as ␀."""
+    text = text.replace("&", "&amp;").replace("\0", "␀")
     for ch in "\\{}|<>\"":
         text = text.replace(ch, "\\" + ch)
     return text
