@@ -1,4 +1,8 @@
-"""Shared test fixtures."""
+"""Shared test fixtures, and how tests are collected."""
+
+import shutil
+
+import pytest
 
 from engine import Value
 
@@ -16,3 +20,22 @@ def labelled_example():
     o = e.tanh()
     o.label = "o"
     return o, (a, b, c, d, e)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collect_file(file_path, parent):
+    """The test files hold no doctests: collect them once, as tests (``--doctest-modules``
+    would import each a second time, and count a module's skip twice)."""
+    collectors = yield
+    return [c for c in collectors if type(c).__name__ != "DoctestModule"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without Graphviz's ``dot`` program, the tests that render skip, saying how to install
+    it (CI installs it, so there they run)."""
+    if shutil.which("dot") is not None:
+        return
+    skip = pytest.mark.skip(reason="Graphviz's dot is not installed: apt-get install graphviz")
+    for item in items:
+        if "needs_dot" in item.keywords:
+            item.add_marker(skip)

@@ -24,6 +24,7 @@ def shell(command: str) -> subprocess.CompletedProcess:
     (["--html", "."], "cannot write HTML page to .: it is a directory"),
     (["--frames", "README.md"], "cannot write frames to README.md: it is a file"),
 ])
+@pytest.mark.needs_dot
 def test_the_expression_command_names_the_path(flags, message, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     assert cli.main(["a*b", "a=1", "b=2", *flags]) == 1

@@ -11,6 +11,7 @@ nbclient = pytest.importorskip("nbclient", reason="the notebook tests need nbcli
                                                   "pip install -e '.[test]'")
 pytest.importorskip("ipykernel", reason="the notebook needs a kernel: pip install ipykernel")
 
+pytestmark = pytest.mark.needs_dot
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "docs" / "tutorial.ipynb"
 

@@ -18,6 +18,7 @@ def example():
     return o
 
 
+@pytest.mark.needs_dot
 def test_a_value_shows_its_number_and_its_graph():
     o = example()
     bundle = o._repr_mimebundle_()
@@ -28,6 +29,7 @@ def test_a_value_shows_its_number_and_its_graph():
     assert ">a</text>" in html and ">v2</text>" in html  # the step text's names
 
 
+@pytest.mark.needs_dot
 def test_a_step_shows_its_frame_and_its_chain_rule():
     o = example()
     steps = engine.backward_steps(o)
@@ -40,6 +42,7 @@ def test_a_step_shows_its_frame_and_its_chain_rule():
     assert "∂=" in html  # with the local derivatives on the edges
 
 
+@pytest.mark.needs_dot
 def test_big_graphs_stay_small_or_say_why_not():
     from demos.digits.data import load_digits
 
@@ -55,6 +58,7 @@ def test_big_graphs_stay_small_or_say_why_not():
     assert "no drawing" in html and "too many to draw" in html and len(html) < 1000
 
 
+@pytest.mark.needs_dot
 def test_a_module_shows_its_summary_and_its_network():
     model = MLP(3, [4, 2], rng=0)
     bundle = model._repr_mimebundle_()

@@ -96,6 +96,7 @@ def test_compiled_steps_refuse_empty_and_complex_batches_alike():
     assert step.tape.forward(np.zeros((5, 0))).shape[1] == 0  # the tape itself: empty is empty
 
 
+@pytest.mark.needs_dot
 def test_a_diverged_network_still_draws():
     from nn import MLP
     from nn.viz import NON_FINITE, draw_network
@@ -109,6 +110,7 @@ def test_a_diverged_network_still_draws():
     assert dot.pipe(format="svg").startswith(b"<?xml")
 
 
+@pytest.mark.needs_dot
 @pytest.mark.parametrize("label", ["&amp;", "&lt;b&gt;", "a & b", "<i>x</i>"])
 def test_labels_are_drawn_exactly_as_written(label):
     import html
@@ -122,6 +124,7 @@ def test_labels_are_drawn_exactly_as_written(label):
     assert label in shown
 
 
+@pytest.mark.needs_dot
 def test_a_nul_in_a_label_is_shown_not_fatal():
     from engine.viz import draw_dot
 

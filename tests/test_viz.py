@@ -49,6 +49,7 @@ def test_dot_snapshot():
     assert draw_dot(o, local_derivatives=True).source == source  # the same text every run
 
 
+@pytest.mark.needs_dot
 def test_rendered_svg_has_every_label_and_number(tmp_path):
     o, _ = example()
     path = render(draw_dot(o), tmp_path / "graph.svg")
@@ -146,6 +147,7 @@ def test_fused_neurons_are_found_too():
     assert neurons[3].inputs == [n.out for n in neurons[:3]]
 
 
+@pytest.mark.needs_dot
 @pytest.mark.slow
 def test_mlp_loss_graph_renders_collapsed_and_legible(digit_loss, tmp_path):
     model, loss = digit_loss
@@ -189,6 +191,7 @@ def test_too_large_to_draw_in_full_says_so(digit_loss):
 
 # --- Backward frames ----------------------------------------------------------------------------
 
+@pytest.mark.needs_dot
 def test_one_frame_per_step_with_the_current_node_highlighted(tmp_path):
     o, (a, b, c, d, e) = example()
     steps = list(engine.backward_steps(o))
@@ -247,6 +250,7 @@ def test_parser_reports_unused_values_and_constant_expressions():
         build("2 * 3", {})
 
 
+@pytest.mark.needs_dot
 def test_cli_writes_graph_and_frames(tmp_path, capsys):
     code = viz_cli.main(["tanh(a*b + c)", "a=2", "b=-3", "c=10", "-o",
                          str(tmp_path / "g.svg"), "--frames", str(tmp_path / "frames")])
