@@ -59,3 +59,39 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path):
     done = shell(f"{sys.executable} -m demos.digits predict --model {tmp_path}/model.json "
                  "| head -1")
     assert done.stdout.startswith("Image 0 of") and "Traceback" not in done.stderr
+
+
+@pytest.mark.needs_dot
+def test_newcomer_slips_get_plain_words(capsys, tmp_path):
+    from demos.digits import cli as digits
+    from demos.digits.data import load_digits
+    from engine.viz.expr import ExpressionError, build
+
+    with pytest.raises(ExpressionError, match=r"\^ is not a power here: write \*\* for powers"):
+        build("a^2", {"a": 1.0})
+    with pytest.raises(ExpressionError, match="not allowed in an expression: if … else"):
+        build("a if a else b", {"a": 1.0, "b": 2.0})
+    with pytest.raises(SystemExit):
+        cli.main(["a*b", "a=1", "a=2", "b=3"])
+    assert "a given twice" in capsys.readouterr().err
+    assert cli.main(["a*b", "a=1", "b=2", "--frames", str(tmp_path / "f") + "/"]) == 0
+    assert f"wrote 1 frame to {tmp_path / 'f'}/\n" in capsys.readouterr().out
+    assert digits.main(["predict", "--model", str(tmp_path / "none.json")]) == 1
+    assert "train one first with python -m demos.digits" in capsys.readouterr().err
+    assert repr(load_digits()) == "Dataset('UCI digits 8×8': 1,797 images of 8×8)"
+
+
+def test_one_glassgrad_command_runs_them_all(capsys):
+    import tomllib
+
+    from demos import command
+
+    assert command.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"  {name}" in out for name in ("digits", "how-it-works", "viz", "walkthrough"))
+    assert command.main([]) == 2 and command.main(["nope"]) == 2
+    assert "unknown command 'nope'" in capsys.readouterr().err
+    assert command.main(["viz", "a*b", "a=1", "b=2"]) == 0
+    assert "∂out/∂a = 2" in capsys.readouterr().out
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"glassgrad": "demos.command:entry"}

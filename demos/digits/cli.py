@@ -149,7 +149,8 @@ def report(metrics: dict) -> str:
         f"Test accuracy: {metrics['test_accuracy']:.2%} "
         f"({round(metrics['test_accuracy'] * metrics['test_samples'])} of "
         f"{metrics['test_samples']} test images; trained on {metrics['train_samples']} "
-        f"for {metrics['epochs']} epochs in {metrics['train_seconds']:.1f} s)",
+        f"for {metrics['epochs']} epoch{'s' * (metrics['epochs'] != 1)} in "
+        f"{metrics['train_seconds']:.1f} s)",
         "",
         "Per digit: " + "  ".join(f"{d}: {a:.0%}" for d, a in enumerate(per_class)),
         "",
@@ -240,6 +241,11 @@ def normalisation(meta: dict, nin: int, source) -> tuple[int, np.ndarray, np.nda
 
 def run_predict(argv) -> int:
     args = predict_parser().parse_args(argv)
+    if not Path(args.model).exists():
+        print(f"error: model file {args.model} does not exist: train one first with python -m "
+              f"demos.digits (it writes runs/digits/model.json), or give --model FILE",
+              file=sys.stderr)
+        return 1
     try:
         model = load(args.model)
         meta = getattr(model, "metadata", {}) or {}

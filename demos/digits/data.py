@@ -26,13 +26,16 @@ class DataError(ValueError):
     """A data file that is missing, corrupt or not what it claims to be."""
 
 
-@dataclass
+@dataclass(repr=False)
 class Dataset:
     """Images as floats in [0, 1], shape (n, side, side), and their labels 0..9."""
 
     images: np.ndarray
     labels: np.ndarray
     name: str
+
+    def __repr__(self) -> str:  # the arrays would be thousands of numbers
+        return f"Dataset({self.name!r}: {len(self.images):,} images of {self.side}×{self.side})"
 
     def __post_init__(self):
         if self.images.ndim != 3 or self.images.shape[1] != self.images.shape[2]:

@@ -64,7 +64,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     values = dict(args.values)
     if len(values) != len(args.values):
-        p.error("argument NAME=NUMBER: a name is given twice")
+        names = [name for name, _ in args.values]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        p.error(f"argument NAME=NUMBER: {', '.join(twice)} given twice")
     try:
         out = build(args.expression, values)
     except ExpressionError as e:
@@ -87,7 +89,8 @@ def main(argv=None) -> int:
             print(f"wrote {export_html(out, args.html, title=args.expression)}")
         if args.frames:
             paths = backward_frames(out, args.frames, format=args.format, **options)
-            print(f"wrote {len(paths)} frames to {args.frames}/")
+            print(f"wrote {len(paths)} frame{'s' * (len(paths) != 1)} to "
+                  f"{args.frames.rstrip('/')}/")
         if args.exercises:
             sheet = exercises(out, title=f"Backpropagation through {args.expression}")
             print(f"wrote {atomic_write(args.exercises, sheet, 'exercise sheet')}")

@@ -130,11 +130,16 @@ class _Builder:
         return getattr(arg if isinstance(arg, Value) else Value(arg), name)()
 
     def refusal(self, node) -> ExpressionError:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):  # a^2
+            return self.fail("^ is not a power here: write ** for powers (a**2)", node)
         kinds = {ast.Attribute: "attribute access (.)", ast.Subscript: "indexing ([...])",
                  ast.Compare: "comparisons", ast.Lambda: "lambda", ast.BoolOp: "and/or",
-                 ast.Constant: "this constant (only numbers)"}
-        what = next((v for k, v in kinds.items() if isinstance(node, k)),
-                    type(node).__name__)
+                 ast.Constant: "this constant (only numbers)", ast.IfExp: "if … else",
+                 ast.BinOp: "this operator", ast.UnaryOp: "this operator",
+                 ast.List: "a list", ast.Tuple: "a tuple", ast.Dict: "a dict",
+                 ast.Set: "a set", ast.Starred: "*", ast.NamedExpr: ":="}
+        what = next((v for k, v in kinds.items() if isinstance(node, k)), "this kind of "
+                    "expression")
         where = self.column(node)
         if isinstance(node, ast.Attribute):  # point at the dot, not at the name before it
             where = self._characters(node.value.end_col_offset)
