@@ -36,6 +36,7 @@ try:
     from micrograd.engine import Value as MicroValue
 except ImportError:  # the comparison is skipped, our own figures are still printed
     MicroValue = None
+MICROGRAD_MISSING = "missing, not measured (pip install micrograd==0.1.0)"
 
 
 def layered_graph(value_cls, width: int, depth: int, seed: int = 0):
@@ -191,7 +192,7 @@ def main(argv=None) -> int:
             line += f", micrograd {theirs / 1e6:.3f} M nodes/s, ratio {ours / theirs:.1f}×"
         print(line)
     if MicroValue is None:
-        print("   micrograd not installed (pip install micrograd==0.1.0): no ratio")
+        print(f"   micrograd: {MICROGRAD_MISSING}")
     print("   (c) where the time of (a) goes, seconds:")
     for name, cls in (("glassgrad", Value), ("micrograd", MicroValue)):
         if cls is not None:
@@ -206,6 +207,8 @@ def main(argv=None) -> int:
         # micrograd cannot backpropagate this deep; its graph before backward is measured.
         theirs_bytes = bytes_per_node(MicroValue, chain_n, backward=False)
         print(f"   micrograd  {theirs_bytes:6.0f} bytes/node   (before backward)")
+    else:
+        print(f"   micrograd  {MICROGRAD_MISSING}")
 
     print(f"\n3. A {chain_n:,}-deep chain v = v + x")
     build, back, total = deep_chain_seconds(chain_n, repeat)
@@ -213,6 +216,8 @@ def main(argv=None) -> int:
           f"   (target ≤ 3 s for 10⁶)")
     if MicroValue is not None:
         print(f"   micrograd  backward at depth 1,500: {micrograd_deep_chain(1_500)}")
+    else:
+        print(f"   micrograd  {MICROGRAD_MISSING}")
     return 0
 
 

@@ -1,7 +1,15 @@
-"""Regenerate the example pictures in docs/: ``python docs/make_images.py``."""
+"""Regenerate the example pictures in docs/: ``python docs/make_images.py``.
+
+It needs the dev extras (Playwright drives Chromium for the screenshots; nbclient runs the
+tutorial notebook), Graphviz's ``dot`` and Chromium. Every one is checked before any file is
+written, so a missing tool changes nothing in docs/.
+"""
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -18,7 +26,30 @@ from nn import MLP, cross_entropy  # noqa: E402
 from nn.viz import draw_network  # noqa: E402
 
 
-def main() -> None:
+def missing_prerequisites() -> list[str]:
+    """One line per missing tool, each with the command that installs it."""
+    missing = []
+    for module in ("playwright", "nbclient", "nbconvert", "nbformat", "ipykernel"):
+        if importlib.util.find_spec(module) is None:
+            missing.append(f"the Python package {module}: pip install -e '.[dev]'")
+    if shutil.which("dot") is None:
+        missing.append("Graphviz's dot: apt-get install graphviz (brew install graphviz on macOS)")
+    if shutil.which("chromium") is None:
+        missing.append("Chromium: apt-get install chromium")
+    return missing
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="python docs/make_images.py",
+        description="Regenerate every picture, screenshot and saved page in docs/ (the same "
+                    "bytes for the same code). Needs the dev extras, Graphviz and Chromium."
+    ).parse_args(argv)
+    missing = missing_prerequisites()
+    if missing:
+        print("make_images: nothing written; missing:\n  " + "\n  ".join(missing),
+              file=sys.stderr)
+        return 1
     (HERE / "how_it_works").mkdir(exist_ok=True)
     a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(6.5, label="c")
     d = a * b
@@ -55,20 +86,25 @@ def main() -> None:
     print("wrote", ", ".join(p.name for p in [HERE / "expression.svg", *frames,
                                                HERE / "mlp_collapsed.svg",
                                                HERE / "network.svg", *kept]))
+    return 0
+
+
+def launch(playwright):
+    """Headless Chromium set to draw the same pixels on every run: one raster thread, no
+    partial raster, no font hinting."""
+    return playwright.chromium.launch(executable_path=shutil.which("chromium"), args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--font-render-hinting=none", "--num-raster-threads=1", "--disable-partial-raster"])
 
 
 def explorer_screenshots(page_path: Path) -> list[Path]:
     """Two views of the explorer at 1280×900: Step 2 with the largest weight change clicked,
     and the update applied; the same pixels for the same seed."""
-    import shutil as sh
-
     from playwright.sync_api import sync_playwright
 
     shots = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=sh.which("chromium"), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--font-render-hinting=none", "--num-raster-threads=1", "--disable-partial-raster"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(page_path.as_uri())
         page.click("button[data-value='step2']")
@@ -113,9 +149,8 @@ def tutorial_html() -> Path:
 
 
 def stepper_screenshot() -> Path:
-    """The HTML stepper in headless Chromium, midway through the backward pass."""
-    import shutil as sh
-
+    """The HTML stepper in headless Chromium, midway through the backward pass (wide enough
+    for the whole graph: at 1280 the page scrolls it to keep the current step centred)."""
     from playwright.sync_api import sync_playwright
 
     from engine.viz import export_html
@@ -125,17 +160,18 @@ def stepper_screenshot() -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         page_path = export_html(out, Path(tmp) / "stepper.html", title="tanh(a*b + c)")
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=sh.which("chromium"), args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page(viewport={"width": 1060, "height": 330})
+            browser = launch(p)
+            page = browser.new_page(viewport={"width": 1540, "height": 360})
             page.goto(page_path.as_uri())
             page.click("#backward")  # the forward pass done, then a second backward step
             page.keyboard.press("ArrowRight")
-            page.mouse.move(1059, 329)
-            png = page.screenshot(animations="disabled")
+            page.mouse.move(1539, 359)
+            page.evaluate("document.activeElement && document.activeElement.blur()")
+            page.wait_for_timeout(300)  # the step's highlight has faded in
+            png = page.screenshot(animations="disabled", caret="hide")
             browser.close()
     return atomic_write(HERE / "html_stepper.png", png, "screenshot")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

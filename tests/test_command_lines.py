@@ -95,3 +95,30 @@ def test_one_glassgrad_command_runs_them_all(capsys):
     assert "∂out/∂a = 2" in capsys.readouterr().out
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"glassgrad": "demos.command:entry"}
+
+
+def test_make_images_checks_its_tools_before_writing_anything():
+    docs = ROOT / "docs"
+    before = {p: p.stat().st_mtime_ns for p in docs.rglob("*") if p.is_file()}
+    script = str(docs / "make_images.py")
+    helped = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0 and "Needs the dev extras" in helped.stdout
+    # No dot and no chromium on an empty PATH: refused, each named with its install command.
+    bare = subprocess.run([sys.executable, script], capture_output=True, text=True,
+                          env={"PATH": "", "PYTHONPATH": str(ROOT)})
+    assert bare.returncode == 1 and "Traceback" not in bare.stderr
+    assert "nothing written" in bare.stderr
+    assert "apt-get install graphviz" in bare.stderr and "apt-get install chromium" in bare.stderr
+    assert {p: p.stat().st_mtime_ns for p in docs.rglob("*") if p.is_file()} == before
+
+
+def test_benchmarks_name_each_missing_peer_with_its_install_command(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_compiled",
+                                                  ROOT / "bench" / "bench_compiled.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert bench.missing_peers() == {"micrograd 0.1.0": "pip install micrograd==0.1.0",
+                                     "PyTorch": "pip install torch==2.13.0"}
