@@ -1,0 +1,41 @@
+"""The benchmarks compare like with like: every engine in bench/bench_sizes.py trains the same
+network to the same weights (the figures would mean nothing otherwise)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("nin, nouts, batch", [(64, [16, 10], 32), (784, [8, 6, 10], 50)])
+def test_every_engine_in_the_size_bench_trains_the_same_weights(nin, nouts, batch):
+    bench = load("bench_sizes")
+    X, T = bench.digits(nin)
+    task = bench.Task(nin, nouts, X[:160], T[:160], batch)  # a last batch shorter than the rest
+    names = ["glassgrad compiled", "numpy floor", "PyTorch f64", "JAX jit f64"]
+    missing = {name: "" for name in ("PyTorch", "JAX")
+               if importlib.util.find_spec(bench.PEERS[name][0]) is None}
+    makers = bench.engines(missing)
+    runs = {name: makers[name](task) for name in names if name in makers}
+    for run in runs.values():
+        run.epoch()
+        run.epoch()
+    ours = runs.pop("glassgrad compiled").weights()
+    before = bench.weights(task.model())
+    assert not np.allclose(ours[0][0], before[0][0])  # it trained
+    for name, run in runs.items():
+        for (W, b), (W2, b2) in zip(ours, run.weights(), strict=True):
+            assert np.allclose(W, W2, rtol=1e-10, atol=1e-12), name
+            assert np.allclose(b, b2, rtol=1e-10, atol=1e-12), name
