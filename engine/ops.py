@@ -132,6 +132,8 @@ def _pow_base_term(x, y):
     product itself, even at y = 0, so that its own derivative in y stays right:
     ∂/∂y (y·x^(y−1)) = 1/x there."""
     b, e = _numbers(x), _numbers(y)
+    if isinstance(b, np.ndarray) and not isinstance(e, np.ndarray) and e != 0:
+        return y * pow(x, y - 1)  # a batch to a fixed power (x ** 2): nothing to mask
     if isinstance(b, np.ndarray) or isinstance(e, np.ndarray):
         with np.errstate(all="ignore"):
             undefined = (e == 0) & ~np.isfinite(np.power(b, np.subtract(e, 1.0)))
