@@ -22,7 +22,7 @@ from demos.digits.data import (
     stratified_split,
 )
 from demos.digits.train import TrainConfig, train
-from nn import MLP
+from nn import MLP, load
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -313,3 +313,24 @@ def test_predict_with_damaged_metadata_is_one_clear_line(tmp_path, capsys, damag
     assert cli.main(["predict", "--model", str(tmp_path / "damaged.json")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_mnist_sized_images_train_at_784_inputs(tmp_path, capsys):
+    """--mnist DIR with 28×28 IDX files (the shipped digits blown up, nearest neighbour):
+    784 inputs, trained by the compiled step, and the training time reported."""
+    digits = load_digits()
+    pick = np.arange(28) * 8 // 28
+    big = np.round(digits.images[:, pick][:, :, pick] * 255)
+    write_idx(tmp_path / "train-images-idx3-ubyte", big[:1400])
+    write_idx(tmp_path / "train-labels-idx1-ubyte", digits.labels[:1400])
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", big[1400:])
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", digits.labels[1400:])
+    out = tmp_path / "run"
+    assert cli.main(["--mnist", str(tmp_path), "--size", "28", "--epochs", "3", "--no-plots",
+                     "--out", str(out), "--json"]) == 0
+    printed = capsys.readouterr()
+    assert "trained on 1400 for 3 epochs in" in printed.err  # the report, beside the JSON
+    metrics = json.loads(printed.out.strip().splitlines()[-1])
+    assert metrics["train_samples"] == 1400 and metrics["test_samples"] == 397
+    assert metrics["test_accuracy"] > 0.85 and 0 < metrics["train_seconds"] < 60
+    assert load(out / "model.json").layers[0].nin == 784
