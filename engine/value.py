@@ -73,8 +73,10 @@ def record(op: str, data: float, parents: tuple, arg=None) -> Value:
 
 def const(x) -> Value:
     """A number written into an expression, as a node of op ``"const"`` (arg = the number)."""
-    v = Value(x)
-    v.op, v.arg = "const", v.data
+    v = _new_object(Value)  # Value.__init__'s checks are for what a user passes
+    v.data = v.arg = as_real(x, "a constant")
+    v.grad = 0.0
+    v.label, v.op, v.parents = "", "const", ()
     return v
 
 
@@ -82,8 +84,8 @@ def as_value(x):
     """A Value as is, a real number as a constant node, anything else ``None``."""
     if isinstance(x, Value):
         return x
-    if isinstance(x, (numbers.Real, np.bool_)):
-        return const(x)
+    if type(x) is float or type(x) is int or isinstance(x, (numbers.Real, np.bool_)):
+        return const(x)  # float and int first: the ABC check is slow
     return None
 
 
