@@ -42,6 +42,7 @@ import importlib.util  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -103,8 +104,8 @@ class Run:
     its current (W, b) per layer as numpy arrays, so that the engines can be checked to
     compute the same training."""
 
-    epoch: object
-    weights: object
+    epoch: Callable[[], None]
+    weights: Callable[[], list[tuple[np.ndarray, np.ndarray]]]
 
 
 def median_epoch(epoch, epochs: int) -> float:
@@ -218,7 +219,7 @@ def jax_epoch(task: Task):
 
 # --- the run ------------------------------------------------------------------------------
 
-def engines(missing: dict[str, str]) -> dict[str, object]:
+def engines(missing: dict[str, str]) -> dict[str, Callable[[Task], Run]]:
     """Name → function(task) returning its :class:`Run`, for the engines installed."""
     found = {"glassgrad compiled": glassgrad_epoch, "numpy floor": numpy_epoch}
     if "PyTorch" not in missing:
