@@ -84,11 +84,6 @@ def best(repeat: int, fn) -> float:
     return min(times)
 
 
-def weights_of(model: MLP):
-    return ([np.array([[w.data for w in n.w] for n in layer.neurons]) for layer in model.layers],
-            [np.array([n.b.data for n in layer.neurons]) for layer in model.layers])
-
-
 # --- engines: one SGD step on a batch with the MSE loss ------------------------------------
 
 def eager_step(model, X, T, lr=0.1):
@@ -102,8 +97,7 @@ def eager_step(model, X, T, lr=0.1):
 
 def micro_model(model: MLP):
     net = micro_nn.MLP(SIZES[0], SIZES[1:])
-    Ws, bs = weights_of(model)
-    for layer, W, b in zip(net.layers, Ws, bs, strict=True):
+    for layer, (W, b) in zip(net.layers, (ours.arrays() for ours in model.layers), strict=True):
         for neuron, w_row, b_j in zip(layer.neurons, W, b, strict=True):
             for w, value in zip(neuron.w, w_row, strict=True):
                 w.data = float(value)

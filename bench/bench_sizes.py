@@ -93,9 +93,8 @@ def digits(nin: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def weights(model: MLP) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(W, b) per layer, W of shape (nout, nin): the model's initial weights."""
-    return [(np.array([[w.data for w in n.w] for n in layer.neurons]),
-             np.array([n.b.data for n in layer.neurons])) for layer in model.layers]
+    """(W, b) per layer, W of shape (nout, nin)."""
+    return [layer.arrays() for layer in model.layers]
 
 
 @dataclass(frozen=True)

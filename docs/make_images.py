@@ -97,6 +97,16 @@ def launch(playwright):
         "--font-render-hinting=none", "--num-raster-threads=1", "--disable-partial-raster"])
 
 
+def still(page) -> bytes:
+    """A screenshot with no hover, no focus ring and nothing mid-change: the same pixels on
+    every run."""
+    size = page.viewport_size
+    page.mouse.move(size["width"] - 1, size["height"] - 1)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.wait_for_timeout(300)  # rebuilt buttons and a step's highlight settle first
+    return page.screenshot(animations="disabled", caret="hide")
+
+
 def explorer_screenshots(page_path: Path) -> list[Path]:
     """Two views of the explorer at 1280×900: Step 2 with the largest weight change clicked,
     and the update applied; the same pixels for the same seed."""
@@ -115,16 +125,9 @@ def explorer_screenshots(page_path: Path) -> list[Path]:
           return best; })()""")
         page.click(f"#{biggest}")
 
-        def still() -> bytes:
-            # No hover and no focus ring: the same pixels on every run.
-            page.mouse.move(1279, 899)
-            page.evaluate("document.activeElement && document.activeElement.blur()")
-            page.wait_for_timeout(300)  # let the rebuilt buttons settle before the picture
-            return page.screenshot(animations="disabled", caret="hide")
-
-        shots.append(atomic_write(HERE / "explorer_step2.png", still(), "screenshot"))
+        shots.append(atomic_write(HERE / "explorer_step2.png", still(page), "screenshot"))
         page.evaluate("explorer.apply(); explorer.select('n3-3')")  # no button left pressed
-        shots.append(atomic_write(HERE / "explorer_apply.png", still(), "screenshot"))
+        shots.append(atomic_write(HERE / "explorer_apply.png", still(page), "screenshot"))
         browser.close()
     return shots
 
@@ -165,10 +168,7 @@ def stepper_screenshot() -> Path:
             page.goto(page_path.as_uri())
             page.click("#backward")  # the forward pass done, then a second backward step
             page.keyboard.press("ArrowRight")
-            page.mouse.move(1539, 359)
-            page.evaluate("document.activeElement && document.activeElement.blur()")
-            page.wait_for_timeout(300)  # the step's highlight has faded in
-            png = page.screenshot(animations="disabled", caret="hide")
+            png = still(page)
             browser.close()
     return atomic_write(HERE / "html_stepper.png", png, "screenshot")
 

@@ -168,6 +168,16 @@ class Layer(Module):
     def activation(self) -> str:
         return self.neurons[0].activation
 
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The layer's numbers as numpy arrays (copies): W of shape (nout, nin) with
+        W[j, i] = neurons[j].w[i], as in z = W·x + b, and b of shape (nout,).
+
+        >>> W, b = Layer(3, 2, rng=0).arrays(); W.shape, b.shape
+        ((2, 3), (2,))
+        """
+        return (np.array([[w.data for w in n.w] for n in self.neurons]).reshape(self.nout, -1),
+                np.array([n.b.data for n in self.neurons]))
+
     def _forward(self, x: list[Value]) -> list[Value]:
         return [n._forward(x) for n in self.neurons]
 

@@ -42,10 +42,10 @@ def to_torch(model: MLP | Layer, dtype=None):
     modules = []
     for layer in layers:
         linear = torch.nn.Linear(layer.nin, layer.nout, dtype=dtype)
-        weight = [[w.data for w in n.w] for n in layer.neurons]
+        weight, bias = layer.arrays()
         with torch.no_grad():  # build the tensors in `dtype`: torch's default float32 rounds
             linear.weight.copy_(torch.tensor(weight, dtype=dtype))
-            linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=dtype))
+            linear.bias.copy_(torch.tensor(bias, dtype=dtype))
         modules.append(linear)
         if layer.activation != "linear":
             modules.append(getattr(torch.nn, _TORCH_ACTIVATIONS[layer.activation])())

@@ -106,6 +106,11 @@ def test_mlp_forward_and_backward_match_numpy(activation):
     # The same weights as numpy matrices: W[j, i] = neurons[j].w[i].
     Ws = [np.array([[w.data for w in n.w] for n in layer.neurons]) for layer in model.layers]
     bs = [np.array([n.b.data for n in layer.neurons]) for layer in model.layers]
+    for layer, W, b in zip(model.layers, Ws, bs, strict=True):  # Layer.arrays gives the same
+        got_W, got_b = layer.arrays()
+        assert np.array_equal(got_W, W) and np.array_equal(got_b, b)
+        got_W[0, 0] += 1.0  # a copy: the layer keeps its numbers
+        assert layer.neurons[0].w[0].data == W[0, 0]
     act = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
            "sigmoid": lambda z: 1 / (1 + np.exp(-z))}[activation]
     dact = {"relu": lambda z, a: (z > 0).astype(float), "tanh": lambda z, a: 1 - a**2,

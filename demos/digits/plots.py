@@ -83,7 +83,7 @@ def misclassified(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
 def first_layer_weights(model, side: int, path: Path) -> Path:
     """Each first-layer neuron's weights as a side×side image: blue positive, red negative."""
     neurons = model.layers[0].neurons
-    weights = np.array([[w.data for w in n.w] for n in neurons]).reshape(-1, side, side)
+    weights = model.layers[0].arrays()[0].reshape(-1, side, side)
     limit = np.abs(weights).max()
     cols = min(8, len(neurons))
     rows = -(-len(neurons) // cols)

@@ -141,8 +141,7 @@ def _after_steps(model: MLP, x, target: int, lr: float) -> _After:
     optimizer = SGD(copy.parameters(), lr=lr)
     optimizer.step()
     values = [p.data for p in copy.parameters()]
-    weights = [(np.array([[w.data for w in n.w] for n in layer.neurons]),
-                np.array([n.b.data for n in layer.neurons])) for layer in copy.layers]
+    weights = [layer.arrays() for layer in copy.layers]
     readings = []
     for step in range(STEPS):
         logits = copy(list(x))
