@@ -28,7 +28,6 @@ with one thread (``torch.set_num_threads(1)``), in float64 and float32.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import engine  # noqa: E402
+from bench import peers  # noqa: E402
 from demos.digits.train import TrainConfig, prepare  # noqa: E402
 from nn import MLP, SGD, Adam, CosineLR, mse  # noqa: E402
 from nn.compiled import compile_step  # noqa: E402
@@ -51,15 +51,12 @@ except ImportError:
 SIZES = [64, 32, 10]
 
 
-PEERS = {"micrograd 0.1.0": ("micrograd", "pip install micrograd==0.1.0"),
-         "PyTorch": ("torch", "pip install torch==2.13.0")}
+PEERS = {"micrograd 0.1.0": "micrograd", "PyTorch": "torch"}
 
 
 def missing_peers() -> dict[str, str]:
-    """Each peer that is not installed, with its install command. Checked without importing
-    torch (see load_torch for why it comes in late)."""
-    return {name: command for name, (module, command) in PEERS.items()
-            if importlib.util.find_spec(module) is None}
+    """Each peer that is not installed, with its install command."""
+    return peers.missing(PEERS)
 
 
 def load_torch() -> None:

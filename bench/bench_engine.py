@@ -31,13 +31,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
 
-from engine import Value
+from bench import peers  # noqa: E402
+from engine import Value  # noqa: E402
 
 try:
     from micrograd.engine import Value as MicroValue
 except ImportError:  # the comparison is skipped, our own figures are still printed
     MicroValue = None
-MICROGRAD_MISSING = "missing, not measured (pip install micrograd==0.1.0)"
+MICROGRAD_MISSING = f"missing, not measured ({peers.INSTALL['micrograd']})"
 
 
 def layered_graph(value_cls, width: int, depth: int, seed: int = 0):

@@ -38,7 +38,6 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
                                    "intra_op_parallelism_threads=1")
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -50,6 +49,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
 
+from bench import peers  # noqa: E402
 from demos.digits.train import TrainConfig, prepare  # noqa: E402
 from nn import MLP, SGD  # noqa: E402
 from nn.compiled import compile_step  # noqa: E402
@@ -58,7 +58,7 @@ NETWORKS = [(64, [32, 10]), (64, [128, 10]), (64, [256, 128, 10]), (784, [128, 1
             (784, [256, 128, 10])]
 BATCHES = [32, 256]
 LR = 0.1
-PEERS = {"PyTorch": ("torch", "pip install torch==2.13.0"), "JAX": ("jax", "pip install jax")}
+PEERS = {"PyTorch": "torch", "JAX": "jax"}
 
 
 @dataclass(frozen=True)
@@ -269,8 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs = 1
-    missing = {name: command for name, (module, command) in PEERS.items()
-               if importlib.util.find_spec(module) is None}
+    missing = peers.missing(PEERS)
     print(f"One SGD epoch over 1,437 digits, median of {args.epochs}, one thread; "
           f"numpy {np.__version__}")
     for name, command in missing.items():

@@ -26,7 +26,7 @@ def test_every_engine_in_the_size_bench_trains_the_same_weights(nin, nouts, batc
     task = bench.Task(nin, nouts, X[:160], T[:160], batch)  # a last batch shorter than the rest
     names = ["glassgrad compiled", "numpy floor", "PyTorch f64", "JAX jit f64"]
     missing = {name: "" for name in ("PyTorch", "JAX")
-               if importlib.util.find_spec(bench.PEERS[name][0]) is None}
+               if importlib.util.find_spec(bench.PEERS[name]) is None}
     makers = bench.engines(missing)
     runs = {name: makers[name](task) for name in names if name in makers}
     for run in runs.values():
