@@ -11,9 +11,22 @@ rules are written to work on arrays too), so compiled and eager results agree to
 
 Neurons (as ``engine.neuron`` defines them) whose weights are parameters of the tape are fused
 further: all such neurons at one depth that read the same inputs x_1…x_K form a layer, and run
-as one :class:`engine.neuron.NeuronLayer`, the batched ``wsum`` row (forward in the eager
-order, so the values are the eager engine's to the last bit; backward two matrix products).
-Their product nodes get no rows: ``fuse=False`` keeps every node.
+as one :class:`engine.neuron.NeuronLayer`, the batched ``wsum`` row: forward one matrix
+product, backward two. Their product nodes get no rows: ``fuse=False`` keeps every node.
+
+Kinks are decided exactly as the eager engine decides them. A matrix product adds in another
+order than eager's term-after-term sum, so its last bits differ, and where eager finds a relu
+input exactly 0 it may find 3e-17 (and relu's slope would flip). So every number a matrix
+product touched carries a rigorous bound on its distance from eager's number (for a neuron
+z = Σₖ wₖ·xₖ + b from exact inputs: 2γ_{K+1}·‖w‖·‖x‖ + 2γ_{K+1}·|b|, γₙ = n·u/(1 − n·u),
+u = 2⁻⁵³; each op of the table passes it on by its ``carry`` rule), and every op with a kink
+checks its inputs against their bounds (relu and abs: |x| ≤ e; max: a second input within
+reach of the first). An example (a column of the batch) where some check fails, or whose
+output is not finite, is computed again with every layer's products added in the eager order:
+its numbers are then eager's, bit for bit. Every other example is provably on eager's side of
+every kink, so its slopes and choices are eager's, and its numbers differ from eager's by
+rounding only (``engine.bounds`` gives the rules and the proof; ``Tape.recomputed`` counts
+the examples computed again). ``exact=True`` computes every example the eager way.
 
 The rule: the graph must not depend on the data. A Python ``if`` on a value, or a number
 computed from a value and written into the graph as a constant, would make another example's
@@ -30,7 +43,7 @@ import numpy as np
 from engine.autodiff import topological_order
 from engine.mode import enable_grad
 from engine.neuron import LayerBias, NeuronLayer, NeuronParts, neuron_parts, readers
-from engine.node import Node
+from engine.node import Node, gather
 from engine.ops import OPS
 from engine.rows import Rows
 from engine.value import Value
@@ -72,10 +85,23 @@ class _Group:
             return values[self.block.index].reshape(self.arity, self.nodes, -1)
         return [values[r.index] for r in self.each]
 
-    def forward(self, values: np.ndarray, theta: np.ndarray):
+    @property
+    def input_rows(self) -> np.ndarray:
+        return self.block.rows
+
+    def forward(self, values: np.ndarray, theta: np.ndarray, exact: bool = False):
         args = self._inputs(values)
         values[self.out] = self.row.compute(args, self.arg)
         return args
+
+    def carry(self, values, errors, args) -> None:
+        """``errors[out]``: the op's bound for its results, from its inputs' bounds."""
+        errors[self.out] = self.row.bound(values[self.out], args, self._inputs(errors),
+                                          self.arg)
+
+    def unsure(self, values, errors, args) -> np.ndarray:
+        """The columns where one of these nodes could decide otherwise than eager."""
+        return self.row.kink(values[self.out], args, self._inputs(errors)).any(axis=0)
 
     def backward(self, values, grads, param_grads, theta, args, params_only) -> None:
         if args is None:
@@ -106,6 +132,63 @@ class _Group:
             for j, local in enumerate(locals_):
                 contribution[j] = times(local)
         self.block.add(grads, contribution.reshape(-1, upstream.shape[1]))
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """Where a tape carries error bounds and checks kinks (``engine.bounds``), found once.
+
+    ``carry[k]``: kernel k writes a bound for each of its results (it is a matrix product, or
+    reads one, and a kink further on needs to know); ``check[k]``: kernel k has a kink and
+    reads numbers a matrix product touched, so it checks its decisions; ``inexact_inputs[k]``:
+    some input of kernel k carries a bound; ``zero_rows``: the exact rows that such kernels
+    read (their bound is 0). ``exact``: a bound is needed where no rule of the op table can
+    give one, so the tape adds every layer the eager way.
+    """
+
+    carry: list[bool]
+    check: list[bool]
+    inexact_inputs: list[bool]
+    zero_rows: np.ndarray
+    exact: bool
+
+
+def _find_bounds(kernels: list, rows: int, exact: bool = False) -> _Bounds:
+    producer = np.full(rows, -1, dtype=np.intp)  # the kernel that computes each row
+    for k, kernel in enumerate(kernels):
+        producer[kernel.out] = k
+    reads = [set(producer[kernel.input_rows].tolist()) - {-1} for kernel in kernels]
+    inexact, inexact_inputs = [], []
+    for k, kernel in enumerate(kernels):
+        inexact_inputs.append(any(inexact[r] for r in reads[k]))
+        inexact.append(isinstance(kernel, NeuronLayer) or inexact_inputs[k])
+    check = [isinstance(kernel, _Group) and kernel.row.kink is not None and inexact_inputs[k]
+             for k, kernel in enumerate(kernels)]
+    carry = [False] * len(kernels)
+    needs_inputs = list(check)
+    for k in reversed(range(len(kernels))):  # readers come after what they read
+        needs_inputs[k] = needs_inputs[k] or (carry[k] and inexact_inputs[k])
+        if needs_inputs[k]:
+            for r in reads[k]:
+                carry[r] = carry[r] or inexact[r]
+    exact = exact or any(carry[k] and isinstance(kernel, _Group) and kernel.row.carry is None
+                         for k, kernel in enumerate(kernels))
+    zero = [r for k, kernel in enumerate(kernels) if needs_inputs[k]
+            for r in kernel.input_rows.tolist() if producer[r] < 0 or not carry[producer[r]]]
+    return _Bounds(carry, check, inexact_inputs, np.unique(np.array(zero, dtype=np.intp)),
+                   exact)
+
+
+@dataclass(frozen=True)
+class Fast:
+    """One fast forward pass: ``saved``, what each kernel gathered; ``errors``, the bound of
+    every row that carries one (``engine.bounds``; other rows hold garbage); ``unsure``,
+    per example, whether some kink could decide otherwise than eager, or the output is not
+    finite."""
+
+    saved: list
+    errors: np.ndarray | None
+    unsure: np.ndarray
 
 
 @dataclass
@@ -189,7 +272,7 @@ class Tape:
     """
 
     def __init__(self, output: Node, inputs: list[Node], params: list[Node],
-                 fuse: bool = True):
+                 fuse: bool = True, exact: bool = False):
         self.order = topological_order(output)
         position = {node: i for i, node in enumerate(self.order)}
         missing = [i for i, x in enumerate(inputs) if x not in position]
@@ -205,6 +288,8 @@ class Tape:
         self._assign_rows(output, inputs, index, plans)
         leads = _leads_to_params(self.order, index)
         self.kernels = [self._kernel(plan, index, leads) for plan in plans]
+        self.bounds = _find_bounds(self.kernels, len(self.slot), exact)
+        self.recomputed = 0  # examples computed again the eager way (a kink was too near)
 
     def _assign_rows(self, output: Node, inputs: list[Node], index: dict,
                      plans: list[_Plan]) -> None:
@@ -253,11 +338,12 @@ class Tape:
         elif neurons[0].bias is not None:
             bias = LayerBias(rows=Rows([self.slot[n.bias] for n in neurons]))
         return NeuronLayer(out, x, w, bias,
-                           inputs_need_grads=any(xk in leads for xk in neurons[0].inputs))
+                           inputs_need_grads=any(xk in leads for xk in neurons[0].inputs),
+                           n_params=len(self.params))
 
     def parameter_vector(self) -> np.ndarray:
         """The parameters' current ``.data``, in :attr:`params` order."""
-        return np.fromiter((p.data for p in self.params), float, len(self.params))
+        return gather(self.params, "data")
 
     def _theta(self, params) -> np.ndarray:
         if params is None:
@@ -286,10 +372,52 @@ class Tape:
         """Values of every row for a batch: ``inputs`` is (number of inputs, batch size);
         ``params`` the parameter vector (default: the parameters' ``.data``)."""
         values, theta = self._start(inputs, params)
-        with np.errstate(all="ignore"):  # IEEE 754, as the eager engine
-            for kernel in self.kernels:
-                kernel.forward(values, theta)
+        self._forward(values, theta)
         return values
+
+    def _forward(self, values: np.ndarray, theta: np.ndarray) -> list:
+        """Run the kernels on ``values``; returns what each gathered, for the backward pass.
+        Layers are matrix products; the examples where a kink could decide otherwise than
+        eager's (``engine.bounds``), or whose output is not finite, run again the eager way."""
+        with np.errstate(all="ignore"):  # IEEE 754, as the eager engine
+            if self.bounds.exact:
+                return [kernel.forward(values, theta, exact=True) for kernel in self.kernels]
+            fast = self._fast(values, theta)
+            if fast.unsure.any():
+                self._recompute(values, theta, np.flatnonzero(fast.unsure))
+                return [None] * len(self.kernels)  # what they gathered is stale there
+            return fast.saved
+
+    def _fast(self, values: np.ndarray, theta: np.ndarray) -> Fast:
+        """The kernels with matrix products, carrying bounds where a kink needs them."""
+        bounds = self.bounds
+        errors = np.empty_like(values) if any(bounds.carry) else None
+        if len(bounds.zero_rows):
+            errors[bounds.zero_rows] = 0.0
+        unsure = None
+        saved = []
+        for k, kernel in enumerate(self.kernels):
+            args = kernel.forward(values, theta)
+            saved.append(args)
+            if bounds.carry[k]:
+                if isinstance(kernel, NeuronLayer):
+                    kernel.bound(values, errors, theta, args,
+                                 errors if bounds.inexact_inputs[k] else None)
+                else:
+                    kernel.carry(values, errors, args)
+            if bounds.check[k]:
+                found = kernel.unsure(values, errors, args)
+                unsure = found if unsure is None else unsure | found
+        bad = ~np.isfinite(values[self.output_slot])
+        return Fast(saved, errors, bad if unsure is None else unsure | bad)
+
+    def _recompute(self, values: np.ndarray, theta: np.ndarray, columns: np.ndarray) -> None:
+        """The eager way, for the examples ``columns`` only: the very numbers eager finds."""
+        some = values[:, columns]  # a copy holding their inputs, parameters and constants
+        for kernel in self.kernels:
+            kernel.forward(some, theta, exact=True)
+        values[:, columns] = some
+        self.recomputed += len(columns)
 
     def backward(self, values: np.ndarray, seed: np.ndarray, params=None, saved=None,
                  params_only: bool = False):
@@ -314,9 +442,8 @@ class Tape:
         """:meth:`forward` then :meth:`backward` in one go (the backward pass reuses the
         inputs the forward pass gathered): ``(values, grads, param_grads)``."""
         values, theta = self._start(inputs, params)
-        with np.errstate(all="ignore"):
-            saved = [kernel.forward(values, theta) for kernel in self.kernels]
-            return (values, *self.backward(values, seed, theta, saved, params_only))
+        saved = self._forward(values, theta)
+        return (values, *self.backward(values, seed, theta, saved, params_only))
 
     @property
     def numpy_calls(self) -> int:
@@ -325,17 +452,20 @@ class Tape:
 
 
 def trace(output_fn, example_inputs: list, params: list[Node], check_with=None,
-          fuse: bool = True) -> Tape:
+          fuse: bool = True, exact: bool = False) -> Tape:
     """Trace ``output_fn(input_values) -> Value`` once and return a :class:`Tape`.
 
     ``example_inputs`` are numbers for one example. If ``check_with`` (numbers for another
     example) is given, the function is traced again on it and the two graphs must be the same,
     or :class:`TraceError` names the first node that differs. ``fuse=False`` runs neurons node
-    by node instead of as layer kernels (slower; every node then has a row).
+    by node instead of as layer kernels (slower; every node then has a row). ``exact=True``
+    adds every layer's products in the eager order instead of a matrix product: every value
+    is then the very float the eager engine computes (2-20× slower; by default only the
+    examples that sit at a kink are computed that way, see the module docstring).
     """
     with enable_grad():  # a trace must record, even inside no_grad()
         out, leaves = _trace_once(output_fn, example_inputs)
-    tape = Tape(out, leaves, params, fuse=fuse)
+    tape = Tape(out, leaves, params, fuse=fuse, exact=exact)
     if check_with is not None:
         with enable_grad():
             other, other_leaves = _trace_once(output_fn, check_with)

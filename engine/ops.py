@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.bounds import LIBRARY, TINY, gamma, lipschitz, nan_to_inf, near_zero, rounded
+
 # ---------------------------------------------------------------------------------------------
 # Math that works on floats (IEEE 754), numpy arrays and Values alike.
 # ---------------------------------------------------------------------------------------------
@@ -276,6 +278,79 @@ def _max_grad_formula(names: Written, i: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Error bounds for the compiler (engine.bounds): how far an op's result can move when its
+# inputs are within their bounds of eager's, plus the rounding of both sides. Arrays only.
+# ---------------------------------------------------------------------------------------------
+
+
+def _add_carry(out, xs, es):
+    return rounded(es[0] + es[1], out)
+
+
+def _mul_carry(out, xs, es):
+    (x, y), (ex, ey) = xs, es
+    return rounded(np.abs(x) * ey + np.abs(y) * ex + ex * ey, out)
+
+
+def _div_carry(out, xs, es):
+    # x_e/y_e − x̂/ŷ = (x_e − x̂ + (x̂/ŷ)(ŷ − y_e)) / y_e, and |y_e| ≥ |ŷ| − e_y.
+    y, (ex, ey) = xs[1], es
+    with np.errstate(all="ignore"):
+        room = np.abs(y) - ey
+        gap = np.where(room > 0, (ex + np.abs(out) * ey) / room, np.inf)
+    return rounded(gap, out)
+
+
+def _pow_carry(out, xs, es, c):
+    # |d(x^c)/dx| = |c|·|x|^(c−1): largest farthest from 0 for c ≥ 1, nearest 0 below 1.
+    x, e = np.abs(xs[0]), es[0]
+    with np.errstate(all="ignore"):
+        far = np.power(x + e, np.subtract(c, 1.0))
+        near = np.where(x > e, np.power(x - e, np.subtract(c, 1.0)), np.inf)
+        gap = np.abs(c) * np.where(np.greater_equal(c, 1.0), far, near) * e
+        gap = np.where((e == 0) | np.equal(c, 0.0), 0.0, nan_to_inf(gap))
+    return rounded(gap, out, LIBRARY)
+
+
+def _rpow_carry(out, xs, es, c):
+    # c^x moves by a factor e^(|ln c|·e) at most; a base c ≤ 0 has no bound.
+    with np.errstate(all="ignore"):
+        spread = np.abs(np.log(c)) * es[0]
+        gap = np.where(np.greater(c, 0.0), np.abs(out) * np.expm1(spread), np.inf)
+    return rounded(nan_to_inf(gap), out, LIBRARY)
+
+
+def _exp_carry(out, xs, es):
+    return rounded(np.abs(out) * (1.0 + 2 * LIBRARY) * np.expm1(es[0]), out, LIBRARY)
+
+
+def _log_carry(out, xs, es):
+    # |ln x̂ − ln x_e| ≤ −ln(1 − e/x̂) while x̂ > e; none nearer 0.
+    x, e = xs[0], es[0]
+    with np.errstate(all="ignore"):
+        gap = np.where(x > e, -np.log1p(-e / x), np.inf)
+    return rounded(np.where(e == 0, 0.0, gap), out, LIBRARY)
+
+
+def _sum_carry(out, xs, es):
+    g = gamma(len(xs))
+    return (np.sum(es, axis=0) * (1.0 + g) + 2.0 * g * np.sum(np.abs(xs), axis=0)
+            + len(xs) * TINY)
+
+
+def _max_carry(out, xs, es):
+    return np.max(es, axis=0)  # max moves no more than its inputs do, and rounds nothing
+
+
+def _max_kink(out, xs, es):
+    # Unsure where a second input is within reach of the max: the gap between them is no
+    # more than both their bounds (a nan anywhere: unsure).
+    xs, es = np.asarray(xs), np.asarray(es)
+    close = ~((out - xs) > (es + es.max(axis=0)))
+    return close.sum(axis=0) >= 2
+
+
+# ---------------------------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------------------------
 
@@ -318,6 +393,12 @@ class Op:
     it to its pre-activation (``nn`` offers it; drawings fold it into the neuron).
     ``domain`` gives, for tests, an interval per input where the op is smooth; ``examples``
     gives args to test ops that take one.
+
+    For the compiler's matrix products (see ``engine.bounds``), on arrays only:
+    ``carry(out, inputs, errors[, arg])`` bounds |ours − eager's| for the op's result, given
+    the inputs' bounds; ``kink(out, inputs, errors)`` marks the entries where the op's
+    decision (relu's slope, max's choice) could differ from eager's. An op without ``carry``
+    cannot pass a bound on (the compiler then adds the eager way wherever it would need one).
     """
 
     name: str
@@ -332,6 +413,8 @@ class Op:
     activation: bool = False
     domain: tuple[tuple[float, float], ...] = ((-3.0, 3.0),)
     examples: tuple[float, ...] = ()
+    carry: Callable | None = None
+    kink: Callable | None = None
 
     def compute(self, inputs, arg=None):
         """The op's value for ``inputs`` (floats, arrays or Values) and ``arg``."""
@@ -342,6 +425,12 @@ class Op:
         if self.takes_arg:
             return self.local_grads(out, *inputs, arg)
         return self.local_grads(out, *inputs)
+
+    def bound(self, out, inputs, errors, arg=None):
+        """The bound ``carry`` gives for the result ``out`` of ``inputs`` within ``errors``."""
+        if self.takes_arg:
+            return self.carry(out, inputs, errors, arg)
+        return self.carry(out, inputs, errors)
 
     def write(self, names: Written) -> str:
         """The node as text: ``a × b``, ``tanh(e)``, ``a + b + c``, ``x^2``."""
@@ -391,6 +480,7 @@ register(
         formula="{x} + {y}",
         grad_formulas=("1", "1"),
         domain=((-3.0, 3.0), (-3.0, 3.0)),
+        carry=_add_carry,
     ),
     Op(
         "sub", "−", 2,
@@ -399,6 +489,7 @@ register(
         formula="{x} − {y}",
         grad_formulas=("1", "−1"),
         domain=((-3.0, 3.0), (-3.0, 3.0)),
+        carry=_add_carry,
     ),
     Op(
         "mul", "×", 2,
@@ -407,6 +498,7 @@ register(
         formula="{x} × {y}",
         grad_formulas=("{y}", "{x}"),
         domain=((-3.0, 3.0), (-3.0, 3.0)),
+        carry=_mul_carry,
     ),
     Op(
         "div", "÷", 2,
@@ -416,6 +508,7 @@ register(
         formula="{x} / {y}",
         grad_formulas=("1/{y}", "−{out}/{y}"),
         domain=((-3.0, 3.0), (0.5, 3.0)),
+        carry=_div_carry,
     ),
     Op(
         "neg", "−", 1,
@@ -423,6 +516,7 @@ register(
         local_grads=lambda out, x: (-1.0,),
         formula="−{x}",
         grad_formulas=("−1",),
+        carry=lambda out, xs, es: es[0],
     ),
     Op(
         "pow", "**{c}", 1,
@@ -433,6 +527,7 @@ register(
         takes_arg=True,
         domain=((0.2, 3.0),),
         examples=(2, 3, 0.5, -1.5, 0, 1),
+        carry=_pow_carry,
     ),
     Op(
         "rpow", "{c}**", 1,
@@ -442,6 +537,7 @@ register(
         grad_formulas=("{out}·ln {c}",),
         takes_arg=True,
         examples=(2, 0.5, 10),
+        carry=_rpow_carry,
     ),
     Op(
         "vpow", "**", 2,
@@ -458,6 +554,7 @@ register(
         formula="exp({x})",
         grad_formulas=("{out}",),
         method="exp",
+        carry=_exp_carry,
     ),
     Op(
         "log", "log", 1,
@@ -467,6 +564,7 @@ register(
         grad_formulas=("1/{x}",),
         method="log",
         domain=((0.1, 5.0),),
+        carry=_log_carry,
     ),
     Op(
         "tanh", "tanh", 1,
@@ -476,6 +574,7 @@ register(
         grad_formulas=("1 − {out}²",),
         method="tanh",
         activation=True,
+        carry=lipschitz(1.0),
     ),
     Op(
         "sigmoid", "σ", 1,
@@ -486,6 +585,7 @@ register(
         method="sigmoid",
         activation=True,
         domain=((-6.0, 6.0),),
+        carry=lipschitz(0.25),
     ),
     Op(
         "relu", "relu", 1,
@@ -496,6 +596,8 @@ register(
         grad_formulas=("1 if {x} > 0 else 0",),
         method="relu",
         activation=True,
+        carry=lipschitz(1.0, rel=0),
+        kink=near_zero,
     ),
     Op(
         # A smooth relu: ln(1 + e^x), whose slope is σ(x).
@@ -507,6 +609,7 @@ register(
         method="softplus",
         activation=True,
         domain=((-6.0, 6.0),),
+        carry=lipschitz(1.0),
     ),
     Op(
         # |x|, for L1 losses; slope 0 at the kink, as PyTorch.
@@ -516,6 +619,8 @@ register(
         formula="abs({x})",
         grad_formulas=("sign({x})",),
         method="abs",
+        carry=lipschitz(1.0, rel=0),
+        kink=near_zero,
     ),
     Op(
         "max", "max", -1,
@@ -523,6 +628,8 @@ register(
         local_grads=_first_max_indicators,
         formula=_max_formula,
         grad_formulas=_max_grad_formula,
+        carry=_max_carry,
+        kink=_max_kink,
     ),
     Op(
         "sum", "Σ", -1,
@@ -530,5 +637,6 @@ register(
         local_grads=lambda out, *xs: (1.0,) * len(xs),
         formula=_join(" + "),
         grad_formulas=("1",),
+        carry=_sum_carry,
     ),
 )

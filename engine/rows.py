@@ -40,3 +40,45 @@ class Rows:
                 contribution = np.broadcast_to(
                     contribution, (len(self.rows), *np.shape(contribution)[1:]))
             target[unique] += np.add.reduceat(contribution[order], starts, axis=0)
+
+
+class Block:
+    """Indices of a vector that form a regular matrix, ``start + i·step + j`` for i < rows
+    and j < cols (a layer's weights in the parameter vector, each neuron's row followed by
+    its bias), or ``start + i·step`` for a vector of them: read and written as a view of the
+    vector, not gathered and scattered."""
+
+    def __init__(self, start: int, shape: tuple[int, ...], step: int):
+        self.start, self.shape, self.step = start, shape, step
+
+    @classmethod
+    def of(cls, index, length: int) -> Block | None:
+        """The block ``index`` (1-D or 2-D) forms in a vector of ``length``, or None."""
+        index = np.asarray(index, dtype=np.intp)
+        if index.size == 0 or index.ndim not in (1, 2):
+            return None
+        start = int(index.flat[0])
+        rows = index.shape[0]
+        step = int(index[1] - index[0]) if index.ndim == 1 and rows > 1 else \
+            int(index[1, 0] - index[0, 0]) if rows > 1 else index.shape[-1]
+        cols = 1 if index.ndim == 1 else index.shape[1]
+        expected = start + step * np.arange(rows)
+        if index.ndim == 2:
+            expected = expected[:, None] + np.arange(cols)
+        if step < cols or not np.array_equal(index, expected) or \
+                start + step * (rows - 1) + cols > length:
+            return None
+        return cls(start, index.shape, step)
+
+    def view(self, vector: np.ndarray) -> np.ndarray:
+        """The block's numbers in ``vector`` (a 1-D contiguous array) as a view."""
+        rows = self.shape[0]
+        if len(self.shape) == 1:
+            return vector[self.start:self.start + self.step * (rows - 1) + 1:self.step]
+        end = self.start + self.step * rows
+        if end <= len(vector):  # the cheap form: a slice reshaped, then cut
+            return vector[self.start:end].reshape(rows, self.step)[:, :self.shape[1]]
+        # the last row ends the vector: stride over it without reading past the end
+        return np.lib.stride_tricks.as_strided(vector[self.start:], self.shape,
+                                               (self.step * vector.itemsize,
+                                                vector.itemsize))

@@ -24,12 +24,14 @@ The numbers are the same to the last bit as ``zero_grad(); step(X, y); optimizer
 
 from __future__ import annotations
 
+import operator
 from contextlib import ExitStack
 
 import numpy as np
 
 import engine
 from engine.compile import Tape, trace
+from engine.node import gather, scatter
 from nn.layers import MLP
 from nn.losses import log_sum_exp, mse
 from nn.optim import Optimizer
@@ -46,7 +48,7 @@ def cross_entropy_onehot(logits, onehot) -> engine.Value:
 class CompiledStep:
     """A traced forward + backward of ``model`` and a loss, to run on batches."""
 
-    def __init__(self, model: MLP, loss: str = "cross_entropy"):
+    def __init__(self, model: MLP, loss: str = "cross_entropy", exact: bool = False):
         if not isinstance(model, MLP):
             raise TypeError(f"compile_step compiles an nn.MLP, got {type(model).__name__}")
         if loss not in LOSSES:
@@ -66,7 +68,8 @@ class CompiledStep:
         rng = np.random.default_rng(0)
         example = [*rng.uniform(-1, 1, self.nin), *np.eye(self.nout)[0]]
         other = [*rng.uniform(-1, 1, self.nin), *np.eye(self.nout)[self.nout - 1]]
-        self.tape: Tape = trace(step, example, model.parameters(), check_with=other)
+        self.tape: Tape = trace(step, example, model.parameters(), check_with=other,
+                                exact=exact)
         self.logit_slots = np.array([self.tape.slot[v] for v in captured["logits"]])
 
     def _rows(self, X) -> np.ndarray:
@@ -115,8 +118,8 @@ class CompiledStep:
     def __call__(self, X, y) -> float:
         """Mean loss over the batch; adds ∂(mean loss)/∂p to every parameter's ``.grad``."""
         loss, self.last_logits, grads = self._run(X, y, self.tape.parameter_vector())
-        for p, g in zip(self.tape.params, grads.tolist(), strict=True):
-            p.grad += g
+        params = self.tape.params
+        scatter(params, "grad", gather(params, "grad") + grads)
         return loss
 
     def training(self, optimizer) -> Training:
@@ -154,21 +157,11 @@ class Training:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"training() needs an nn.optim optimizer, got "
                             f"{type(optimizer).__name__}")
-        ours = step.tape.params
-        at = {p: i for i, p in enumerate(optimizer.params)}
-        missing = [p.label or "unlabelled" for p in ours if p not in at]
-        extra = set(at) - set(ours)
-        if missing or extra:
-            raise ValueError(
-                "training() needs an optimizer over exactly the model's parameters: "
-                + (f"it lacks {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}"
-                   if missing else f"it has {len(extra)} parameters the model does not use"))
         self.step, self.optimizer = step, optimizer
         # The vector is in the optimizer's order; the tape reads it in its own.
-        order = np.array([at[p] for p in ours], dtype=np.intp)
-        same = np.array_equal(order, np.arange(len(order)))
-        self._to_tape = None if same else order
-        self._from_tape = None if same else np.argsort(order)
+        order = _order(step.tape.params, optimizer.params)
+        self._to_tape = None if order is None else order
+        self._from_tape = None if order is None else np.argsort(order)
         self.theta = self.grad = None
         self.last_logits = None
         self._open = ExitStack()  # holds the optimizer's lease while the block is open
@@ -215,11 +208,27 @@ class Training:
         self._write()
 
     def _write(self) -> None:
-        for p, x, g in zip(self.optimizer.params, self.theta.tolist(), self.grad.tolist(),
-                           strict=True):
-            p.data, p.grad = x, g
+        scatter(self.optimizer.params, "data", self.theta)
+        scatter(self.optimizer.params, "grad", self.grad)
 
 
-def compile_step(model: MLP, loss: str = "cross_entropy") -> CompiledStep:
-    """Trace ``model`` and ``loss`` once; see :class:`CompiledStep`."""
-    return CompiledStep(model, loss)
+def _order(ours: list, theirs: list) -> np.ndarray | None:
+    """Where each of ``ours`` is in ``theirs`` (None: the same list, the common case, checked
+    without a dict); a ValueError unless they hold the same parameters."""
+    if len(ours) == len(theirs) and all(map(operator.is_, ours, theirs)):
+        return None
+    at = {p: i for i, p in enumerate(theirs)}
+    missing = [p.label or "unlabelled" for p in ours if p not in at]
+    extra = set(at) - set(ours)
+    if missing or extra:
+        raise ValueError(
+            "training() needs an optimizer over exactly the model's parameters: "
+            + (f"it lacks {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}"
+               if missing else f"it has {len(extra)} parameters the model does not use"))
+    return np.array([at[p] for p in ours], dtype=np.intp)
+
+
+def compile_step(model: MLP, loss: str = "cross_entropy", exact: bool = False) -> CompiledStep:
+    """Trace ``model`` and ``loss`` once; see :class:`CompiledStep`. ``exact=True``: every
+    number the very float the eager engine computes (slower; see ``engine.compile``)."""
+    return CompiledStep(model, loss, exact)

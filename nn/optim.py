@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from engine import Value
+from engine.node import gather, scatter
 
 
 def _number(name: str, x, low: float, high: float = math.inf, low_inclusive=True) -> float:
@@ -56,12 +57,10 @@ class Optimizer:
     # Python-level loop doing the arithmetic.
     def parameter_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """The parameters' ``.data`` and ``.grad`` as two numpy vectors, in ``params`` order."""
-        return (np.fromiter((p.data for p in self.params), float, len(self.params)),
-                np.fromiter((p.grad for p in self.params), float, len(self.params)))
+        return gather(self.params, "data"), gather(self.params, "grad")
 
     def _write(self, data: np.ndarray) -> None:
-        for p, x in zip(self.params, data.tolist(), strict=True):
-            p.data = x
+        scatter(self.params, "data", data)
 
     @property
     def holder(self):

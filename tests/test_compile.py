@@ -341,13 +341,13 @@ def test_a_training_block_writes_back_on_errors_and_guards_its_optimizer():
 @given(nin=st.integers(1, 5), hidden=st.lists(st.integers(1, 5), min_size=0, max_size=2),
        batch=st.integers(1, 5), seed=st.integers(0, 2**16),
        activation=st.sampled_from(["relu", "linear"]))
-def test_relu_networks_compute_the_same_bits_as_eager(nin, hidden, batch, seed, activation):
-    # Only +, × and relu up to the logits: the compiled layers add the products in the
-    # eager order (not a BLAS matrix product), so every logit is the same float.
+def test_exact_tapes_compute_the_same_bits_as_eager(nin, hidden, batch, seed, activation):
+    # Only +, × and relu up to the logits: with exact=True the compiled layers add the
+    # products in the eager order (not a matrix product), so every logit is the same float.
     rng = np.random.default_rng(seed)
     model = MLP(nin, [*hidden, 3], activation=activation, rng=seed)
     X = rng.normal(0, 1, (batch, nin)) * 10.0 ** rng.integers(-5, 5, (batch, nin))
-    compiled_logits = compile_step(model).logits(X)
+    compiled_logits = compile_step(model, exact=True).logits(X)
     eager_logits = np.array([[v.data for v in model(list(x))] for x in X])
     assert np.array_equal(compiled_logits, eager_logits)
 
@@ -417,12 +417,14 @@ def test_big_batches_run_in_chunks_and_threads_do_not_share_scratch(monkeypatch)
 
     import engine.neuron as neuron_module
 
+    # The scratch arrays belong to the eager-order sums (exact=True, and the examples
+    # computed again at a kink).
     model = MLP(6, [5, 3], rng=1)
-    step = compile_step(model)
+    step = compile_step(model, exact=True)
     X = np.random.default_rng(0).normal(size=(50, 6))
     whole = step.logits(X)
     monkeypatch.setattr(neuron_module, "_TERMS_BUDGET", 7 * 5 * 3)  # 3 columns at a time
-    assert np.array_equal(compile_step(model).logits(X), whole)
+    assert np.array_equal(compile_step(model, exact=True).logits(X), whole)
 
     results, errors = {}, []
 

@@ -127,6 +127,9 @@ def test_the_layer_kernel_is_the_wsum_rows_chain_rule():
     values = np.zeros((K + J, batch))
     values[:K] = rng.normal(size=(K, batch))
     layer.forward(values, theta)
+    product = values[K:].copy()  # one matrix product: the row's sums to rounding
+    layer.forward(values, theta, exact=True)
+    assert product == pytest.approx(values[K:], rel=1e-14)
     grads = np.zeros_like(values)
     grads[K:] = rng.normal(size=(J, batch))
     param_grads = np.zeros_like(theta)
@@ -137,7 +140,7 @@ def test_the_layer_kernel_is_the_wsum_rows_chain_rule():
         for e in range(batch):
             xs = [*engine.neuron.interleave(theta[w_index[j]], values[:K, e]), theta[J * K + j]]
             z = row.compute(xs)
-            assert values[K + j, e] == z  # the same float: added in the row's order
+            assert values[K + j, e] == z  # exact=True: the same float, in the row's order
             local = row.derivatives(z, xs)
             g = grads[K + j, e]
             expected_params[w_index[j]] += g * np.array(local[0:2 * K:2])
