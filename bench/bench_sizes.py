@@ -15,7 +15,8 @@ to one thread by the environment this script sets before numpy loads.
 
 The engines:
 
-- glassgrad compiled: ``compile_step`` and ``training(opt)`` (the parameters in one vector).
+- glassgrad compiled: ``compile_step`` and one ``training(opt)`` block for the run (the
+  parameters in one vector; opening and closing it is timed on its own).
 - numpy floor: a plain numpy loop written for this network (one matrix product per layer
   forward, two backward, relu as a mask, SGD in place). It is not the library: it is the
   floor for any executor built on numpy.
@@ -105,6 +106,7 @@ class Run:
 
     epoch: Callable[[], None]
     weights: Callable[[], list[tuple[np.ndarray, np.ndarray]]]
+    close: Callable[[], None] = lambda: None
 
 
 def median_epoch(epoch, epochs: int) -> float:
@@ -121,15 +123,37 @@ def median_epoch(epoch, epochs: int) -> float:
 # --- the engines: each returns a Run, its model built before the clock ------------------
 
 def glassgrad_epoch(task: Task):
+    # One training block for the whole run, as a long training loop holds one: the Values
+    # are read into one vector when it opens and written back when it closes (that cost,
+    # once per block, is timed on its own by block_cost).
     model = task.model()
     step = compile_step(model, "mse")
-    opt = SGD(model.parameters(), lr=LR)
+    block = step.training(SGD(model.parameters(), lr=LR))
+    train = block.__enter__()
 
     def epoch():
-        with step.training(opt) as train:
-            for s in task.starts():
-                train(task.X[s:s + task.batch], task.T[s:s + task.batch])
-    return Run(epoch, lambda: weights(model))
+        for s in task.starts():
+            train(task.X[s:s + task.batch], task.T[s:s + task.batch])
+
+    def current():
+        train.sync()
+        return weights(model)
+    return Run(epoch, current, lambda: block.__exit__(None, None, None))
+
+
+def block_cost(nin: int, nouts: list[int]) -> float:
+    """Seconds to open and close a training block on a fresh model: every parameter's
+    ``.data`` and ``.grad`` read into vectors, then written back."""
+    model = MLP(nin, nouts, rng=0)
+    step = compile_step(model, "mse")
+    opt = SGD(model.parameters(), lr=LR)
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        with step.training(opt):
+            pass
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def numpy_epoch(task: Task):
@@ -237,8 +261,11 @@ def table(args, missing: dict[str, str]) -> None:
     for nin, nouts in NETWORKS:
         for batch in BATCHES:
             task = Task(nin, nouts, *data[nin], batch)
-            ms = {name: median_epoch(make(task).epoch, args.epochs) * 1e3
-                  for name, make in columns.items()}
+            ms = {}
+            for name, make in columns.items():
+                run = make(task)
+                ms[name] = median_epoch(run.epoch, args.epochs) * 1e3
+                run.close()
             ours = ms["glassgrad compiled"]
             ratios = [f"{ours / ms[peer]:.2f}×" if peer in ms else "–"
                       for peer in ("PyTorch f64", "JAX jit f64", "numpy floor")]
@@ -254,11 +281,21 @@ def mnist_epoch(args, missing: dict[str, str]) -> None:
     task = Task(784, [128, 10], X, T, 32)
     print(f"\nOne epoch of 60,000 synthetic 28×28 images, {task.name}, batches of 32:")
     for name, make in engines(missing).items():
-        epoch = make(task).epoch
-        epoch()  # untimed: compiles, warms
+        run = make(task)
+        run.epoch()  # untimed: compiles, warms
         start = time.perf_counter()
-        epoch()
+        run.epoch()
         print(f"   {name:<20} {time.perf_counter() - start:6.2f} s", flush=True)
+        run.close()
+
+
+def block_costs() -> None:
+    print("\nOpening and closing a training block (every Value's .data and .grad read, then "
+          "written; once per block):")
+    for nin, nouts in NETWORKS:
+        model = MLP(nin, nouts, rng=0)
+        print(f"   {f'MLP({nin}, {nouts})':<24} {len(model.parameters()):>8,} parameters "
+              f"{block_cost(nin, nouts) * 1e3:7.2f} ms", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, command in missing.items():
         print(f"peer missing: {name} (its columns and ratios are left empty; {command})")
     table(args, missing)
+    block_costs()
     if not args.quick:
         mnist_epoch(args, missing)
     return 0

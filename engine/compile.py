@@ -36,6 +36,7 @@ naming the first node that differs) when their graphs are not the same.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +89,14 @@ class _Group:
     @property
     def input_rows(self) -> np.ndarray:
         return self.block.rows
+
+    def grad_rows(self) -> np.ndarray:
+        """The rows whose grads the backward pass may add into, when only the parameters'
+        grads are wanted."""
+        if self.each is None:
+            return self.block.rows
+        return np.concatenate([r.rows for r, needed in zip(self.each, self.needed, strict=True)
+                               if needed] or [np.empty(0, dtype=np.intp)])
 
     def forward(self, values: np.ndarray, theta: np.ndarray, exact: bool = False):
         args = self._inputs(values)
@@ -177,6 +186,15 @@ def _find_bounds(kernels: list, rows: int, exact: bool = False) -> _Bounds:
             for r in kernel.input_rows.tolist() if producer[r] < 0 or not carry[producer[r]]]
     return _Bounds(carry, check, inexact_inputs, np.unique(np.array(zero, dtype=np.intp)),
                    exact)
+
+
+@dataclass
+class _Workspace:
+    """A tape's arrays for one batch size: ``fresh`` until they are used a second time."""
+
+    values: np.ndarray
+    grads: np.ndarray
+    fresh: bool = True
 
 
 @dataclass(frozen=True)
@@ -289,6 +307,10 @@ class Tape:
         leads = _leads_to_params(self.order, index)
         self.kernels = [self._kernel(plan, index, leads) for plan in plans]
         self.bounds = _find_bounds(self.kernels, len(self.slot), exact)
+        # With params_only, no kernel adds into a row below this one.
+        self._first_written = min([self.output_slot, *self.param_slots.tolist(), *(
+            int(k.grad_rows().min()) for k in self.kernels if len(k.grad_rows()))])
+        self._local = threading.local()
         self.recomputed = 0  # examples computed again the eager way (a kink was too near)
 
     def _assign_rows(self, output: Node, inputs: list[Node], index: dict,
@@ -354,19 +376,47 @@ class Tape:
                              f"got shape {theta.shape}")
         return theta
 
-    def _start(self, inputs, params) -> tuple[np.ndarray, np.ndarray]:
-        inputs = np.asarray(inputs, dtype=float)
-        if inputs.ndim != 2 or len(inputs) != len(self.input_slots):
+    def _start(self, inputs, params, reuse: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The batch array with the inputs, parameters and constants in their rows.
+        ``inputs``: one (number of inputs, batch) array, or a tuple of arrays whose rows
+        follow each other (pixels, then targets: no stacking copy)."""
+        parts = [np.asarray(part, dtype=float)
+                 for part in (inputs if isinstance(inputs, tuple) else (inputs,))]
+        if (any(part.ndim != 2 for part in parts) or len({p.shape[1] for p in parts}) != 1
+                or sum(len(part) for part in parts) != len(self.input_slots)):
+            got = " + ".join(str(part.shape) for part in parts)
             raise ValueError(f"inputs must have shape ({len(self.input_slots)}, batch), "
-                             f"got {inputs.shape}")
+                             f"got {got}")
+        batch = parts[0].shape[1]
         theta = self._theta(params)
-        values = np.empty((len(self.slot), inputs.shape[1]))
-        if len(self.fixed_slots):
-            values[self.fixed_slots] = self.fixed_values[:, None]
+        work = self._workspace(batch) if reuse else None
+        values = np.empty((len(self.slot), batch)) if work is None else work.values
+        if len(self.fixed_slots) and (work is None or work.fresh):
+            values[self.fixed_slots] = self.fixed_values[:, None]  # they never change
         if len(self.param_slots):
             values[self.param_slots] = theta[self.param_index][:, None]
-        values[self._input_rows.index] = inputs  # the first rows: a slice
+        if self._input_rows.consecutive and self._input_rows.index.start == 0:
+            row = 0  # the first rows: each part a slice
+            for part in parts:
+                values[row:row + len(part)] = part
+                row += len(part)
+        else:
+            values[self._input_rows.index] = np.vstack(parts)
         return values, theta
+
+    def _workspace(self, batch: int) -> _Workspace:
+        """This thread's arrays for batches of ``batch`` (a few sizes kept: an epoch's last
+        batch is often shorter), so that a training loop allocates nothing per batch."""
+        spaces = self._local.__dict__.setdefault("spaces", {})
+        work = spaces.get(batch)
+        if work is None:
+            if len(spaces) >= 4:
+                spaces.clear()
+            shape = (len(self.slot), batch)
+            work = spaces[batch] = _Workspace(np.empty(shape), np.empty(shape))
+        else:
+            work.fresh = False
+        return work
 
     def forward(self, inputs: np.ndarray, params=None) -> np.ndarray:
         """Values of every row for a batch: ``inputs`` is (number of inputs, batch size);
@@ -426,7 +476,13 @@ class Tape:
         ``params_only`` skips grads that no parameter's grad needs (the inputs', say): the
         row grads are then incomplete, the parameters' the same."""
         theta = self._theta(params)
-        grads = np.zeros_like(values)
+        return self._backward(values, seed, theta, saved, params_only, np.zeros_like(values))
+
+    def _backward(self, values, seed, theta, saved, params_only, grads):
+        if params_only:  # the rows below are never written: no need to clear them
+            grads[self._first_written:] = 0.0
+        else:
+            grads[:] = 0.0
         grads[self.output_slot] = seed
         param_grads = np.zeros(len(self.params))
         saved = saved or [None] * len(self.kernels)
@@ -438,12 +494,15 @@ class Tape:
         return grads, param_grads
 
     def run(self, inputs: np.ndarray, seed: np.ndarray, params=None,
-            params_only: bool = False):
+            params_only: bool = False, reuse: bool = False):
         """:meth:`forward` then :meth:`backward` in one go (the backward pass reuses the
-        inputs the forward pass gathered): ``(values, grads, param_grads)``."""
-        values, theta = self._start(inputs, params)
+        inputs the forward pass gathered): ``(values, grads, param_grads)``. ``reuse=True``
+        runs in arrays this tape keeps per batch size and thread: the returned ``values``
+        and ``grads`` are overwritten by the next such call (a training loop's case)."""
+        values, theta = self._start(inputs, params, reuse)
         saved = self._forward(values, theta)
-        return (values, *self.backward(values, seed, theta, saved, params_only))
+        grads = self._workspace(values.shape[1]).grads if reuse else np.zeros_like(values)
+        return (values, *self._backward(values, seed, theta, saved, params_only, grads))
 
     @property
     def numpy_calls(self) -> int:

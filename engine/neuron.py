@@ -334,6 +334,12 @@ class NeuronLayer:
             return self.x.rows
         return np.concatenate([self.x.rows, self.bias.rows.rows])
 
+    def grad_rows(self) -> np.ndarray:
+        """The rows whose grads the backward pass may add into, when only the parameters'
+        grads are wanted."""
+        bias = self.bias.rows.rows if self.bias.rows is not None else np.empty(0, np.intp)
+        return np.concatenate([self.x.rows, bias]) if self.inputs_need_grads else bias
+
     def weights(self, theta: np.ndarray) -> np.ndarray:
         """W, (J, K): a view of ``theta`` where the layout allows."""
         return self.w_block.view(theta) if self.w_block else theta[self.w_index]
@@ -366,20 +372,22 @@ class NeuronLayer:
         γ = γ_{K+1} and ‖x‖, ‖e‖ the column norms of the inputs and of their bounds
         (``x_errors``: None for exact inputs), widened by SAFETY."""
         w = self.weights(theta)
-        g = gamma(w.shape[1] + 1)
-        column = (2 * g) * np.sqrt(np.einsum("kb,kb->b", x, x))
+        n = w.shape[1] + 1
+        g = gamma(n)
+        column = np.sqrt(np.einsum("kb,kb->b", x, x))
+        column *= 2 * g * SAFETY
         if x_errors is not None:
             e = x_errors[self.x.index]
-            column += (1 + 2 * g) * np.sqrt(np.einsum("kb,kb->b", e, e))
+            column += np.sqrt(np.einsum("kb,kb->b", e, e)) * ((1 + 2 * g) * SAFETY)
         out = errors[self.out]
         np.multiply.outer(np.sqrt(np.einsum("jk,jk->j", w, w)), column, out=out)
         bias = self._bias(values, theta)
-        if bias is not None:
-            out += (2 * g) * np.abs(bias)
-            if self.bias.rows is not None and x_errors is not None:
-                out += x_errors[self.bias.rows.index]
-        out += 2 * (w.shape[1] + 1) * TINY
-        out *= SAFETY
+        if bias is None:
+            out += 2 * n * TINY * SAFETY
+            return
+        out += np.abs(bias) * (2 * g * SAFETY) + 2 * n * TINY * SAFETY
+        if self.bias.rows is not None and x_errors is not None:
+            out += x_errors[self.bias.rows.index] * SAFETY
 
     def _ordered(self, values, theta, x) -> None:
         """The eager order: Σ_k W_jk·X_k, term after term, then B_j."""

@@ -79,16 +79,16 @@ class CompiledStep:
         if np.iscomplexobj(X) or not (np.issubdtype(X.dtype, np.number)
                                       or X.dtype == np.bool_):
             raise TypeError(f"X must hold real numbers, got {X.dtype}")
-        X = X.astype(float)
+        X = X.astype(float, copy=False)
         if X.ndim != 2 or X.shape[1] != self.nin:
             raise ValueError(f"X must have shape (batch, {self.nin}), got {X.shape}")
         if len(X) == 0:
             raise ValueError("the batch is empty")
         return X
 
-    def _inputs(self, X: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    def _inputs(self, X: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The tape's inputs: one column per example, pixels then target values."""
-        return np.vstack([X.T, targets.T])
+        return X.T, targets.T
 
     def _targets(self, y, batch: int) -> np.ndarray:
         if self.loss == "mse":
@@ -111,9 +111,9 @@ class CompiledStep:
         batch = len(X)
         values, _, grads = self.tape.run(self._inputs(X, self._targets(y, batch)),
                                          np.full(batch, 1.0 / batch), theta,
-                                         params_only=True)
+                                         params_only=True, reuse=True)
         loss = float(values[self.tape.output_slot].mean())
-        return loss, values[self.logit_slots].T, grads
+        return loss, values[self.logit_slots].T, grads  # (a copy: the rows are reused)
 
     def __call__(self, X, y) -> float:
         """Mean loss over the batch; adds ∂(mean loss)/∂p to every parameter's ``.grad``."""
