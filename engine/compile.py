@@ -112,14 +112,15 @@ class _Group:
         """The columns where one of these nodes could decide otherwise than eager."""
         return self.row.kink(values[self.out], args, self._inputs(errors)).any(axis=0)
 
-    def backward(self, values, grads, param_grads, theta, args, params_only) -> None:
+    def backward(self, values, grads, param_grads, theta, args, params_only,
+                 careful=True) -> None:
         if args is None:
             args = self._inputs(values)
         locals_ = self.row.derivatives(values[self.out], args, self.arg)
         upstream = grads[self.out]
         # An exact-0 local derivative contributes exactly 0, not 0·∞ (as the eager engine's
         # contribution()): only a non-finite upstream grad can tell the difference.
-        finite = bool(np.isfinite(upstream).all())
+        finite = not careful or bool(np.isfinite(upstream).all())
 
         def times(local):
             product = upstream * local
@@ -479,6 +480,19 @@ class Tape:
         return self._backward(values, seed, theta, saved, params_only, np.zeros_like(values))
 
     def _backward(self, values, seed, theta, saved, params_only, grads):
+        # An exact-0 local derivative must contribute 0, not 0·∞ = nan, which takes a check
+        # of each kernel's upstream grads. For the parameters' grads alone the pass can skip
+        # them: a nan or ∞ never turns finite on its way (x·0 and x + y keep it), so if every
+        # parameter's grad comes out finite no upstream grad on their paths was otherwise, and
+        # the checked pass would give the same numbers; if not, it runs again, checked.
+        careful = not params_only
+        while True:
+            param_grads = self._pass(values, seed, theta, saved, params_only, grads, careful)
+            if careful or np.isfinite(param_grads).all():
+                return grads, param_grads
+            careful = True
+
+    def _pass(self, values, seed, theta, saved, params_only, grads, careful) -> np.ndarray:
         if params_only:  # the rows below are never written: no need to clear them
             grads[self._first_written:] = 0.0
         else:
@@ -488,10 +502,11 @@ class Tape:
         saved = saved or [None] * len(self.kernels)
         with np.errstate(all="ignore"):
             for kernel, inputs in zip(reversed(self.kernels), reversed(saved), strict=True):
-                kernel.backward(values, grads, param_grads, theta, inputs, params_only)
+                kernel.backward(values, grads, param_grads, theta, inputs, params_only,
+                                careful)
         if len(self.param_slots):
             param_grads[self.param_index] += grads[self.param_slots].sum(axis=1)
-        return grads, param_grads
+        return param_grads
 
     def run(self, inputs: np.ndarray, seed: np.ndarray, params=None,
             params_only: bool = False, reuse: bool = False):

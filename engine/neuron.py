@@ -34,7 +34,7 @@ import numpy as np
 
 from engine.bounds import SAFETY, TINY, gamma
 from engine.node import Node
-from engine.ops import OPS, Op, Written, register
+from engine.ops import OPS, Op, Written, ordered_sum, register
 from engine.rows import Block, Rows
 from engine.value import Value, as_values, record
 
@@ -273,18 +273,6 @@ def find_neurons(order: Sequence[Node]) -> list[Neuron]:
 _TERMS_BUDGET = 2**17  # numbers (1 MB) of products a layer holds at once
 
 
-def ordered_sum(terms: np.ndarray) -> np.ndarray:
-    """``terms[0] + terms[1] + …`` along axis 0, added in that order, as the eager ``sum``
-    adds. (numpy's reduce adds row after row when a row holds two or more numbers, but sums
-    a single column pairwise, so that case is added here one by one; tests check both.)"""
-    if terms[0].size >= 2:
-        return np.add.reduce(terms, axis=0)
-    total = terms[0].copy()
-    for term in terms[1:]:
-        total += term
-    return total
-
-
 @dataclass(frozen=True)
 class LayerBias:
     """Where a layer's biases come from: ``params`` indices into the parameter vector, or
@@ -414,12 +402,15 @@ class NeuronLayer:
                 terms[k] = bias if bias.shape[1] == 1 else bias[:, cols]
             out[:, cols] = ordered_sum(terms)
 
-    def backward(self, values, grads, param_grads, theta, x, params_only) -> None:
+    def backward(self, values, grads, param_grads, theta, x, params_only,
+                 careful=True) -> None:
+        """The grads of the weights, biases and inputs; ``careful``: check the upstream grads
+        for a nan or ∞ (which an exact-0 local derivative must not turn into nan)."""
         if x is None:
             x = values[self.x.index]
         upstream = grads[self.out]
         w = self.weights(theta)  # (J, K)
-        if not np.isfinite(upstream).all():  # exact-0 locals give 0, not 0·∞ (as eager)
+        if careful and not np.isfinite(upstream).all():  # exact-0 locals give 0, not 0·∞ (as eager)
             self._masked_backward(values, grads, param_grads, w.T, x, upstream, params_only)
             return
         if self.inputs_need_grads or not params_only:

@@ -179,3 +179,16 @@ def test_an_op_without_a_bound_rule_makes_the_tape_exact():
     with_rule = trace(graph(lambda z, x: (z * x).tanh()), [1.0, 2.0, 0.5], [*ws, b],
                       check_with=[3.0, 1.0, 2.0])
     assert not with_rule.bounds.exact and any(with_rule.bounds.carry)
+
+
+def test_the_quick_backward_pass_falls_back_to_the_checked_one():
+    # d/dw sqrt(relu(w·x)) at w·x < 0: relu's slope 0 times sqrt's ∞ must be 0 (as eager),
+    # not nan. The parameters-only pass skips the per-kernel checks and, finding a nan,
+    # runs again checked.
+    w = Value(2.0)
+    tape = trace(lambda v: (w * v[0]).relu() ** 0.5, [1.0], [w], check_with=[3.0])
+    batch = np.array([[-1.0, 4.0]])
+    _, _, param_grads = tape.run(batch, np.ones(2), params_only=True)
+    out = (w * Value(4.0)).relu() ** 0.5
+    out.backward()
+    assert param_grads.tolist() == [w.grad]  # the example at −1 adds exactly 0
