@@ -195,6 +195,7 @@ class _Workspace:
 
     values: np.ndarray
     grads: np.ndarray
+    param_grads: np.ndarray
     fresh: bool = True
 
 
@@ -414,7 +415,8 @@ class Tape:
             if len(spaces) >= 4:
                 spaces.clear()
             shape = (len(self.slot), batch)
-            work = spaces[batch] = _Workspace(np.empty(shape), np.empty(shape))
+            work = spaces[batch] = _Workspace(np.empty(shape), np.empty(shape),
+                                              np.empty(len(self.params)))
         else:
             work.fresh = False
         return work
@@ -477,9 +479,10 @@ class Tape:
         ``params_only`` skips grads that no parameter's grad needs (the inputs', say): the
         row grads are then incomplete, the parameters' the same."""
         theta = self._theta(params)
-        return self._backward(values, seed, theta, saved, params_only, np.zeros_like(values))
+        return self._backward(values, seed, theta, saved, params_only, np.zeros_like(values),
+                              np.empty(len(self.params)))
 
-    def _backward(self, values, seed, theta, saved, params_only, grads):
+    def _backward(self, values, seed, theta, saved, params_only, grads, param_grads):
         # An exact-0 local derivative must contribute 0, not 0·∞ = nan, which takes a check
         # of each kernel's upstream grads. For the parameters' grads alone the pass can skip
         # them: a nan or ∞ never turns finite on its way (x·0 and x + y keep it), so if every
@@ -487,18 +490,19 @@ class Tape:
         # the checked pass would give the same numbers; if not, it runs again, checked.
         careful = not params_only
         while True:
-            param_grads = self._pass(values, seed, theta, saved, params_only, grads, careful)
+            self._pass(values, seed, theta, saved, params_only, grads, param_grads, careful)
             if careful or np.isfinite(param_grads).all():
                 return grads, param_grads
             careful = True
 
-    def _pass(self, values, seed, theta, saved, params_only, grads, careful) -> np.ndarray:
+    def _pass(self, values, seed, theta, saved, params_only, grads, param_grads,
+              careful) -> None:
         if params_only:  # the rows below are never written: no need to clear them
             grads[self._first_written:] = 0.0
         else:
             grads[:] = 0.0
         grads[self.output_slot] = seed
-        param_grads = np.zeros(len(self.params))
+        param_grads[:] = 0.0
         saved = saved or [None] * len(self.kernels)
         with np.errstate(all="ignore"):
             for kernel, inputs in zip(reversed(self.kernels), reversed(saved), strict=True):
@@ -506,18 +510,23 @@ class Tape:
                                 careful)
         if len(self.param_slots):
             param_grads[self.param_index] += grads[self.param_slots].sum(axis=1)
-        return param_grads
 
     def run(self, inputs: np.ndarray, seed: np.ndarray, params=None,
             params_only: bool = False, reuse: bool = False):
         """:meth:`forward` then :meth:`backward` in one go (the backward pass reuses the
         inputs the forward pass gathered): ``(values, grads, param_grads)``. ``reuse=True``
-        runs in arrays this tape keeps per batch size and thread: the returned ``values``
-        and ``grads`` are overwritten by the next such call (a training loop's case)."""
+        runs in arrays this tape keeps per batch size and thread: the returned arrays are
+        overwritten by the next such call (a training loop's case), and with ``params_only``
+        the rows of ``grads`` no kernel writes hold garbage rather than 0."""
         values, theta = self._start(inputs, params, reuse)
         saved = self._forward(values, theta)
-        grads = self._workspace(values.shape[1]).grads if reuse else np.zeros_like(values)
-        return (values, *self._backward(values, seed, theta, saved, params_only, grads))
+        if reuse:
+            work = self._workspace(values.shape[1])
+            grads, param_grads = work.grads, work.param_grads
+        else:
+            grads, param_grads = np.zeros_like(values), np.empty(len(self.params))
+        return (values, *self._backward(values, seed, theta, saved, params_only, grads,
+                                        param_grads))
 
     @property
     def numpy_calls(self) -> int:

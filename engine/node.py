@@ -11,6 +11,7 @@ compute with: it adds the arithmetic that records new nodes.
 from __future__ import annotations
 
 from collections import deque
+from itertools import repeat
 from operator import attrgetter
 
 import numpy as np
@@ -54,6 +55,12 @@ def scatter(nodes, field: str, numbers: np.ndarray) -> None:
     if len(numbers) != len(nodes):
         raise ValueError(f"{len(numbers)} numbers for {len(nodes)} nodes")
     deque(map(getattr(Node, _number_field(field)).__set__, nodes, numbers.tolist()), maxlen=0)
+
+
+def fill(nodes, field: str, x: float) -> None:
+    """``n.grad = x`` (or ``.data``) for every node, without a Python loop."""
+    deque(map(getattr(Node, _number_field(field)).__set__, nodes, repeat(x, len(nodes))),
+          maxlen=0)
 
 
 def _number_field(field: str) -> str:

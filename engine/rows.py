@@ -50,6 +50,7 @@ class Block:
 
     def __init__(self, start: int, shape: tuple[int, ...], step: int):
         self.start, self.shape, self.step = start, shape, step
+        self._last = (None, None)  # (vector, its view): a step reads the same vector often
 
     @classmethod
     def of(cls, index, length: int) -> Block | None:
@@ -72,6 +73,14 @@ class Block:
 
     def view(self, vector: np.ndarray) -> np.ndarray:
         """The block's numbers in ``vector`` (a 1-D contiguous array) as a view."""
+        last = self._last  # one read: another thread may replace the pair meanwhile
+        if last[0] is vector:
+            return last[1]
+        view = self._view(vector)
+        self._last = (vector, view)
+        return view
+
+    def _view(self, vector: np.ndarray) -> np.ndarray:
         rows = self.shape[0]
         if len(self.shape) == 1:
             return vector[self.start:self.start + self.step * (rows - 1) + 1:self.step]

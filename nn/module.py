@@ -14,9 +14,11 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterator
+from itertools import repeat
 from typing import NamedTuple
 
 from engine import Value, display
+from engine.node import fill
 from nn import serialize
 
 
@@ -32,11 +34,14 @@ class LoadResult(NamedTuple):
 
 
 def _is_value_list(x) -> bool:
-    return isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(v, Value) for v in x)
+    # (map, not a generator: this runs on every zero_grad, over every weight)
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(map(isinstance, x,
+                                                                     repeat(Value)))
 
 
 def _is_module_list(x) -> bool:
-    return isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(m, Module) for m in x)
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(map(isinstance, x,
+                                                                     repeat(Module)))
 
 
 class Module:
@@ -82,8 +87,11 @@ class Module:
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0 (leaf grads accumulate across backward passes)."""
-        for p in self.parameters():
-            p.grad = 0.0
+        for _, slot in self.named_slots():  # a shared parameter is simply set twice
+            if isinstance(slot, Value):
+                slot.grad = 0.0
+            else:
+                fill(slot, "grad", 0.0)
 
     # --- Weights as plain data --------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from engine import Value
-from engine.node import gather, scatter
+from engine.node import fill, gather, scatter
 
 
 def _number(name: str, x, low: float, high: float = math.inf, low_inclusive=True) -> float:
@@ -49,8 +49,7 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0 before the next backward pass."""
-        for p in self.params:
-            p.grad = 0.0
+        fill(self.params, "grad", 0.0)
 
     # The update rules run on numpy vectors of all parameters at once: the same IEEE
     # operations in the same order as on Python floats (so identical results), without a
