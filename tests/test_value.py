@@ -349,3 +349,37 @@ def test_public_names_that_moved_keep_working():
 
     assert old_name is trace  # the documented alias
     assert nn.compile_step is nn.compiled.compile_step
+
+
+def test_no_cycle_collection_pauses_the_collector_and_restores_it():
+    import gc
+
+    assert gc.isenabled()
+    pause = engine.no_cycle_collection()
+    with pause:
+        assert not gc.isenabled()
+        with pause:  # re-entrant
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+        x = Value(1.0)
+        for _ in range(1000):
+            x = x * 0.5 + 0.5
+        x.backward()  # the backward pass's own pause leaves the outer one in place
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(KeyError), engine.no_cycle_collection():
+        raise KeyError("inside")
+    assert gc.isenabled()  # restored on an exception too
+    gc.disable()
+    try:
+        with engine.no_cycle_collection():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
+
+    @engine.no_cycle_collection()
+    def build():
+        return gc.isenabled()
+
+    assert build() is False and gc.isenabled()
