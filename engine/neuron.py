@@ -29,6 +29,7 @@ import operator
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
@@ -129,7 +130,8 @@ def _values(items, what: str) -> list[Value]:
     if isinstance(items, (Value, str, bytes)) or not hasattr(items, "__iter__"):
         return as_values(who, items)  # raises: not an iterable of Values
     items = list(items)  # empty is fine (the bias alone)
-    return items if all(type(v) is Value for v in items) else as_values(who, items)
+    # (map, not a generator: this runs twice per neuron per example)
+    return items if all(map(isinstance, items, repeat(Value))) else as_values(who, items)
 
 
 # ---------------------------------------------------------------------------------------------
