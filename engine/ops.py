@@ -119,7 +119,12 @@ def step(x):
     if type(x) is float or _is_real(x):  # the backward pass's case, tested first
         return 1.0 if x > 0 else 0.0 if x <= 0 else math.nan
     if isinstance(x, np.ndarray):
-        return np.heaviside(x, 0.0)  # 0 below and at 0, 1 above, nan for nan
+        # 0 below and at 0, 1 above, nan for nan (np.heaviside says the same, 10× slower)
+        slope = (x > 0).astype(float)
+        unknown = np.isnan(x)
+        if unknown.any():
+            slope[unknown] = math.nan
+        return slope
     return step(x.data)
 
 
@@ -171,6 +176,11 @@ def _sigmoid(x):
 
 def _relu(x):
     # max(0, x), written so that relu(nan) stays nan (a nan must never be silently zeroed).
+    if isinstance(x, np.ndarray):
+        # np.maximum passes a nan on; + 0.0 turns a −0.0 it may return into 0.0, as below
+        out = np.maximum(x, 0.0)
+        out += 0.0
+        return out
     return where(x <= 0, 0.0, x)
 
 
