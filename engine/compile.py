@@ -211,6 +211,16 @@ class Fast:
     unsure: np.ndarray
 
 
+def _mark_owned_grads(kernels: list, loose: np.ndarray, n_params: int) -> None:
+    """Tell each layer whether it is the only one to add into its parameters' grads."""
+    writers = np.bincount(loose, minlength=n_params)
+    layers = [k for k in kernels if isinstance(k, NeuronLayer)]
+    for layer in layers:
+        writers += np.bincount(layer.param_indices(), minlength=n_params)
+    for layer in layers:
+        layer.owns_grads = bool(np.all(writers[layer.param_indices()] == 1))
+
+
 @dataclass
 class _Plan:
     """One kernel to build, at a depth of the graph: a group of nodes with one op, or (with
@@ -309,6 +319,7 @@ class Tape:
         leads = _leads_to_params(self.order, index)
         self.kernels = [self._kernel(plan, index, leads) for plan in plans]
         self.bounds = _find_bounds(self.kernels, len(self.slot), exact)
+        _mark_owned_grads(self.kernels, self.param_index, len(self.params))
         # With params_only, no kernel adds into a row below this one.
         self._first_written = min([self.output_slot, *self.param_slots.tolist(), *(
             int(k.grad_rows().min()) for k in self.kernels if len(k.grad_rows()))])

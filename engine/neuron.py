@@ -315,6 +315,9 @@ class NeuronLayer:
         self.w_block = Block.of(self.w_index, length)
         self.b_block = None if bias.params is None else Block.of(bias.params.rows, length)
         self.inputs_need_grads = inputs_need_grads
+        # Whether no other kernel adds into this layer's parameter grads (the tape says):
+        # the backward pass then writes them instead of adding.
+        self.owns_grads = False
         self._scratch = threading.local()
 
     @property
@@ -329,6 +332,11 @@ class NeuronLayer:
         grads are wanted."""
         bias = self.bias.rows.rows if self.bias.rows is not None else np.empty(0, np.intp)
         return np.concatenate([self.x.rows, bias]) if self.inputs_need_grads else bias
+
+    def param_indices(self) -> np.ndarray:
+        """Where the layer's weights and biases are in the parameter vector."""
+        bias = self.bias.params.rows if self.bias.params is not None else np.empty(0, np.intp)
+        return np.concatenate([self.w_index.ravel(), bias])
 
     def weights(self, theta: np.ndarray) -> np.ndarray:
         """W, (J, K): a view of ``theta`` where the layout allows."""
@@ -412,12 +420,15 @@ class NeuronLayer:
             x = values[self.x.index]
         upstream = grads[self.out]
         w = self.weights(theta)  # (J, K)
-        if careful and not np.isfinite(upstream).all():  # exact-0 locals give 0, not 0·∞ (as eager)
+        if careful and not np.isfinite(upstream).all():  # exact-0 locals: 0, not 0·∞
             self._masked_backward(values, grads, param_grads, w.T, x, upstream, params_only)
             return
         if self.inputs_need_grads or not params_only:
             self.x.add(grads, w.T @ upstream)
-        self._add_weight_grads(param_grads, upstream @ x.T)
+        if self.owns_grads and self.w_block:  # the product goes straight into place
+            np.matmul(upstream, x.T, out=self.w_block.view(param_grads))
+        else:
+            self._add_weight_grads(param_grads, upstream @ x.T)
         self._bias_backward(grads, param_grads, upstream)
 
     def _add_weight_grads(self, param_grads, dw) -> None:
@@ -428,7 +439,9 @@ class NeuronLayer:
 
     def _bias_backward(self, grads, param_grads, upstream) -> None:
         if self.bias.params is not None:
-            if self.b_block:
+            if self.b_block and self.owns_grads:
+                np.sum(upstream, axis=1, out=self.b_block.view(param_grads))
+            elif self.b_block:
                 self.b_block.view(param_grads)[...] += upstream.sum(axis=1)
             else:
                 self.bias.params.add(param_grads, upstream.sum(axis=1))

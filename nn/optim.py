@@ -143,7 +143,9 @@ class SGD(Optimizer):
         self.velocity: list[float] | None = None  # made on the first step with momentum
 
     def update(self, data: np.ndarray, grad: np.ndarray) -> np.ndarray:
-        g = grad + self.weight_decay * data
+        # Without weight decay the gradient is used as it is (as PyTorch does: an infinite
+        # weight then stays infinite rather than turning nan through 0·∞).
+        g = grad + self.weight_decay * data if self.weight_decay else grad
         if self.momentum:
             # PyTorch starts the momentum buffer at the first gradient (not momentum·0 + g).
             g = g if self.velocity is None else self.momentum * np.asarray(self.velocity) + g

@@ -73,6 +73,9 @@ def test_kinks_decide_as_eager_and_the_numbers_agree(nin, hidden, batch, seed, l
             assert np.array_equal(np.sign(a[kernel.out]), np.sign(b[kernel.out]))
     scale = np.abs(b[fast.logit_slots]).max()
     assert np.abs(a[fast.logit_slots] - b[fast.logit_slots]).max() <= 1e-12 * scale
+    # Grads against eager at a moderate scale: inputs of 10⁶ saturate the softmax, and its
+    # grads (1 − p, with p within 1e-6 of 1) are then as ill-conditioned in any order.
+    X = X / np.abs(X).max(initial=1.0) * 3.0
     assert_close(compiled(model, X, y, loss), eager(model, X, y, loss))
 
 
