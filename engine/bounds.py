@@ -18,15 +18,28 @@ kink. The rules, with u = 2⁻⁵³ (the unit roundoff of float64):
   Numerical Algorithms*, §3.1). A neuron's z = Σₖ wₖ·xₖ + b computed by BLAS from inputs x̂
   (each within eₖ of eager's xₖ), against eager's ordered sum:
 
-      |ẑ − z_eager| ≤ Σₖ|wₖ|·eₖ·(1 + 2γ) + 2γ·(Σₖ|wₖ|·|x̂ₖ| + |b|) + 2n·TINY,   γ = γ_{K+1}
+      |ẑ − z_eager| ≤ Σₖ|wₖ|·eₖ·(1 + 2γ) + 2γ·(Σₖ|wₖ|·|x̂ₖ| + |b|) + e_b + 2n·TINY
 
-  and, by Cauchy–Schwarz, Σₖ|wₖ|·|x̂ₖ| ≤ ‖w‖·‖x̂‖ and Σₖ|wₖ|·eₖ ≤ ‖w‖·‖e‖: two vectors of
-  norms and an outer product, far cheaper than the matrix product itself. TINY = 2⁻¹⁰⁷⁴ is
-  the most a product that underflows can lose.
+  with γ = γ_{K+1} and e_b the bias's own bound (0 for a parameter), and, by Cauchy–Schwarz,
+  Σₖ|wₖ|·|x̂ₖ| ≤ ‖w‖·‖x̂‖ and Σₖ|wₖ|·eₖ ≤ ‖w‖·‖e‖: vectors of norms and an outer product,
+  far cheaper than the matrix product itself. TINY = 2⁻¹⁰⁷⁴ is the most a product that
+  underflows can lose; a norm is taken as √(Σ x² + K·TINY), since squares of numbers below
+  1e-162 underflow (each losing at most TINY).
 - an op applied to inexact inputs passes on a bound: its own rule in the op table (``carry``,
   below :func:`rounded`) from how much its exact result can move (1 for relu, |y| and |x| for
   x·y, …) plus both sides' rounding. An op without a rule cannot carry one: a graph where such
   an op stands between a matrix product and a kink is compiled the eager way throughout.
+- an op computed by a math-library function (exp, log, tanh, pow…; ``library`` in the table)
+  is a source of inexact numbers itself: numpy's functions and Python's ``math`` differ in
+  the last bit now and then, so its results carry a bound of a few ulps even from exact
+  inputs. Where the very floats of eager are needed, the float rule is run number by number.
+- an op with a pole or an overflow (``singular``: div, log, pow, exp…) checks its own result:
+  where its bound reaches ∞ (its input within reach of the pole, or its result of overflow),
+  eager's result could be ±∞ or nan where ours is finite, so the example is computed again.
+
+Not covered: a sum or product that overflows on one side only (beyond 1e308), where the
+bounds above no longer hold; such an example's output is not finite on our side, or it is
+caught only if it reaches a kink.
 
 The bound assumes a BLAS that forms each entry as some sum of the products (every BLAS
 numpy ships does; a Strassen-type product would not). It is computed in floating point
@@ -52,8 +65,9 @@ def gamma(n: int) -> float:
 def rounded(gap, out, rel: float = U):
     """A bound on |ours − eager's| for one op, when the exact results from our inputs and
     from eager's differ by at most ``gap`` and each side's result is within ``rel`` (relative)
-    of its exact result: gap·(1 + rel) + 2·rel·|out| (widened a little) + TINY."""
-    return gap * (1.0 + rel) + (2.001 * rel) * np.abs(out) + TINY
+    of its exact result: gap·(1 + 2rel) + 2·rel·|out| (widened a little) + TINY·rel/u (a
+    result near underflow is within so many subnormal steps)."""
+    return gap * (1.0 + 2 * rel) + (2.001 * rel) * np.abs(out) + TINY * (rel / U)
 
 
 def lipschitz(slope: float, rel: float = LIBRARY):

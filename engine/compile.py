@@ -72,6 +72,8 @@ class _Group:
             # sqrt(-inf) = nan, where pow gives 0.0 and inf.)
             self.arg = float(arg[0, 0])
         self.arity, self.nodes = ins.shape
+        args = [None] if arg is None else np.unique(np.asarray(arg, dtype=float)).tolist()
+        self.singular = any(self.row.is_singular(a) for a in args)
         # All inputs as one block of rows (one gather, one scatter), or input by input when
         # those are consecutive rows each (views) and the block is not.
         self.block = Rows(ins)
@@ -100,7 +102,10 @@ class _Group:
 
     def forward(self, values: np.ndarray, theta: np.ndarray, exact: bool = False):
         args = self._inputs(values)
-        values[self.out] = self.row.compute(args, self.arg)
+        if exact and self.row.library:  # Python's math, number by number: eager's floats
+            values[self.out] = _float_rule(self.row, args, self.arg)
+        else:
+            values[self.out] = self.row.compute(args, self.arg)
         return args
 
     def carry(self, values, errors, args) -> None:
@@ -109,8 +114,16 @@ class _Group:
                                           self.arg)
 
     def unsure(self, values, errors, args) -> np.ndarray:
-        """The columns where one of these nodes could decide otherwise than eager."""
-        return self.row.kink(values[self.out], args, self._inputs(errors)).any(axis=0)
+        """The columns where one of these nodes could decide otherwise than eager: a kink
+        within reach, or (a singular op) a result whose bound reaches ∞."""
+        out = values[self.out]
+        if self.row.kink is not None:
+            found = self.row.kink(out, args, self._inputs(errors))
+        else:
+            found = np.zeros(out.shape, dtype=bool)
+        if self.singular:
+            found |= ~np.isfinite(np.abs(out) + errors[self.out])
+        return found.any(axis=0)
 
     def backward(self, values, grads, param_grads, theta, args, params_only,
                  careful=True) -> None:
@@ -144,6 +157,16 @@ class _Group:
         self.block.add(grads, contribution.reshape(-1, upstream.shape[1]))
 
 
+def _float_rule(row, args, arg) -> np.ndarray:
+    """``row``'s forward on every number, as Python floats: the eager engine's results, where
+    numpy's vectorised function may round differently (exp, tanh, pow…)."""
+    def one(*numbers):
+        return row.compute([float(x) for x in numbers[:len(args)]],
+                           float(numbers[-1]) if row.takes_arg else None)
+    inputs = [*args, arg] if row.takes_arg else list(args)
+    return np.frompyfunc(one, len(inputs), 1)(*inputs).astype(float)
+
+
 @dataclass(frozen=True)
 class _Bounds:
     """Where a tape carries error bounds and checks kinks (``engine.bounds``), found once.
@@ -168,16 +191,20 @@ def _find_bounds(kernels: list, rows: int, exact: bool = False) -> _Bounds:
     for k, kernel in enumerate(kernels):
         producer[kernel.out] = k
     reads = [set(producer[kernel.input_rows].tolist()) - {-1} for kernel in kernels]
+    groups = [isinstance(kernel, _Group) for kernel in kernels]
     inexact, inexact_inputs = [], []
     for k, kernel in enumerate(kernels):
         inexact_inputs.append(any(inexact[r] for r in reads[k]))
-        inexact.append(isinstance(kernel, NeuronLayer) or inexact_inputs[k])
-    check = [isinstance(kernel, _Group) and kernel.row.kink is not None and inexact_inputs[k]
+        # A matrix product, a math-library function, or anything computed from either.
+        inexact.append(not groups[k] or kernel.row.library or inexact_inputs[k])
+    check = [groups[k] and inexact_inputs[k] and (kernel.row.kink is not None
+                                                  or kernel.singular)
              for k, kernel in enumerate(kernels)]
-    carry = [False] * len(kernels)
+    carry = [check[k] and kernel.singular for k, kernel in enumerate(kernels)]  # (its own)
     needs_inputs = list(check)
     for k in reversed(range(len(kernels))):  # readers come after what they read
-        needs_inputs[k] = needs_inputs[k] or (carry[k] and inexact_inputs[k])
+        # (a group's rule reads its inputs' bounds; a layer reads them only if inexact)
+        needs_inputs[k] = needs_inputs[k] or (carry[k] and (groups[k] or inexact_inputs[k]))
         if needs_inputs[k]:
             for r in reads[k]:
                 carry[r] = carry[r] or inexact[r]
@@ -196,6 +223,7 @@ class _Workspace:
     values: np.ndarray
     grads: np.ndarray
     param_grads: np.ndarray
+    errors: np.ndarray
     fresh: bool = True
 
 
@@ -383,7 +411,7 @@ class Tape:
     def _theta(self, params) -> np.ndarray:
         if params is None:
             return self.parameter_vector()
-        theta = np.asarray(params, dtype=float)
+        theta = np.ascontiguousarray(params, dtype=float)  # layers read views of it
         if theta.shape != (len(self.params),):
             raise ValueError(f"params must be a vector of {len(self.params)} numbers, "
                              f"got shape {theta.shape}")
@@ -427,7 +455,7 @@ class Tape:
                 spaces.clear()
             shape = (len(self.slot), batch)
             work = spaces[batch] = _Workspace(np.empty(shape), np.empty(shape),
-                                              np.empty(len(self.params)))
+                                              np.empty(len(self.params)), np.empty(shape))
         else:
             work.fresh = False
         return work
@@ -455,7 +483,10 @@ class Tape:
     def _fast(self, values: np.ndarray, theta: np.ndarray) -> Fast:
         """The kernels with matrix products, carrying bounds where a kink needs them."""
         bounds = self.bounds
-        errors = np.empty_like(values) if any(bounds.carry) else None
+        errors = None
+        if any(bounds.carry):
+            work = self._workspace(values.shape[1])
+            errors = work.errors if work.values is values else np.empty_like(values)
         if len(bounds.zero_rows):
             errors[bounds.zero_rows] = 0.0
         unsure = None

@@ -368,17 +368,19 @@ class NeuronLayer:
         """``errors[out]`` = a bound on |z − eager's z| for every entry of the last forward
         (``engine.bounds``): ‖W_j‖·(2γ‖x‖ + (1+2γ)‖e‖) + 2γ|B_j| (+ B's own bound), with
         γ = γ_{K+1} and ‖x‖, ‖e‖ the column norms of the inputs and of their bounds
-        (``x_errors``: None for exact inputs), widened by SAFETY."""
+        (``x_errors``: None for exact inputs), each norm √(Σ x² + K·TINY) so that squares
+        lost to underflow cannot shrink it, widened by SAFETY."""
         w = self.weights(theta)
         n = w.shape[1] + 1
         g = gamma(n)
-        column = np.sqrt(np.einsum("kb,kb->b", x, x))
+        lost = (n - 1) * TINY  # what the squares of tiny numbers lose to underflow, at most
+        column = np.sqrt(np.einsum("kb,kb->b", x, x) + lost)
         column *= 2 * g * SAFETY
         if x_errors is not None:
             e = x_errors[self.x.index]
-            column += np.sqrt(np.einsum("kb,kb->b", e, e)) * ((1 + 2 * g) * SAFETY)
+            column += np.sqrt(np.einsum("kb,kb->b", e, e) + lost) * ((1 + 2 * g) * SAFETY)
         out = errors[self.out]
-        np.multiply.outer(np.sqrt(np.einsum("jk,jk->j", w, w)), column, out=out)
+        np.multiply.outer(np.sqrt(np.einsum("jk,jk->j", w, w) + lost), column, out=out)
         bias = self._bias(values, theta)
         if bias is None:
             out += 2 * n * TINY * SAFETY

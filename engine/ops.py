@@ -329,12 +329,17 @@ def _div_carry(out, xs, es):
 
 def _pow_carry(out, xs, es, c):
     # |d(x^c)/dx| = |c|·|x|^(c−1): largest farthest from 0 for c ≥ 1, nearest 0 below 1.
+    # Within reach of 0, a power below 1 has a pole and a fractional one turns nan below 0:
+    # no bound there.
     x, e = np.abs(xs[0]), es[0]
+    c = np.asarray(c, dtype=float)
     with np.errstate(all="ignore"):
-        far = np.power(x + e, np.subtract(c, 1.0))
-        near = np.where(x > e, np.power(x - e, np.subtract(c, 1.0)), np.inf)
-        gap = np.abs(c) * np.where(np.greater_equal(c, 1.0), far, near) * e
-        gap = np.where((e == 0) | np.equal(c, 0.0), 0.0, nan_to_inf(gap))
+        far = np.power(x + e, c - 1.0)
+        near = np.power(x - e, c - 1.0)
+        gap = np.abs(c) * np.where(c >= 1.0, far, near) * e
+        treacherous = (c < 1.0) | (c != np.floor(c))
+        gap = np.where(treacherous & ~(x > e), np.inf, nan_to_inf(gap))
+        gap = np.where((e == 0) | (c == 0.0), 0.0, gap)
     return rounded(gap, out, LIBRARY)
 
 
@@ -425,6 +430,12 @@ class Op:
     the inputs' bounds; ``kink(out, inputs, errors)`` marks the entries where the op's
     decision (relu's slope, max's choice) could differ from eager's. An op without ``carry``
     cannot pass a bound on (the compiler then adds the eager way wherever it would need one).
+    ``library``: computed by a math-library function (exp, log, pow…), where numpy's and
+    Python's ``math`` may differ in the last bit, so the compiler treats its results as
+    inexact too (and computes them with the float rule where it must match eager's bits).
+    ``singular``: its result can jump to ±∞ or nan next to finite inputs (a pole, a negative
+    base; a function of the arg for ops that take one): an example whose bound reaches ∞
+    there is computed the eager way.
     """
 
     name: str
@@ -441,6 +452,8 @@ class Op:
     examples: tuple[float, ...] = ()
     carry: Callable | None = None
     kink: Callable | None = None
+    library: bool = False
+    singular: bool | Callable[[float], bool] = False
 
     def compute(self, inputs, arg=None):
         """The op's value for ``inputs`` (floats, arrays or Values) and ``arg``."""
@@ -451,6 +464,10 @@ class Op:
         if self.takes_arg:
             return self.local_grads(out, *inputs, arg)
         return self.local_grads(out, *inputs)
+
+    def is_singular(self, arg=None) -> bool:
+        """Whether the op has a pole or a nan edge (for this arg)."""
+        return self.singular(arg) if callable(self.singular) else self.singular
 
     def bound(self, out, inputs, errors, arg=None):
         """The bound ``carry`` gives for the result ``out`` of ``inputs`` within ``errors``."""
@@ -535,6 +552,7 @@ register(
         grad_formulas=("1/{y}", "−{out}/{y}"),
         domain=((-3.0, 3.0), (0.5, 3.0)),
         carry=_div_carry,
+        singular=True,
     ),
     Op(
         "neg", "−", 1,
@@ -554,6 +572,8 @@ register(
         domain=((0.2, 3.0),),
         examples=(2, 3, 0.5, -1.5, 0, 1),
         carry=_pow_carry,
+        library=True,
+        singular=lambda c: c < 1 or c != math.floor(c),  # a pole, or nan below 0
     ),
     Op(
         "rpow", "{c}**", 1,
@@ -564,6 +584,8 @@ register(
         takes_arg=True,
         examples=(2, 0.5, 10),
         carry=_rpow_carry,
+        library=True,
+        singular=lambda c: c <= 0,
     ),
     Op(
         "vpow", "**", 2,
@@ -572,6 +594,8 @@ register(
         formula="{x}^{y}",
         grad_formulas=("{y}·{x}^({y}−1)", "{out}·ln {x}"),
         domain=((0.2, 3.0), (-2.0, 2.0)),
+        library=True,
+        singular=True,
     ),
     Op(
         "exp", "exp", 1,
@@ -581,6 +605,7 @@ register(
         grad_formulas=("{out}",),
         method="exp",
         carry=_exp_carry,
+        library=True,
     ),
     Op(
         "log", "log", 1,
@@ -591,6 +616,8 @@ register(
         method="log",
         domain=((0.1, 5.0),),
         carry=_log_carry,
+        library=True,
+        singular=True,
     ),
     Op(
         "tanh", "tanh", 1,
@@ -601,6 +628,7 @@ register(
         method="tanh",
         activation=True,
         carry=lipschitz(1.0),
+        library=True,
     ),
     Op(
         "sigmoid", "σ", 1,
@@ -612,6 +640,7 @@ register(
         activation=True,
         domain=((-6.0, 6.0),),
         carry=lipschitz(0.25),
+        library=True,
     ),
     Op(
         "relu", "relu", 1,
@@ -636,6 +665,7 @@ register(
         activation=True,
         domain=((-6.0, 6.0),),
         carry=lipschitz(1.0),
+        library=True,
     ),
     Op(
         # |x|, for L1 losses; slope 0 at the kink, as PyTorch.

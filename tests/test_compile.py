@@ -340,16 +340,21 @@ def test_a_training_block_writes_back_on_errors_and_guards_its_optimizer():
 @settings(max_examples=25, deadline=None)
 @given(nin=st.integers(1, 5), hidden=st.lists(st.integers(1, 5), min_size=0, max_size=2),
        batch=st.integers(1, 5), seed=st.integers(0, 2**16),
-       activation=st.sampled_from(["relu", "linear"]))
+       activation=st.sampled_from(["relu", "linear", "tanh", "sigmoid", "softplus"]))
 def test_exact_tapes_compute_the_same_bits_as_eager(nin, hidden, batch, seed, activation):
-    # Only +, × and relu up to the logits: with exact=True the compiled layers add the
-    # products in the eager order (not a matrix product), so every logit is the same float.
+    # With exact=True the compiled layers add the products in the eager order (not a matrix
+    # product) and tanh, σ, softplus run Python's math number by number, as eager does: so
+    # every logit is the same float.
     rng = np.random.default_rng(seed)
     model = MLP(nin, [*hidden, 3], activation=activation, rng=seed)
     X = rng.normal(0, 1, (batch, nin)) * 10.0 ** rng.integers(-5, 5, (batch, nin))
     compiled_logits = compile_step(model, exact=True).logits(X)
     eager_logits = np.array([[v.data for v in model(list(x))] for x in X])
     assert np.array_equal(compiled_logits, eager_logits)
+    targets = rng.normal(size=(batch, 3))  # the loss too: (p − t)² is a pow, by libm
+    losses = compile_step(model, "mse", exact=True).losses(X, targets)
+    assert losses.tolist() == [mse(model(list(x)), t).data for x, t in zip(X, targets,
+                                                                          strict=True)]
 
 
 def test_a_pre_activation_that_cancels_to_zero_is_zero_compiled_too():

@@ -124,6 +124,80 @@ def test_fused_multiply_add_residues_are_caught_in_a_deeper_layer():
     assert [w.grad for w in second.w] == [0.0, 0.0]  # relu'(0) = 0, as eager
 
 
+def test_the_bound_holds_for_numbers_whose_squares_underflow():
+    # Inputs of 2⁻⁶⁰⁰ (their squares underflow to 0): the FMA residue case above at that
+    # scale must still be caught, so the norms in the bound cannot shrink to 0.
+    model = MLP(2, [2, 2, 3], rng=1)
+    for neuron in model.layers[0].neurons:
+        neuron.w[0].data, neuron.w[1].data, neuron.b.data = 0.7, 0.3, 0.0
+    second = model.layers[1].neurons[0]
+    second.w[0].data, second.w[1].data, second.b.data = 0.1234567, -0.1234567, 0.0
+    X = np.random.default_rng(0).uniform(1, 2, (5, 2)) * 2.0**-600
+    y = np.arange(5) % 3
+    step = compile_step(model)
+    step.losses(X, y)
+    assert step.tape.recomputed == 5
+    model.zero_grad()
+    compile_step(model)(X, y)
+    assert [w.grad for w in second.w] == [0.0, 0.0]
+
+
+def test_library_functions_are_inexact_sources():
+    # tanh(a) and tanh(c) are the same float in Python's math for these neighbours, so eager
+    # finds relu(tanh a − tanh c) at exactly 0; numpy's tanh may round one of them otherwise.
+    a, c = 0.9603709570607484, 0.9603709570607483
+    ws, b = [Value(1.0), Value(-1.0)], Value(0.0)
+
+    def f(v):
+        return engine.weighted_sum(ws, [v[0].tanh(), v[1].tanh()], b).relu()
+
+    eager_out = f([Value(a), Value(c)])
+    eager_out.backward()
+    for exact in (False, True):
+        tape = trace(f, [0.3, 0.7], [*ws, b], check_with=[0.1, 0.2], exact=exact)
+        values, _, param_grads = tape.run(np.array([[a, a], [c, c]]), np.ones(2),
+                                          params_only=True)
+        assert values[tape.output_slot].tolist() == [eager_out.data] * 2
+        assert param_grads.tolist() == [2 * p.grad for p in [*ws, b]]
+
+
+@pytest.mark.parametrize("name, f, want", [
+    ("log", lambda z: z.log(), -np.inf),
+    ("1/z", lambda z: 1.0 / z, np.inf),
+    ("z**1.5", lambda z: z ** 1.5, 0.0),
+])
+def test_a_pole_within_reach_is_computed_the_eager_way(name, f, want):
+    # z = c·x − c·x is exactly 0 in eager's order; a matrix product may leave ±3e-18, and
+    # log, 1/z and z**1.5 (nan below 0) would turn that into finite numbers, or nan.
+    ws, b = [Value(0.1234567), Value(-0.1234567)], Value(0.0)
+    ws2, b2 = [Value(0.3), Value(0.5)], Value(0.1)
+
+    def g(v):
+        return f(engine.weighted_sum(ws, v[:2], b)) + engine.weighted_sum(ws2, v[:2], b2)
+
+    tape = trace(g, [0.3, 0.7], [*ws, b, *ws2, b2], check_with=[0.1, 0.2])
+    x = np.random.default_rng(0).normal(size=5)
+    got = tape.forward(np.array([x, x]))[tape.output_slot]
+    eager_out = np.array([g([Value(v), Value(v)]).data for v in x])
+    assert tape.recomputed == 5
+    assert np.array_equal(got, eager_out, equal_nan=True)
+    assert np.all((eager_out == want) if np.isinf(want) else np.isfinite(eager_out))
+
+
+def test_a_parameter_vector_with_strides_is_read_right():
+    ws = [Value(0.5), Value(-1.5), Value(2.0), Value(3.0), Value(-0.25)]
+    # weights w0 w1 (layer neuron 0), an unused-by-the-layer middle entry, then w3 w4
+    tape = trace(lambda v: engine.sum([engine.weighted_sum(ws[0:2], v), ws[2] * v[0],
+                                       engine.weighted_sum(ws[3:5], v)]), [1.0, 2.0], ws,
+                 check_with=[3.0, 1.0])
+    theta = np.array([p.data for p in tape.params])
+    spaced = np.zeros(2 * len(theta))
+    spaced[::2] = theta
+    batch = np.array([[1.0, -2.0], [0.5, 4.0]])
+    want = tape.forward(batch, theta)[tape.output_slot]
+    assert np.array_equal(tape.forward(batch, spaced[::2])[tape.output_slot], want)
+
+
 def test_tied_logits_send_the_grad_to_eagers_choice():
     # Two outputs with the same weights: equal logits, and max must pick the first as
     # eager does (cross-entropy's log Σ e^z subtracts the max).
