@@ -73,7 +73,10 @@ class _Group:
             self.arg = float(arg[0, 0])
         self.arity, self.nodes = ins.shape
         args = [None] if arg is None else np.unique(np.asarray(arg, dtype=float)).tolist()
-        self.singular = any(self.row.is_singular(a) for a in args)
+        # The rows of the inputs near which the op has a pole (for any node's arg).
+        poles = sorted({j for a in args for j in self.row.poles_for(a)})
+        self.pole_rows = ins[poles].ravel() if poles else np.empty(0, dtype=np.intp)
+        self.singular = False  # set by the tape: whether an input with a pole is inexact
         # All inputs as one block of rows (one gather, one scatter), or input by input when
         # those are consecutive rows each (views) and the block is not.
         self.block = Rows(ins)
@@ -197,6 +200,10 @@ def _find_bounds(kernels: list, rows: int, exact: bool = False) -> _Bounds:
         inexact_inputs.append(any(inexact[r] for r in reads[k]))
         # A matrix product, a math-library function, or anything computed from either.
         inexact.append(not groups[k] or kernel.row.library or inexact_inputs[k])
+    for k, kernel in enumerate(kernels):
+        if groups[k]:
+            kernel.singular = any(inexact[r] for r in set(producer[kernel.pole_rows].tolist())
+                                  - {-1})
     check = [groups[k] and inexact_inputs[k] and (kernel.row.kink is not None
                                                   or kernel.singular)
              for k, kernel in enumerate(kernels)]

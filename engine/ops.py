@@ -433,9 +433,9 @@ class Op:
     ``library``: computed by a math-library function (exp, log, pow…), where numpy's and
     Python's ``math`` may differ in the last bit, so the compiler treats its results as
     inexact too (and computes them with the float rule where it must match eager's bits).
-    ``singular``: its result can jump to ±∞ or nan next to finite inputs (a pole, a negative
-    base; a function of the arg for ops that take one): an example whose bound reaches ∞
-    there is computed the eager way.
+    ``poles``: the inputs near which the result can jump to ±∞ or nan (a pole, a negative
+    base; a function of the arg for ops that take one): where such an input is inexact and
+    the result's bound reaches ∞, the example is computed the eager way.
     """
 
     name: str
@@ -453,7 +453,7 @@ class Op:
     carry: Callable | None = None
     kink: Callable | None = None
     library: bool = False
-    singular: bool | Callable[[float], bool] = False
+    poles: tuple[int, ...] | Callable[[float], tuple[int, ...]] = ()
 
     def compute(self, inputs, arg=None):
         """The op's value for ``inputs`` (floats, arrays or Values) and ``arg``."""
@@ -465,9 +465,9 @@ class Op:
             return self.local_grads(out, *inputs, arg)
         return self.local_grads(out, *inputs)
 
-    def is_singular(self, arg=None) -> bool:
-        """Whether the op has a pole or a nan edge (for this arg)."""
-        return self.singular(arg) if callable(self.singular) else self.singular
+    def poles_for(self, arg=None) -> tuple[int, ...]:
+        """The inputs with a pole or a nan edge (for this arg)."""
+        return self.poles(arg) if callable(self.poles) else self.poles
 
     def bound(self, out, inputs, errors, arg=None):
         """The bound ``carry`` gives for the result ``out`` of ``inputs`` within ``errors``."""
@@ -552,7 +552,7 @@ register(
         grad_formulas=("1/{y}", "−{out}/{y}"),
         domain=((-3.0, 3.0), (0.5, 3.0)),
         carry=_div_carry,
-        singular=True,
+        poles=(1,),
     ),
     Op(
         "neg", "−", 1,
@@ -573,7 +573,7 @@ register(
         examples=(2, 3, 0.5, -1.5, 0, 1),
         carry=_pow_carry,
         library=True,
-        singular=lambda c: c < 1 or c != math.floor(c),  # a pole, or nan below 0
+        poles=lambda c: (0,) if c < 1 or c != math.floor(c) else (),  # or nan below 0
     ),
     Op(
         "rpow", "{c}**", 1,
@@ -585,7 +585,7 @@ register(
         examples=(2, 0.5, 10),
         carry=_rpow_carry,
         library=True,
-        singular=lambda c: c <= 0,
+        poles=lambda c: (0,) if c <= 0 else (),
     ),
     Op(
         "vpow", "**", 2,
@@ -595,7 +595,7 @@ register(
         grad_formulas=("{y}·{x}^({y}−1)", "{out}·ln {x}"),
         domain=((0.2, 3.0), (-2.0, 2.0)),
         library=True,
-        singular=True,
+        poles=(0, 1),
     ),
     Op(
         "exp", "exp", 1,
@@ -617,7 +617,7 @@ register(
         domain=((0.1, 5.0),),
         carry=_log_carry,
         library=True,
-        singular=True,
+        poles=(0,),
     ),
     Op(
         "tanh", "tanh", 1,
