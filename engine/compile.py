@@ -21,9 +21,12 @@ product touched carries a rigorous bound on its distance from eager's number (fo
 z = Σₖ wₖ·xₖ + b from exact inputs: 2γ_{K+1}·‖w‖·‖x‖ + 2γ_{K+1}·|b|, γₙ = n·u/(1 − n·u),
 u = 2⁻⁵³; each op of the table passes it on by its ``carry`` rule), and every op with a kink
 checks its inputs against their bounds (relu and abs: |x| ≤ e; max: a second input within
-reach of the first). An example (a column of the batch) where some check fails, or whose
-output is not finite, is computed again with every layer's products added in the eager order:
-its numbers are then eager's, bit for bit. Every other example is provably on eager's side of
+reach of the first; an op with a pole, such as log or a division, whether its result's bound
+reaches ∞). Results of math-library functions (exp, tanh, pow…) carry a bound too, since
+numpy's and Python's ``math`` may differ in the last bit. An example (a column of the batch)
+where some check fails, or whose output is not finite, is computed again the eager way (every
+layer's products added in the eager order, library functions by Python's ``math``): its
+numbers are then eager's, bit for bit. Every other example is provably on eager's side of
 every kink, so its slopes and choices are eager's, and its numbers differ from eager's by
 rounding only (``engine.bounds`` gives the rules and the proof; ``Tape.recomputed`` counts
 the examples computed again). ``exact=True`` computes every example the eager way.
@@ -591,8 +594,9 @@ def trace(output_fn, example_inputs: list, params: list[Node], check_with=None,
     example) is given, the function is traced again on it and the two graphs must be the same,
     or :class:`TraceError` names the first node that differs. ``fuse=False`` runs neurons node
     by node instead of as layer kernels (slower; every node then has a row). ``exact=True``
-    adds every layer's products in the eager order instead of a matrix product: every value
-    is then the very float the eager engine computes (2-20× slower; by default only the
+    adds every layer's products in the eager order instead of a matrix product, and computes
+    exp, tanh, pow… with Python's ``math``: every value is then the very float the eager
+    engine computes (2-20× slower, far more with library functions; by default only the
     examples that sit at a kink are computed that way, see the module docstring).
     """
     with enable_grad():  # a trace must record, even inside no_grad()
