@@ -1,7 +1,8 @@
 """Speed at every size: one SGD epoch of an MLP, glassgrad compiled against its peers.
 
-    pip install -e ".[bench]"                # brings micrograd; torch and jax are optional:
-    pip install torch==2.13.0 jax            # each missing one is reported, never left out
+    pip install -e ".[bench]"                # brings JAX (and micrograd, for the other benches)
+    pip install torch==2.13.0                # optional: a missing peer is reported, its columns
+                                             # printed as "missing", never left out
     python bench/bench_sizes.py              # --quick: one timed epoch, no 60,000-image epoch
 
 Every engine trains the same network from the same initial weights on the same data in the
@@ -253,9 +254,12 @@ def engines(missing: dict[str, str]) -> dict[str, Callable[[Task], Run]]:
     return found
 
 
+COLUMNS = ["glassgrad compiled", "numpy floor", "PyTorch f64", "PyTorch f32", "JAX jit f64"]
+
+
 def table(args, missing: dict[str, str]) -> None:
-    columns = engines(missing)
-    header = f"{'network':<24} {'batch':>5} " + "".join(f"{name:>19}" for name in columns)
+    columns = engines(missing)  # a missing engine keeps its column, shown as "missing"
+    header = f"{'network':<24} {'batch':>5} " + "".join(f"{name:>19}" for name in COLUMNS)
     print(header + "   ratios: glassgrad / PyTorch f64, / JAX, / numpy")
     data = {nin: digits(nin) for nin in sorted({nin for nin, _ in NETWORKS})}
     for nin, nouts in NETWORKS:
@@ -270,7 +274,8 @@ def table(args, missing: dict[str, str]) -> None:
             ratios = [f"{ours / ms[peer]:.2f}×" if peer in ms else "–"
                       for peer in ("PyTorch f64", "JAX jit f64", "numpy floor")]
             print(f"{task.name:<24} {batch:>5} "
-                  + "".join(f"{ms[name]:>16.2f} ms" for name in columns)
+                  + "".join(f"{ms[name]:>16.2f} ms" if name in ms else f"{'missing':>19}"
+                            for name in COLUMNS)
                   + "   " + " ".join(f"{r:>7}" for r in ratios), flush=True)
 
 
@@ -310,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"One SGD epoch over 1,437 digits, median of {args.epochs}, one thread; "
           f"numpy {np.__version__}")
     for name, command in missing.items():
-        print(f"peer missing: {name} (its columns and ratios are left empty; {command})")
+        print(f"peer missing: {name} (its columns read 'missing', its ratios '–'; {command})")
     table(args, missing)
     block_costs()
     if not args.quick:
