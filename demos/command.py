@@ -2,6 +2,7 @@
 
     glassgrad digits …        python -m demos.digits …
     glassgrad how-it-works …  python -m demos.how_it_works …
+    glassgrad studio …        python -m demos.studio …
     glassgrad viz …           python -m engine.viz …
     glassgrad walkthrough     python -m demos.walkthrough
 """
@@ -26,6 +27,12 @@ def _how_it_works(argv):
     return main(argv)
 
 
+def _studio(argv):
+    from demos.studio.cli import main
+
+    return main(argv)
+
+
 def _viz(argv):
     from engine.viz.cli import main
 
@@ -43,6 +50,8 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
                         "'glassgrad digits predict' asks it about one image"),
     "how-it-works": (_how_it_works, "the explainer's four steps of backprop, drawn from a "
                                     "real network, and an explorer to click through them"),
+    "studio": (_studio, "draw a digit in the browser, watch the network read it, teach it "
+                        "your handwriting (needs the [studio] extra)"),
     "viz": (_viz, "draw an expression's graph with every value and grad, step through it, "
                   "practise it: glassgrad viz 'tanh(a*b + c)' a=2 b=-3 c=10 -o g.svg"),
     "walkthrough": (_walkthrough, "one neuron, forward and backward, step by step"),

@@ -122,3 +122,13 @@ def test_benchmarks_name_each_missing_peer_with_its_install_command(monkeypatch)
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     assert bench.missing_peers() == {"micrograd 0.1.0": "pip install micrograd==0.1.0",
                                      "PyTorch": "pip install torch==2.13.0"}
+
+
+def test_the_studio_says_how_to_install_its_extra_when_it_is_missing():
+    code = ("import sys; sys.modules['uvicorn'] = None\n"
+            "from demos.studio.cli import main\nraise SystemExit(main([]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ('error: the studio needs Starlette and uvicorn (uvicorn is '
+                                     'missing): pip install -e ".[studio]"')

@@ -85,6 +85,23 @@ def load_digits(path: Path | str = DIGITS_FILE) -> Dataset:
     return Dataset(pixels.reshape(-1, 8, 8) / 16.0, labels, "UCI digits 8×8")
 
 
+BITMAP_SIDE = 32  # the UCI digits were drawn as 32×32 bitmaps, then counted in 4×4 blocks
+BLOCK = 4
+
+
+def counts(bitmap) -> np.ndarray:
+    """A 32×32 bitmap of 0s and 1s as the UCI digits were made from theirs: the number of
+    on-pixels in each non-overlapping 4×4 block, an 8×8 image of counts 0..16 (int64)."""
+    bitmap = np.asarray(bitmap)
+    if bitmap.shape != (BITMAP_SIDE, BITMAP_SIDE):
+        raise ValueError(f"a bitmap must be {BITMAP_SIDE}×{BITMAP_SIDE}, got shape "
+                         f"{bitmap.shape}")
+    if not np.isin(bitmap, (0, 1)).all():
+        raise ValueError("a bitmap holds only 0s and 1s")
+    side = BITMAP_SIDE // BLOCK
+    return bitmap.astype(np.int64).reshape(side, BLOCK, side, BLOCK).sum(axis=(1, 3))
+
+
 def downsample(images: np.ndarray, factor: int) -> np.ndarray:
     """Average each factor×factor block: (n, s, s) → (n, s/factor, s/factor).
 

@@ -166,29 +166,36 @@ def _pass(run: Run, scales: st.Scales) -> dict:
     }
 
 
-def page(runs: list[Run], title: str) -> str:
-    """The explorer for these passes (the same network architecture in each)."""
+def data(runs: list[Run]) -> dict:
+    """Everything the page's script shows for these passes (the same network architecture
+    in each), as JSON-ready data: the engine's numbers, printed."""
     groups: dict[str, list[Backprop]] = {}
     for run in runs:
         groups.setdefault(run.network, []).append(run.bp)
     scales = st.scales_by_network(groups)
+    networks = {}
+    for r in runs:
+        networks.setdefault(r.network, _network(r.bp))
+    return {"passes": {f"{r.network}/{r.digit}": _pass(r, scales[r.network]) for r in runs},
+            "weights": networks,
+            "networks": list(dict.fromkeys(r.network for r in runs)),
+            "digits": list(dict.fromkeys(r.digit for r in runs)), "sizes": runs[0].bp.sizes}
+
+
+def page(runs: list[Run], title: str, extra: str = "") -> str:
+    """The explorer for these passes (the same network architecture in each). ``extra``: HTML
+    put at the end of the body (the studio's pad and its script; the page's script offers
+    ``window.explorer.load(data)`` to show new passes)."""
     first = runs[0].bp
     layout = pic.Layout(tuple(first.sizes))
     drawing = pic.svg("", "\n".join([
         pic.connections(first, layout, {1: "all", 2: "all", 3: "all"}, ids=True),
         pic.neurons(first, layout), '<g id="rings"></g><g id="overlay"></g>',
         '<g id="legend"></g>']), interactive=True)
-    networks = {}
-    for r in runs:
-        networks.setdefault(r.network, _network(r.bp))
-    data = {"passes": {f"{r.network}/{r.digit}": _pass(r, scales[r.network]) for r in runs},
-            "weights": networks,
-            "networks": list(dict.fromkeys(r.network for r in runs)),
-            "digits": list(dict.fromkeys(r.digit for r in runs)), "sizes": first.sizes}
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(data(runs), ensure_ascii=False, separators=(",", ":"))
     # In a <script> block only "<", ">" and "&" can end or confuse it: write them as escapes.
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    parts = {"TITLE": html.escape(title), "SVG": drawing, "DATA": text}
+    parts = {"TITLE": html.escape(title), "SVG": drawing, "DATA": text, "EXTRA": extra}
     template = (Path(__file__).parent / "explorer.html").read_text(encoding="utf-8")
     # One pass over the template, so no inserted text is ever read as a placeholder.
-    return re.sub(r"@(TITLE|SVG|DATA)@", lambda m: parts[m.group(1)], template)
+    return re.sub(r"@(TITLE|SVG|DATA|EXTRA)@", lambda m: parts[m.group(1)], template)

@@ -1,0 +1,103 @@
+"""``python -m demos.studio [--model FILE] [--port N] [--open]``: the live studio.
+
+A local web app, on 127.0.0.1 only: draw a digit, watch the network read it, see the four
+steps of backprop for the label you pick, and teach it your handwriting. Without ``--model``
+it first trains the explorer's network, MLP(64, [16, 16, 10]), on the digits (about a
+second). It needs Starlette and uvicorn: ``pip install -e ".[studio]"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+import threading
+import webbrowser
+from pathlib import Path
+
+import numpy as np
+
+from demos.digits.data import load_digits
+from demos.digits.train import TrainConfig, train
+from demos.studio import lesson
+from nn.serialize import ModelFileError, load
+
+INSTALL = 'pip install -e ".[studio]"'
+DEFAULT_RUN = Path("runs/studio")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m demos.studio", description=__doc__.split(
+        "\n\n")[0].split(": ", 1)[1])
+    p.add_argument("--model", help="a model.json written by python -m demos.digits with "
+                   "--hidden 16,16 (default: train one first, about a second)")
+    p.add_argument("--port", type=int, default=0, help="the port (default: a free one)")
+    p.add_argument("--out", help="the run directory, where 'save' writes (default: the "
+                   f"model's directory, or {DEFAULT_RUN}/)")
+    p.add_argument("--open", action="store_true", help="open the page in a browser")
+    return p
+
+
+def samples() -> dict[int, list[int]]:
+    """A sample image of each digit (the first of its kind in the digits), as 64 counts."""
+    data = load_digits()
+    first = {int(d): int(np.flatnonzero(data.labels == d)[0]) for d in range(10)}
+    return {d: (data.images[i].ravel() * 16).round().astype(int).tolist()
+            for d, i in first.items()}
+
+
+def model_and_normalisation(args, say) -> tuple:
+    """The model to teach and how its inputs were standardised: the file's, or a fresh one."""
+    if args.model is None:
+        out = Path(args.out) if args.out else DEFAULT_RUN
+        say(f"No --model given: training MLP(64, [16, 16, 10]) on the digits first, into "
+            f"{out}/ …")
+        result = train(TrainConfig(hidden=[16, 16]), out, progress=False, log=lambda _: None)
+        say(f"trained: {result.metrics['test_accuracy']:.1%} of the test digits right, in "
+            f"{result.metrics['train_seconds']:.1f} s")
+        model = result.model
+        model.metadata = {"input_mean": result.data.mean.tolist(),
+                          "input_std": result.data.std.tolist(), "side": 8}
+        return model, out
+    from demos.digits.cli import normalisation
+
+    model = load(args.model)
+    normalisation(getattr(model, "metadata", {}) or {}, model.nin, args.model)
+    lesson.check_model(model)
+    return model, Path(args.out) if args.out else Path(args.model).parent
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        import uvicorn
+
+        from demos.studio.app import Studio, create_app
+    except ImportError as e:
+        print(f"error: the studio needs Starlette and uvicorn ({e.name} is missing): "
+              f"{INSTALL}", file=sys.stderr)
+        return 1
+    try:
+        model, run_dir = model_and_normalisation(args, print)
+    except (FileNotFoundError, ModelFileError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    meta = model.metadata
+    norm = lesson.Normalisation(np.array(meta["input_mean"]), np.array(meta["input_std"]))
+    app = create_app(Studio(model, norm, run_dir, samples()))
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", args.port))
+        sock.listen(128)  # a browser opened at once waits in line, not refused
+    except OSError as e:
+        print(f"error: cannot listen on 127.0.0.1:{args.port}: {e.strerror}", file=sys.stderr)
+        return 1
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    print(f"glassgrad studio: {url}  (saves go to {run_dir}/; Ctrl-C stops it)", flush=True)
+    if args.open:
+        threading.Timer(0.5, webbrowser.open, [url]).start()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server.run(sockets=[sock])
+    return 0
+
+

@@ -1,0 +1,172 @@
+"""What the studio computes, with the engine only: a learner's drawing read by the network,
+the four steps of backprop for the label they pick, and teaching (SGD steps on their digit).
+
+No web library here: :mod:`demos.studio.app` turns requests into these calls. Every number a
+page shows comes from :func:`read` or :func:`teach`; the page draws.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import engine
+from demos.digits.data import BITMAP_SIDE, counts
+from demos.how_it_works import explorer
+from demos.how_it_works.numbers import backprop
+from engine import Value
+from nn import MLP, SGD, cross_entropy, softmax
+
+LR = 0.1  # η of a teaching step (the explorer's)
+TEACH_STEPS = (1, 10)  # "teach" and "teach ×10"
+SIZES = (64, 16, 16, 10)  # the network the explorer draws
+NETWORK = "trained"  # (the explorer tells its stages for a trained network so)
+
+
+class Refused(ValueError):
+    """A request the studio cannot take: ``status`` is the HTTP status, the text says why."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Digit:
+    """What the network reads: the 8×8 counts (0..16) and, standardised, its 64 inputs."""
+
+    counts: np.ndarray  # (8, 8) int64
+    x: np.ndarray  # (64,) float: (count/16 − mean) / std
+
+    @property
+    def ink(self) -> np.ndarray:
+        return self.counts.ravel() / 16.0
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """How the model's inputs were standardised when it was trained."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def digit(self, image: np.ndarray) -> Digit:
+        return Digit(image, (image.ravel() / 16.0 - self.mean) / self.std)
+
+
+def check_model(model) -> None:
+    """The studio draws the explorer's network: 64 inputs, two hidden layers of 16, 10
+    outputs (a model of another shape is refused with what it is)."""
+    sizes = (getattr(model, "nin", None), *getattr(model, "nouts", ()))
+    if not isinstance(model, MLP) or sizes != SIZES:
+        raise ValueError(f"the studio draws MLP(64, [16, 16, 10]), the explorer's network; "
+                         f"this model is {type(model).__name__}{sizes[1:] and f' {sizes}'}")
+
+
+def parse_digit(body: dict, norm: Normalisation) -> Digit:
+    """The drawing in a request: ``pixels`` (64 counts 0..16) or ``bitmap`` (32×32 of 0/1,
+    counted in 4×4 blocks as the UCI digits were made), exactly one of them."""
+    has_pixels, has_bitmap = "pixels" in body, "bitmap" in body
+    if has_pixels == has_bitmap:
+        raise Refused("send exactly one of 'pixels' (64 counts 0..16) and 'bitmap' "
+                      "(32 rows of 32 zeros and ones)")
+    if has_bitmap:
+        bitmap = body["bitmap"]
+        if not (isinstance(bitmap, list) and len(bitmap) == BITMAP_SIDE and all(
+                isinstance(row, list) and len(row) == BITMAP_SIDE
+                and all(v in (0, 1) and not isinstance(v, float) for v in row)
+                for row in bitmap)):
+            raise Refused("'bitmap' must be 32 rows of 32 numbers, each 0 or 1")
+        return norm.digit(counts(np.array(bitmap, dtype=np.int64)))
+    pixels = body["pixels"]
+    if not (isinstance(pixels, list) and len(pixels) == 64 and all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 16 for v in pixels)):
+        raise Refused("'pixels' must be 64 whole numbers from 0 to 16")
+    return norm.digit(np.array(pixels, dtype=np.int64).reshape(8, 8))
+
+
+def parse_label(body: dict, required: bool) -> int | None:
+    label = body.get("label")
+    if label is None and not required:
+        return None
+    if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
+        raise Refused("'label' must be a digit from 0 to 9")
+    return label
+
+
+def parse_steps(body: dict) -> int:
+    steps = body.get("steps", 1)
+    if isinstance(steps, bool) or steps not in TEACH_STEPS:
+        raise Refused(f"'steps' must be one of {', '.join(map(str, TEACH_STEPS))}")
+    return steps
+
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def save_path(run_dir: Path, name) -> Path:
+    """Where ``name`` is saved: ``run_dir/name.json``, a plain name only (no folders)."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise Refused("'name' must be 1 to 64 letters, digits, '-' or '_', starting with a "
+                      "letter or digit (it is saved as NAME.json in the run directory)")
+    return run_dir / f"{name}.json"
+
+
+def probabilities(model: MLP, digit: Digit) -> np.ndarray:
+    with engine.no_grad():
+        return np.array(softmax(model(list(digit.x))))
+
+
+def read(model: MLP, digit: Digit, label: int | None) -> dict:
+    """The network's answer for the digit and the engine's numbers of one pass toward
+    ``label`` (default: the network's own guess), in the explorer's form."""
+    p = probabilities(model, digit)
+    guess = int(np.argmax(p))
+    target = guess if label is None else label
+    return {"counts": digit.counts.tolist(), "probabilities": [float(v) for v in p],
+            "guess": guess, "label": target,
+            "data": explorer.data([explorer_run(model, digit, target)])}
+
+
+def explorer_run(model: MLP, digit: Digit, target: int) -> explorer.Run:
+    """The engine's numbers of one pass on the digit toward ``target``, for the explorer."""
+    bp = backprop(model, digit.x, digit.ink, target, lr=LR)
+    return explorer.Run(NETWORK, target, bp, "Teach it your handwriting: each press of "
+                        "'teach' is one such step on your digit.",
+                        ("Each 'teach' is one step on your digit;",
+                         "training repeats it over thousands of images."))
+
+
+def teach(model: MLP, digit: Digit, label: int, steps: int) -> dict:
+    """``steps`` SGD steps (η = LR) on this one digit and label, changing ``model``: P(label)
+    before and after, the loss before and after, and for the first step the first-order
+    prediction of the loss's change, Σ ∂loss/∂w·Δw, beside the change itself."""
+    before = probabilities(model, digit)
+    optimizer = SGD(model.parameters(), lr=LR)
+    losses, predicted = [], None
+    for _ in range(steps):
+        loss = cross_entropy(model([Value(float(v)) for v in digit.x]), label)
+        optimizer.zero_grad()
+        loss.backward()
+        if predicted is None:  # Δw = −η·∂loss/∂w, so Σ ∂loss/∂w·Δw = −η·Σ (∂loss/∂w)²
+            predicted = -LR * sum(p.grad * p.grad for p in model.parameters())
+        losses.append(loss.data)
+        optimizer.step()
+    after = probabilities(model, digit)
+    with engine.no_grad():
+        losses.append(cross_entropy(model(list(digit.x)), label).data)
+    return {"label": label, "steps": steps, "before": float(before[label]),
+            "after": float(after[label]), "loss": losses[0], "lossAfter": losses[-1],
+            "predictedChange": float(predicted), "firstChange": losses[1] - losses[0],
+            **read(model, digit, label)}
+
+
+def copy_model(model: MLP) -> MLP:
+    """A model of the same shape with the same numbers (each learner teaches their own)."""
+    twin = MLP(model.nin, list(model.nouts), activation=model.activation)
+    twin.load_state_dict(model.state_dict())
+    twin.metadata = dict(getattr(model, "metadata", {}) or {})
+    return twin

@@ -1,0 +1,356 @@
+"""The studio: its JSON API against the engine, its refusals, its sessions, and the page driven
+by a real browser (headless Chromium) that draws with the mouse."""
+
+import json
+import random
+import shutil
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette", reason="the studio needs Starlette: pip install -e '.[studio]'")
+pytest.importorskip("uvicorn", reason="the studio needs uvicorn: pip install -e '.[studio]'")
+pytest.importorskip("httpx", reason="Starlette's test client needs httpx: pip install httpx")
+
+from starlette.testclient import TestClient  # noqa: E402
+
+import engine  # noqa: E402
+from demos.digits.data import counts  # noqa: E402
+from demos.digits.train import TrainConfig, prepare  # noqa: E402
+from demos.studio import app as studio_app  # noqa: E402
+from demos.studio import lesson  # noqa: E402
+from demos.studio.cli import samples  # noqa: E402
+from engine import Value  # noqa: E402
+from nn import MLP, SGD, cross_entropy, softmax  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def norm():
+    data = prepare(TrainConfig())
+    return lesson.Normalisation(data.mean, data.std)
+
+
+def base_model() -> MLP:
+    return MLP(64, [16, 16, 10], rng=0)
+
+
+@pytest.fixture()
+def studio(norm, tmp_path):
+    return studio_app.Studio(base_model(), norm, tmp_path / "run", samples())
+
+
+@pytest.fixture()
+def client(studio):
+    return TestClient(studio_app.create_app(studio))
+
+
+def engine_probabilities(model, norm, image) -> list[float]:
+    x = (np.asarray(image).ravel() / 16.0 - norm.mean) / norm.std
+    with engine.no_grad():
+        return [float(p) for p in softmax(model([Value(float(v)) for v in x]))]
+
+
+def one_sgd_step(model, norm, image, label, steps=1):
+    """An independent teaching step: the eager engine and nn's SGD, by hand."""
+    x = (np.asarray(image).ravel() / 16.0 - norm.mean) / norm.std
+    optimizer = SGD(model.parameters(), lr=lesson.LR)
+    for _ in range(steps):
+        loss = cross_entropy(model([Value(float(v)) for v in x]), label)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def test_reading_pixels_gives_the_engines_probabilities(client, norm):
+    image = samples()[3]
+    answer = client.post("/api/read", json={"pixels": image}).json()
+    assert answer["counts"] == np.reshape(image, (8, 8)).tolist()
+    assert answer["probabilities"] == engine_probabilities(base_model(), norm, image)
+    assert answer["guess"] == int(np.argmax(answer["probabilities"])) == answer["label"]
+    assert answer["data"]["digits"] == [answer["guess"]]  # the explorer's pass toward it
+    labelled = client.post("/api/read", json={"pixels": image, "label": 8}).json()
+    assert labelled["label"] == 8 and labelled["data"]["digits"] == [8]
+
+
+def test_a_bitmap_is_counted_in_4x4_blocks_as_the_uci_digits(client):
+    rng = np.random.default_rng(0)
+    bitmap = (rng.random((32, 32)) < 0.3).astype(int)
+    answer = client.post("/api/read", json={"bitmap": bitmap.tolist()}).json()
+    assert answer["counts"] == counts(bitmap).tolist()
+    assert answer["counts"][0][0] == int(bitmap[:4, :4].sum())
+
+
+def test_teaching_raises_p_label_as_an_independent_step_does(client, norm):
+    image = samples()[5]
+    for steps in (1, 10):
+        independent = base_model()
+        one_sgd_step(independent, norm, image, 5, steps)
+        client.post("/api/reset", json={})
+        taught = client.post("/api/teach", json={"pixels": image, "label": 5,
+                                                 "steps": steps}).json()
+        assert taught["before"] == engine_probabilities(base_model(), norm, image)[5]
+        assert taught["after"] == engine_probabilities(independent, norm, image)[5]
+        assert taught["after"] > taught["before"]
+        assert taught["probabilities"][5] == taught["after"]  # read by the taught model
+        assert taught["lossAfter"] < taught["loss"] and taught["predictedChange"] < 0
+
+
+def test_each_session_teaches_its_own_model_and_reset_restores_it(studio, norm):
+    app = studio_app.create_app(studio)
+    a, b = TestClient(app), TestClient(app)
+    image = samples()[2]
+    first = a.post("/api/read", json={"pixels": image}).json()["probabilities"]
+    b.post("/api/read", json={"pixels": image})
+    a.post("/api/teach", json={"pixels": image, "label": 7, "steps": 10})
+    assert b.post("/api/read", json={"pixels": image}).json()["probabilities"] == first
+    assert a.post("/api/read", json={"pixels": image}).json()["probabilities"] != first
+    a.post("/api/reset", json={})
+    assert a.post("/api/read", json={"pixels": image}).json()["probabilities"] == first
+    assert studio.model.state_dict() == base_model().state_dict()  # the loaded one untouched
+
+
+def test_sessions_are_capped_least_recently_used_first(studio):
+    app = studio_app.create_app(studio)
+    first = TestClient(app)
+    image = samples()[1]
+    base = first.post("/api/read", json={"pixels": image}).json()["probabilities"]
+    first.post("/api/teach", json={"pixels": image, "label": 4, "steps": 10})
+    for _ in range(studio_app.SESSIONS):
+        TestClient(app).post("/api/read", json={"pixels": image})
+    assert len(studio._taught) == studio_app.SESSIONS
+    # The first session was the least recently used: it starts again from the loaded model.
+    assert first.post("/api/read", json={"pixels": image}).json()["probabilities"] == base
+
+
+def test_save_writes_the_taught_model_inside_the_run_directory_only(client, studio):
+    image = samples()[0]
+    client.post("/api/teach", json={"pixels": image, "label": 0, "steps": 1})
+    answer = client.post("/api/save", json={"name": "mine"}).json()
+    path = studio.run_dir / "mine.json"
+    assert answer["saved"] == str(path) and path.is_file()
+    saved = MLP.load(path)
+    taught = next(iter(studio._taught.values()))
+    assert saved.state_dict() == taught.state_dict()
+    assert saved.metadata == taught.metadata
+    for name in ["../escape", "/etc/passwd", "", "a" * 65, "a/b", ".hidden", 5, None, "x.y"]:
+        response = client.post("/api/save", json={"name": name})
+        assert response.status_code == 422, name
+        assert "name" in response.json()["error"]
+    assert sorted(p.name for p in studio.run_dir.iterdir()) == ["mine.json"]
+
+
+@pytest.mark.parametrize("body, status, words", [
+    (b"not json", 400, "must be JSON"),
+    (b"[1, 2]", 400, "JSON object"),
+    (json.dumps({"pixels": [1] * 63}).encode(), 422, "64 whole numbers"),
+    (json.dumps({"pixels": [17] * 64}).encode(), 422, "64 whole numbers"),
+    (json.dumps({"pixels": [1.5] * 64}).encode(), 422, "64 whole numbers"),
+    (json.dumps({"pixels": [True] * 64}).encode(), 422, "64 whole numbers"),
+    (json.dumps({"bitmap": [[2] * 32] * 32}).encode(), 422, "0 or 1"),
+    (json.dumps({"bitmap": [[0] * 32] * 31}).encode(), 422, "32 rows"),
+    (json.dumps({"pixels": [0] * 64, "bitmap": [[0] * 32] * 32}).encode(), 422, "exactly one"),
+    (json.dumps({}).encode(), 422, "exactly one"),
+    (json.dumps({"pixels": [0] * 64, "label": 10}).encode(), 422, "'label'"),
+    (json.dumps({"pixels": [0] * 64, "label": "3"}).encode(), 422, "'label'"),
+    (b"[" * 100_000 + b"]" * 100_000, 413, "at most"),
+    (b" " * (studio_app.MAX_BODY + 1), 413, "at most"),
+])
+def test_bad_requests_get_one_line_errors(client, body, status, words):
+    response = client.post("/api/read", content=body)
+    assert response.status_code == status
+    assert words in response.json()["error"] and "\n" not in response.json()["error"]
+
+
+def test_teach_needs_a_label_and_a_known_step_count(client):
+    image = samples()[1]
+    assert "'label'" in client.post("/api/teach", json={"pixels": image}).json()["error"]
+    response = client.post("/api/teach", json={"pixels": image, "label": 1, "steps": 3})
+    assert response.status_code == 422 and "'steps'" in response.json()["error"]
+    assert client.post("/api/nothing", json={}).status_code == 404
+    assert client.get("/api/read").status_code == 405
+
+
+def random_json(rng: random.Random, depth: int = 0):
+    kinds = ["int", "float", "str", "bool", "none", "list", "dict", "big"]
+    kind = rng.choice(kinds if depth < 3 else kinds[:5])
+    if kind == "int":
+        return rng.randint(-5, 40)
+    if kind == "float":
+        return rng.choice([rng.uniform(-1e3, 1e3), float("inf"), float("nan"), -0.0, 1e308])
+    if kind == "str":
+        return rng.choice(["", "3", "pixels", "../x", "\u0000", "é" * 50])
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "none":
+        return None
+    if kind == "big":
+        return [rng.randint(0, 1)] * rng.choice([32, 64, 1024])
+    if kind == "list":
+        return [random_json(rng, depth + 1) for _ in range(rng.randint(0, 40))]
+    keys = ["pixels", "bitmap", "label", "steps", "name", "x"]
+    return {rng.choice(keys): random_json(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+
+
+def random_body(rng: random.Random) -> bytes:
+    r = rng.random()
+    if r < 0.15:
+        return bytes(rng.randrange(256) for _ in range(rng.randint(0, 300)))
+    body = random_json(rng)
+    if r < 0.5 and isinstance(body, dict):  # often almost right
+        body["pixels" if rng.random() < 0.5 else "bitmap"] = (
+            [rng.randint(-1, 17) for _ in range(64)] if rng.random() < 0.5 else
+            [[rng.randint(0, 2) for _ in range(32)] for _ in range(rng.choice([31, 32]))])
+        body["label"] = rng.choice([0, 9, -1, 10, "7", None, 3.0])
+        body["steps"] = rng.choice([1, 10, 0, 2, None, True])
+    return json.dumps(body, allow_nan=True).encode()
+
+
+def test_the_server_survives_a_thousand_random_and_malformed_requests(client, studio):
+    rng = random.Random(0)
+    statuses = []
+    for _ in range(1000):
+        path = rng.choice(["/api/read", "/api/teach", "/api/reset", "/api/save", "/api/x",
+                           "/", "/favicon.ico"])
+        method = rng.choice(["POST", "POST", "POST", "GET", "PUT"])
+        response = client.request(method, path, content=random_body(rng),
+                                  headers={"content-type": "application/json"})
+        statuses.append(response.status_code)
+        assert response.status_code < 500, (method, path, response.text[:200])
+        if response.status_code >= 400:
+            assert response.json()["error"]
+    assert statuses.count(200) > 20 and sum(s >= 400 for s in statuses) > 600
+    image = samples()[3]  # and it still answers as before
+    assert client.post("/api/read", json={"pixels": image}).status_code == 200
+    written = list(studio.run_dir.iterdir()) if studio.run_dir.exists() else []
+    assert all(lesson.NAME.fullmatch(p.stem) and p.suffix == ".json" for p in written)
+
+
+# --- the page, in a real browser ------------------------------------------------------------
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+needs_chromium = pytest.mark.skipif(CHROMIUM is None,
+                                    reason="no chromium (apt-get install chromium)")
+PEN = 1.9  # the page's pen radius, in cells of the 32×32 bitmap
+
+
+def rasterise(strokes) -> np.ndarray:
+    """The pad's rule in Python: a cell is on if its centre is within PEN of a stroke's path."""
+    bitmap = np.zeros((32, 32), dtype=int)
+    centres = np.stack(np.meshgrid(np.arange(32) + 0.5, np.arange(32) + 0.5), axis=-1)
+    for stroke in strokes:
+        for a, b in zip([stroke[0], *stroke[:-1]], stroke, strict=True):
+            a, b = np.array(a), np.array(b)
+            d = b - a
+            length = float(d @ d)
+            t = np.zeros(centres.shape[:2]) if length == 0 else np.clip(
+                ((centres - a) @ d) / length, 0, 1)
+            nearest = a + t[..., None] * d
+            bitmap[((nearest - centres) ** 2).sum(-1) <= PEN * PEN] = 1
+    return bitmap
+
+
+@pytest.fixture()
+def served(studio):
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(studio_app.create_app(studio), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    server.should_exit = True
+    thread.join(5)
+
+
+@needs_chromium
+def test_a_learner_draws_a_digit_and_teaches_the_network(served, studio, norm):
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(served)
+        page.wait_for_function("window.studio && window.studio.last")
+        page.click("#clear")
+        page.wait_for_function("window.studio.last.counts.flat().every(v => v === 0)")
+        box = page.locator("#pad").bounding_box()
+        three = [(0.25, 0.15), (0.75, 0.12), (0.8, 0.3), (0.45, 0.48), (0.8, 0.65),
+                 (0.75, 0.88), (0.25, 0.85)]
+        page.mouse.move(box["x"] + three[0][0] * box["width"],
+                        box["y"] + three[0][1] * box["height"])
+        page.mouse.down()
+        for x, y in three[1:]:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=6)
+        page.mouse.up()
+        page.wait_for_timeout(400)
+        page.wait_for_function("!document.querySelector('#status').textContent.startsWith("
+                               "'refused')")
+        strokes = page.evaluate("window.studio.strokes()")
+        want = counts(rasterise(strokes))
+        page.wait_for_function(f"JSON.stringify(window.studio.last.counts) === "
+                               f"'{json.dumps(want.tolist(), separators=(',', ':'))}'")
+        shown = page.eval_on_selector_all("#read8 div", "cells => cells.map(c => +c.dataset.count)")
+        assert np.array_equal(np.reshape(shown, (8, 8)), want)  # the 8×8 shown is Python's
+        probabilities = engine_probabilities(base_model(), norm, want)
+        printed = [page.text_content(f"#p{j}") for j in range(10)]
+        assert printed == [f"P {p:.3f}" for p in probabilities]
+        # Teach it that this is a 3: P('3') rises, by the numbers an independent step gives.
+        page.click("#labels button[data-label='3']")
+        page.wait_for_function("window.studio.last.label === 3")
+        page.click("#teach")
+        page.wait_for_function("window.studio.last.steps === 1")
+        taught = page.evaluate("window.studio.last")
+        independent = base_model()
+        one_sgd_step(independent, norm, want, 3)
+        assert taught["before"] == probabilities[3]
+        assert taught["after"] == engine_probabilities(independent, norm, want)[3]
+        assert taught["after"] > taught["before"]
+        text = page.text_content("#taught")
+        assert f"{taught['before']:.4f} → {taught['after']:.4f}" in text
+        # What the explorer's figure shows now is the taught network's reading.
+        assert page.text_content("#p3") == f"P {taught['after']:.3f}"
+        assert errors == []
+        browser.close()
+
+
+def test_the_command_trains_a_network_prints_its_address_and_serves(tmp_path):
+    import subprocess
+    import sys
+    import urllib.request
+
+    process = subprocess.Popen([sys.executable, "-m", "demos.studio", "--out",
+                                str(tmp_path / "run")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert lines[0].startswith("No --model given: training MLP(64, [16, 16, 10])")
+        assert lines[1].startswith("trained: ")
+        url = lines[2].split()[2]
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/")
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200 and b"Draw a digit" in response.read()
+        assert (tmp_path / "run" / "model.json").is_file()
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_the_command_refuses_a_model_it_cannot_draw(tmp_path, capsys):
+    from demos.studio.cli import main
+
+    assert main(["--model", str(tmp_path / "none.json")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    path = MLP(64, [32, 10], rng=0).save(tmp_path / "wide.json", metadata={
+        "input_mean": [0.0] * 64, "input_std": [1.0] * 64, "side": 8})
+    assert main(["--model", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "MLP(64, [16, 16, 10])" in err and "(64, 32, 10)" in err and err.count("\n") == 1
