@@ -29,7 +29,8 @@ from nn.viz import draw_network  # noqa: E402
 def missing_prerequisites() -> list[str]:
     """One line per missing tool, each with the command that installs it."""
     missing = []
-    for module in ("playwright", "nbclient", "nbconvert", "nbformat", "ipykernel"):
+    for module in ("playwright", "nbclient", "nbconvert", "nbformat", "ipykernel", "starlette",
+                   "uvicorn"):
         if importlib.util.find_spec(module) is None:
             missing.append(f"the Python package {module}: pip install -e '.[dev]'")
     if shutil.which("dot") is None:
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             kept.append(atomic_write(HERE / "how_it_works" / f"{name}.svg", svg, "picture"))
         kept += explorer_screenshots(Path(tmp) / "explore.html")
     kept.append(stepper_screenshot())
+    kept += studio_screenshots()
     kept.append(tutorial_html())
     print("wrote", ", ".join(p.name for p in [HERE / "expression.svg", *frames,
                                                HERE / "mlp_collapsed.svg",
@@ -129,6 +131,53 @@ def explorer_screenshots(page_path: Path) -> list[Path]:
         page.evaluate("explorer.apply(); explorer.select('n3-3')")  # no button left pressed
         shots.append(atomic_write(HERE / "explorer_apply.png", still(page), "screenshot"))
         browser.close()
+    return shots
+
+
+THREE = [(0.3, 0.2), (0.6, 0.15), (0.72, 0.3), (0.5, 0.47), (0.72, 0.62), (0.62, 0.82),
+         (0.3, 0.8)]  # a narrow '3', as fractions of the pad: the network takes it for a 7
+
+
+def studio_screenshots() -> list[Path]:
+    """The studio at 1280×900: a narrow '3' drawn with the mouse, labelled 3, at Step 1;
+    then taught one step (the same pixels for the same code: the answer's time is left
+    out)."""
+    from playwright.sync_api import sync_playwright
+
+    from demos.digits.train import TrainConfig, train
+    from demos.studio import lesson
+    from demos.studio.app import Studio, running
+    from demos.studio.cli import samples
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = train(TrainConfig(hidden=[16, 16]), tmp, progress=False, log=lambda _: None)
+        norm = lesson.Normalisation(result.data.mean, result.data.std)
+        studio = Studio(result.model, norm, Path(tmp), samples())
+        with running(studio) as url, sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url)
+            page.wait_for_function("window.studio && window.studio.last")
+            page.click("#clear")
+            box = page.locator("#pad").bounding_box()
+            at = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in THREE]
+            page.mouse.move(*at[0])
+            page.mouse.down()
+            for point in at[1:]:
+                page.mouse.move(*point, steps=6)
+            page.mouse.up()
+            page.wait_for_timeout(500)
+            page.click("#labels button[data-label='3']")
+            page.wait_for_function("window.studio.last.label === 3")
+            page.click("button[data-value='step1']")
+            blank = "document.getElementById('status').textContent = ''"
+            page.evaluate(blank)
+            shots = [atomic_write(HERE / "studio_read.png", still(page), "screenshot")]
+            page.click("#teach")
+            page.wait_for_function("window.studio.last.steps === 1")
+            page.evaluate(blank)
+            shots.append(atomic_write(HERE / "studio.png", still(page), "screenshot"))
+            browser.close()
     return shots
 
 

@@ -4,16 +4,13 @@ by a real browser (headless Chromium) that draws with the mouse."""
 import json
 import random
 import shutil
-import socket
-import threading
-import time
 
 import numpy as np
 import pytest
 
 pytest.importorskip("starlette", reason="the studio needs Starlette: pip install -e '.[studio]'")
 pytest.importorskip("uvicorn", reason="the studio needs uvicorn: pip install -e '.[studio]'")
-pytest.importorskip("httpx", reason="Starlette's test client needs httpx: pip install httpx")
+pytest.importorskip("httpx2", reason="Starlette's test client needs httpx2: pip install httpx2")
 
 from starlette.testclient import TestClient  # noqa: E402
 
@@ -135,7 +132,8 @@ def test_save_writes_the_taught_model_inside_the_run_directory_only(client, stud
     taught = next(iter(studio._taught.values()))
     assert saved.state_dict() == taught.state_dict()
     assert saved.metadata == taught.metadata
-    for name in ["../escape", "/etc/passwd", "", "a" * 65, "a/b", ".hidden", 5, None, "x.y"]:
+    for name in ["../escape", "/etc/passwd", "", "a" * 65, "a/b", ".hidden", 5, None, "x.y",
+                 "model", "Metrics"]:
         response = client.post("/api/save", json={"name": name})
         assert response.status_code == 422, name
         assert "name" in response.json()["error"]
@@ -257,18 +255,8 @@ def rasterise(strokes) -> np.ndarray:
 
 @pytest.fixture()
 def served(studio):
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(studio_app.create_app(studio), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    server.should_exit = True
-    thread.join(5)
+    with studio_app.running(studio) as url:
+        yield url
 
 
 @needs_chromium

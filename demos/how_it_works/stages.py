@@ -50,8 +50,12 @@ class Scales:
                         for layer, j in focus.items() if layer > 1 and j is not None]
             if focus[1] is not None:
                 pixels.append(float(np.abs(_changes(bp, 1, focus[1])).max()))
-        return Scales(*(top / max(values) if max(values) > 0 else 0.0 for top, values in (
-            (NEURON_ARROW, grads), (WEIGHT_ARROW, changes), (pic.CELL - 4, pixels))))
+        # A floor under each largest value, so that a network that is already right (a
+        # gradient of 1e-18) draws no full-length arrow for it.
+        return Scales(*(top / max(max(values), floor) if max(values) > 0 else 0.0
+                        for top, values, floor in ((NEURON_ARROW, grads, 1e-3),
+                                                   (WEIGHT_ARROW, changes, 1e-6),
+                                                   (pic.CELL - 4, pixels, 1e-6))))
 
 
 def scales_by_network(passes: dict[str, list[Backprop]]) -> dict[str, Scales]:

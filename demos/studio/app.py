@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -170,3 +174,32 @@ async def _not_allowed(request: Request, exc) -> Response:
 async def _failed(request: Request, exc) -> Response:
     return JSONResponse({"error": f"the studio failed on this request: {exc}"},
                         status_code=500)
+
+
+def listening_socket(port: int = 0) -> socket.socket:
+    """A socket on 127.0.0.1 only (port 0: a free one), already listening, so that a browser
+    opened at once waits in line rather than being refused."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)
+    return sock
+
+
+@contextmanager
+def running(studio: Studio) -> Iterator[str]:
+    """The studio served from a background thread on a free port, for the length of a
+    ``with`` block (the tests and the docs script): yields its address."""
+    import uvicorn
+
+    sock = listening_socket()
+    server = uvicorn.Server(uvicorn.Config(create_app(studio), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

@@ -9,7 +9,6 @@ second). It needs Starlette and uvicorn: ``pip install -e ".[studio]"``.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import threading
 import webbrowser
@@ -72,7 +71,7 @@ def main(argv=None) -> int:
     try:
         import uvicorn
 
-        from demos.studio.app import Studio, create_app
+        from demos.studio.app import Studio, create_app, listening_socket
     except ImportError as e:
         print(f"error: the studio needs Starlette and uvicorn ({e.name} is missing): "
               f"{INSTALL}", file=sys.stderr)
@@ -85,10 +84,8 @@ def main(argv=None) -> int:
     meta = model.metadata
     norm = lesson.Normalisation(np.array(meta["input_mean"]), np.array(meta["input_std"]))
     app = create_app(Studio(model, norm, run_dir, samples()))
-    sock = socket.socket()
     try:
-        sock.bind(("127.0.0.1", args.port))
-        sock.listen(128)  # a browser opened at once waits in line, not refused
+        sock = listening_socket(args.port)
     except OSError as e:
         print(f"error: cannot listen on 127.0.0.1:{args.port}: {e.strerror}", file=sys.stderr)
         return 1

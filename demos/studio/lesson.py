@@ -107,11 +107,17 @@ def parse_steps(body: dict) -> int:
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
+RESERVED = ("model", "checkpoint", "metrics")  # the run's own files (the loaded model's too)
+
+
 def save_path(run_dir: Path, name) -> Path:
-    """Where ``name`` is saved: ``run_dir/name.json``, a plain name only (no folders)."""
+    """Where ``name`` is saved: ``run_dir/name.json``, a plain name only (no folders), never
+    one of the files the digits demo writes there."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise Refused("'name' must be 1 to 64 letters, digits, '-' or '_', starting with a "
                       "letter or digit (it is saved as NAME.json in the run directory)")
+    if name.lower() in RESERVED:
+        raise Refused(f"the 'name' {name}.json is the run's own file: choose another name")
     return run_dir / f"{name}.json"
 
 
