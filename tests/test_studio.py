@@ -306,6 +306,10 @@ def test_a_learner_draws_a_digit_and_teaches_the_network(served, studio, norm):
         assert f"{taught['before']:.4f} → {taught['after']:.4f}" in text
         # What the explorer's figure shows now is the taught network's reading.
         assert page.text_content("#p3") == f"P {taught['after']:.3f}"
+        # A malformed request from the page itself is refused with its reason.
+        refused = page.evaluate("""fetch('/api/read', {method: 'POST', body: '{"pixels": [99]}'})
+            .then(async r => [r.status, (await r.json()).error])""")
+        assert refused == [422, "'pixels' must be 64 whole numbers from 0 to 16"]
         assert errors == []
         browser.close()
 
