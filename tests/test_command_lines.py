@@ -132,3 +132,12 @@ def test_the_studio_says_how_to_install_its_extra_when_it_is_missing():
     assert result.returncode == 1
     assert result.stderr.strip() == ('error: the studio needs Starlette and uvicorn (uvicorn is '
                                      'missing): pip install -e ".[studio]"')
+
+
+def test_the_studio_names_every_missing_library():
+    code = ("import sys; sys.modules['uvicorn'] = sys.modules['starlette'] = None\n"
+            "from demos.studio.cli import main\nraise SystemExit(main([]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.returncode == 1
+    assert "(starlette and uvicorn are missing)" in result.stderr

@@ -9,6 +9,7 @@ second). It needs Starlette and uvicorn: ``pip install -e ".[studio]"``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import threading
 import webbrowser
@@ -66,16 +67,25 @@ def model_and_normalisation(args, say) -> tuple:
     return model, Path(args.out) if args.out else Path(args.model).parent
 
 
+def _importable(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    try:
-        import uvicorn
-
-        from demos.studio.app import Studio, create_app, listening_socket
-    except ImportError as e:
-        print(f"error: the studio needs Starlette and uvicorn ({e.name} is missing): "
-              f"{INSTALL}", file=sys.stderr)
+    missing = [name for name in ("starlette", "uvicorn") if not _importable(name)]
+    if missing:
+        print(f"error: the studio needs Starlette and uvicorn ({' and '.join(missing)} "
+              f"{'is' if len(missing) == 1 else 'are'} missing): {INSTALL}", file=sys.stderr)
         return 1
+    import uvicorn
+
+    from demos.studio.app import Studio, create_app, listening_socket
+
     try:
         model, run_dir = model_and_normalisation(args, print)
     except (FileNotFoundError, ModelFileError, ValueError) as e:
