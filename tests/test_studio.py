@@ -39,9 +39,16 @@ def studio(norm, tmp_path):
     return studio_app.Studio(base_model(), norm, tmp_path / "run", samples())
 
 
+def learner(app) -> TestClient:
+    """A client with a session of its own, as a page (a tab) has."""
+    client = TestClient(app)
+    client.headers[studio_app.HEADER] = client.post("/api/session", json={}).json()["session"]
+    return client
+
+
 @pytest.fixture()
 def client(studio):
-    return TestClient(studio_app.create_app(studio))
+    return learner(studio_app.create_app(studio))
 
 
 def engine_probabilities(model, norm, image) -> list[float]:
@@ -97,7 +104,7 @@ def test_teaching_raises_p_label_as_an_independent_step_does(client, norm):
 
 def test_each_session_teaches_its_own_model_and_reset_restores_it(studio, norm):
     app = studio_app.create_app(studio)
-    a, b = TestClient(app), TestClient(app)
+    a, b = learner(app), learner(app)
     image = samples()[2]
     first = a.post("/api/read", json={"pixels": image}).json()["probabilities"]
     b.post("/api/read", json={"pixels": image})
@@ -111,15 +118,40 @@ def test_each_session_teaches_its_own_model_and_reset_restores_it(studio, norm):
 
 def test_sessions_are_capped_least_recently_used_first(studio):
     app = studio_app.create_app(studio)
-    first = TestClient(app)
+    first, second = learner(app), learner(app)
     image = samples()[1]
-    base = first.post("/api/read", json={"pixels": image}).json()["probabilities"]
     first.post("/api/teach", json={"pixels": image, "label": 4, "steps": 10})
-    for _ in range(studio_app.SESSIONS):
-        TestClient(app).post("/api/read", json={"pixels": image})
+    second.post("/api/read", json={"pixels": image})
+    for _ in range(studio_app.SESSIONS - 1):
+        learner(app)
     assert len(studio._taught) == studio_app.SESSIONS
-    # The first session was the least recently used: it starts again from the loaded model.
-    assert first.post("/api/read", json={"pixels": image}).json()["probabilities"] == base
+    # The first session was the least recently used: it is gone, and its page says so.
+    response = first.post("/api/read", json={"pixels": image})
+    assert response.status_code == 409 and "reload the page" in response.json()["error"]
+    assert second.post("/api/read", json={"pixels": image}).status_code == 200
+
+
+def test_every_page_is_a_session_of_its_own_and_other_sites_cannot_act(studio):
+    import re
+
+    app = studio_app.create_app(studio)
+    plain = TestClient(app)
+    tokens = [json.loads(re.search(r'SESSION = ("[^"]+")', plain.get("/").text)[1])
+              for _ in range(2)]  # two tabs of one browser: one cookie jar, two sessions
+    tab1, tab2 = ({studio_app.HEADER: t} for t in tokens)
+    image = samples()[7]
+    before = plain.post("/api/read", json={"pixels": image}, headers=tab2).json()
+    plain.post("/api/teach", json={"pixels": image, "label": 1, "steps": 10}, headers=tab1)
+    assert plain.post("/api/read", json={"pixels": image},
+                      headers=tab2).json()["probabilities"] == before["probabilities"]
+    # A page elsewhere can send a plain-text body without asking, but no header of ours:
+    # refused either way, and no session is made (none is dropped) for it.
+    count = len(studio._taught)
+    forged = plain.post("/api/save", content=b'{"name": "x"}',
+                        headers={"content-type": "text/plain"})
+    assert forged.status_code == 415
+    assert plain.post("/api/save", json={"name": "x"}).status_code == 409
+    assert len(studio._taught) == count and not (studio.run_dir / "x.json").exists()
 
 
 def test_save_writes_the_taught_model_inside_the_run_directory_only(client, studio):
@@ -137,6 +169,8 @@ def test_save_writes_the_taught_model_inside_the_run_directory_only(client, stud
         response = client.post("/api/save", json={"name": name})
         assert response.status_code == 422, name
         assert "name" in response.json()["error"]
+    again = client.post("/api/save", json={"name": "mine"})  # never over a file
+    assert again.status_code == 409 and "exists" in again.json()["error"]
     assert sorted(p.name for p in studio.run_dir.iterdir()) == ["mine.json"]
 
 
@@ -155,9 +189,12 @@ def test_save_writes_the_taught_model_inside_the_run_directory_only(client, stud
     (json.dumps({"pixels": [0] * 64, "label": "3"}).encode(), 422, "'label'"),
     (b"[" * 100_000 + b"]" * 100_000, 413, "at most"),
     (b" " * (studio_app.MAX_BODY + 1), 413, "at most"),
+    (json.dumps({"pixels": [0] * 64, "steps": 1.0, "label": 1}).encode(), 422, "'steps'"),
+    (json.dumps({"bitmap": [[True] * 32] * 32}).encode(), 422, "0 or 1"),
 ])
 def test_bad_requests_get_one_line_errors(client, body, status, words):
-    response = client.post("/api/read", content=body)
+    path = "/api/teach" if b"steps" in body else "/api/read"
+    response = client.post(path, content=body, headers={"content-type": "application/json"})
     assert response.status_code == status
     assert words in response.json()["error"] and "\n" not in response.json()["error"]
 
@@ -169,6 +206,8 @@ def test_teach_needs_a_label_and_a_known_step_count(client):
     assert response.status_code == 422 and "'steps'" in response.json()["error"]
     assert client.post("/api/nothing", json={}).status_code == 404
     assert client.get("/api/read").status_code == 405
+    response = client.post("/api/teach", json={"pixels": image, "label": 1, "steps": 10.0})
+    assert response.status_code == 422  # 10.0 == 10, but it is no count of steps
 
 
 def random_json(rng: random.Random, depth: int = 0):
@@ -307,7 +346,9 @@ def test_a_learner_draws_a_digit_and_teaches_the_network(served, studio, norm):
         # What the explorer's figure shows now is the taught network's reading.
         assert page.text_content("#p3") == f"P {taught['after']:.3f}"
         # A malformed request from the page itself is refused with its reason.
-        refused = page.evaluate("""fetch('/api/read', {method: 'POST', body: '{"pixels": [99]}'})
+        refused = page.evaluate("""fetch('/api/read', {method: 'POST', body: '{"pixels": [99]}',
+            headers: {'Content-Type': 'application/json',
+                      'X-Studio-Session': window.studio.session}})
             .then(async r => [r.status, (await r.json()).error])""")
         assert refused == [422, "'pixels' must be 64 whole numbers from 0 to 16"]
         assert errors == []
@@ -346,3 +387,25 @@ def test_the_command_refuses_a_model_it_cannot_draw(tmp_path, capsys):
     assert main(["--model", str(path)]) == 1
     err = capsys.readouterr().err
     assert "MLP(64, [16, 16, 10])" in err and "(64, 32, 10)" in err and err.count("\n") == 1
+
+
+@needs_chromium
+def test_two_tabs_of_one_browser_teach_their_own_models(served):
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        tabs = [context.new_page(), context.new_page()]
+        for tab in tabs:
+            tab.goto(served)
+            tab.wait_for_function("window.studio && window.studio.last")
+        before = tabs[1].evaluate("window.studio.last.probabilities")
+        tabs[0].click("#labels button[data-label='8']")
+        tabs[0].wait_for_function("window.studio.last.label === 8")
+        tabs[0].click("#teach10")
+        tabs[0].wait_for_function("window.studio.last.steps === 10")
+        assert tabs[0].evaluate("window.studio.last.probabilities") != before
+        tabs[1].click("#samples button[data-sample='3']")  # the same sample, read again
+        tabs[1].wait_for_timeout(300)
+        tabs[1].wait_for_function("window.studio.last.label !== undefined")
+        assert tabs[1].evaluate("window.studio.last.probabilities") == before
+        browser.close()

@@ -1,14 +1,18 @@
 """The studio's web app (Starlette): the explorer's page with a drawing pad, and a JSON API
 whose every number comes from :mod:`demos.studio.lesson`, computed by the engine.
 
-    GET  /            the page (it sets the browser's session cookie)
-    POST /api/read    {"bitmap": 32×32 of 0/1 | "pixels": 64 counts, "label"?: 0..9}
-    POST /api/teach   {… the drawing, "label": 0..9, "steps": 1 | 10}
-    POST /api/reset   back to the loaded model
-    POST /api/save    {"name": "mine"}: the taught model as run_dir/mine.json
+    GET  /              the page, with a new session of its own
+    POST /api/session   a new session, for other clients: {"session": id}
+    POST /api/read      {"bitmap": 32×32 of 0/1 | "pixels": 64 counts, "label"?: 0..9}
+    POST /api/teach     {… the drawing, "label": 0..9, "steps": 1 | 10}
+    POST /api/reset     back to the loaded model
+    POST /api/save      {"name": "mine"}: the taught model as run_dir/mine.json (new files only)
 
-Each browser session (a cookie) teaches its own copy of the model; at most ``SESSIONS`` are
-kept, the least recently used dropped first. A bad request is a 4xx with a one-line
+Every page (every tab) teaches its own copy of the model: its session id comes with the page
+and goes back in the ``X-Studio-Session`` header of each request (a header another site's
+page cannot send without the studio's permission, which it never gives). At most
+``SESSIONS`` are kept, the least recently used dropped first. Requests are JSON
+(``Content-Type: application/json``). A bad request is a 4xx with a one-line
 ``{"error": …}``; nothing a request holds can crash the server.
 """
 
@@ -26,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -36,7 +40,7 @@ from nn import MLP
 
 MAX_BODY = 64 * 1024  # bytes: a 32×32 bitmap as JSON is about 2 KB
 SESSIONS = 32  # taught models kept in memory, one per browser session
-COOKIE = "glassgrad_studio"
+HEADER = "x-studio-session"
 PAGE = Path(__file__).with_name("studio.html")
 
 
@@ -50,40 +54,55 @@ class Studio:
         self._taught: OrderedDict[str, MLP] = OrderedDict()
         self.lock = threading.Lock()  # the engine's work runs one request at a time
 
-    def session(self, token: str | None) -> tuple[str, MLP]:
-        """The session's model (a fresh copy of the loaded one for a new or dropped token)."""
+    def new_session(self) -> str:
+        """A new session, teaching a fresh copy of the loaded model; the least recently used
+        one is dropped when there are more than SESSIONS."""
+        token = secrets.token_urlsafe(16)
+        self._taught[token] = lesson.copy_model(self.model)
+        while len(self._taught) > SESSIONS:
+            self._taught.popitem(last=False)
+        return token
+
+    def session(self, token: str | None) -> MLP:
+        """The session's model; a Refused (409) for one that is unknown or was dropped."""
         if token not in self._taught:
-            token = secrets.token_urlsafe(16)
-            self._taught[token] = lesson.copy_model(self.model)
-            while len(self._taught) > SESSIONS:
-                self._taught.popitem(last=False)
+            raise lesson.Refused("this page's session is not known here (the studio keeps "
+                                 f"{SESSIONS}, or it was restarted): reload the page", 409)
         self._taught.move_to_end(token)
-        return token, self._taught[token]
+        return self._taught[token]
 
     def reset(self, token: str) -> None:
         self._taught[token] = lesson.copy_model(self.model)
 
-    def page(self) -> str:
+    def page(self, token: str) -> str:
         """The explorer's page on a sample '3', with the pad and its script added."""
         digit = self.norm.digit(np.array(self.samples[3]).reshape(8, 8))
         guess = int(np.argmax(lesson.probabilities(self.model, digit)))
         extra = PAGE.read_text(encoding="utf-8").replace(
-            "@SAMPLES@", json.dumps(self.samples, separators=(",", ":")))
+            "@SAMPLES@", json.dumps(self.samples, separators=(",", ":"))).replace(
+            "@SESSION@", json.dumps(token))
         return explorer.page([lesson.explorer_run(self.model, digit, guess)],
                              "glassgrad studio: draw a digit, teach the network", extra)
 
 
 async def _body(request: Request) -> dict:
     """The request's JSON object, at most MAX_BODY bytes."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise lesson.Refused("the body must be JSON, sent as Content-Type: application/json",
+                             415)
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+    if declared is not None and not (declared.isascii() and declared.isdigit()
+                                     and int(declared[:12]) <= MAX_BODY):
         raise lesson.Refused(f"the body must be at most {MAX_BODY:,} bytes", 413)
     size, chunks = 0, []
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise lesson.Refused(f"the body must be at most {MAX_BODY:,} bytes", 413)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise lesson.Refused(f"the body must be at most {MAX_BODY:,} bytes", 413)
+            chunks.append(chunk)
+    except ClientDisconnect:  # the client left: nobody to answer
+        raise lesson.Refused("the client went away", 400) from None
     try:
         body = json.loads(b"".join(chunks) or b"null")
     except (ValueError, RecursionError):
@@ -96,42 +115,33 @@ async def _body(request: Request) -> dict:
 def create_app(studio: Studio) -> Starlette:
     """The studio's routes around ``studio``."""
 
-    def answer(request: Request, work) -> Response:
-        token, model = studio.session(request.cookies.get(COOKIE))
-        try:
-            with studio.lock:
-                result = work(token, model)
-            response = JSONResponse(result)
-        except lesson.Refused as e:
-            response = JSONResponse({"error": str(e)}, status_code=e.status)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
-        return response
-
     async def home(request: Request) -> Response:
-        token, _ = studio.session(request.cookies.get(COOKIE))
-        response = HTMLResponse(studio.page())
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
-        return response
+        return HTMLResponse(studio.page(studio.new_session()))
 
     async def api(request: Request) -> Response:
+        name = request.path_params["action"]
         try:
             body = await _body(request)
+            if name == "session":
+                return JSONResponse({"session": studio.new_session()})
+            action = ACTIONS.get(name)
+            if action is None:
+                return JSONResponse({"error": f"no such request: {request.url.path} (the "
+                                     f"studio answers session, {', '.join(ACTIONS)})"},
+                                    status_code=404)
+            token = request.headers.get(HEADER)
+            with studio.lock:
+                return JSONResponse(action(studio, token, studio.session(token), body))
         except lesson.Refused as e:
             return JSONResponse({"error": str(e)}, status_code=e.status)
-        action = ACTIONS.get(request.path_params["action"])
-        if action is None:
-            return JSONResponse({"error": f"no such request: {request.url.path} (the studio "
-                                 f"answers {', '.join(ACTIONS)})"}, status_code=404)
-        return answer(request, lambda token, model: action(studio, token, model, body))
 
     async def no_icon(request: Request) -> Response:
         return Response(status_code=204)
 
     routes = [Route("/", home, methods=["GET"]), Route("/favicon.ico", no_icon),
               Route("/api/{action:str}", api, methods=["POST"])]
-    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed,
-                                                       500: _failed})
-    return app
+    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed,
+                                                        500: _failed})
 
 
 def _read(studio, token, model, body) -> dict:
@@ -152,11 +162,14 @@ def _reset(studio, token, model, body) -> dict:
 
 def _save(studio, token, model, body) -> dict:
     path = lesson.save_path(studio.run_dir, body.get("name"))
+    if path.exists() or path.is_symlink():  # never over a file, the loaded model's least
+        raise lesson.Refused(f"{path.name} exists in the run directory: choose another name",
+                             409)
     try:
         studio.run_dir.mkdir(parents=True, exist_ok=True)
         model.save(path, metadata=model.metadata)
     except OSError as e:
-        raise lesson.Refused(f"cannot save {path}: {e.strerror or e}", 409) from None
+        raise lesson.Refused(f"cannot save: {e.strerror or e}", 409) from None
     return {"saved": str(path)}
 
 

@@ -26,12 +26,23 @@ INSTALL = 'pip install -e ".[studio]"'
 DEFAULT_RUN = Path("runs/studio")
 
 
+def port(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535, got "
+                                         f"{text!r}")
+    return number
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m demos.studio", description=__doc__.split(
         "\n\n")[0].split(": ", 1)[1])
     p.add_argument("--model", help="a model.json written by python -m demos.digits with "
                    "--hidden 16,16 (default: train one first, about a second)")
-    p.add_argument("--port", type=int, default=0, help="the port (default: a free one)")
+    p.add_argument("--port", type=port, default=0, help="the port (default: a free one)")
     p.add_argument("--out", help="the run directory, where 'save' writes (default: the "
                    f"model's directory, or {DEFAULT_RUN}/)")
     p.add_argument("--open", action="store_true", help="open the page in a browser")

@@ -77,7 +77,7 @@ def parse_digit(body: dict, norm: Normalisation) -> Digit:
         bitmap = body["bitmap"]
         if not (isinstance(bitmap, list) and len(bitmap) == BITMAP_SIDE and all(
                 isinstance(row, list) and len(row) == BITMAP_SIDE
-                and all(v in (0, 1) and not isinstance(v, float) for v in row)
+                and all(type(v) is int and v in (0, 1) for v in row)
                 for row in bitmap)):
             raise Refused("'bitmap' must be 32 rows of 32 numbers, each 0 or 1")
         return norm.digit(counts(np.array(bitmap, dtype=np.int64)))
@@ -99,7 +99,7 @@ def parse_label(body: dict, required: bool) -> int | None:
 
 def parse_steps(body: dict) -> int:
     steps = body.get("steps", 1)
-    if isinstance(steps, bool) or steps not in TEACH_STEPS:
+    if type(steps) is not int or steps not in TEACH_STEPS:
         raise Refused(f"'steps' must be one of {', '.join(map(str, TEACH_STEPS))}")
     return steps
 
@@ -167,6 +167,8 @@ def teach(model: MLP, digit: Digit, label: int, steps: int) -> dict:
     return {"label": label, "steps": steps, "before": float(before[label]),
             "after": float(after[label]), "loss": losses[0], "lossAfter": losses[-1],
             "predictedChange": float(predicted), "firstChange": losses[1] - losses[0],
+            "estimate": "far off here: the step is too big for a linear estimate"
+            if abs(predicted) > 0.5 * losses[0] else "a linear estimate, good for small steps",
             **read(model, digit, label)}
 
 
