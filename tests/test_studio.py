@@ -100,6 +100,8 @@ def test_teaching_raises_p_label_as_an_independent_step_does(client, norm):
         assert taught["after"] > taught["before"]
         assert taught["probabilities"][5] == taught["after"]  # read by the taught model
         assert taught["lossAfter"] < taught["loss"] and taught["predictedChange"] < 0
+        assert taught["samples"] == 10 and 0 <= taught["samplesAfter"] <= 10
+        assert taught["samplesAfter"] == lesson.samples_right(independent, norm, samples())
 
 
 def test_each_session_teaches_its_own_model_and_reset_restores_it(studio, norm):
@@ -330,6 +332,9 @@ def test_a_learner_draws_a_digit_and_teaches_the_network(served, studio, norm):
         probabilities = engine_probabilities(base_model(), norm, want)
         printed = [page.text_content(f"#p{j}") for j in range(10)]
         assert printed == [f"P {p:.3f}" for p in probabilities]
+        # Teaching before saying what the drawing is would teach the network its own guess.
+        page.click("#teach")
+        assert page.text_content("#status") == "first pick the digit you drew: 'It is a …'"
         # Teach it that this is a 3: P('3') rises, by the numbers an independent step gives.
         page.click("#labels button[data-label='3']")
         page.wait_for_function("window.studio.last.label === 3")

@@ -125,6 +125,7 @@ def _readings(bp: Backprop) -> list[dict]:
     t = bp.target
     return [{"p": [f"P {v:.3f}" for v in r.probabilities],
              "fills": [pic.grey(v) for v in r.probabilities],
+             "dark": [bool(v > 0.55) for v in r.probabilities],  # (as the pass's own)
              "target": f"{r.probabilities[t]:.4f}", "loss": f"{r.loss:.4g}"}
             for r in bp.readings]
 

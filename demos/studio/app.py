@@ -151,8 +151,12 @@ def _read(studio, token, model, body) -> dict:
 
 def _teach(studio, token, model, body) -> dict:
     digit = lesson.parse_digit(body, studio.norm)
-    return lesson.teach(model, digit, lesson.parse_label(body, required=True),
-                        lesson.parse_steps(body))
+    label, steps = lesson.parse_label(body, required=True), lesson.parse_steps(body)
+    before = lesson.samples_right(model, studio.norm, studio.samples)
+    taught = lesson.teach(model, digit, label, steps)
+    # Teaching one digit moves every weight: how the other digits fare says what it cost.
+    return {**taught, "samplesBefore": before, "samplesAfter": lesson.samples_right(
+        model, studio.norm, studio.samples), "samples": len(studio.samples)}
 
 
 def _reset(studio, token, model, body) -> dict:

@@ -20,7 +20,10 @@ from demos.how_it_works.numbers import backprop
 from engine import Value
 from nn import MLP, SGD, cross_entropy, softmax
 
-LR = 0.1  # η of a teaching step (the explorer's)
+# η of a teaching step. Smaller than the explorer's 0.1: a learner's ink often falls on pixels
+# that are blank in nearly every training image, whose standardised inputs are large (up to
+# 1/STD_FLOOR), and one step of 0.1 there flips the network's answer for other digits too.
+LR = 0.02
 TEACH_STEPS = (1, 10)  # "teach" and "teach ×10"
 SIZES = (64, 16, 16, 10)  # the network the explorer draws
 NETWORK = "trained"  # (the explorer tells its stages for a trained network so)
@@ -144,6 +147,12 @@ def explorer_run(model: MLP, digit: Digit, target: int) -> explorer.Run:
                         "'teach' is one such step on your digit.",
                         ("Each 'teach' is one step on your digit;",
                          "training repeats it over thousands of images."))
+
+
+def samples_right(model: MLP, norm: Normalisation, samples: dict[int, list[int]]) -> int:
+    """How many of the sample digits (one of each) the model reads right."""
+    return sum(int(np.argmax(probabilities(model, norm.digit(np.reshape(image, (8, 8)))))) == d
+               for d, image in samples.items())
 
 
 def teach(model: MLP, digit: Digit, label: int, steps: int) -> dict:
