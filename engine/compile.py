@@ -228,13 +228,13 @@ def _find_bounds(kernels: list, rows: int, exact: bool = False) -> _Bounds:
 
 @dataclass
 class _Workspace:
-    """A tape's arrays for one batch size: ``fresh`` until they are used a second time."""
+    """A tape's arrays for one batch size (``values`` made with the constants' rows filled
+    in: they never change)."""
 
     values: np.ndarray
     grads: np.ndarray
     param_grads: np.ndarray
     errors: np.ndarray
-    fresh: bool = True
 
 
 @dataclass(frozen=True)
@@ -427,10 +427,11 @@ class Tape:
                              f"got shape {theta.shape}")
         return theta
 
-    def _start(self, inputs, params, reuse: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """The batch array with the inputs, parameters and constants in their rows.
-        ``inputs``: one (number of inputs, batch) array, or a tuple of arrays whose rows
-        follow each other (pixels, then targets: no stacking copy)."""
+    def _start(self, inputs, params, reuse: bool = False):
+        """``(values, theta, work)``: the batch array with the inputs, parameters and
+        constants in their rows, the parameter vector, and (with ``reuse``) the workspace
+        ``values`` belongs to. ``inputs``: one (number of inputs, batch) array, or a tuple of
+        arrays whose rows follow each other (pixels, then targets: no stacking copy)."""
         parts = [np.asarray(part, dtype=float)
                  for part in (inputs if isinstance(inputs, tuple) else (inputs,))]
         if (any(part.ndim != 2 for part in parts) or len({p.shape[1] for p in parts}) != 1
@@ -441,9 +442,8 @@ class Tape:
         batch = parts[0].shape[1]
         theta = self._theta(params)
         work = self._workspace(batch) if reuse else None
-        values = np.empty((len(self.slot), batch)) if work is None else work.values
-        if len(self.fixed_slots) and (work is None or work.fresh):
-            values[self.fixed_slots] = self.fixed_values[:, None]  # they never change
+        values = self._fill_fixed(np.empty((len(self.slot), batch))) if work is None else \
+            work.values
         if len(self.param_slots):
             values[self.param_slots] = theta[self.param_index][:, None]
         if self._input_rows.consecutive and self._input_rows.index.start == 0:
@@ -453,7 +453,12 @@ class Tape:
                 row += len(part)
         else:
             values[self._input_rows.index] = np.vstack(parts)
-        return values, theta
+        return values, theta, work
+
+    def _fill_fixed(self, values: np.ndarray) -> np.ndarray:
+        if len(self.fixed_slots):
+            values[self.fixed_slots] = self.fixed_values[:, None]
+        return values
 
     def _workspace(self, batch: int) -> _Workspace:
         """This thread's arrays for batches of ``batch`` (a few sizes kept: an epoch's last
@@ -464,39 +469,37 @@ class Tape:
             if len(spaces) >= 4:
                 spaces.clear()
             shape = (len(self.slot), batch)
-            work = spaces[batch] = _Workspace(np.empty(shape), np.empty(shape),
-                                              np.empty(len(self.params)), np.empty(shape))
-        else:
-            work.fresh = False
+            work = spaces[batch] = _Workspace(self._fill_fixed(np.empty(shape)),
+                                              np.empty(shape), np.empty(len(self.params)),
+                                              np.empty(shape))
         return work
 
     def forward(self, inputs: np.ndarray, params=None) -> np.ndarray:
         """Values of every row for a batch: ``inputs`` is (number of inputs, batch size);
         ``params`` the parameter vector (default: the parameters' ``.data``)."""
-        values, theta = self._start(inputs, params)
+        values, theta, _ = self._start(inputs, params)
         self._forward(values, theta)
         return values
 
-    def _forward(self, values: np.ndarray, theta: np.ndarray) -> list:
+    def _forward(self, values: np.ndarray, theta: np.ndarray, errors=None) -> list:
         """Run the kernels on ``values``; returns what each gathered, for the backward pass.
         Layers are matrix products; the examples where a kink could decide otherwise than
-        eager's (``engine.bounds``), or whose output is not finite, run again the eager way."""
+        eager's (``engine.bounds``), or whose output is not finite, run again the eager way.
+        ``errors``: an array like ``values`` for the bounds (default: a new one if needed)."""
         with np.errstate(all="ignore"):  # IEEE 754, as the eager engine
             if self.bounds.exact:
                 return [kernel.forward(values, theta, exact=True) for kernel in self.kernels]
-            fast = self._fast(values, theta)
+            fast = self._fast(values, theta, errors)
             if fast.unsure.any():
                 self._recompute(values, theta, np.flatnonzero(fast.unsure))
                 return [None] * len(self.kernels)  # what they gathered is stale there
             return fast.saved
 
-    def _fast(self, values: np.ndarray, theta: np.ndarray) -> Fast:
+    def _fast(self, values: np.ndarray, theta: np.ndarray, errors=None) -> Fast:
         """The kernels with matrix products, carrying bounds where a kink needs them."""
         bounds = self.bounds
-        errors = None
-        if any(bounds.carry):
-            work = self._workspace(values.shape[1])
-            errors = work.errors if work.values is values else np.empty_like(values)
+        if errors is None and any(bounds.carry):
+            errors = np.empty_like(values)
         if len(bounds.zero_rows):
             errors[bounds.zero_rows] = 0.0
         unsure = None
@@ -570,10 +573,9 @@ class Tape:
         runs in arrays this tape keeps per batch size and thread: the returned arrays are
         overwritten by the next such call (a training loop's case), and with ``params_only``
         the rows of ``grads`` no kernel writes hold garbage rather than 0."""
-        values, theta = self._start(inputs, params, reuse)
-        saved = self._forward(values, theta)
-        if reuse:
-            work = self._workspace(values.shape[1])
+        values, theta, work = self._start(inputs, params, reuse)
+        saved = self._forward(values, theta, None if work is None else work.errors)
+        if work is not None:
             grads, param_grads = work.grads, work.param_grads
         else:
             grads, param_grads = np.zeros_like(values), np.empty(len(self.params))

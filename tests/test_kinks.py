@@ -269,3 +269,19 @@ def test_the_quick_backward_pass_falls_back_to_the_checked_one():
     out = (w * Value(4.0)).relu() ** 0.5
     out.backward()
     assert param_grads.tolist() == [w.grad]  # the example at −1 adds exactly 0
+
+
+def test_a_forward_of_one_batch_size_leaves_the_training_arrays_of_that_size_whole():
+    # logits() on a batch of 32 before training on batches of 32: the training block's
+    # arrays must still hold the tape's constants (mse's 1/n was garbage: the loss nan).
+    from nn import SGD
+
+    model = MLP(4, [8, 3], rng=0)
+    step = compile_step(model, "mse")
+    assert len(step.tape.fixed_slots)  # the loss has a constant row
+    X = np.random.default_rng(0).normal(size=(32, 4))
+    T = np.eye(3)[np.arange(32) % 3]
+    want = step.losses(X, T).mean()
+    step.logits(X)
+    with step.training(SGD(model.parameters(), lr=0.1)) as train:
+        assert train(X, T) == pytest.approx(want, rel=1e-12)
