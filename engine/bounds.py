@@ -33,9 +33,10 @@ kink. The rules, with u = 2⁻⁵³ (the unit roundoff of float64):
   is a source of inexact numbers itself: numpy's functions and Python's ``math`` differ in
   the last bit now and then, so its results carry a bound of a few ulps even from exact
   inputs. Where the very floats of eager are needed, the float rule is run number by number.
-- an op with a pole or an overflow (``singular``: div, log, pow, exp…) checks its own result:
-  where its bound reaches ∞ (its input within reach of the pole, or its result of overflow),
-  eager's result could be ±∞ or nan where ours is finite, so the example is computed again.
+- an op with a pole or a nan edge (``poles`` in the table: div's divisor, log, a fractional
+  or negative power…) checks its own result when such an input is inexact: where its bound
+  reaches ∞ (the input within reach of the pole), eager's result could be ±∞ or nan where
+  ours is finite, so the example is computed again.
 
 Not covered: a sum or product that overflows on one side only (beyond 1e308), where the
 bounds above no longer hold; such an example's output is not finite on our side, or it is
@@ -73,7 +74,7 @@ def rounded(gap, out, rel: float = U):
 def lipschitz(slope: float, rel: float = LIBRARY):
     """The ``carry`` rule of a one-input op whose slope is at most ``slope`` everywhere
     (relu, tanh: 1; σ: 1/4): the bound of its input times ``slope``, plus rounding."""
-    if rel == 0:  # relu, abs: computed exactly, on both sides
+    if rel == 0:  # relu, abs, neg: computed exactly, on both sides
         return lambda out, xs, es: es[0] * slope
     return lambda out, xs, es: rounded(es[0] * slope, out, rel)
 

@@ -307,7 +307,6 @@ class NeuronLayer:
                  inputs_need_grads: bool = True, n_params: int | None = None):
         self.out, self.x, self.bias = out, x, bias
         self.w_index = np.asarray(w, dtype=np.intp)
-        self.w_t = np.ascontiguousarray(self.w_index.T)  # (K, J), for the ordered sums
         self.w_rows = Rows(self.w_index)
         # A layer's weights sit in the parameter vector neuron after neuron (each row then
         # its bias, as nn lists them): read them as a view, not gathered every batch.
@@ -391,7 +390,7 @@ class NeuronLayer:
 
     def _ordered(self, values, theta, x) -> None:
         """The eager order: Σ_k W_jk·X_k, term after term, then B_j."""
-        wt = theta[self.w_t]  # (K, J)
+        wt = self.weights(theta).T  # (K, J)
         k, j = wt.shape
         batch = x.shape[1]
         bias = self._bias(values, theta)

@@ -54,13 +54,16 @@ def scatter(nodes, field: str, numbers: np.ndarray) -> None:
     loop."""
     if len(numbers) != len(nodes):
         raise ValueError(f"{len(numbers)} numbers for {len(nodes)} nodes")
-    deque(map(getattr(Node, _number_field(field)).__set__, nodes, numbers.tolist()), maxlen=0)
+    _set_each(nodes, field, numbers.tolist())
 
 
 def fill(nodes, field: str, x: float) -> None:
     """``n.grad = x`` (or ``.data``) for every node, without a Python loop."""
-    deque(map(getattr(Node, _number_field(field)).__set__, nodes, repeat(x, len(nodes))),
-          maxlen=0)
+    _set_each(nodes, field, repeat(x, len(nodes)))
+
+
+def _set_each(nodes, field: str, numbers) -> None:
+    deque(map(getattr(Node, _number_field(field)).__set__, nodes, numbers), maxlen=0)
 
 
 def _number_field(field: str) -> str:

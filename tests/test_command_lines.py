@@ -124,20 +124,22 @@ def test_benchmarks_name_each_missing_peer_with_its_install_command(monkeypatch)
                                      "PyTorch": "pip install torch==2.13.0"}
 
 
+def studio_without(*modules: str) -> subprocess.CompletedProcess:
+    """``python -m demos.studio`` in an interpreter where ``modules`` cannot be imported."""
+    blocked = "".join(f"sys.modules[{m!r}] = None; " for m in modules)
+    code = f"import sys; {blocked}\nfrom demos.studio.cli import main\nraise SystemExit(main([]))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT)
+
+
 def test_the_studio_says_how_to_install_its_extra_when_it_is_missing():
-    code = ("import sys; sys.modules['uvicorn'] = None\n"
-            "from demos.studio.cli import main\nraise SystemExit(main([]))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=ROOT)
+    result = studio_without("uvicorn")
     assert result.returncode == 1
     assert result.stderr.strip() == ('error: the studio needs Starlette and uvicorn (uvicorn is '
                                      'missing): pip install -e ".[studio]"')
 
 
 def test_the_studio_names_every_missing_library():
-    code = ("import sys; sys.modules['uvicorn'] = sys.modules['starlette'] = None\n"
-            "from demos.studio.cli import main\nraise SystemExit(main([]))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=ROOT)
+    result = studio_without("uvicorn", "starlette")
     assert result.returncode == 1
     assert "(starlette and uvicorn are missing)" in result.stderr

@@ -105,14 +105,20 @@ def test_a_sum_that_cancels_to_exactly_zero_decides_as_eager():
     assert [w.grad for w in model.layers[0].neurons[0].w] == [0.0, 0.0, 0.0]
 
 
-def test_fused_multiply_add_residues_are_caught_in_a_deeper_layer():
-    # Layer 2 reads two equal hidden outputs with weights w and −w: w·a − w·a is exactly 0
-    # in eager's order, but a fused multiply-add leaves the rounding error of w·a.
+def residue_model(first_bias: float):
+    """Layer 2's neuron 0 reads two equal hidden outputs with weights w and −w: w·a − w·a is
+    exactly 0 in eager's order, but a fused multiply-add leaves the rounding error of w·a.
+    Returns the model and that neuron."""
     model = MLP(2, [2, 2, 3], rng=1)
     for neuron in model.layers[0].neurons:
-        neuron.w[0].data, neuron.w[1].data, neuron.b.data = 0.7, 0.3, 0.1
+        neuron.w[0].data, neuron.w[1].data, neuron.b.data = 0.7, 0.3, first_bias
     second = model.layers[1].neurons[0]
     second.w[0].data, second.w[1].data, second.b.data = 0.1234567, -0.1234567, 0.0
+    return model, second
+
+
+def test_fused_multiply_add_residues_are_caught_in_a_deeper_layer():
+    model, second = residue_model(0.1)
     X = np.random.default_rng(0).uniform(1, 2, (5, 2))
     y = np.arange(5) % 3
     step = compile_step(model)
@@ -127,11 +133,7 @@ def test_fused_multiply_add_residues_are_caught_in_a_deeper_layer():
 def test_the_bound_holds_for_numbers_whose_squares_underflow():
     # Inputs of 2⁻⁶⁰⁰ (their squares underflow to 0): the FMA residue case above at that
     # scale must still be caught, so the norms in the bound cannot shrink to 0.
-    model = MLP(2, [2, 2, 3], rng=1)
-    for neuron in model.layers[0].neurons:
-        neuron.w[0].data, neuron.w[1].data, neuron.b.data = 0.7, 0.3, 0.0
-    second = model.layers[1].neurons[0]
-    second.w[0].data, second.w[1].data, second.b.data = 0.1234567, -0.1234567, 0.0
+    model, second = residue_model(0.0)
     X = np.random.default_rng(0).uniform(1, 2, (5, 2)) * 2.0**-600
     y = np.arange(5) % 3
     step = compile_step(model)

@@ -58,24 +58,25 @@ def samples() -> dict[int, list[int]]:
 
 
 def model_and_normalisation(args, say) -> tuple:
-    """The model to teach and how its inputs were standardised: the file's, or a fresh one."""
-    if args.model is None:
+    """``(model, normalisation, run directory)``: the model to teach and how its inputs were
+    standardised, the file's or a freshly trained one's."""
+    path = args.model
+    if path is None:
         out = Path(args.out) if args.out else DEFAULT_RUN
         say(f"No --model given: training MLP(64, [16, 16, 10]) on the digits first, into "
             f"{out}/ …")
         result = train(TrainConfig(hidden=[16, 16]), out, progress=False, log=lambda _: None)
         say(f"trained: {result.metrics['test_accuracy']:.1%} of the test digits right, in "
             f"{result.metrics['train_seconds']:.1f} s")
-        model = result.model
-        model.metadata = {"input_mean": result.data.mean.tolist(),
-                          "input_std": result.data.std.tolist(), "side": 8}
-        return model, out
+        path = out / "model.json"  # read back as any --model is, metadata and all
+    else:
+        out = Path(args.out) if args.out else Path(path).parent
     from demos.digits.cli import normalisation
 
-    model = load(args.model)
-    normalisation(getattr(model, "metadata", {}) or {}, model.nin, args.model)
+    model = load(path)
+    _, mean, std = normalisation(getattr(model, "metadata", {}) or {}, model.nin, path)
     lesson.check_model(model)
-    return model, Path(args.out) if args.out else Path(args.model).parent
+    return model, lesson.Normalisation(mean, std), out
 
 
 def _importable(name: str) -> bool:
@@ -98,12 +99,10 @@ def main(argv=None) -> int:
     from demos.studio.app import Studio, create_app, listening_socket
 
     try:
-        model, run_dir = model_and_normalisation(args, print)
+        model, norm, run_dir = model_and_normalisation(args, print)
     except (FileNotFoundError, ModelFileError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    meta = model.metadata
-    norm = lesson.Normalisation(np.array(meta["input_mean"]), np.array(meta["input_std"]))
     app = create_app(Studio(model, norm, run_dir, samples()))
     try:
         sock = listening_socket(args.port)
