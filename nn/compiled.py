@@ -160,9 +160,8 @@ class Training:
                             f"{type(optimizer).__name__}")
         self.step, self.optimizer = step, optimizer
         # The vector is in the optimizer's order; the tape reads it in its own.
-        order = _order(step.tape.params, optimizer.params)
-        self._to_tape = None if order is None else order
-        self._from_tape = None if order is None else np.argsort(order)
+        self._to_tape = _order(step.tape.params, optimizer.params)
+        self._from_tape = None if self._to_tape is None else np.argsort(self._to_tape)
         self.theta = self.grad = None
         self.last_logits = None
         self._open = ExitStack()  # holds the optimizer's lease while the block is open

@@ -53,6 +53,7 @@ class Studio:
         self.model, self.norm, self.run_dir, self.samples = model, norm, Path(run_dir), samples
         self._taught: OrderedDict[str, MLP] = OrderedDict()
         self.lock = threading.Lock()  # the engine's work runs one request at a time
+        self._page: str | None = None
 
     def new_session(self) -> str:
         """A new session, teaching a fresh copy of the loaded model; the least recently used
@@ -75,12 +76,19 @@ class Studio:
         self._taught[token] = lesson.copy_model(self.model)
 
     def page(self, token: str) -> str:
-        """The explorer's page on a sample '3', with the pad and its script added."""
+        """The page for a new session ``token`` (the page itself is made once: the loaded
+        model it shows never changes)."""
+        if self._page is None:
+            self._page = self._make_page()
+        return self._page.replace("@SESSION@", json.dumps(token))
+
+    def _make_page(self) -> str:
+        """The explorer's page on a sample '3', with the pad and its script added (its
+        session left as ``@SESSION@``)."""
         digit = self.norm.digit(np.array(self.samples[3]).reshape(8, 8))
         guess = int(np.argmax(lesson.probabilities(self.model, digit)))
         extra = PAGE.read_text(encoding="utf-8").replace(
-            "@SAMPLES@", json.dumps(self.samples, separators=(",", ":"))).replace(
-            "@SESSION@", json.dumps(token))
+            "@SAMPLES@", json.dumps(self.samples, separators=(",", ":")))
         return explorer.page([lesson.explorer_run(self.model, digit, guess)],
                              "glassgrad studio: draw a digit, teach the network", extra)
 
