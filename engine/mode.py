@@ -5,6 +5,7 @@ Python's cycle collector while a large graph is built (``no_cycle_collection``).
 from __future__ import annotations
 
 import gc
+import threading
 from contextlib import ContextDecorator
 
 
@@ -88,18 +89,47 @@ class no_cycle_collection(ContextDecorator):  # noqa: N801 - a context manager, 
     built those scans are about half the time: ``x = x*0.9999 + 0.0001`` a million times
     builds in 1.2 s inside this block and 3.1 s outside it. Cycles your own code makes
     inside the block are found by the first collection after it. The backward pass and the
-    graph walks pause the collector by themselves.
+    graph walks pause the collector by themselves. Safe in threads: the collector comes back
+    on when the last open block in any thread ends.
     """
 
-    def __init__(self):
-        self._saved: list[bool] = []
-
     def __enter__(self):
-        self._saved.append(gc.isenabled())
-        gc.disable()
+        _PAUSES.begin()
         return self
 
     def __exit__(self, *exc):
-        if self._saved.pop():
-            gc.enable()
+        _PAUSES.end()
         return False
+
+
+class _Pauses:
+    """The process-wide count of open ``no_cycle_collection`` blocks, in every thread.
+
+    The collector is one switch for the whole process. If each block read it, switched it off
+    and put back what it read, two threads would interleave: one reads "off" while the other
+    has it paused, and restores "off" after the other switched it back on, leaving it off for
+    good. So the first block to open reads the switch and turns it off, and the last to close
+    turns it back on, if it was on before the first opened (a user's own ``gc.disable()`` is
+    kept), all under one lock.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open = 0
+        self._was_enabled = False
+
+    def begin(self) -> None:
+        with self._lock:
+            if self._open == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._open += 1
+
+    def end(self) -> None:
+        with self._lock:
+            self._open -= 1
+            if self._open == 0 and self._was_enabled:
+                gc.enable()
+
+
+_PAUSES = _Pauses()

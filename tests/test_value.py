@@ -383,3 +383,41 @@ def test_no_cycle_collection_pauses_the_collector_and_restores_it():
         return gc.isenabled()
 
     assert build() is False and gc.isenabled()
+
+
+def _backward_in_threads(threads: int = 8, calls: int = 2000) -> None:
+    """The issue's reproducer: several threads each running many small backward passes."""
+    import threading
+
+    def work():
+        for i in range(calls):
+            (Value(float(i)) * Value(2.0) + 1.0).backward()
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
+@pytest.mark.slow
+def test_backward_in_many_threads_never_leaves_the_collector_off():
+    # Each pause used to read the switch and put back what it read: one thread could read
+    # "off" while another had it paused and restore "off" for good (most runs of this did).
+    import gc
+    import sys
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show sooner
+    try:
+        for run in range(10):
+            _backward_in_threads(calls=500)
+            assert gc.isenabled(), f"run {run}: the cycle collector was left off"
+        gc.disable()  # a user's own choice is kept, however the threads interleave
+        try:
+            _backward_in_threads(threads=4, calls=300)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+    finally:
+        sys.setswitchinterval(interval)
