@@ -1,8 +1,10 @@
-"""Running a command: a failure of the file system is one line on stderr and exit 1, and a
-reader that stops early (``… | head``) ends the command quietly."""
+"""Running a command: a failure of the file system is one line on stderr and exit 1, Ctrl-C
+is one line and exit 130 (as a shell reports a command SIGINT stopped), and a reader that
+stops early (``… | head``) ends the command quietly."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -16,11 +18,19 @@ def message(error: OSError) -> str:
     return str(error)
 
 
-def run(main: Callable[[], int]) -> None:
-    """Run ``main()`` and exit with its code (the ``python -m`` entry points use this)."""
+def run(main: Callable[[], int] | str) -> None:
+    """Run ``main()`` and exit with its code (the ``python -m`` entry points use this).
+
+    ``main`` may be named as ``"package.module:function"``: it is then imported inside, so
+    that Ctrl-C while a command's libraries load is the same one line as Ctrl-C later.
+    """
     try:
-        code = main()
+        code = _resolve(main)()
         sys.stdout.flush()  # a closed pipe shows here, while it can still be caught
+    except KeyboardInterrupt:
+        # One line, never a traceback; the file writers leave no half-written files behind.
+        print("\ninterrupted", file=sys.stderr, flush=True)
+        code = 130
     except BrokenPipeError:
         # The reader has gone: send what is left nowhere (so that Python's own flush at exit
         # does not fail again) and stop, as `head` expects.
@@ -31,3 +41,10 @@ def run(main: Callable[[], int]) -> None:
         print(f"error: {message(e)}", file=sys.stderr)
         code = 1
     raise SystemExit(code)
+
+
+def _resolve(main: Callable[[], int] | str) -> Callable[[], int]:
+    if callable(main):
+        return main
+    module, _, name = main.partition(":")
+    return getattr(importlib.import_module(module), name)

@@ -156,7 +156,7 @@ def practice(root: Node, answers: Iterable[str] | None = None,
     """Ask every question of ``root``'s backward pass in order (in a REPL or a notebook),
     checking each answer and revealing the right one when it is wrong. ``answers``: give
     them in advance instead (for a script, or a test); ``ask`` reads an answer (default:
-    ``input``). An empty answer ends the session."""
+    ``input``). An empty answer, or the end of the input, ends the session."""
     ask = ask or input  # looked up now, so that a replaced input() is the one used
     given = iter(answers) if answers is not None else None
     session = Session()
@@ -164,7 +164,11 @@ def practice(root: Node, answers: Iterable[str] | None = None,
         prompt = f"{question.prompt}   ({'the rule: ' if question.kind == 'local' else ''}" \
                  f"{question.hint})"
         if given is None:
-            text = ask(prompt + " ")
+            try:
+                text = ask(prompt + " ")
+            except EOFError:  # the input ended (Ctrl-D, or a file piped in): as an empty answer
+                say("")
+                text = ""
         else:
             text = next(given, "")
             say(prompt)

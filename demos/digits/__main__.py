@@ -1,6 +1,5 @@
 """python -m demos.digits: see demos/digits/cli.py."""
 
-from demos.digits.cli import main
 from engine.console import run
 
-run(main)
+run("demos.digits.cli:main")  # imported inside run: Ctrl-C while it loads is one line too

@@ -1,6 +1,5 @@
 """python -m demos.how_it_works: see demos/how_it_works/cli.py."""
 
-from demos.how_it_works.cli import main
 from engine.console import run
 
-run(main)
+run("demos.how_it_works.cli:main")  # imported inside run: Ctrl-C while it loads is one line too

@@ -1,6 +1,5 @@
 """``python -m demos.studio``: see :mod:`demos.studio.cli`."""
 
-from demos.studio.cli import main
 from engine.console import run
 
-run(main)
+run("demos.studio.cli:main")  # imported inside run: Ctrl-C while it loads is one line too

@@ -1,6 +1,5 @@
 """python -m engine.viz: see engine/viz/cli.py."""
 
 from engine.console import run
-from engine.viz.cli import main
 
-run(main)
+run("engine.viz.cli:main")  # imported inside run: Ctrl-C while it loads is one line too
