@@ -9,14 +9,18 @@ are fixed (a column per layer), so the same network always gives the same pictur
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
-import graphviz
 import numpy as np
 
 from engine import display, no_grad
+from engine.viz.dot import GraphvizMissingError, load_graphviz, pipe
 from nn.layers import MLP
 from nn.losses import softmax
 from nn.module import Module
+
+if TYPE_CHECKING:  # imported when something is drawn: nn itself needs numpy only
+    import graphviz
 
 BLUE, RED = "#2166ac", "#b2182b"
 ROW, COLUMN = 0.32, 2.6  # inches between neurons in a column, and between columns
@@ -95,7 +99,7 @@ def draw_network(model: MLP, inputs=None, *, input_shading=None, top_k: int | No
         raise ValueError(f"input_shading has {len(input_shading)} values for {sizes[0]} inputs")
     shades = None if inputs is None else _shades(model, inputs, input_shading)
 
-    dot = graphviz.Digraph("network", engine="neato", graph_attr={
+    dot = load_graphviz().Digraph("network", engine="neato", graph_attr={
         "splines": "false", "outputorder": "edgesfirst", "fontname": "Helvetica",
         "pad": "0.3"}, node_attr={"shape": "circle", "style": "filled", "fixedsize": "true",
                                   "fontname": "Helvetica", "fontsize": "9", "penwidth": "0.8"},
@@ -176,13 +180,12 @@ def module_bundle(model: Module) -> dict:
     picture = ""
     if isinstance(model, MLP):
         try:
-            svg = draw_network(model).pipe(format="svg").decode("utf-8")
+            svg = pipe(draw_network(model), "svg").decode("utf-8")
             svg = svg[svg.index("<svg"):].replace(
                 "<svg ", '<svg style="max-width: 100%; height: auto" ', 1)
             picture = f'<div style="overflow-x: auto">{svg}</div>'
-        except graphviz.ExecutableNotFound:
-            picture = ('<p style="color: #666666">(no diagram: Graphviz\'s dot program is '
-                       "missing: apt-get install graphviz)</p>")
+        except GraphvizMissingError as e:
+            picture = f'<p style="color: #666666">(no diagram: {html.escape(str(e))})</p>'
     return {"text/plain": text, "text/html": f"<pre>{html.escape(text)}</pre>{picture}"}
 
 

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import graphviz
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from engine.autodiff import local_grads, topological_order
 from engine.neuron import Neuron, find_neurons
 from engine.node import Node
 from engine.ops import OPS
 from engine.text import NodeNames
+
+if TYPE_CHECKING:  # imported when something is drawn: the engine itself needs numpy only
+    import graphviz
 
 COLLAPSE_ABOVE = 250  # nodes: above this, collapse="auto" draws neurons as single nodes
 FULL_LIMIT = 3000  # nodes: drawing more in full is refused (dot would take minutes)
@@ -46,6 +49,42 @@ POSITIVE, NEGATIVE = (33, 102, 172), (178, 24, 43)  # blue, red (ColorBrewer RdB
 
 class GraphTooLargeError(ValueError):
     """The graph has too many nodes to draw in full."""
+
+
+class GraphvizMissingError(RuntimeError):
+    """Graphviz is not installed: its Python package (needed to draw) or its ``dot`` program
+    (needed to render a drawing to a picture)."""
+
+    def __init__(self, missing: str = "program"):
+        if missing == "package":
+            words = ("The graphviz Python package is needed to draw graphs and is not "
+                     "installed: `pip install graphviz` (and, to render pictures, Graphviz's "
+                     "`dot` program: `apt-get install graphviz`, `brew install graphviz` or "
+                     "`conda install graphviz`).")
+        else:
+            words = ("Graphviz's `dot` program is needed to render pictures and was not found "
+                     "on PATH. Install it: `apt-get install graphviz` (Debian, Ubuntu), `brew "
+                     "install graphviz` (macOS), or `conda install graphviz`. Without it, "
+                     "draw_dot(...).source still gives the DOT text.")
+        super().__init__(words)
+
+
+def load_graphviz() -> ModuleType:
+    """The ``graphviz`` package, imported on the first drawing (so that ``import engine`` does
+    not need it); :class:`GraphvizMissingError` saying how to install it when it is missing."""
+    try:
+        import graphviz
+    except ImportError:
+        raise GraphvizMissingError("package") from None
+    return graphviz
+
+
+def pipe(dot: graphviz.Digraph, format: str) -> bytes:  # noqa: A002 - graphviz's own name
+    """``dot`` rendered by Graphviz's ``dot`` program to ``format`` (svg, png, pdf)."""
+    try:
+        return dot.pipe(format=format)
+    except load_graphviz().ExecutableNotFound:
+        raise GraphvizMissingError() from None
 
 
 def number_text(x: float, scale: float = 0.0) -> str:
@@ -132,6 +171,7 @@ def draw_dot(root: Node, *, rankdir: str = "LR", local_derivatives: bool = False
     """
     if not isinstance(root, Node):
         raise TypeError(f"draw_dot needs a Value, got {type(root).__name__}")
+    load_graphviz()  # before the graph is walked: a missing package is said at once
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir must be LR, TB, RL or BT, got {rankdir!r}")
     order = topological_order(root)
@@ -168,7 +208,7 @@ class _Drawer:
         self.owner: dict[Node, Neuron] = {}  # node → the collapsed neuron drawn for it
         finite = [abs(n.grad) for n in order if math.isfinite(n.grad)]
         self.scale = max(finite, default=0.0)
-        self.dot = graphviz.Digraph("glassgrad", graph_attr={
+        self.dot = load_graphviz().Digraph("glassgrad", graph_attr={
             "rankdir": options.rankdir, "nodesep": "0.25", "ranksep": "0.35",
             "fontname": "Helvetica"},
             node_attr={"fontname": "Helvetica", "fontsize": "10", "style": "filled"},

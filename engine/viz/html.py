@@ -15,16 +15,20 @@ import re
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
-import graphviz
-
 from engine.autodiff import backward_steps, copy_graph, topological_order
 from engine.files import atomic_write
 from engine.neuron import Neuron
 from engine.node import Node
 from engine.practice import RTOL, questions
 from engine.text import NodeNames, forward_text
-from engine.viz.dot import draw_dot, grad_field, neuron_fields, number_text, resolve_collapse
-from engine.viz.render import GraphvizMissingError
+from engine.viz.dot import (
+    draw_dot,
+    grad_field,
+    neuron_fields,
+    number_text,
+    pipe,
+    resolve_collapse,
+)
 
 _TEXT = re.compile(r"(<text\b[^>]*)>([^<]*)</text>")
 _NODE = re.compile(r'<g id="node\d+" class="node">\s*<title>([^<]+)</title>(.*?)</g>', re.S)
@@ -292,10 +296,7 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     initial, steps = _steps(work, order, neurons if collapsed else [])
     quiz = _quiz(work)
     dot = draw_dot(work, collapse=collapsed, rankdir=rankdir, local_derivatives=True)
-    try:
-        svg = dot.pipe(format="svg").decode("utf-8")
-    except graphviz.ExecutableNotFound:
-        raise GraphvizMissingError() from None
+    svg = pipe(dot, "svg").decode("utf-8")
     svg = _tag_fields(svg[svg.index("<svg"):])
     _summary_fields(svg, initial, steps)
     # In a <script> block only "<", ">" and "&" can end or confuse it: write them as \u escapes.

@@ -8,14 +8,11 @@ from __future__ import annotations
 import html
 import re
 
-import graphviz
-
 from engine import display
 from engine.autodiff import BackwardSteps, Step, topological_order
 from engine.node import Node
 from engine.text import NodeNames
-from engine.viz.dot import GraphTooLargeError, draw_dot
-from engine.viz.render import GraphvizMissingError
+from engine.viz.dot import GraphTooLargeError, GraphvizMissingError, draw_dot, pipe
 
 MAX_SVG = 400_000  # bytes: a larger drawing is left out, so that a notebook stays small
 
@@ -28,11 +25,9 @@ def drawing(root: Node, **options) -> str:
     """The graph of ``root`` as inline SVG that shrinks to the cell's width, or a one-line
     note saying why there is no drawing (too large, or no Graphviz)."""
     try:
-        svg = draw_dot(root, **options).pipe(format="svg").decode("utf-8")
-    except GraphTooLargeError as e:
+        svg = pipe(draw_dot(root, **options), "svg").decode("utf-8")
+    except (GraphTooLargeError, GraphvizMissingError) as e:
         return _note(f"(no drawing: {e})")
-    except graphviz.ExecutableNotFound:
-        return _note(f"(no drawing: {GraphvizMissingError()})")
     svg = svg[svg.index("<svg"):]
     if len(svg) > MAX_SVG:
         return _note(f"(no drawing: it would be {len(svg):,} bytes; draw it with draw_dot and "

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import graphviz
+from typing import TYPE_CHECKING
 
 from engine.autodiff import backward_steps, copy_graph, topological_order
 from engine.files import atomic_write
 from engine.node import Node
-from engine.viz.dot import draw_dot
+from engine.viz.dot import GraphvizMissingError, draw_dot, pipe  # noqa: F401 - the error, here too
+
+if TYPE_CHECKING:  # imported when something is drawn: the engine itself needs numpy only
+    import graphviz
 
 FORMATS = ("svg", "png", "pdf", "dot")
 MAX_FRAMES = 400
-
-
-class GraphvizMissingError(RuntimeError):
-    """Graphviz's ``dot`` program is not installed (the Python package alone cannot render)."""
-
-    def __init__(self):
-        super().__init__(
-            "Graphviz's `dot` program is needed to render pictures and was not found on PATH. "
-            "Install it: `apt-get install graphviz` (Debian, Ubuntu), `brew install graphviz` "
-            "(macOS), or `conda install graphviz`. Without it, draw_dot(...).source still "
-            "gives the DOT text.")
 
 
 def _format(path: Path, fmt: str | None) -> str:
@@ -43,11 +34,7 @@ def render(dot: graphviz.Digraph, path, format: str | None = None) -> Path:  # n
                                 "does not exist")
     if fmt == "dot":
         return atomic_write(path, dot.source, "picture")
-    try:
-        data = dot.pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
-        raise GraphvizMissingError() from None
-    return atomic_write(path, data, "picture")
+    return atomic_write(path, pipe(dot, fmt), "picture")
 
 
 def backward_frames(root: Node, directory, format: str = "svg",  # noqa: A002
