@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, overload
 
 from engine import display
 from engine.mode import MODE, AnomalyError, enable_grad, no_cycle_collection
@@ -27,8 +28,10 @@ from engine.node import Node
 from engine.ops import OPS
 from engine.text import NodeNames, describe, step_text
 
+N = TypeVar("N", bound=Node)  # grad(create_graph=True) returns nodes of its output's class
 
-def _check_node(x, who: str) -> None:
+
+def _check_node(x: object, who: str) -> None:
     if not isinstance(x, Node):
         raise TypeError(f"{who} needs a Value, got {type(x).__name__}: {x!r}")
 
@@ -68,7 +71,7 @@ def topological_order(root: Node, leaves: bool = True) -> list[Node]:
     return order
 
 
-def local_grads(node: Node, symbolic: bool = False) -> tuple:
+def local_grads(node: Node, symbolic: bool = False) -> tuple[Any, ...]:
     """∂node/∂parent_i for each parent, from the op table.
 
     With ``symbolic=False`` they are floats computed from the data. With ``symbolic=True`` the
@@ -81,7 +84,7 @@ def local_grads(node: Node, symbolic: bool = False) -> tuple:
     return row.derivatives(node.data, [p.data for p in node.parents], node.arg)
 
 
-def _check_backward(node: Node, grad: float, locals_: tuple) -> None:
+def _check_backward(node: Node, grad: float, locals_: tuple[float, ...]) -> None:
     for parent, local in zip(node.parents, locals_, strict=True):
         if not (math.isfinite(local) and math.isfinite(grad * local)):
             raise AnomalyError(
@@ -103,18 +106,18 @@ class Step:
 
     node: Node
     grad: float
-    local_grads: tuple
-    parent_grads: tuple
+    local_grads: tuple[float, ...]
+    parent_grads: tuple[float, ...]
     index: int
     total: int
     names: NodeNames
 
     @property
-    def parents(self) -> tuple:
+    def parents(self) -> tuple[Node, ...]:
         return self.node.parents
 
     @property
-    def contributions(self) -> tuple:
+    def contributions(self) -> tuple[float, ...]:
         """grad · ∂node/∂parent_i: what this step added to each parent's grad (exactly 0
         where the local derivative is exactly 0, even for an infinite grad: see
         :func:`contribution`)."""
@@ -123,7 +126,8 @@ class Step:
     def __repr__(self) -> str:
         return step_text(self)
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(self, include: object = None,
+                          exclude: object = None) -> dict[str, Any] | None:
         return display.bundle(self)
 
 
@@ -136,7 +140,7 @@ class BackwardSteps:
     across passes, as with :func:`backward`.
     """
 
-    def __init__(self, output: Node, seed: float):
+    def __init__(self, output: Node, seed: float) -> None:
         self.output, self.seed = output, seed
         self._order: list[Node] | None = None
         self._walk: Iterator[Step] | None = None
@@ -164,7 +168,8 @@ class BackwardSteps:
         self.done += 1
         return step
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(self, include: object = None,
+                          exclude: object = None) -> dict[str, Any] | None:
         return display.bundle(self)
 
     def __repr__(self) -> str:
@@ -198,7 +203,7 @@ class BackwardSteps:
             yield Step(node, g, locals_, tuple(after), index, total, names)
 
 
-def _seed(output: Node, grad) -> float:
+def _seed(output: Node, grad: object) -> float:
     _check_node(output, "backward")
     if isinstance(grad, bool) or not isinstance(grad, numbers.Real):
         raise TypeError(f"backward: grad must be a real number, got {type(grad).__name__}")
@@ -305,7 +310,7 @@ def contribution(grad: float, local: float) -> float:
     return grad * local if local else 0.0
 
 
-def _times(g, local):
+def _times(g: Any, local: Any) -> Any:
     # Skip multiplying by an exact 1: in create_graph mode it would add a useless node. A
     # plain number 0 contributes 0 (see contribution()); a Value 0 is kept, since its own
     # derivative need not be 0.
@@ -318,7 +323,14 @@ def _times(g, local):
     return g * local
 
 
-def grad(output: Node, inputs, create_graph: bool = False) -> list:
+@overload
+def grad(output: Node, inputs: Node | Iterable[Node],
+         create_graph: Literal[False] = False) -> list[float]: ...
+@overload
+def grad(output: N, inputs: Node | Iterable[Node], create_graph: Literal[True]) -> list[N]: ...
+@overload
+def grad(output: Node, inputs: Node | Iterable[Node], create_graph: bool) -> list[Any]: ...
+def grad(output: Node, inputs: Node | Iterable[Node], create_graph: bool = False) -> list[Any]:
     """∂output/∂x for each x in ``inputs``, without touching any ``.grad``.
 
     Returns a list with one entry per input (0.0 for an input ``output`` does not depend on).
@@ -344,8 +356,8 @@ def grad(output: Node, inputs, create_graph: bool = False) -> list:
     return _grad(output, inputs, False)
 
 
-def _grad(output: Node, inputs: list, create_graph: bool) -> list:
-    grads: dict[Node, object] = {output: 1.0}
+def _grad(output: Node, inputs: list[Node], create_graph: bool) -> list[Any]:
+    grads: dict[Node, Any] = {output: 1.0}
     for node in reversed(topological_order(output)):
         if not node.parents or node not in grads:
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 
 from engine.autodiff import grad
 from engine.mode import no_grad
@@ -13,7 +14,7 @@ class GradcheckError(AssertionError):
     """Raised by :func:`gradcheck` when analytic and numerical gradients disagree."""
 
 
-def _call(f, xs: list[float]) -> float:
+def _call(f: Callable[..., Value | float], xs: list[float]) -> float:
     with no_grad():
         out = f(*[Value(x) for x in xs])
     if isinstance(out, Value):
@@ -21,7 +22,8 @@ def _call(f, xs: list[float]) -> float:
     return as_real(out, "gradcheck: f's result")
 
 
-def numerical_grad(f, inputs, eps: float = 1e-6) -> list[float]:
+def numerical_grad(f: Callable[..., Value | float], inputs: Iterable[Value | float],
+                   eps: float = 1e-6) -> list[float]:
     """Central differences (f(x + h) − f(x − h)) / 2h for each input, in float64.
 
     ``f`` takes one Value per input and returns a Value (or a number).
@@ -35,7 +37,8 @@ def numerical_grad(f, inputs, eps: float = 1e-6) -> list[float]:
     return result
 
 
-def gradcheck(f, inputs, *, eps: float = 1e-6, atol: float = 1e-6, rtol: float = 1e-4) -> bool:
+def gradcheck(f: Callable[..., Value], inputs: Iterable[Value | float], *, eps: float = 1e-6,
+              atol: float = 1e-6, rtol: float = 1e-4) -> bool:
     """Check the engine's gradients of ``f`` at ``inputs`` against central differences.
 
     ``f`` takes one Value per input and returns a Value. Passes when, for every input,

@@ -10,17 +10,18 @@ and ``repr`` stays the plain text the REPL shows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-_SHOWS: list[tuple[type, Callable[[object], dict]]] = []
+_SHOWS: list[tuple[type, Callable[[Any], dict[str, Any]]]] = []
 
 
-def register(cls: type, show: Callable[[object], dict]) -> None:
+def register(cls: type, show: Callable[[Any], dict[str, Any]]) -> None:
     """Show instances of ``cls`` (and its subclasses) in notebooks with ``show(obj)``, a MIME
     bundle such as ``{"text/html": …, "text/plain": …}``."""
     _SHOWS.append((cls, show))
 
 
-def bundle(obj) -> dict | None:
+def bundle(obj: object) -> dict[str, Any] | None:
     """The MIME bundle of the most recently registered class ``obj`` is an instance of; None
     (the notebook then shows ``repr``) when none is registered."""
     for cls, show in reversed(_SHOWS):

@@ -7,6 +7,10 @@ from __future__ import annotations
 import gc
 import threading
 from contextlib import ContextDecorator
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
 
 class AnomalyError(FloatingPointError):
@@ -34,15 +38,15 @@ class _Switch(ContextDecorator):
     name = ""
     value = False
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._saved: list[bool] = []
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         self._saved.append(getattr(MODE, self.name))
         setattr(MODE, self.name, self.value)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         setattr(MODE, self.name, self._saved.pop())
         return False
 
@@ -93,11 +97,11 @@ class no_cycle_collection(ContextDecorator):  # noqa: N801 - a context manager, 
     on when the last open block in any thread ends.
     """
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         _PAUSES.begin()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _PAUSES.end()
         return False
 
@@ -113,7 +117,7 @@ class _Pauses:
     kept), all under one lock.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._open = 0
         self._was_enabled = False

@@ -11,8 +11,10 @@ compute with: it adds the arithmetic that records new nodes.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Sequence
 from itertools import repeat
 from operator import attrgetter
+from typing import Any, SupportsFloat
 
 import numpy as np
 
@@ -23,18 +25,26 @@ class Node:
     """The fields of a graph node; see the module docstring. Build Values, not Nodes."""
 
     __slots__ = ("data", "grad", "label", "op", "parents", "arg")
+    # The fields' types, for type checkers (annotations only: the slots hold the values).
+    data: float
+    grad: float
+    label: str
+    op: str
+    parents: tuple[Node, ...]
+    arg: float | None
 
     @property
     def is_leaf(self) -> bool:
         """True for a node with no parents (a leaf you made, or a constant)."""
         return not self.parents
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(self, include: object = None,
+                          exclude: object = None) -> dict[str, Any] | None:
         """A notebook's rich display (see ``engine.display``); ``repr`` stays plain text."""
         return display.bundle(self)
 
     @classmethod
-    def constant(cls, x) -> Node:
+    def constant(cls, x: SupportsFloat) -> Node:
         """A node of this class for the number ``x`` written into an expression (op
         ``"const"``): the graph algorithms make constants of the graph's own class with it."""
         raise NotImplementedError(f"{cls.__name__} cannot make constants")
@@ -43,13 +53,13 @@ class Node:
 NUMBERS = ("data", "grad")  # the fields that hold a node's numbers
 
 
-def gather(nodes, field: str) -> np.ndarray:
+def gather(nodes: Sequence[Node], field: str) -> np.ndarray:
     """``[n.data for n in nodes]`` (or ``.grad``) as a float vector, without a Python loop
     (a training block reads 100,000 parameters in 3 ms this way, not 8)."""
     return np.fromiter(map(attrgetter(_number_field(field)), nodes), float, len(nodes))
 
 
-def scatter(nodes, field: str, numbers: np.ndarray) -> None:
+def scatter(nodes: Sequence[Node], field: str, numbers: np.ndarray) -> None:
     """``n.data = x`` (or ``.grad``) for each node and the matching number, without a Python
     loop."""
     if len(numbers) != len(nodes):
@@ -57,12 +67,12 @@ def scatter(nodes, field: str, numbers: np.ndarray) -> None:
     _set_each(nodes, field, numbers.tolist())
 
 
-def fill(nodes, field: str, x: float) -> None:
+def fill(nodes: Sequence[Node], field: str, x: float) -> None:
     """``n.grad = x`` (or ``.data``) for every node, without a Python loop."""
     _set_each(nodes, field, repeat(x, len(nodes)))
 
 
-def _set_each(nodes, field: str, numbers) -> None:
+def _set_each(nodes: Sequence[Node], field: str, numbers: Iterable[float]) -> None:
     deque(map(getattr(Node, _number_field(field)).__set__, nodes, numbers), maxlen=0)
 
 

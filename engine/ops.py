@@ -32,8 +32,9 @@ number in those cases; the helpers here turn every one of them into the IEEE ans
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -455,11 +456,12 @@ class Op:
     library: bool = False
     poles: tuple[int, ...] | Callable[[float], tuple[int, ...]] = ()
 
-    def compute(self, inputs, arg=None):
+    def compute(self, inputs: Sequence[Any], arg: Any = None) -> Any:
         """The op's value for ``inputs`` (floats, arrays or Values) and ``arg``."""
         return self.forward(*inputs, arg) if self.takes_arg else self.forward(*inputs)
 
-    def derivatives(self, out, inputs, arg=None) -> tuple:
+    def derivatives(self, out: Any, inputs: Sequence[Any],
+                    arg: Any = None) -> tuple[Any, ...]:
         """∂out/∂input_i for each input, given the value ``out`` the op computed."""
         if self.takes_arg:
             return self.local_grads(out, *inputs, arg)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, SupportsFloat
 
 import numpy as np
 
@@ -21,13 +23,13 @@ from engine.ops import OPS, Op, Written
 from engine.text import describe
 
 
-def _check_finite(op: str, data: float, parents: tuple) -> None:
+def _check_finite(op: str, data: float, parents: tuple[Node, ...]) -> None:
     if not math.isfinite(data):
         inputs = ", ".join(describe(p) for p in parents) or "no inputs"
         raise AnomalyError(f"detect_anomaly: op {op!r} produced {data!r} from inputs {inputs}")
 
 
-def as_real(x, what: str) -> float:
+def as_real(x: object, what: str) -> float:
     """``x`` as a Python float if it is a real number (int, float, bool, numpy scalar), else a
     ``TypeError`` naming ``what`` and the type."""
     if type(x) is float:  # the common case, checked first because it is the fastest
@@ -36,7 +38,7 @@ def as_real(x, what: str) -> float:
         try:
             return float(x)
         except OverflowError:  # an int too large for a float: ±inf, as IEEE rounding gives
-            return math.inf if x > 0 else -math.inf
+            return -math.inf if x < 0 else math.inf
     raise TypeError(
         f"{what} must be a real number (int, float or numpy scalar), "
         f"got {type(x).__name__}: {x!r}"
@@ -46,7 +48,7 @@ def as_real(x, what: str) -> float:
 _new_object = object.__new__
 
 
-def record(op: str, data: float, parents: tuple, arg=None) -> Value:
+def record(op: str, data: float, parents: tuple[Value, ...], arg: float | None = None) -> Value:
     """The node for an op's result that the table has already computed, unchecked: for
     builders that checked their inputs themselves (``engine.weighted_sum``); use
     :func:`apply` otherwise.
@@ -71,7 +73,7 @@ def record(op: str, data: float, parents: tuple, arg=None) -> Value:
     return v
 
 
-def const(x) -> Value:
+def const(x: SupportsFloat) -> Value:
     """A number written into an expression, as a node of op ``"const"`` (arg = the number)."""
     v = _new_object(Value)  # Value.__init__'s checks are for what a user passes
     v.data = v.arg = as_real(x, "a constant")
@@ -80,7 +82,7 @@ def const(x) -> Value:
     return v
 
 
-def as_value(x):
+def as_value(x: object) -> Value | None:
     """A Value as is, a real number as a constant node, anything else ``None``."""
     if isinstance(x, Value):
         return x
@@ -89,7 +91,7 @@ def as_value(x):
     return None
 
 
-def apply(op: str, *inputs: Value, arg=None) -> Value:
+def apply(op: str, *inputs: Value, arg: float | None = None) -> Value:
     """Compute ``op`` on its inputs with the table's forward rule and record the node.
 
     The general way to use any row of the op table, checked: ``apply("tanh", x)``,
@@ -112,12 +114,12 @@ def apply(op: str, *inputs: Value, arg=None) -> Value:
     return _apply(op, inputs, arg)
 
 
-def _apply(op: str, inputs: tuple, arg=None) -> Value:
+def _apply(op: str, inputs: tuple[Value, ...], arg: float | None = None) -> Value:
     """``apply`` without the checks, for callers that already know the inputs are right."""
     return record(op, OPS[op].compute([p.data for p in inputs], arg), inputs, arg)
 
 
-def _binary(op: str, x, y):
+def _binary(op: str, x: object, y: object) -> Value:
     """``x op y`` with numbers on either side turned into constants, or NotImplemented."""
     # Both sides are Values in the common case; only convert when one is not.
     if type(x) is not Value or type(y) is not Value:
@@ -143,8 +145,9 @@ class Value(Node):
     """
 
     __slots__ = ()
+    parents: tuple[Value, ...]  # a Value's inputs are Values
 
-    def __init__(self, data, label: str = ""):
+    def __init__(self, data: SupportsFloat, label: str = "") -> None:
         if isinstance(data, Value):
             raise TypeError("Value(data): data is already a Value; use it directly")
         if not isinstance(label, str):
@@ -157,22 +160,22 @@ class Value(Node):
         self.arg = None
 
     @classmethod
-    def constant(cls, x) -> Value:
+    def constant(cls, x: SupportsFloat) -> Value:
         return const(x)
 
     # Arithmetic: each line records one node of the op the user wrote.
-    def __add__(self, other): return _binary("add", self, other)
-    def __radd__(self, other): return _binary("add", other, self)
-    def __sub__(self, other): return _binary("sub", self, other)
-    def __rsub__(self, other): return _binary("sub", other, self)
-    def __mul__(self, other): return _binary("mul", self, other)
-    def __rmul__(self, other): return _binary("mul", other, self)
-    def __truediv__(self, other): return _binary("div", self, other)
-    def __rtruediv__(self, other): return _binary("div", other, self)
-    def __neg__(self): return _unary("neg", self)
-    def __abs__(self): return _unary("abs", self)
+    def __add__(self, other: Value | float) -> Value: return _binary("add", self, other)
+    def __radd__(self, other: float) -> Value: return _binary("add", other, self)
+    def __sub__(self, other: Value | float) -> Value: return _binary("sub", self, other)
+    def __rsub__(self, other: float) -> Value: return _binary("sub", other, self)
+    def __mul__(self, other: Value | float) -> Value: return _binary("mul", self, other)
+    def __rmul__(self, other: float) -> Value: return _binary("mul", other, self)
+    def __truediv__(self, other: Value | float) -> Value: return _binary("div", self, other)
+    def __rtruediv__(self, other: float) -> Value: return _binary("div", other, self)
+    def __neg__(self) -> Value: return _unary("neg", self)
+    def __abs__(self) -> Value: return _unary("abs", self)
 
-    def __pow__(self, other):
+    def __pow__(self, other: Value | float) -> Value:
         # x ** 2 keeps the 2 as the node's arg (no input, no grad for it); x ** y is vpow.
         if isinstance(other, Value):
             return _apply("vpow", (self, other))
@@ -180,13 +183,22 @@ class Value(Node):
             return _apply("pow", (self,), other if type(other) is int else float(other))
         return NotImplemented
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: float) -> Value:
         # 2 ** x: the base is the node's arg.
         if isinstance(other, numbers.Real):
             return _apply("rpow", (self,), other if type(other) is int else float(other))
         return NotImplemented
 
-    # x.exp(), x.tanh(), ...: one method per one-input op of the table, made below.
+    # x.exp(), x.tanh(), ...: one method per one-input op of the table, made below; declared
+    # here for type checkers, which cannot see them made (a test keeps the two lists equal).
+    if TYPE_CHECKING:
+        def exp(self) -> Value: ...
+        def log(self) -> Value: ...
+        def tanh(self) -> Value: ...
+        def sigmoid(self) -> Value: ...
+        def relu(self) -> Value: ...
+        def softplus(self) -> Value: ...
+        def abs(self) -> Value: ...
 
     def backward(self, grad: float = 1.0) -> None:
         """Fill ``.grad`` of every node this Value depends on with ∂self/∂node.
@@ -218,13 +230,13 @@ class Value(Node):
         return f"Value({', '.join(parts)})"
 
 
-def _op_method(row: Op):
+def _op_method(row: Op, name: str) -> Callable[[Value], Value]:
     """``x.<row.method>()``: record a node of that one-input op."""
-    def method(self):
+    def method(self: Value) -> Value:
         return _unary(row.name, self)
 
     names = Written("out", ("x",))
-    method.__name__ = method.__qualname__ = row.method
+    method.__name__ = method.__qualname__ = name
     method.__doc__ = (f"{row.write(names)} (op {row.name!r}); "
                       f"∂/∂x = {row.write_grad(0, names)}.")
     return method
@@ -232,16 +244,16 @@ def _op_method(row: Op):
 
 for _row in OPS.values():
     if _row.method:
-        setattr(Value, _row.method, _op_method(_row))
+        setattr(Value, _row.method, _op_method(_row, _row.method))
 
 
-def max(values) -> Value:  # noqa: A001 - engine.max, like torch.max
+def max(values: Iterable[Value | float]) -> Value:  # noqa: A001 - engine.max, like torch.max
     """The largest of one or more Values/numbers as one node (∂/∂x_i = 1 for the first
     maximum, 0 for the others)."""
     return _apply("max", tuple(as_values("engine.max", values)))
 
 
-def sum(values) -> Value:  # noqa: A001 - engine.sum, like torch.sum
+def sum(values: Iterable[Value | float]) -> Value:  # noqa: A001 - engine.sum, like torch.sum
     """Σ of one or more Values/numbers as a single n-ary node (∂Σ/∂x_i = 1 for every i).
 
     A neuron's pre-activation w·x + b is one such node instead of a chain of n additions.
@@ -249,7 +261,7 @@ def sum(values) -> Value:  # noqa: A001 - engine.sum, like torch.sum
     return _apply("sum", tuple(as_values("engine.sum", values)))
 
 
-def as_values(who: str, values) -> list[Value]:
+def as_values(who: str, values: Iterable[object]) -> list[Value]:
     """An iterable of Values and numbers as a non-empty list of Values (numbers become
     constants), or a ``TypeError``/``ValueError`` naming ``who`` and the bad item."""
     if isinstance(values, (Value, str, bytes)) or not hasattr(values, "__iter__"):

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 
 import engine
 from engine import Value
 
 
-def _values(xs, what: str) -> list[Value]:
+def _values(xs: Sequence[Value | float], what: str) -> list[Value]:
     if isinstance(xs, (str, bytes)) or not hasattr(xs, "__len__") or len(xs) == 0:
         raise TypeError(f"{what} must be a non-empty list of Values or numbers, got {xs!r}")
     out = []
@@ -26,15 +27,16 @@ def _values(xs, what: str) -> list[Value]:
     return out
 
 
-def _class_index(target, n: int) -> int:
+def _class_index(target: object, n: int) -> int:
     if isinstance(target, bool) or not isinstance(target, numbers.Integral):
         raise TypeError(f"target must be a class index (int), got {type(target).__name__}")
-    if not 0 <= target < n:
+    index = int(target)
+    if not 0 <= index < n:
         raise ValueError(f"target {target} is out of range for {n} classes")
-    return int(target)
+    return index
 
 
-def mse(predictions, targets) -> Value:
+def mse(predictions: Sequence[Value | float], targets: Sequence[Value | float]) -> Value:
     """Mean squared error (1/n) Σᵢ (predᵢ − targetᵢ)²."""
     preds = _values(predictions, "predictions")
     if not hasattr(targets, "__len__") or len(targets) != len(preds):
@@ -42,7 +44,7 @@ def mse(predictions, targets) -> Value:
     return engine.sum([(p - t) ** 2 for p, t in zip(preds, targets, strict=True)]) / len(preds)
 
 
-def log_sum_exp(logits) -> Value:
+def log_sum_exp(logits: Sequence[Value | float]) -> Value:
     """log Σᵢ e^{zᵢ} computed as m + log Σᵢ e^{zᵢ − m} with m = max zᵢ, so it never overflows.
 
     m is part of the graph (a ``max`` node), so the same graph serves every input, as a
@@ -59,7 +61,7 @@ def log_sum_exp(logits) -> Value:
     return result
 
 
-def cross_entropy(logits, target: int) -> Value:
+def cross_entropy(logits: Sequence[Value | float], target: int) -> Value:
     """Softmax cross-entropy −log softmax(z)_target = log Σᵢ e^{zᵢ} − z_target.
 
     ∂/∂zᵢ = softmax(z)ᵢ − [i = target]. Safe for any logits (1000 or −1000 included).
@@ -70,7 +72,7 @@ def cross_entropy(logits, target: int) -> Value:
     return loss
 
 
-def hinge(logits, target: int, margin: float = 1.0) -> Value:
+def hinge(logits: Sequence[Value | float], target: int, margin: float = 1.0) -> Value:
     """Multiclass hinge (1/n) Σ_{j ≠ target} max(0, margin + z_j − z_target) over n classes,
     as PyTorch's ``multi_margin_loss``."""
     zs = _values(logits, "logits")
@@ -81,7 +83,7 @@ def hinge(logits, target: int, margin: float = 1.0) -> Value:
     return total / len(zs)
 
 
-def softmax(logits) -> list[float]:
+def softmax(logits: Sequence[Value | float]) -> list[float]:
     """Probabilities e^{zᵢ} / Σⱼ e^{zⱼ} as plain floats (the max is subtracted first)."""
     zs = [z.data if isinstance(z, Value) else float(z) for z in _values(logits, "logits")]
     m = max(zs)

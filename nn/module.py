@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Iterator
 from itertools import repeat
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar, cast
 
 from engine import Value, display
 from engine.node import fill
 from nn import serialize
+
+M = TypeVar("M", bound="Module")  # MLP.load(path) is an MLP
 
 
 class StateDictError(ValueError):
@@ -33,13 +37,13 @@ class LoadResult(NamedTuple):
     unexpected_keys: list[str]
 
 
-def _is_value_list(x) -> bool:
+def _is_value_list(x: object) -> bool:
     # (map, not a generator: this runs on every zero_grad, over every weight)
     return isinstance(x, (list, tuple)) and len(x) > 0 and all(map(isinstance, x,
                                                                      repeat(Value)))
 
 
-def _is_module_list(x) -> bool:
+def _is_module_list(x: object) -> bool:
     return isinstance(x, (list, tuple)) and len(x) > 0 and all(map(isinstance, x,
                                                                      repeat(Module)))
 
@@ -49,7 +53,7 @@ class Module:
 
     # --- Walking the attributes -------------------------------------------------------------
 
-    def named_slots(self, prefix: str = "") -> Iterator[tuple[str, Value | list]]:
+    def named_slots(self, prefix: str = "") -> Iterator[tuple[str, Value | list[Value]]]:
         """(dotted name, Value or list of Values) for every parameter attribute, in order.
 
         A slot is what ``state_dict`` stores under one key: one number, or a list of them.
@@ -102,7 +106,7 @@ class Module:
             for name, slot in self.named_slots()
         }
 
-    def load_state_dict(self, state: dict, strict: bool = True) -> LoadResult:
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> LoadResult:
         """Copy numbers from ``state`` (as made by ``state_dict``) into the parameters.
 
         Every problem is collected into one :class:`StateDictError`: keys that are missing,
@@ -134,18 +138,21 @@ class Module:
             v.data = x
         return LoadResult(missing, unexpected)
 
-    def save(self, path, metadata: dict | None = None):
+    def save(self, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None) -> Path:
         """Write architecture, weights and ``metadata`` to ``path`` as JSON (``nn.serialize``)."""
         return serialize.save(self, path, metadata)
 
     @classmethod
-    def load(cls, path):
+    def load(cls: type[M], path: str | os.PathLike[str]) -> M:
         """Read a model file; ``MLP.load(path)`` also checks that it holds an MLP."""
-        return serialize.load(path, None if cls is Module else cls)
+        if cls is Module:  # any registered class: it is a Module, as M is here
+            return cast(M, serialize.load(path))
+        return serialize.load(path, cls)
 
     # --- Reading it -------------------------------------------------------------------------
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(self, include: object = None,
+                          exclude: object = None) -> dict[str, Any] | None:
         """A notebook's rich display (``nn.viz`` registers it); ``repr`` stays plain text."""
         return display.bundle(self)
 
@@ -176,18 +183,18 @@ def _indent(text: str) -> str:
     return text.replace("\n", "\n  ")
 
 
-def _is_real(x) -> bool:
+def _is_real(x: object) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
-def _to_float(x) -> float:
+def _to_float(x: Any) -> float:
     try:
         return float(x)
     except OverflowError:  # an int too large for a float: ±inf, as IEEE rounding gives
         return math.inf if x > 0 else -math.inf
 
 
-def _shape_problem(key: str, slot, value) -> str | None:
+def _shape_problem(key: str, slot: Value | list[Value], value: Any) -> str | None:
     if isinstance(slot, Value):
         if not _is_real(value):
             return f"{key} expects a number, got {type(value).__name__}"

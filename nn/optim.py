@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,8 @@ from engine import Value
 from engine.node import fill, gather, scatter
 
 
-def _number(name: str, x, low: float, high: float = math.inf, low_inclusive=True) -> float:
+def _number(name: str, x: Any, low: float, high: float = math.inf,
+            low_inclusive: bool = True) -> float:
     ok = isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
     ok = ok and (low <= x if low_inclusive else low < x) and x < high
     if not ok:
@@ -30,11 +32,11 @@ def _number(name: str, x, low: float, high: float = math.inf, low_inclusive=True
 class Optimizer:
     """Base class: holds the parameters, ``zero_grad()``, ``state_dict()``."""
 
-    def __init__(self, params, lr: float):
+    def __init__(self, params: Iterable[Value], lr: float) -> None:
         params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
-        seen = set()
+        seen: set[int] = set()
         for i, p in enumerate(params):
             if not isinstance(p, Value):
                 raise TypeError(f"params[{i}] must be a Value, got {type(p).__name__}")
@@ -44,7 +46,7 @@ class Optimizer:
             seen.add(id(p))
         self.params = params
         self.lr = _number("lr", lr, 0.0, low_inclusive=False)
-        self._holder = None  # who runs `update` on the parameters instead of step(), if any
+        self._holder: object = None  # who runs `update` on the parameters instead of step(), if any
         self._held_as = ""
 
     def zero_grad(self) -> None:
@@ -62,12 +64,12 @@ class Optimizer:
         scatter(self.params, "data", data)
 
     @property
-    def holder(self):
+    def holder(self) -> object:
         """Whoever holds the parameters (see :meth:`lend`), or None."""
         return self._holder
 
     @contextmanager
-    def lend(self, holder, what: str) -> Iterator[None]:
+    def lend(self, holder: object, what: str) -> Iterator[None]:
         """Lend the parameters to ``holder`` for a ``with`` block: ``holder`` runs
         :meth:`update` on vectors of its own, so inside the block ``step()`` refuses and no
         one else may borrow them. ``what`` names the holder in those errors."""
@@ -94,11 +96,11 @@ class Optimizer:
         parameters (:meth:`lend`) calls it on vectors of its own."""
         raise NotImplementedError
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """Hyperparameters and per-parameter state as JSON-ready numbers and lists."""
         return {"lr": self.lr}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what ``state_dict`` returned (for the same parameters, in the same order).
 
         Everything is checked before anything is changed; a missing or bad entry is a
@@ -109,12 +111,12 @@ class Optimizer:
         for name, value in self._parse_state(state).items():
             setattr(self, name, value)
 
-    def _parse_state(self, state: dict) -> dict:
+    def _parse_state(self, state: dict[str, Any]) -> dict[str, Any]:
         """The attributes ``state`` sets, validated (subclasses add theirs). A saved lr may be
         0: a schedule anneals it there at its end (a new optimizer still needs lr > 0)."""
         return {"lr": _number("lr", _entry(state, "lr"), 0.0)}
 
-    def _buffer(self, state: dict, key: str) -> list[float]:
+    def _buffer(self, state: dict[str, Any], key: str) -> list[float]:
         values = _entry(state, key)
         if (not isinstance(values, list) or len(values) != len(self.params)
                 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool)
@@ -124,7 +126,7 @@ class Optimizer:
         return [float(v) for v in values]
 
 
-def _entry(state: dict, key: str):
+def _entry(state: dict[str, Any], key: str) -> Any:
     if key not in state:
         raise ValueError(f"optimizer state has no {key!r} (was it saved by another optimizer?)")
     return state[key]
@@ -136,11 +138,13 @@ class SGD(Optimizer):
     g = grad + weight_decay·p;  v ← momentum·v + g (v = g on the first step);  p ← p − lr·v
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
         self.momentum = _number("momentum", momentum, 0.0, 1.0)
         self.weight_decay = _number("weight_decay", weight_decay, 0.0)
-        self.velocity: list[float] | None = None  # made on the first step with momentum
+        # Made on the first step with momentum (a loaded state_dict gives a list).
+        self.velocity: np.ndarray | list[float] | None = None
 
     def update(self, data: np.ndarray, grad: np.ndarray) -> np.ndarray:
         # Without weight decay the gradient is used as it is (as PyTorch does: an infinite
@@ -152,12 +156,12 @@ class SGD(Optimizer):
             self.velocity = g
         return data - self.lr * g
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         velocity = None if self.velocity is None else [float(v) for v in self.velocity]
         return {**super().state_dict(), "momentum": self.momentum,
                 "weight_decay": self.weight_decay, "velocity": velocity}
 
-    def _parse_state(self, state: dict) -> dict:
+    def _parse_state(self, state: dict[str, Any]) -> dict[str, Any]:
         return {**super()._parse_state(state),
                 "momentum": _number("momentum", _entry(state, "momentum"), 0.0, 1.0),
                 "weight_decay": _number("weight_decay", _entry(state, "weight_decay"), 0.0),
@@ -172,8 +176,9 @@ class Adam(Optimizer):
     p ← p − lr · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + eps)
     """
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(self, params: Iterable[Value], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (β₁, β₂), got {betas!r}")
@@ -195,12 +200,12 @@ class Adam(Optimizer):
         return data - self.lr * (self.m / correction1) / (
             np.sqrt(self.v / correction2) + self.eps)
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "betas": list(self.betas), "eps": self.eps,
                 "weight_decay": self.weight_decay, "t": self.t, "m": self.m.tolist(),
                 "v": self.v.tolist()}
 
-    def _parse_state(self, state: dict) -> dict:
+    def _parse_state(self, state: dict[str, Any]) -> dict[str, Any]:
         betas, t = _entry(state, "betas"), _entry(state, "t")
         if not isinstance(betas, list) or len(betas) != 2:
             raise ValueError(f"optimizer state 'betas' must be a pair, got {betas!r}")
@@ -218,7 +223,7 @@ class Adam(Optimizer):
 class _Schedule:
     """A learning-rate schedule: ``step()`` once per epoch sets ``optimizer.lr``."""
 
-    def __init__(self, optimizer: Optimizer):
+    def __init__(self, optimizer: Optimizer) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"expected an optimizer, got {type(optimizer).__name__}")
         self.optimizer, self.base_lr, self.epoch = optimizer, optimizer.lr, 0
@@ -230,10 +235,10 @@ class _Schedule:
         self.epoch += 1
         self.optimizer.lr = self.lr_at(self.epoch)
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         return {"base_lr": self.base_lr, "epoch": self.epoch}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         base_lr = _number("base_lr", _entry(state, "base_lr"), 0.0, low_inclusive=False)
         epoch = _entry(state, "epoch")
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
@@ -248,7 +253,7 @@ class StepLR(_Schedule):
     Call ``scheduler.step()`` once per epoch, after the optimizer's steps.
     """
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
             raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
         super().__init__(optimizer)
@@ -265,7 +270,7 @@ class CosineLR(_Schedule):
     lr_k = min_lr + (lr_0 − min_lr) · (1 + cos(π·k/total)) / 2
     """
 
-    def __init__(self, optimizer: Optimizer, total: int, min_lr: float = 0.0):
+    def __init__(self, optimizer: Optimizer, total: int, min_lr: float = 0.0) -> None:
         if isinstance(total, bool) or not isinstance(total, int) or total < 1:
             raise ValueError(f"total must be a positive integer, got {total!r}")
         super().__init__(optimizer)
