@@ -28,7 +28,11 @@ from engine.node import Node
 from engine.ops import OPS, Op
 from engine.practice import exercises, practice
 from engine.text import NodeNames
-from engine.value import Value, apply, const, max, sum  # noqa: F401, A004 - engine.sum and engine.max, not in __all__
+from engine.value import Value, apply, const
+
+# engine.sum and engine.max are not in __all__; `x as x` tells type checkers they are exported.
+from engine.value import max as max  # noqa: A004
+from engine.value import sum as sum  # noqa: A004
 from engine.viz import notebook as _notebook  # noqa: F401, I001 - registers the notebook displays
 
 __all__ = [

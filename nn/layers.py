@@ -14,8 +14,11 @@ from __future__ import annotations
 import math
 import numbers
 import random
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 import engine
 from engine import OPS, Value
@@ -23,17 +26,23 @@ from nn.module import Module
 from nn.serialize import register_model_class
 
 # A hidden layer's activation: every activation op of the engine's table, or none.
-ACTIVATIONS = {row.method: getattr(Value, row.method)
-               for row in OPS.values() if row.activation} | {"linear": None}
+ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
+    row.method: getattr(Value, row.method)
+    for row in OPS.values() if row.activation and row.method} | {"linear": None}
 INITS = ("uniform", "xavier", "he")
 
+# What a network reads: a list of numbers or Values (or a numpy row), one per input.
+Inputs: TypeAlias = Sequence[Value | float] | npt.NDArray[Any]
+# What makes the initial weights: a seed, a random.Random or a numpy Generator (None: fresh).
+Seed: TypeAlias = int | random.Random | np.random.Generator | None
 
-def _check_choice(what: str, value, choices) -> None:
+
+def _check_choice(what: str, value: object, choices: Iterable[str]) -> None:
     if value not in choices:
         raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(map(repr, choices))}")
 
 
-def _check_count(what: str, n) -> int:
+def _check_count(what: str, n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"{what} must be a positive integer, got {n!r}")
     return int(n)
@@ -42,7 +51,10 @@ def _check_count(what: str, n) -> int:
 class _Sampler:
     """One interface over a seed, a ``random.Random`` or a numpy ``Generator``."""
 
-    def __init__(self, rng):
+    uniform: Callable[[float, float], float]
+    normal: Callable[[float, float], float]
+
+    def __init__(self, rng: Seed) -> None:
         if isinstance(rng, np.random.Generator):
             self.uniform = lambda a, b: float(rng.uniform(a, b))
             self.normal = lambda mu, sigma: float(rng.normal(mu, sigma))
@@ -74,7 +86,7 @@ def init_weights(init: str, nin: int, nout: int, sampler: _Sampler) -> tuple[lis
     return [sampler.normal(0.0, std) for _ in range(nin)], 0.0
 
 
-def _as_inputs(x, nin: int, who: str) -> list[Value]:
+def _as_inputs(x: Inputs, nin: int, who: str) -> list[Value]:
     """Inputs as a list of Values: numbers become leaves labelled x0, x1, …"""
     if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
         raise TypeError(f"{who} expects a list of {nin} numbers or Values, "
@@ -97,8 +109,8 @@ def _as_inputs(x, nin: int, who: str) -> list[Value]:
 class Neuron(Module):
     """act(Σᵢ wᵢ·xᵢ + b) with ``nin`` weights ``w`` and a bias ``b``."""
 
-    def __init__(self, nin: int, activation: str = "relu", init: str = "uniform", rng=None,
-                 fan_out: int = 1, fused: bool = False):
+    def __init__(self, nin: int, activation: str = "relu", init: str = "uniform",
+                 rng: Seed | _Sampler = None, fan_out: int = 1, fused: bool = False) -> None:
         nin = _check_count("nin", nin)
         _check_flag("fused", fused)
         _check_choice("activation", activation, ACTIVATIONS)
@@ -112,7 +124,7 @@ class Neuron(Module):
         _label_parameters(self)
 
     @classmethod
-    def parameter_count(cls, config: dict) -> int:
+    def parameter_count(cls, config: dict[str, Any]) -> int:
         """nin weights and a bias (for loading: computed without building)."""
         return _count(config, "nin") + 1
 
@@ -129,13 +141,13 @@ class Neuron(Module):
         act = ACTIVATIONS[self._activation]
         return pre if act is None else act(pre)
 
-    def __call__(self, x) -> list[Value]:
+    def __call__(self, x: Inputs) -> list[Value]:
         return [self._forward(_as_inputs(x, self.nin, "Neuron"))]
 
     def extra_repr(self) -> str:
         return f"{self.nin} inputs, {self._activation}"
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return {"nin": self.nin, "activation": self._activation, **_fused_config(self._fused)}
 
 
@@ -144,7 +156,7 @@ class Layer(Module):
     """``nout`` neurons, each reading the same ``nin`` inputs."""
 
     def __init__(self, nin: int, nout: int, activation: str = "relu", init: str = "uniform",
-                 rng=None, fused: bool = False):
+                 rng: Seed | _Sampler = None, fused: bool = False) -> None:
         nin, nout = _check_count("nin", nin), _check_count("nout", nout)
         sampler = rng if isinstance(rng, _Sampler) else _Sampler(rng)
         self.neurons = [Neuron(nin, activation, init, sampler, fan_out=nout, fused=fused)
@@ -152,7 +164,7 @@ class Layer(Module):
         _label_parameters(self)
 
     @classmethod
-    def parameter_count(cls, config: dict) -> int:
+    def parameter_count(cls, config: dict[str, Any]) -> int:
         """(nin + 1) · nout (for loading: computed without building)."""
         return (_count(config, "nin") + 1) * _count(config, "nout")
 
@@ -181,13 +193,13 @@ class Layer(Module):
     def _forward(self, x: list[Value]) -> list[Value]:
         return [n._forward(x) for n in self.neurons]
 
-    def __call__(self, x) -> list[Value]:
+    def __call__(self, x: Inputs) -> list[Value]:
         return self._forward(_as_inputs(x, self.nin, "Layer"))
 
     def extra_repr(self) -> str:
         return f"{self.nin} → {self.nout}, {self.activation}"
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return {"nin": self.nin, "nout": self.nout, "activation": self.activation,
                 **_fused_config(self.neurons[0]._fused)}
 
@@ -208,8 +220,8 @@ class MLP(Module):
     26
     """
 
-    def __init__(self, nin: int, nouts, activation: str = "relu", init: str = "uniform",
-                 rng=None, fused: bool = False):
+    def __init__(self, nin: int, nouts: int | Sequence[int], activation: str = "relu",
+                 init: str = "uniform", rng: Seed = None, fused: bool = False) -> None:
         nin = _check_count("nin", nin)
         if isinstance(nouts, numbers.Integral):
             nouts = [nouts]
@@ -229,7 +241,7 @@ class MLP(Module):
         _label_parameters(self)
 
     @classmethod
-    def parameter_count(cls, config: dict) -> int:
+    def parameter_count(cls, config: dict[str, Any]) -> int:
         """Σ (fan-in + 1) · size over the layers (for loading: computed without building)."""
         nouts = config.get("nouts")
         if isinstance(nouts, int) and not isinstance(nouts, bool):
@@ -252,23 +264,23 @@ class MLP(Module):
     def activation(self) -> str:
         return self._activation
 
-    def __call__(self, x) -> list[Value]:
-        x = _as_inputs(x, self.nin, "MLP")
+    def __call__(self, x: Inputs) -> list[Value]:
+        values = _as_inputs(x, self.nin, "MLP")
         for layer in self.layers:
-            x = layer._forward(x)
-        return x
+            values = layer._forward(values)
+        return values
 
     def extra_repr(self) -> str:
         sizes = " → ".join(str(n) for n in [self.nin, *self.nouts])
         # The activation is that of the hidden layers; a one-layer MLP has none.
         return f"{sizes}, {self._activation}" if len(self.layers) > 1 else f"{sizes}, linear"
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return {"nin": self.nin, "nouts": self.nouts, "activation": self._activation,
                 **_fused_config(self._fused)}
 
 
-def _count(config: dict, key: str) -> int:
+def _count(config: dict[str, Any], key: str) -> int:
     """A size from a config, a whole number from 1 to a million (a bigger one is no network
     a file should make us build)."""
     n = config.get(key)
@@ -277,17 +289,17 @@ def _count(config: dict, key: str) -> int:
     return n
 
 
-def _short(value) -> str:
+def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-def _check_flag(what: str, value) -> None:
+def _check_flag(what: str, value: object) -> None:
     if not isinstance(value, bool):
         raise TypeError(f"{what} must be True or False, got {type(value).__name__}: {value!r}")
 
 
-def _fused_config(fused: bool) -> dict:
+def _fused_config(fused: bool) -> dict[str, Any]:
     # Written only when set, so that files of unfused models read as before.
     return {"fused": True} if fused else {}
 

@@ -26,9 +26,14 @@ The classes that can be saved register themselves with :func:`register_model_cla
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
 
 from engine.files import atomic_write
+
+if TYPE_CHECKING:  # nn.module imports this module
+    from nn.module import M, Module
 
 FORMAT = "glassgrad-model"
 VERSION = 1
@@ -78,7 +83,8 @@ def dumps(model, metadata: dict | None = None) -> str:
     return "{\n" + "\n".join(lines) + '\n "state": {\n' + ",\n".join(state) + "\n }\n}\n"
 
 
-def save(model, path, metadata: dict | None = None) -> Path:
+def save(model: Module, path: str | os.PathLike[str],
+         metadata: dict[str, Any] | None = None) -> Path:
     """Write ``model`` (and ``metadata``) to ``path`` atomically. Returns the path."""
     return atomic_write(path, dumps(model, metadata), "model")
 
@@ -153,7 +159,11 @@ def _check_sizes(cls: type, doc: dict, fail) -> None:
                    f"file holds {present:,}")
 
 
-def load(path, expected: type | None = None):
+@overload
+def load(path: str | os.PathLike[str], expected: None = None) -> Module: ...
+@overload
+def load(path: str | os.PathLike[str], expected: type[M]) -> M: ...
+def load(path: str | os.PathLike[str], expected: type[Module] | None = None) -> Module:
     """Read a model saved by :func:`save`. ``expected`` checks the class (``MLP.load`` does)."""
     path = Path(path)
     if not path.is_file():
