@@ -40,7 +40,9 @@ naming the first node that differs) when their graphs are not the same.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 
@@ -51,6 +53,10 @@ from engine.node import Node, gather
 from engine.ops import OPS
 from engine.rows import Rows
 from engine.value import Value
+
+# A batch's inputs: one (number of inputs, batch) array, or a tuple of arrays whose rows
+# follow each other (pixels, then targets: no stacking copy).
+Batch: TypeAlias = np.ndarray | tuple[np.ndarray, ...]
 
 
 class TraceError(ValueError):
@@ -65,8 +71,10 @@ class _Group:
     a parameter (if not, its grads can be skipped when only the parameters' are wanted).
     """
 
+    arg: np.ndarray | float | None  # one number when every node's arg is the same
+
     def __init__(self, op: str, out: slice, ins: np.ndarray, arg: np.ndarray | None,
-                 needed: list[bool]):
+                 needed: list[bool]) -> None:
         self.row, self.out, self.arg, self.needed = OPS[op], out, arg, needed
         if (arg is not None and len(arg) and float(arg[0, 0]).is_integer()
                 and np.all(arg.view(np.int64) == arg.view(np.int64)[0])):
@@ -198,7 +206,8 @@ def _find_bounds(kernels: list, rows: int, exact: bool = False) -> _Bounds:
         producer[kernel.out] = k
     reads = [set(producer[kernel.input_rows].tolist()) - {-1} for kernel in kernels]
     groups = [isinstance(kernel, _Group) for kernel in kernels]
-    inexact, inexact_inputs = [], []
+    inexact: list[bool] = []
+    inexact_inputs: list[bool] = []
     for k, kernel in enumerate(kernels):
         inexact_inputs.append(any(inexact[r] for r in reads[k]))
         # A matrix product, a math-library function, or anything computed from either.
@@ -339,8 +348,8 @@ class Tape:
     products fused into a layer, and parameters read only by layers, have none.
     """
 
-    def __init__(self, output: Node, inputs: list[Node], params: list[Node],
-                 fuse: bool = True, exact: bool = False):
+    def __init__(self, output: Node, inputs: Sequence[Node], params: Sequence[Node],
+                 fuse: bool = True, exact: bool = False) -> None:
         self.order = topological_order(output)
         position = {node: i for i, node in enumerate(self.order)}
         missing = [i for i, x in enumerate(inputs) if x not in position]
@@ -364,7 +373,7 @@ class Tape:
         self._local = threading.local()
         self.recomputed = 0  # examples computed again the eager way (a kink was too near)
 
-    def _assign_rows(self, output: Node, inputs: list[Node], index: dict,
+    def _assign_rows(self, output: Node, inputs: Sequence[Node], index: dict,
                      plans: list[_Plan]) -> None:
         """Rows: inputs, then parameters read per example, then constants, then each kernel's
         results side by side, so that most reads and writes are slices of ``values``."""
@@ -474,7 +483,7 @@ class Tape:
                                               np.empty(shape))
         return work
 
-    def forward(self, inputs: np.ndarray, params=None) -> np.ndarray:
+    def forward(self, inputs: Batch, params=None) -> np.ndarray:
         """Values of every row for a batch: ``inputs`` is (number of inputs, batch size);
         ``params`` the parameter vector (default: the parameters' ``.data``)."""
         values, theta, _ = self._start(inputs, params)
@@ -566,7 +575,7 @@ class Tape:
         if len(self.param_slots):
             param_grads[self.param_index] += grads[self.param_slots].sum(axis=1)
 
-    def run(self, inputs: np.ndarray, seed: np.ndarray, params=None,
+    def run(self, inputs: Batch, seed: np.ndarray, params=None,
             params_only: bool = False, reuse: bool = False):
         """:meth:`forward` then :meth:`backward` in one go (the backward pass reuses the
         inputs the forward pass gathered): ``(values, grads, param_grads)``. ``reuse=True``
@@ -588,7 +597,7 @@ class Tape:
         return len(self.kernels)
 
 
-def trace(output_fn, example_inputs: list, params: list[Node], check_with=None,
+def trace(output_fn, example_inputs: list, params: Sequence[Node], check_with=None,
           fuse: bool = True, exact: bool = False) -> Tape:
     """Trace ``output_fn(input_values) -> Value`` once and return a :class:`Tape`.
 

@@ -189,7 +189,7 @@ def neuron_parts(node: Node, readers_of: Mapping[Node, Sequence[Node]]) -> Neuro
         weights, inputs, rest = split_wsum(parents)
         if not weights or not all(_is_weight(w) for w in weights):
             return None
-        products = ()
+        products: tuple[Node, ...] = ()
     elif node.op == "sum":
         k = 0
         while k < len(parents) and _is_product(parents[k], node, readers_of):

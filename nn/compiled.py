@@ -56,7 +56,7 @@ class CompiledStep:
             raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
         self.model, self.loss = model, loss
         self.nin, self.nout = model.nin, model.nouts[-1]
-        captured = {}
+        captured: dict[str, list[engine.Value]] = {}
 
         def step(leaves):
             x, target = leaves[:self.nin], leaves[self.nin:]
