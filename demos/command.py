@@ -9,73 +9,78 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
-from collections.abc import Callable
+from dataclasses import dataclass
 
+from engine import __version__
 from engine.console import run
 
 
-def _digits(argv):
-    from demos.digits.cli import main  # each command imports only what it runs
+@dataclass(frozen=True)
+class Command:
+    """One of glassgrad's commands: the ``main(argv, prog)`` it runs, named as
+    ``"module:function"`` (imported only when it runs), its ``python -m`` module, and what it
+    does in a line."""
 
-    return main(argv)
+    main: str
+    module: str
+    words: str
 
-
-def _how_it_works(argv):
-    from demos.how_it_works.cli import main
-
-    return main(argv)
-
-
-def _studio(argv):
-    from demos.studio.cli import main
-
-    return main(argv)
+    def __call__(self, argv: list[str], prog: str) -> int:
+        module, _, function = self.main.partition(":")
+        return getattr(importlib.import_module(module), function)(argv, prog=prog)
 
 
-def _viz(argv):
-    from engine.viz.cli import main
-
-    return main(argv)
-
-
-def _walkthrough(argv):
-    from demos.walkthrough import main
-
-    return main(argv)
-
-
-COMMANDS: dict[str, tuple[Callable, str]] = {
-    "digits": (_digits, "train a network of Values to read handwritten digits; "
-                        "'glassgrad digits predict' asks it about one image"),
-    "how-it-works": (_how_it_works, "the explainer's four steps of backprop, drawn from a "
-                                    "real network, and an explorer to click through them"),
-    "studio": (_studio, "draw a digit in the browser, watch the network read it, teach it "
-                        "your handwriting (needs the [studio] extra)"),
-    "viz": (_viz, "draw an expression's graph with every value and grad, step through it, "
-                  "practise it: glassgrad viz 'tanh(a*b + c)' a=2 b=-3 c=10 -o g.svg"),
-    "walkthrough": (_walkthrough, "one neuron, forward and backward, step by step"),
+COMMANDS: dict[str, Command] = {
+    "digits": Command("demos.digits.cli:main", "demos.digits",
+                      "train a network of Values to read handwritten digits; "
+                      "'glassgrad digits predict' asks it about one image"),
+    "how-it-works": Command("demos.how_it_works.cli:main", "demos.how_it_works",
+                            "the explainer's four steps of backprop, drawn from a real "
+                            "network, and an explorer to click through them"),
+    "studio": Command("demos.studio.cli:main", "demos.studio",
+                      "draw a digit in the browser, watch the network read it, teach it your "
+                      "handwriting (needs the [studio] extra)"),
+    "viz": Command("engine.viz.cli:main", "engine.viz",
+                   "draw an expression's graph with every value and grad, step through it, "
+                   "practise it: glassgrad viz 'tanh(a*b + c)' a=2 b=-3 c=10 -o g.svg"),
+    "walkthrough": Command("demos.walkthrough:main", "demos.walkthrough",
+                           "one neuron, forward and backward, step by step"),
 }
 
 
 def usage() -> str:
+    """``glassgrad --help``: every command with what it does."""
     width = max(map(len, COMMANDS))
     lines = ["usage: glassgrad COMMAND [ARGS…]   (glassgrad COMMAND --help for its flags)",
-             "", "commands:"]
-    lines += [f"  {name:<{width}}  {words}" for name, (_, words) in COMMANDS.items()]
+             "       glassgrad --version", "", "commands:"]
+    lines += [f"  {name:<{width}}  {c.words}" for name, c in COMMANDS.items()]
     return "\n".join(lines)
 
 
+def demos_list() -> str:
+    """``python -m demos``: the demos' ``python -m`` forms, from the same table."""
+    demos = {c.module: c.words for c in COMMANDS.values() if c.module.startswith("demos.")}
+    width = max(map(len, demos)) + len("python -m ")
+    return "\n".join(["glassgrad demos:"] + [f"  {'python -m ' + module:<{width}}  {words}"
+                                            for module, words in demos.items()])
+
+
 def main(argv=None) -> int:
+    """Run ``glassgrad COMMAND ARGS…``; the command's usage lines say ``glassgrad COMMAND``."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(usage())
         return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        print(f"glassgrad {__version__}")
+        return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
         print(f"glassgrad: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    return COMMANDS[name][0](rest)
+    return COMMANDS[name](rest, prog=f"glassgrad {name}")
 
 
 def entry() -> None:

@@ -27,9 +27,9 @@ def neuron():
     return o, [x1, x2, w1, w2, b]
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog: str = "python -m demos.walkthrough") -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m demos.walkthrough",
+        prog=prog,
         description="Build one neuron, step through its backward pass and check the grads.")
     parser.parse_args(argv)
 

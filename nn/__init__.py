@@ -7,6 +7,7 @@
 >>> optimizer.zero_grad(); loss.backward(); optimizer.step()
 """
 
+from nn import engine_check  # noqa: F401 - first: a learner's own engine.py is named, not used
 from nn.compiled import CompiledStep, compile_step
 from nn.layers import ACTIVATIONS, INITS, MLP, Layer, Neuron, init_weights
 from nn.losses import cross_entropy, hinge, log_sum_exp, mse, softmax

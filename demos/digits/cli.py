@@ -62,13 +62,13 @@ def layer_sizes(text: str) -> list[int]:
     return sizes
 
 
-def train_parser() -> argparse.ArgumentParser:
+def train_parser(prog: str = "python -m demos.digits") -> argparse.ArgumentParser:
     d = TrainConfig()
     p = argparse.ArgumentParser(
-        prog="python -m demos.digits",
+        prog=prog,
         description="Train a feed-forward network built from glassgrad Values to read "
                     "handwritten digits from their pixel gray levels. "
-                    "See also: python -m demos.digits predict --help",
+                    f"See also: {prog} predict --help",
 )
     p.add_argument("--epochs", type=positive_int, default=d.epochs,
                    help="passes over the training images (default: %(default)s)")
@@ -112,9 +112,9 @@ def train_parser() -> argparse.ArgumentParser:
     return p
 
 
-def predict_parser() -> argparse.ArgumentParser:
+def predict_parser(prog: str = "python -m demos.digits predict") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m demos.digits predict",
+        prog=prog,
         description="Show one digit in the terminal and what a trained model makes of it.")
     p.add_argument("--model", metavar="PATH", default="runs/digits/model.json",
                    help="a model.json written by training (default: %(default)s)")
@@ -162,8 +162,8 @@ def report(metrics: dict) -> str:
 
 # --- Commands ---------------------------------------------------------------------------------
 
-def run_train(argv) -> int:
-    parser = train_parser()
+def run_train(argv, prog: str = "python -m demos.digits") -> int:
+    parser = train_parser(prog)
     args = parser.parse_args(argv)
     allowed = (28, 14, 7) if args.mnist else (8, 4)
     size = args.size if args.size is not None else allowed[0 if not args.mnist else 1]
@@ -239,8 +239,8 @@ def normalisation(meta: dict, nin: int, source) -> tuple[int, np.ndarray, np.nda
     return side, arrays[0], arrays[1]
 
 
-def run_predict(argv) -> int:
-    args = predict_parser().parse_args(argv)
+def run_predict(argv, prog: str = "python -m demos.digits predict") -> int:
+    args = predict_parser(prog).parse_args(argv)
     if not Path(args.model).exists():
         print(f"error: model file {args.model} does not exist: train one first with python -m "
               f"demos.digits (it writes runs/digits/model.json), or give --model FILE",
@@ -283,8 +283,9 @@ def run_predict(argv) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog: str = "python -m demos.digits") -> int:
+    """Train, or ``predict``; ``prog`` is how the usage lines name the command."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "predict":
-        return run_predict(argv[1:])
-    return run_train(argv)
+        return run_predict(argv[1:], f"{prog} predict")
+    return run_train(argv, prog)

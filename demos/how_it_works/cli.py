@@ -142,8 +142,9 @@ def seed(text: str) -> int:
     return value
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m demos.how_it_works", description=__doc__,
+def parser(prog: str = "python -m demos.how_it_works") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.replace(
+                                    "python -m demos.how_it_works", prog, 1),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--digit", type=int, choices=range(10), default=3, metavar="0-9",
                    help="which digit the figures follow (default: %(default)s)")
@@ -168,8 +169,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    p = parser()
+def main(argv=None, prog: str = "python -m demos.how_it_works") -> int:
+    p = parser(prog)
     args = p.parse_args(argv)
     if args.epochs < 1:
         p.error(f"argument --epochs: expected a positive integer, got {args.epochs}")

@@ -37,8 +37,8 @@ def port(text: str) -> int:
     return number
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m demos.studio", description=__doc__.split(
+def parser(prog: str = "python -m demos.studio") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split(
         "\n\n")[0].split(": ", 1)[1])
     p.add_argument("--model", help="a model.json written by python -m demos.digits with "
                    "--hidden 16,16 (default: train one first, about a second)")
@@ -87,8 +87,8 @@ def _importable(name: str) -> bool:
     return True
 
 
-def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+def main(argv=None, prog: str = "python -m demos.studio") -> int:
+    args = parser(prog).parse_args(argv)
     missing = [name for name in ("starlette", "uvicorn") if not _importable(name)]
     if missing:
         print(f"error: the studio needs Starlette and uvicorn ({' and '.join(missing)} "

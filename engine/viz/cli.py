@@ -25,12 +25,12 @@ def assignment(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"{name}: expected a number, got {value!r}") from None
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m engine.viz") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m engine.viz",
+        prog=prog,
         description="Build an expression from Values, backpropagate through it and draw its "
                     "graph with every value and grad. Example: "
-                    'python -m engine.viz "tanh(a*b + c)" a=2 b=-3 c=10 -o graph.svg')
+                    f'{prog} "tanh(a*b + c)" a=2 b=-3 c=10 -o graph.svg')
     p.add_argument("expression", help="numbers, names, + - * / ** and the functions "
                                       + ", ".join(FUNCTIONS))
     p.add_argument("values", nargs="*", type=assignment, metavar="NAME=NUMBER",
@@ -59,8 +59,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    p = parser()
+def main(argv=None, prog: str = "python -m engine.viz") -> int:
+    p = parser(prog)
     args = p.parse_args(argv)
     values = dict(args.values)
     if len(values) != len(args.values):
