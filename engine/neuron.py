@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import operator
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -99,7 +99,8 @@ WSUM: Op = Op(
 register(WSUM)
 
 
-def weighted_sum(weights, inputs, bias=None, fused: bool = False) -> Value:
+def weighted_sum(weights: Iterable[Value | float], inputs: Iterable[Value | float],
+                 bias: Value | float | None = None, fused: bool = False) -> Value:
     """Σᵢ wᵢ·xᵢ (+ b): what a neuron computes, recorded as one product node per pair and one
     n-ary Σ node (exactly the graph ``sum([w * x for …] + [b])`` records, built faster: this
     runs once per neuron per example, so it skips the per-operator dispatch).

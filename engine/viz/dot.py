@@ -16,9 +16,10 @@ activation, value and grad, and each layer becomes a cluster.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from engine.autodiff import local_grads, topological_order
 from engine.neuron import Neuron, find_neurons
@@ -152,8 +153,10 @@ class _Options:
 
 
 def draw_dot(root: Node, *, rankdir: str = "LR", local_derivatives: bool = False,
-             color_grads: bool = False, highlight=(), params=None, collapse="auto",
-             expand=(), known_grads=None, title: str | None = None) -> graphviz.Digraph:
+             color_grads: bool = False, highlight: Iterable[Node] = (),
+             params: Iterable[Node] | None = None, collapse: bool | Literal["auto"] = "auto",
+             expand: Iterable[Node] = (), known_grads: Iterable[Node] | None = None,
+             title: str | None = None) -> graphviz.Digraph:
     """The graph of everything ``root`` depends on, as a ``graphviz.Digraph``.
 
     - ``rankdir``: ``"LR"`` (inputs on the left) or ``"TB"``, ``"RL"``, ``"BT"``;

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.autodiff import backward_steps, copy_graph, topological_order
 from engine.files import atomic_write
@@ -25,7 +26,8 @@ def _format(path: Path, fmt: str | None) -> str:
     return fmt
 
 
-def render(dot: graphviz.Digraph, path, format: str | None = None) -> Path:  # noqa: A002
+def render(dot: graphviz.Digraph, path: str | os.PathLike[str],
+           format: str | None = None) -> Path:  # noqa: A002
     """Write ``dot`` to ``path`` as SVG, PNG, PDF or DOT (from the suffix, or ``format``)."""
     path = Path(path)
     fmt = _format(path, format)
@@ -37,8 +39,8 @@ def render(dot: graphviz.Digraph, path, format: str | None = None) -> Path:  # n
     return atomic_write(path, pipe(dot, fmt), "picture")
 
 
-def backward_frames(root: Node, directory, format: str = "svg",  # noqa: A002
-                    **draw_options) -> list[Path]:
+def backward_frames(root: Node, directory: str | os.PathLike[str],
+                    format: str = "svg", **draw_options: Any) -> list[Path]:  # noqa: A002
     """One picture per step of ``backward_steps(root)``: ``step_001.svg``, ``step_002.svg``, …
 
     In each, the node whose grad is being passed on is highlighted, the grads known so far
