@@ -9,6 +9,7 @@ are fixed (a column per layer), so the same network always gives the same pictur
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -157,7 +158,7 @@ def _draw_weights(dot, model: MLP, focus: dict, top_k: int | None, edge_attrs: d
         for j, row in enumerate(weights):
             if k in focus and focus[k] != j:
                 continue
-            chosen = range(len(row))
+            chosen: Sequence[int] = range(len(row))
             if top_k is not None:
                 chosen = sorted(np.argsort(-np.abs(row), kind="stable")[:top_k])
             for i in chosen:

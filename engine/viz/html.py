@@ -109,7 +109,9 @@ class _Fields:
         (none for a node drawn inside a collapsed neuron)."""
         if node in self.owner or not node.parents:
             return []
-        head, seen, ids = f"n{self.index[node]}_op", {}, []
+        head = f"n{self.index[node]}_op"
+        seen: dict[str, int] = {}
+        ids: list[str] = []
         for parent in node.parents:
             n = self.owner.get(parent)
             tail = f"neuron{n.index}" if n is not None else f"n{self.index[parent]}"
@@ -153,7 +155,7 @@ class _Fields:
         return -1, 0 if not node.parents else last_layer + 1
 
 
-def _steps(root: Node, order: list[Node], neurons: list[Neuron]) -> tuple[dict, list[dict]]:
+def _steps(root: Node, order: list[Node], neurons: list[Neuron]) -> tuple[dict, list[list]]:
     """(initial field texts, steps) of the pass over ``order``, as the page shows them, with
     ``neurons`` drawn collapsed. Runs the backward pass (leaf grads from zero), so afterwards
     every node holds the grads the final picture shows."""
