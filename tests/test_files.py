@@ -1,10 +1,17 @@
-"""engine.files.atomic_write: the one writer, whole files or nothing."""
+"""engine.files: atomic_write, the one writer, whole files or nothing; json_text, strict JSON."""
 
+import json
 import os
 
 import pytest
 
-from engine.files import atomic_write
+from engine.files import (
+    DuplicateKeyError,
+    atomic_write,
+    json_text,
+    non_finite_numbers,
+    strict_loads,
+)
 
 
 def test_writes_text_and_bytes(tmp_path):
@@ -50,3 +57,25 @@ def test_the_new_file_gets_the_usual_permissions(tmp_path):
     finally:
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_json_text_is_strict_and_names_what_is_not_finite():
+    """json.dumps writes NaN and Infinity, which no other JSON reader takes."""
+    assert json_text({"a": [1.5, 2]}, indent=1) == json.dumps({"a": [1.5, 2]}, indent=1)
+    value = {"history": [{"loss": 0.5}, {"loss": float("nan")}],
+             "w": [[1.0, float("-inf")], 10 ** 400], "ok": [True, "NaN"]}
+    assert non_finite_numbers(value) == ["history.1.loss", "w.0.1", "w.1"]
+    with pytest.raises(ValueError, match=r"^cannot write metrics: 3 numbers are not finite "
+                       r"\(NaN or ±Infinity, which JSON cannot hold\): history\.1\.loss, w\.0\.1, "
+                       r"w\.1$"):
+        json_text(value, "metrics")
+    deep = [float("inf")]
+    for _ in range(5000):  # any depth: no recursion
+        deep = [deep]
+    assert non_finite_numbers(deep) == [".".join(["0"] * 5001)]
+
+
+def test_strict_loads_refuses_a_key_named_twice():
+    assert strict_loads('{"a": {"b": 1}, "c": [{"b": 2}]}') == {"a": {"b": 1}, "c": [{"b": 2}]}
+    with pytest.raises(DuplicateKeyError, match='^the key "b" appears twice$'):
+        strict_loads('{"a": {"b": 1, "b": 2}}')
