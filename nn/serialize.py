@@ -16,8 +16,11 @@ A model file holds the architecture (class and constructor arguments) and every 
     }
 
 Floats are written with Python's shortest round-trip repr, so a loaded model is bit-identical
-to the saved one (a non-finite weight is written as NaN or Infinity, which Python reads back).
-Files are written with ``engine.files.atomic_write``, so a crash never leaves half a file.
+to the saved one. The file is strict JSON: a model with a weight that is NaN or ±Infinity (its
+training diverged) is neither saved nor loaded, and the error names those weights. A key
+named twice is refused too (a person reading the file sees the first value, ``json`` keeps
+the last). Files are written with ``engine.files.atomic_write``, so a crash never leaves half a
+file.
 
 The classes that can be saved register themselves with :func:`register_model_class`
 (``nn.layers`` registers Neuron, Layer and MLP); a file names its class by that name.
@@ -30,7 +33,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
-from engine.files import atomic_write
+from engine.files import DuplicateKeyError, atomic_write, non_finite_numbers, some, strict_loads
 
 if TYPE_CHECKING:  # nn.module imports this module
     from nn.module import M, Module
@@ -78,14 +81,34 @@ def dumps(model, metadata: dict | None = None) -> str:
         raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
     header = {"format": FORMAT, "version": VERSION, "class": name, "config": model.config(),
               "metadata": metadata}
-    lines = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in header.items()]
-    state = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in model.state_dict().items()]
+    weights = model.state_dict()
+    bad = _not_finite(weights, {"metadata": metadata})
+    if bad:
+        raise ValueError(f"cannot save a {name}: {bad}")
+    lines = [f" {json.dumps(k)}: {json.dumps(v, allow_nan=False)}," for k, v in header.items()]
+    state = [f"  {json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in weights.items()]
     return "{\n" + "\n".join(lines) + '\n "state": {\n' + ",\n".join(state) + "\n }\n}\n"
+
+
+def _not_finite(state, rest) -> str | None:
+    """What is not finite in a model's ``state`` (named as weights: ``layers.0.neurons.3.w.12``)
+    and in the ``rest`` of its file (dotted paths from the top), as the end of one line; None
+    when every number is finite."""
+    weights = non_finite_numbers(state)
+    others = non_finite_numbers(rest)
+    if not weights and not others:
+        return None
+    names = weights + others
+    kind = "weight" if not others else "number"
+    cause = "; its training likely diverged (try a smaller learning rate)" if weights else ""
+    return (f"{len(names)} {kind}{'s' * (len(names) > 1)} {'are' if len(names) > 1 else 'is'} "
+            f"not finite (NaN or ±Infinity): {some(names)}{cause}")
 
 
 def save(model: Module, path: str | os.PathLike[str],
          metadata: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` (and ``metadata``) to ``path`` atomically. Returns the path."""
+    """Write ``model`` (and ``metadata``) to ``path`` atomically. Returns the path. A model
+    with a weight that is not finite is a ``ValueError`` naming it, and nothing is written."""
     return atomic_write(path, dumps(model, metadata), "model")
 
 
@@ -102,6 +125,9 @@ def loads(text: str, source: str = "<string>", expected: type | None = None):
     if version != VERSION:
         raise fail(f"format version {version!r} is not supported (this glassgrad reads "
                    f"version {VERSION})")
+    bad = _not_finite(doc.get("state"), {k: v for k, v in doc.items() if k != "state"})
+    if bad:
+        raise fail(bad)
     missing = [k for k in ("class", "config", "state") if k not in doc]
     if missing:
         raise fail(f"missing field(s): {', '.join(missing)}")
@@ -131,7 +157,10 @@ def loads(text: str, source: str = "<string>", expected: type | None = None):
 
 def _parse(text: str, fail):
     try:
-        return json.loads(text)
+        return strict_loads(text)
+    except DuplicateKeyError as e:
+        raise fail(f"{e}; a reader sees the first value and a loader would take the last, "
+                   "so it is refused: keep one") from None
     except json.JSONDecodeError as e:
         raise fail(f"not valid JSON, so not a glassgrad model file, or one that is truncated "
                    f"or corrupt ({e.msg} at line {e.lineno}, column {e.colno})") from None
@@ -166,6 +195,10 @@ def load(path: str | os.PathLike[str], expected: type[M]) -> M: ...
 def load(path: str | os.PathLike[str], expected: type[Module] | None = None) -> Module:
     """Read a model saved by :func:`save`. ``expected`` checks the class (``MLP.load`` does)."""
     path = Path(path)
+    if path.is_dir():
+        inside = path / "model.json"
+        hint = f"; did you mean {inside}?" if inside.is_file() else ""
+        raise ModelFileError(f"{path}: is a directory, not a model file{hint}")
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist")
     try:
