@@ -38,12 +38,20 @@ Seed: TypeAlias = int | random.Random | np.random.Generator | None
 
 
 def _check_choice(what: str, value: object, choices: Iterable[str]) -> None:
+    named = ", ".join(map(repr, choices))
+    if not isinstance(value, str):  # a list given by position here is unhashable, not unknown
+        raise TypeError(f"{what} must be a str, one of {named}; got {type(value).__name__}: "
+                        f"{_short(value)}")
     if value not in choices:
-        raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(map(repr, choices))}")
+        raise ValueError(f"unknown {what} {value!r}; choose one of {named}")
 
 
 def _check_count(what: str, n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+    """A size argument: TypeError if it is no int, ValueError if it is not positive."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{what} must be a positive integer, got {type(n).__name__}: "
+                        f"{_short(n)}")
+    if n < 1:
         raise ValueError(f"{what} must be a positive integer, got {n!r}")
     return int(n)
 
@@ -111,7 +119,7 @@ class Neuron(Module):
 
     def __init__(self, nin: int, activation: str = "relu", init: str = "uniform",
                  rng: Seed | _Sampler = None, fan_out: int = 1, fused: bool = False) -> None:
-        nin = _check_count("nin", nin)
+        nin, fan_out = _check_count("nin", nin), _check_count("fan_out", fan_out)
         _check_flag("fused", fused)
         _check_choice("activation", activation, ACTIVATIONS)
         _check_choice("init", init, INITS)
@@ -158,6 +166,9 @@ class Layer(Module):
     def __init__(self, nin: int, nout: int, activation: str = "relu", init: str = "uniform",
                  rng: Seed | _Sampler = None, fused: bool = False) -> None:
         nin, nout = _check_count("nin", nin), _check_count("nout", nout)
+        _check_choice("activation", activation, ACTIVATIONS)
+        _check_choice("init", init, INITS)
+        _check_flag("fused", fused)
         sampler = rng if isinstance(rng, _Sampler) else _Sampler(rng)
         self.neurons = [Neuron(nin, activation, init, sampler, fan_out=nout, fused=fused)
                         for _ in range(nout)]
@@ -220,15 +231,21 @@ class MLP(Module):
     26
     """
 
-    def __init__(self, nin: int, nouts: int | Sequence[int], activation: str = "relu",
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu",
                  init: str = "uniform", rng: Seed = None, fused: bool = False) -> None:
         nin = _check_count("nin", nin)
-        if isinstance(nouts, numbers.Integral):
-            nouts = [nouts]
-        if not isinstance(nouts, (list, tuple)) or not nouts:
+        # One int would be one linear layer, silently: the sizes are always a list.
+        if not isinstance(nouts, (list, tuple)):
+            example = nouts if type(nouts) is int and nouts > 0 else 10
+            raise TypeError(f"nouts must be a list of layer sizes, the last the number of "
+                            f"outputs: MLP({nin}, [{example}]) is one linear layer, MLP({nin}, "
+                            f"[32, {example}]) has a hidden layer; got {type(nouts).__name__}: "
+                            f"{_short(nouts)}")
+        if not nouts:
             raise ValueError(f"nouts must be a non-empty list of layer sizes, got {nouts!r}")
-        sizes = [nin] + [_check_count("layer size", n) for n in nouts]
+        sizes = [nin] + [_check_count(f"nouts[{i}]", n) for i, n in enumerate(nouts)]
         _check_choice("activation", activation, ACTIVATIONS)
+        _check_choice("init", init, INITS)
         _check_flag("fused", fused)
         sampler = _Sampler(rng)
         self.layers = [
@@ -244,8 +261,6 @@ class MLP(Module):
     def parameter_count(cls, config: dict[str, Any]) -> int:
         """Σ (fan-in + 1) · size over the layers (for loading: computed without building)."""
         nouts = config.get("nouts")
-        if isinstance(nouts, int) and not isinstance(nouts, bool):
-            nouts = [nouts]
         if not isinstance(nouts, list) or not nouts or len(nouts) > 1000:
             raise ValueError(f"nouts must be a list of layer sizes, got {_short(nouts)}")
         sizes = [_count(config, "nin"), *(_count({"layer size": n}, "layer size")

@@ -61,12 +61,36 @@ def test_bad_construction():
         Neuron(3, init="zeros")
     with pytest.raises(ValueError, match="nin must be a positive integer, got 0"):
         Layer(0, 3)
-    with pytest.raises(ValueError, match="layer size must be a positive integer, got -1"):
+    with pytest.raises(ValueError, match=r"nouts\[1\] must be a positive integer, got -1"):
         MLP(3, [4, -1])
     with pytest.raises(ValueError, match="nouts must be a non-empty list"):
         MLP(3, [])
     with pytest.raises(TypeError, match="rng must be None, an int seed"):
         MLP(3, [2], rng="seed")
+
+
+@pytest.mark.parametrize("make, error, message", [
+    # the activation given by position as a list: was "unhashable type: 'list'"
+    (lambda: MLP(4, [3], [2]), TypeError,
+     r"^activation must be a str, one of 'tanh', .*'linear'; got list: \[2\]$"),
+    # one int was silently one linear layer
+    (lambda: MLP(64, 10), TypeError, r"^nouts must be a list of layer sizes, the last the number "
+     r"of outputs: MLP\(64, \[10\]\) is one linear layer, MLP\(64, \[32, 10\]\) has a hidden "
+     r"layer; got int: 10$"),
+    (lambda: MLP("64", [10]), TypeError, r"^nin must be a positive integer, got str: '64'$"),
+    (lambda: MLP(4, [3.0, 2]), TypeError, r"^nouts\[0\] must be a positive integer, got float"),
+    (lambda: MLP(4, [3], init=None), TypeError, r"^init must be a str, one of 'uniform', "),
+    (lambda: MLP(4, [3], fused=1), TypeError, r"^fused must be True or False, got int: 1$"),
+    (lambda: Layer(3, [2]), TypeError, r"^nout must be a positive integer, got list: \[2\]$"),
+    (lambda: Layer(3, 2, "gelu"), ValueError, r"^unknown activation 'gelu'; choose one of"),
+    (lambda: Layer(3, 2, ["relu"]), TypeError, r"^activation must be a str"),
+    (lambda: Neuron(3, 2), TypeError, r"^activation must be a str, .*; got int: 2$"),
+    (lambda: Neuron(2.5), TypeError, r"^nin must be a positive integer, got float: 2\.5$"),
+    (lambda: Neuron(3, fan_out=0), ValueError, r"^fan_out must be a positive integer, got 0$"),
+])
+def test_constructor_arguments_are_named_in_their_errors(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
 
 
 def test_initialisation_is_reproducible_from_seed_random_and_generator():

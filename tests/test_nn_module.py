@@ -99,6 +99,6 @@ def test_repr_tree_with_parameter_counts():
         "  (layers.1): Layer(32 → 10, linear; 330 parameters)\n"
         "    (neurons): 10 × Neuron(32 inputs, linear; 33 parameters)")
     assert repr(Tied()).splitlines()[0] == "Tied(5 parameters)"
-    assert repr(MLP(3, 2)).splitlines()[0] == "MLP(3 → 2, linear; 8 parameters)"
+    assert repr(MLP(3, [2])).splitlines()[0] == "MLP(3 → 2, linear; 8 parameters)"
     assert repr(Layer(2, 1, activation="tanh")).splitlines()[1] == (
         "  (neurons.0): Neuron(2 inputs, tanh; 3 parameters)")
