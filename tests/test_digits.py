@@ -2,7 +2,10 @@
 
 import gzip
 import hashlib
+import importlib.util
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +14,7 @@ import numpy as np
 import pytest
 
 from demos.digits import cli
+from demos.digits import train as training
 from demos.digits.data import (
     DIGITS_FILE,
     DIGITS_SHA256,
@@ -21,8 +25,8 @@ from demos.digits.data import (
     read_idx,
     stratified_split,
 )
-from demos.digits.train import TrainConfig, train
-from nn import MLP, load
+from demos.digits.train import DivergedError, RunInUseError, TrainConfig, train
+from nn import MLP, ModelFileError, load
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -334,3 +338,196 @@ def test_mnist_sized_images_train_at_784_inputs(tmp_path, capsys):
     assert metrics["train_samples"] == 1400 and metrics["test_samples"] == 397
     assert metrics["test_accuracy"] > 0.85 and 0 < metrics["train_seconds"] < 60
     assert load(out / "model.json").layers[0].nin == 784
+
+
+# --- Runs that diverge, runs that share a folder, models that cannot be used -------------------
+
+def strict(path: Path):
+    """The file read as strict JSON: NaN and Infinity, which are not JSON, are errors."""
+    def refuse(constant):
+        raise ValueError(f"{path.name} holds {constant}, which is not JSON")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def digits(*args, cwd=ROOT):
+    """``python -m demos.digits ARGS`` in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "demos.digits", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize("engine", ["compiled", "eager"])
+def test_a_diverging_run_stops_with_one_line_and_writes_nothing(tmp_path, engine):
+    """It used to print a normal report, write a NaN model and metrics.json and exit 0."""
+    out = tmp_path / "D"
+    result = digits("--lr", "1e300", "--hidden", "16,16", "--epochs", "2", "--out", str(out),
+                    "--quiet", "--engine", engine)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == (
+        "error: training diverged at epoch 1, batch 2 of 45: the loss is nan. The learning rate "
+        "is likely too large: try a smaller --lr than 1e+300. Nothing that is not finite was "
+        "written: no epoch of this run finished, so it left no checkpoint\n")
+    assert "Test accuracy" not in result.stdout
+    assert [p.name for p in out.iterdir()] == [".lock"]
+
+
+def test_divergence_keeps_the_last_finite_checkpoint_which_resume_reads(tmp_path):
+    config = TrainConfig(epochs=4, hidden=[8], size=4, limit=200, lr=1e20, optimizer="sgd")
+    with pytest.raises(DivergedError, match=r"^training diverged at epoch 2, batch 2 of 7: the "
+                       r"loss is nan\. .*--lr than 1e\+20\. .* still holds epoch 1$"):
+        train(config, tmp_path, progress=False, log=lambda m: None)
+    checkpoint = tmp_path / "checkpoint.json"
+    before = checkpoint.read_bytes()
+    assert strict(checkpoint)["epoch"] == 1
+    assert not (tmp_path / "model.json").exists() and not (tmp_path / "metrics.json").exists()
+    said = []
+    with pytest.raises(DivergedError, match="at epoch 2, batch 2 of 7"):  # the same batch again
+        train(config, tmp_path, resume=True, progress=False, log=said.append)
+    assert said[0] == f"Resuming from {checkpoint}: 1 of 4 epochs done."
+    assert checkpoint.read_bytes() == before
+
+
+def test_weights_that_overflow_in_the_last_batch_are_no_checkpoint(tmp_path):
+    config = TrainConfig(**TINY)
+    model, optimizer, schedule = training.build(config, 16)
+    model.layers[1].neurons[4].w[2].data = float("inf")
+    with pytest.raises(DivergedError, match=r"^training diverged at epoch 3, after its last "
+                       r"batch: 1 numbers are not finite \(model\.layers\.1\.neurons\.4\.w\.2\)"):
+        training._save_checkpoint(tmp_path, config, 3, model, optimizer, schedule, [])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_json_file_a_run_writes_is_strict(tmp_path):
+    train(TrainConfig(**TINY), tmp_path, progress=False, log=lambda m: None)
+    for name in ("model.json", "metrics.json", "checkpoint.json"):
+        strict(tmp_path / name)
+
+
+def test_a_checkpoint_holding_nan_or_a_key_twice_is_not_resumed(tmp_path):
+    config = TrainConfig(**TINY)
+    train(config, tmp_path, progress=False, log=lambda m: None)
+    path = tmp_path / "checkpoint.json"
+    text = path.read_text()
+    path.write_text(re.sub(r'("history": \[\{"epoch": 1, "loss": )[^,]+', r"\1NaN", text))
+    with pytest.raises(ValueError, match=r"is damaged: 1 numbers are not finite "
+                                         r"\(history\.0\.loss\)$"):
+        train(config, tmp_path, resume=True, progress=False, log=lambda m: None)
+    path.write_text(text.replace('"epoch": 3', '"epoch": 3, "epoch": 1', 1))
+    with pytest.raises(ValueError, match=r'is corrupt \(the key "epoch" appears twice\)'):
+        train(config, tmp_path, resume=True, progress=False, log=lambda m: None)
+
+
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path):
+    """Two real runs: the second used to delete the first's checkpoint temp file mid-write."""
+    out = tmp_path / "run"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "demos.digits", "--epochs", "100000", "--size", "4", "--hidden",
+         "8", "--out", str(out), "--quiet", "--no-plots"], cwd=ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert first.stdout.readline().startswith("epoch   1/100000")  # training, lock held
+        second = digits("--epochs", "1", "--out", str(out), "--quiet", "--no-plots")
+        assert second.returncode == 1
+        assert second.stderr == (f"error: {out} is in use by process {first.pid}; use another "
+                                 "--out\n")
+        assert first.stdout.readline().startswith("epoch   2/100000")  # undisturbed
+        assert strict(out / "checkpoint.json")["epoch"] >= 1
+    finally:
+        first.kill()
+        first.communicate()
+    # Killed (SIGKILL: no clean-up ran), it holds the folder no longer.
+    third = digits("--epochs", "1", "--size", "4", "--out", str(out), "--quiet", "--no-plots")
+    assert third.returncode == 0, third.stderr
+    assert "Starting afresh" in third.stdout
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True)
+    (tmp_path / ".lock").write_text(dead.stdout)
+    train(TrainConfig(**TINY), tmp_path, progress=False, log=lambda m: None)
+    assert (tmp_path / "model.json").is_file()
+    assert (tmp_path / ".lock").read_text() == ""  # released: nobody's
+
+
+def test_a_held_lock_refuses_and_an_interrupted_run_releases_it(tmp_path):
+    with training._lock(tmp_path):
+        with pytest.raises(RunInUseError, match=rf"^{re.escape(str(tmp_path))} is in use by "
+                                                rf"process {os.getpid()}; use another --out$"):
+            train(TrainConfig(**TINY), tmp_path, progress=False, log=lambda m: None)
+
+    def interrupt(epoch):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(**TINY), tmp_path, progress=False, on_epoch_end=interrupt,
+              log=lambda m: None)
+    train(TrainConfig(**TINY), tmp_path, resume=True, progress=False, log=lambda m: None)
+
+
+@pytest.fixture
+def trained(tmp_path) -> Path:
+    train(TrainConfig(**TINY), tmp_path, progress=False, log=lambda m: None)
+    return tmp_path / "model.json"
+
+
+def predict_error(path, capsys) -> str:
+    """What ``predict --model path`` says, checked to be one line and exit 1."""
+    assert cli.main(["predict", "--model", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_predict_refuses_a_model_with_non_finite_weights(trained, capsys):
+    """A diverged run's model (as one used to be written) was a traceback: round(p * 40)."""
+    text = re.sub(r'("layers\.0\.neurons\.\d+\.b": )[^,\n]+', r"\1NaN", trained.read_text())
+    trained.write_text(text)
+    err = predict_error(trained, capsys)
+    assert err.startswith(f"error: {trained}: 8 weights are not finite (NaN or ±Infinity): "
+                          "layers.0.neurons.0.b, layers.0.neurons.1.b, layers.0.neurons.2.b "
+                          "and 5 more; its training likely diverged")
+
+
+def test_predict_refuses_non_finite_normalisation(trained, capsys):
+    doc = json.loads(trained.read_text())
+    doc["metadata"]["input_std"][3] = float("nan")
+    trained.write_text(json.dumps(doc))  # Python writes NaN unless told not to
+    assert "1 number is not finite (NaN or ±Infinity): metadata.input_std.3" in predict_error(
+        trained, capsys)
+    meta = {"side": 4, "input_mean": [0.0] * 16, "input_std": [1.0] * 15 + [float("inf")]}
+    with pytest.raises(ModelFileError, match=r"metadata 'input_std' must be finite numbers; 1 "
+                                             r"are not \(at 15\)"):
+        cli.normalisation(meta, 16, "m.json")
+
+
+def test_predict_with_outputs_that_overflow_is_one_line(trained, capsys):
+    model = MLP.load(trained)
+    for n in model.layers[0].neurons:
+        n.b.data = 1e200  # finite weights, but 1e200 · 1e200 is not
+    for n in model.layers[1].neurons:
+        n.w[0].data = 1e200
+    model.save(trained)
+    assert "outputs for image 0 are not finite" in predict_error(trained, capsys)
+
+
+def test_predict_and_load_say_a_directory_is_one(trained, capsys):
+    err = predict_error(trained.parent, capsys)
+    assert err == (f"error: {trained.parent}: is a directory, not a model file; did you mean "
+                   f"{trained}?\n")
+
+
+@pytest.mark.skipif(not all(importlib.util.find_spec(m) for m in ("starlette", "uvicorn")),
+                    reason="the studio needs the [studio] extra")
+def test_the_studio_refuses_a_diverged_model_with_one_line(trained):
+    """It used to serve it, every page and reading a 500 ("cannot convert float NaN")."""
+    trained.write_text(re.sub(r'("layers\.1\.neurons\.3\.b": )[^,\n]+', r"\1-Infinity",
+                              trained.read_text()))
+    for model, says in ((trained, "1 weight is not finite (NaN or ±Infinity): "
+                                  "layers.1.neurons.3.b"),
+                        (trained.parent, "is a directory, not a model file")):
+        result = subprocess.run([sys.executable, "-m", "demos.studio", "--model", str(model),
+                                 "--port", "0"], capture_output=True, text=True, cwd=ROOT,
+                                timeout=60)
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert says in result.stderr and result.stdout == ""

@@ -18,6 +18,7 @@ from demos.digits import plots
 from demos.digits.data import DataError, Dataset, load_digits, load_mnist, stratified_split
 from demos.digits.data import downsample as block_average
 from demos.digits.train import Result, ResumeError, TrainConfig, train
+from engine.files import non_finite_numbers, some
 from nn import ACTIVATIONS, ModelFileError, load, softmax
 
 
@@ -233,6 +234,10 @@ def normalisation(meta: dict, nin: int, source) -> tuple[int, np.ndarray, np.nda
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in values))
         if not ok:
             raise ModelFileError(f"{source}: metadata {key!r} must be a list of {nin} numbers")
+        bad = non_finite_numbers(values)
+        if bad:
+            raise ModelFileError(f"{source}: metadata {key!r} must be finite numbers; "
+                                 f"{len(bad)} are not (at {some(bad)})")
         arrays.append(np.array(values, dtype=float))
     if not np.all(arrays[1] > 0):
         raise ModelFileError(f"{source}: metadata 'input_std' must be positive")
@@ -265,6 +270,10 @@ def run_predict(argv, prog: str = "python -m demos.digits predict") -> int:
     image = block_average(data.images[args.index:args.index + 1], data.side // side)[0]
     x = (image.reshape(-1) - mean) / std
     probabilities = softmax(model(list(x)))
+    if not np.all(np.isfinite(probabilities)):  # finite weights can still overflow a sum
+        print(f"error: {args.model}'s outputs for image {args.index} are not finite: its "
+              "weights are too large (retrain it with a smaller --lr)", file=sys.stderr)
+        return 1
     label = int(data.labels[args.index])
     where = ""
     if not args.mnist and "seed" in meta:

@@ -9,9 +9,11 @@ bit, as a run that never stopped.
 
 from __future__ import annotations
 
-import json
+import fcntl
+import math
+import os
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,12 +23,13 @@ from tqdm import tqdm
 import engine
 from demos.digits.data import Dataset, load_digits, load_mnist, stratified_split
 from demos.digits.data import downsample as block_average
-from engine.files import atomic_write
+from engine.files import atomic_write, json_text, non_finite_numbers, some, strict_loads
 from nn import MLP, SGD, Adam, CosineLR, cross_entropy
 from nn.compiled import compile_step
 
 CHECKPOINT = "checkpoint.json"
 CHECKPOINT_FORMAT = "glassgrad-digits-checkpoint"
+LOCK = ".lock"  # held by the run writing into the folder; holds its process id
 STD_FLOOR = 0.01  # std + 0.01: pixels that are blank in every training image divide by 0.01
 
 
@@ -74,6 +77,14 @@ class Result:
 
 class ResumeError(ValueError):
     """--resume cannot continue: no checkpoint, or one made with other settings."""
+
+
+class DivergedError(ValueError):
+    """The loss (or a weight) stopped being finite: the run stops, writing nothing of it."""
+
+
+class RunInUseError(ValueError):
+    """Another live run is writing into the same folder."""
 
 
 def prepare(config: TrainConfig) -> Prepared:
@@ -127,13 +138,28 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return counts
 
 
+def _diverged(config: TrainConfig, out: Path, done: int, where: str, what: str):
+    """The one line for a run whose numbers stopped being finite in epoch ``done + 1``."""
+    kept = (f"{out / CHECKPOINT} still holds epoch {done}" if done else
+            "no epoch of this run finished, so it left no checkpoint")
+    return DivergedError(
+        f"training diverged at epoch {done + 1}, {where}: {what}. The learning rate is likely "
+        f"too large: try a smaller --lr than {config.lr:g}. Nothing that is not finite was "
+        f"written: {kept}")
+
+
 def _save_checkpoint(out: Path, config, epoch, model, optimizer, schedule, history) -> None:
     state = {
         "format": CHECKPOINT_FORMAT, "version": 1, "config": asdict(config), "epoch": epoch,
         "model": model.state_dict(), "optimizer": optimizer.state_dict(),
         "schedule": schedule.state_dict(), "history": history,
     }
-    atomic_write(out / CHECKPOINT, json.dumps(state), "checkpoint")
+    # The last batch's update can overflow a weight (or Adam's moments) with a finite loss.
+    bad = non_finite_numbers(state)
+    if bad:
+        raise _diverged(config, out, epoch - 1, "after its last batch",
+                        f"{len(bad)} numbers are not finite ({some(bad)})")
+    atomic_write(out / CHECKPOINT, json_text(state, "checkpoint"), "checkpoint")
 
 
 def _load_checkpoint(out: Path, config: TrainConfig) -> dict:
@@ -141,9 +167,13 @@ def _load_checkpoint(out: Path, config: TrainConfig) -> dict:
     if not path.is_file():
         raise ResumeError(f"--resume: no checkpoint {path} to continue from")
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        state = strict_loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:  # JSON, a key named twice
         raise ResumeError(f"--resume: {path} is corrupt ({e})") from None
+    bad = non_finite_numbers(state)
+    if bad:
+        raise ResumeError(f"--resume: {path} is damaged: {len(bad)} numbers are not finite "
+                          f"({some(bad)})")
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ResumeError(f"--resume: {path} is not a digits checkpoint")
     kinds = {"config": dict, "epoch": int, "model": dict, "optimizer": dict, "schedule": dict,
@@ -172,6 +202,31 @@ def _remove_leftovers(out: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
+@contextmanager
+def _lock(out: Path):
+    """Hold ``out/.lock`` while a run writes into ``out``: a second run into the same folder is
+    refused (it would delete the first's half-written checkpoint as a leftover). An flock, so
+    the system releases it however the process ends (Ctrl-C, SIGKILL) and a lock file left by
+    a dead process holds nothing. The file keeps the holder's process id for the message, and
+    stays: removing it would race with a run that has just opened it."""
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 40).decode("ascii", "replace").strip()
+            who = f"process {holder}" if holder.isdigit() else "another process"
+            raise RunInUseError(f"{out} is in use by {who}; use another --out") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)  # nobody's: a run killed before this leaves its pid, unlocked
+    finally:
+        os.close(fd)  # releases the flock
+
+
 def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: bool = True,
           on_epoch_end=None, log=print) -> Result:
     """Train, writing a checkpoint after every epoch; returns the final :class:`Result`.
@@ -179,77 +234,105 @@ def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: 
     ``on_epoch_end(epoch)`` is called after each epoch's checkpoint is on disk (tests use it to
     simulate an interruption). Outputs in ``out``: ``checkpoint.json``, ``model.json`` (the
     trained model, with the input normalisation in its metadata) and ``metrics.json``.
+    ``RunInUseError`` if another run is writing into ``out``; ``DivergedError`` if the loss
+    stops being finite (the last finite checkpoint is kept, no model is written).
     """
     out = Path(out)
     data = prepare(config)  # first: bad data fails before anything is written
     out.mkdir(parents=True, exist_ok=True)
-    model, optimizer, schedule = build(config, data.x_train.shape[1])
-    history, start = [], 0
-    _remove_leftovers(out)
-    if resume:
-        state = _load_checkpoint(out, config)
-        try:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            schedule.load_state_dict(state["schedule"])
-        except (ValueError, TypeError) as e:
-            raise ResumeError(f"--resume: {out / CHECKPOINT} is damaged: {e}") from None
-        history, start = state["history"], state["epoch"]
-        done = " (the run is finished: writing its results)" if start == config.epochs else ""
-        log(f"Resuming from {out / CHECKPOINT}: {start} of {config.epochs} "
-            f"epoch{'s' * (config.epochs != 1)} done{done}.")
-    elif (out / CHECKPOINT).exists():
-        log(f"Starting afresh: {out / CHECKPOINT} will be replaced (--resume continues it).")
+    with _lock(out):
+        _remove_leftovers(out)  # under the lock: no live run's temporary files are removed
+        model, optimizer, schedule = build(config, data.x_train.shape[1])
+        history, start = [], 0
+        if resume:
+            history, start = _resume(out, config, model, optimizer, schedule, log)
+        elif (out / CHECKPOINT).exists():
+            log(f"Starting afresh: {out / CHECKPOINT} will be replaced (--resume continues it).")
+        # Compiled: the model and loss are traced once and run over whole batches with numpy;
+        # during an epoch the parameters live in one numpy vector (step.training), and they
+        # are written back into the model's Values at its end, before the checkpoint.
+        step = compile_step(model) if config.engine == "compiled" else None
+        for epoch in range(start, config.epochs):
+            started = time.perf_counter()
+            total_loss, correct = _epoch(config, out, data, model, optimizer, step, epoch,
+                                         progress)
+            n = len(data.train)
+            mean_loss = total_loss / n
+            schedule.step()
+            test_accuracy = float(np.mean(predict(model, data.x_test, step).argmax(1)
+                                          == data.test.labels))
+            history.append({"epoch": epoch + 1, "loss": mean_loss, "train_accuracy": correct / n,
+                            "test_accuracy": test_accuracy,
+                            "seconds": time.perf_counter() - started})
+            # A loss of 1e232 (a run about to diverge) in 3 digits, not 233.
+            loss = f"{mean_loss:.4f}" if mean_loss < 1e6 else f"{mean_loss:.3g}"
+            log(f"epoch {epoch + 1:>3}/{config.epochs}  loss {loss}  "
+                f"train {correct / n:.2%}  test {test_accuracy:.2%}  "
+                f"({history[-1]['seconds']:.1f} s)")
+            _save_checkpoint(out, config, epoch + 1, model, optimizer, schedule, history)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch + 1)
+        return _finish(config, out, data, model, history, step)
 
+
+def _resume(out: Path, config: TrainConfig, model, optimizer, schedule, log) -> tuple:
+    """(history, epochs done) from the checkpoint in ``out``, loaded into the three."""
+    state = _load_checkpoint(out, config)
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+    except (ValueError, TypeError) as e:
+        raise ResumeError(f"--resume: {out / CHECKPOINT} is damaged: {e}") from None
+    start = state["epoch"]
+    done = " (the run is finished: writing its results)" if start == config.epochs else ""
+    log(f"Resuming from {out / CHECKPOINT}: {start} of {config.epochs} "
+        f"epoch{'s' * (config.epochs != 1)} done{done}.")
+    return state["history"], start
+
+
+def _epoch(config: TrainConfig, out: Path, data: Prepared, model, optimizer, step, epoch: int,
+           progress: bool) -> tuple[float, int]:
+    """One pass over the shuffled training images: (summed loss, images read right).
+    ``DivergedError`` as soon as a batch's loss is not finite."""
     n, batch = len(data.train), config.batch_size
-    # Compiled: the model and loss are traced once and run over whole batches with numpy;
-    # during an epoch the parameters live in one numpy vector (step.training), and they are
-    # written back into the model's Values at its end, before the checkpoint.
-    step = compile_step(model) if config.engine == "compiled" else None
-    for epoch in range(start, config.epochs):
-        started = time.perf_counter()
-        order = np.random.default_rng([config.seed, epoch]).permutation(n)
-        bar = tqdm(range(0, n, batch), desc=f"epoch {epoch + 1}/{config.epochs}",
-                   unit="batch", disable=None if progress else True, leave=False)
-        seen = correct = 0
-        total_loss = 0.0
-        with step.training(optimizer) if step is not None else nullcontext() as train_step:
-            for start_row in bar:
-                rows = order[start_row:start_row + batch]
-                if train_step is not None:
-                    labels = data.train.labels[rows]
-                    batch_loss = train_step(data.x_train[rows], labels)
-                    correct += int(np.sum(train_step.last_logits.argmax(axis=1) == labels))
-                else:
-                    optimizer.zero_grad()
-                    losses = []
-                    for i in rows:
-                        logits = model(list(data.x_train[i]))
-                        label = int(data.train.labels[i])
-                        losses.append(cross_entropy(logits, label))
-                        correct += int(np.argmax([v.data for v in logits]) == label)
-                    loss = engine.sum(losses) / len(rows)
-                    loss.backward()
-                    optimizer.step()
-                    batch_loss = loss.data
-                seen += len(rows)
-                total_loss += batch_loss * len(rows)
-                bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
-        bar.close()
-        schedule.step()
-        test_accuracy = float(np.mean(predict(model, data.x_test, step).argmax(1)
-                                      == data.test.labels))
-        history.append({"epoch": epoch + 1, "loss": total_loss / n, "train_accuracy": correct / n,
-                        "test_accuracy": test_accuracy,
-                        "seconds": time.perf_counter() - started})
-        log(f"epoch {epoch + 1:>3}/{config.epochs}  loss {total_loss / n:.4f}  "
-            f"train {correct / n:.2%}  test {test_accuracy:.2%}  "
-            f"({history[-1]['seconds']:.1f} s)")
-        _save_checkpoint(out, config, epoch + 1, model, optimizer, schedule, history)
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1)
+    order = np.random.default_rng([config.seed, epoch]).permutation(n)
+    seen = correct = 0
+    total_loss = 0.0
+    with (step.training(optimizer) if step is not None else nullcontext() as train_step,
+          tqdm(range(0, n, batch), desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
+               disable=None if progress else True, leave=False) as bar):
+        for start_row in bar:
+            rows = order[start_row:start_row + batch]
+            if train_step is not None:
+                labels = data.train.labels[rows]
+                batch_loss = train_step(data.x_train[rows], labels)
+                correct += int(np.sum(train_step.last_logits.argmax(axis=1) == labels))
+            else:
+                batch_loss, right = _eager_step(model, optimizer, data, rows)
+                correct += right
+            if not math.isfinite(batch_loss):
+                raise _diverged(config, out, epoch, f"batch {start_row // batch + 1} of "
+                                f"{len(bar)}", f"the loss is {batch_loss}")
+            seen += len(rows)
+            total_loss += batch_loss * len(rows)
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+    return total_loss, correct
 
-    return _finish(config, out, data, model, history, step)
+
+def _eager_step(model, optimizer, data: Prepared, rows) -> tuple[float, int]:
+    """One optimizer step on a graph of Values per image: (mean loss, images read right)."""
+    optimizer.zero_grad()
+    losses, correct = [], 0
+    for i in rows:
+        logits = model(list(data.x_train[i]))
+        label = int(data.train.labels[i])
+        losses.append(cross_entropy(logits, label))
+        correct += int(np.argmax([v.data for v in logits]) == label)
+    loss = engine.sum(losses) / len(rows)
+    loss.backward()
+    optimizer.step()
+    return loss.data, correct
 
 
 def _finish(config, out: Path, data: Prepared, model, history, step=None) -> Result:
@@ -269,5 +352,5 @@ def _finish(config, out: Path, data: Prepared, model, history, step=None) -> Res
         "normalisation": "x = (pixel − input_mean) / input_std, pixels scaled to [0, 1]",
     }
     model.save(out / "model.json", metadata=metadata)
-    atomic_write(out / "metrics.json", json.dumps(metrics, indent=1), "metrics")
+    atomic_write(out / "metrics.json", json_text(metrics, "metrics", indent=1), "metrics")
     return Result(metrics, model, data, predicted)
