@@ -171,6 +171,21 @@ def test_a_leaf_root_shows_its_grad(browser, tmp_path):
     page.close()
 
 
+def test_a_graph_through_log_0_makes_a_working_page(browser, tmp_path):
+    """A quiz answer of -inf made the page's data NaN/Infinity, which JSON.parse refuses: the
+    page was dead. Such questions are left out; the page's data is strict JSON."""
+    a = Value(0.0, label="a")
+    out = a.log() * Value(2.0, label="b")
+    path = export_html(out, tmp_path / "log0.html")
+    page, _, errors = open_page(browser, path)
+    assert errors == [] and page.evaluate("typeof stepper") == "object"
+    assert page.evaluate("Object.values(DATA.quiz).flat().every(q => isFinite(q[2]))")
+    page.evaluate("stepper.end()")
+    ids = {n: f"#f-n{i}" for i, n in enumerate(topological_order(out))}
+    assert page.text_content(ids[out] + "-data") == "data -inf"
+    page.close()
+
+
 def test_the_inline_stepper_steps_inside_a_saved_page(browser, tmp_path):
     # What a notebook saves (or nbconvert writes) for engine.viz.show(out): the iframe alone
     # must step, with no kernel and no request.

@@ -10,13 +10,13 @@ with the engine. It makes no network request and opens by double-click.
 from __future__ import annotations
 
 import html
-import json
+import math
 import re
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from engine.autodiff import backward_steps, copy_graph, topological_order
-from engine.files import atomic_write
+from engine.files import atomic_write, json_text
 from engine.neuron import Neuron
 from engine.node import Node
 from engine.practice import RTOL, questions
@@ -221,15 +221,19 @@ PRACTICE_LIMIT = 400  # questions: above it the page offers no practice (it woul
 def _quiz(root: Node) -> dict | None:
     """Practice mode's questions for the page, by backward step: [prompt, hint, answer,
     worked answer, what to say otherwise, [[slip, what to say], …]] (``engine.practice``'s
-    own), or None for a graph with too many."""
+    own), or None for a graph with too many. A question whose answer is not finite (a graph
+    through log 0) is left out: no one types -inf, and the page's data is strict JSON."""
     found = questions(root)
     if len(found) > PRACTICE_LIMIT:
         return None
     by_step: dict[int, list] = {}
     for q in found:
+        if not math.isfinite(q.answer):
+            continue
         by_step.setdefault(q.step, []).append(
             [q.prompt, ("the rule: " if q.kind == "local" else "") + q.hint, q.answer,
-             q.explain(), q.otherwise(), [[v, words] for v, words in q.slips()]])
+             q.explain(), q.otherwise(),
+             [[v, words] for v, words in q.slips() if math.isfinite(v)]])
     return {str(k): v for k, v in by_step.items()}
 
 
@@ -302,8 +306,8 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     svg = _tag_fields(svg[svg.index("<svg"):])
     _summary_fields(svg, initial, steps)
     # In a <script> block only "<", ">" and "&" can end or confuse it: write them as \u escapes.
-    data = json.dumps({"initial": initial, "steps": steps, "quiz": quiz, "rtol": RTOL},
-                      ensure_ascii=False, separators=(",", ":"))
+    data = json_text({"initial": initial, "steps": steps, "quiz": quiz, "rtol": RTOL},
+                     "the page's data", ensure_ascii=False, separators=(",", ":"))
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     parts = {"TITLE": html.escape(title or "glassgrad: step through backprop"), "SVG": svg,
              "DATA": data}
