@@ -191,3 +191,136 @@ def test_the_readme_lists_every_command():
     listed = readme[readme.index("The install also gives one command"):]
     listed = listed[:listed.index("\n\n")]
     assert [name for name in command.COMMANDS if f"`glassgrad {name}" not in listed] == []
+
+
+# --- Item 13: the sdist and the wheel hold every file; the wheel runs outside the checkout -----
+
+def tracked(*paths: str) -> list[str]:
+    """The files git tracks under ``paths`` (all of them without), that exist in the tree."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--", *paths], cwd=ROOT,
+                            capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout: the package's files are what git tracks")
+    return sorted(f for f in listed.stdout.split("\0") if f and (ROOT / f).is_file())
+
+
+PACKAGES = ("engine", "nn", "demos", "glassgrad")
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory) -> Path:
+    """The sdist and the wheel, built by ``python -m build`` (the wheel from the sdist, so
+    what the sdist leaves out the wheel lacks too) from a copy of the tracked files."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("package")
+    for name in tracked():
+        (root / "src" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, root / "src" / name)
+    built = subprocess.run([sys.executable, "-m", "build", "--outdir", str(root / "dist"),
+                            str(root / "src")], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    return root / "dist"
+
+
+def members(dist: Path) -> tuple[set[str], set[str], str]:
+    """The package files of the sdist and of the wheel, and the wheel's METADATA."""
+    import tarfile
+    import zipfile
+
+    (sdist,), (wheel,) = dist.glob("*.tar.gz"), dist.glob("*.whl")
+    with tarfile.open(sdist) as tar:
+        in_sdist = {m.name.split("/", 1)[1] for m in tar.getmembers() if m.isfile()}
+    with zipfile.ZipFile(wheel) as z:
+        in_wheel = set(z.namelist())
+        metadata = next(z.read(n) for n in in_wheel if n.endswith(".dist-info/METADATA"))
+    return in_sdist, in_wheel, metadata.decode("utf-8")
+
+
+@pytest.mark.slow
+def test_the_sdist_and_the_wheel_hold_every_file_of_the_packages(dist):
+    import engine
+
+    in_sdist, in_wheel, metadata = members(dist)
+    ours = set(tracked(*PACKAGES))
+    assert "demos/studio/studio.html" in ours and "glassgrad/py.typed" in ours
+    assert {f for f in in_sdist if f.startswith(tuple(p + "/" for p in PACKAGES))} == ours
+    assert {"LICENSE", "README.md", "pyproject.toml"} <= in_sdist
+    assert {f for f in in_wheel if ".dist-info/" not in f} == ours
+    assert f"glassgrad-{engine.__version__}.dist-info/licenses/LICENSE" in in_wheel
+    assert f"\nVersion: {engine.__version__}\n" in metadata
+    assert "\nLicense-Expression: MIT\n" in metadata and "\nLicense-File: LICENSE\n" in metadata
+
+
+def fresh_venv(where: Path, wheel: Path) -> Path:
+    """A virtual environment holding the wheel alone; the dependencies (numpy, graphviz,
+    matplotlib, Starlette…) are read from this environment's site-packages by a .pth line,
+    which does not run that folder's own .pth files, so the editable checkout stays out."""
+    import sysconfig
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(where / "bin" / "python"),
+                    "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    (site,) = where.glob("lib/python*/site-packages")
+    here = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
+    (site / "zz_dependencies.pth").write_text("\n".join(here) + "\n")
+    return where / "bin"
+
+
+def start_studio(bin_dir: Path, cwd: Path, env: dict) -> tuple[subprocess.Popen, str]:
+    """``glassgrad studio`` started (it trains first, a few seconds), and its address."""
+    import re
+
+    studio = subprocess.Popen([str(bin_dir / "glassgrad"), "studio", "--out", "studio"],
+                              cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    for line in studio.stdout:
+        if found := re.search(r"http://127\.0\.0\.1:\d+/", line):
+            return studio, found.group(0)
+    studio.kill()
+    raise AssertionError(f"the studio did not start: {studio.communicate()[1][-2000:]}")
+
+
+@pytest.mark.slow
+@pytest.mark.needs_dot
+def test_the_installed_wheel_runs_every_entry_point_outside_the_checkout(dist, tmp_path):
+    import os
+    import signal
+    import urllib.request
+
+    import engine
+
+    bin_dir = fresh_venv(tmp_path / "venv", next(dist.glob("*.whl")))
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+
+    def run(*argv: str) -> str:
+        done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, f"{argv}: {done.stderr[-2000:]}"
+        return done.stdout
+
+    where = run("python", "-c", "import engine, glassgrad, nn, demos.studio as s; "
+                "print(engine.__file__, glassgrad.__file__, nn.__file__, s.__file__)")
+    assert all(Path(f).is_relative_to(tmp_path / "venv") for f in where.split())
+    assert "\n  studio " in run("glassgrad", "--help")
+    assert run("glassgrad", "--version") == f"glassgrad {engine.__version__}\n"
+    for name in [*command.COMMANDS, "digits predict"]:
+        assert run("glassgrad", *name.split(), "--help").startswith(f"usage: glassgrad {name}")
+    assert run("python", "-m", "demos.studio", "--help").startswith("usage: python -m demos.studio")
+    assert "python -m demos.studio" in run("python", "-m", "demos")
+    run("glassgrad", "digits", "--epochs", "1", "--limit", "200", "--no-plots", "--quiet",
+        "--out", "OUT")
+    assert (work / "OUT" / "model.json").is_file()
+    run("glassgrad", "viz", "tanh(a*b+c)", "a=2", "b=-3", "c=10", "-o", "g.svg")
+    assert (work / "g.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    studio, url = start_studio(bin_dir, work, env)  # the studio and its page are installed
+    try:
+        with urllib.request.urlopen(url, timeout=30) as page:
+            assert page.status == 200 and "<canvas" in page.read().decode("utf-8")
+    finally:
+        studio.send_signal(signal.SIGINT)
+        studio.communicate(timeout=30)
