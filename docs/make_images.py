@@ -157,7 +157,7 @@ def studio_screenshots() -> list[Path]:
             browser = launch(p)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(url)
-            page.wait_for_function("window.studio && window.studio.last")
+            page.wait_for_function("() => window.studio && window.studio.last")
             page.click("#clear")
             box = page.locator("#pad").bounding_box()
             at = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in THREE]
@@ -168,13 +168,13 @@ def studio_screenshots() -> list[Path]:
             page.mouse.up()
             page.wait_for_timeout(500)
             page.click("#labels button[data-label='3']")
-            page.wait_for_function("window.studio.last.label === 3")
+            page.wait_for_function("() => window.studio.last.label === 3")
             page.click("button[data-value='step1']")
             blank = "document.getElementById('status').textContent = ''"
             page.evaluate(blank)
             shots = [atomic_write(HERE / "studio_read.png", still(page), "screenshot")]
             page.click("#teach")
-            page.wait_for_function("window.studio.last.steps === 1")
+            page.wait_for_function("() => window.studio.last.steps === 1")
             page.evaluate(blank)
             shots.append(atomic_write(HERE / "studio.png", still(page), "screenshot"))
             browser.close()

@@ -39,16 +39,36 @@ def studio(norm, tmp_path):
     return studio_app.Studio(base_model(), norm, tmp_path / "run", samples())
 
 
+PORT = 8765  # the port the apps under test answer as (a TestClient sends no request out)
+
+
+def app_of(studio):
+    return studio_app.create_app(studio, PORT)
+
+
+def browser_of(app) -> TestClient:
+    """A client that names the studio's own address as its Host, as a browser does."""
+    return TestClient(app, base_url=f"http://127.0.0.1:{PORT}")
+
+
+def session_of(page: str) -> str:
+    """The session id a page carries."""
+    import re
+
+    return json.loads(re.search(r'<script id="session" type="application/json">([^<]+)<',
+                                page)[1])
+
+
 def learner(app) -> TestClient:
     """A client with a session of its own, as a page (a tab) has."""
-    client = TestClient(app)
+    client = browser_of(app)
     client.headers[studio_app.HEADER] = client.post("/api/session", json={}).json()["session"]
     return client
 
 
 @pytest.fixture()
 def client(studio):
-    return learner(studio_app.create_app(studio))
+    return learner(app_of(studio))
 
 
 def engine_probabilities(model, norm, image) -> list[float]:
@@ -105,7 +125,7 @@ def test_teaching_raises_p_label_as_an_independent_step_does(client, norm):
 
 
 def test_each_session_teaches_its_own_model_and_reset_restores_it(studio, norm):
-    app = studio_app.create_app(studio)
+    app = app_of(studio)
     a, b = learner(app), learner(app)
     image = samples()[2]
     first = a.post("/api/read", json={"pixels": image}).json()["probabilities"]
@@ -118,27 +138,53 @@ def test_each_session_teaches_its_own_model_and_reset_restores_it(studio, norm):
     assert studio.model.state_dict() == base_model().state_dict()  # the loaded one untouched
 
 
-def test_sessions_are_capped_least_recently_used_first(studio):
-    app = studio_app.create_app(studio)
+def taught_models(studio) -> int:
+    return sum(session.model is not None for session in studio._sessions.values())
+
+
+def test_taught_models_are_capped_least_recently_used_first(studio, monkeypatch):
+    monkeypatch.setattr(studio_app, "SESSIONS", 4)  # (32 in use: the same rule, sooner)
+    app = app_of(studio)
     first, second = learner(app), learner(app)
     image = samples()[1]
     first.post("/api/teach", json={"pixels": image, "label": 4, "steps": 10})
-    second.post("/api/read", json={"pixels": image})
+    second.post("/api/teach", json={"pixels": image, "label": 4})
+    for _ in range(100):  # sessions that only ask cost no model and drop none
+        assert learner(app).post("/api/reset", json={}).status_code == 200
+    assert learner(app).post("/api/read", json={"pixels": image}).status_code == 200
+    assert taught_models(studio) == 2
     for _ in range(studio_app.SESSIONS - 1):
-        learner(app)
-    assert len(studio._taught) == studio_app.SESSIONS
+        learner(app).post("/api/teach", json={"pixels": image, "label": 4})
+    assert taught_models(studio) == studio_app.SESSIONS
     # The first session was the least recently used: it is gone, and its page says so.
     response = first.post("/api/read", json={"pixels": image})
     assert response.status_code == 409 and "reload the page" in response.json()["error"]
     assert second.post("/api/read", json={"pixels": image}).status_code == 200
 
 
-def test_every_page_is_a_session_of_its_own_and_other_sites_cannot_act(studio):
-    import re
+def test_loading_the_page_costs_no_learner_their_model(studio):
+    # Any site can make a browser load the page (an <img> pointing at it) or send a plain
+    # request: forty of each used to drop the least recently used taught model (a 409 next).
+    app = app_of(studio)
+    taught = learner(app)
+    image = samples()[6]
+    taught.post("/api/teach", json={"pixels": image, "label": 6, "steps": 10})
+    reading = taught.post("/api/read", json={"pixels": image}).json()["probabilities"]
+    other_site = browser_of(app)
+    for _ in range(studio_app.SESSIONS + 10):
+        assert "Draw a digit" in other_site.get("/").text
+        assert other_site.post("/api/teach", content=b'{"pixels": []}',
+                               headers={"content-type": "text/plain"}).status_code == 415
+        assert other_site.post("/api/read", json={"pixels": image}).status_code == 409
+    response = taught.post("/api/read", json={"pixels": image})
+    assert response.status_code == 200 and response.json()["probabilities"] == reading
+    assert taught_models(studio) == 1 and len(studio._sessions) == 1  # no model for a page
 
-    app = studio_app.create_app(studio)
-    plain = TestClient(app)
-    tokens = [json.loads(re.search(r'SESSION = ("[^"]+")', plain.get("/").text)[1])
+
+def test_every_page_is_a_session_of_its_own_and_other_sites_cannot_act(studio):
+    app = app_of(studio)
+    plain = browser_of(app)
+    tokens = [session_of(plain.get("/").text)
               for _ in range(2)]  # two tabs of one browser: one cookie jar, two sessions
     tab1, tab2 = ({studio_app.HEADER: t} for t in tokens)
     image = samples()[7]
@@ -148,12 +194,12 @@ def test_every_page_is_a_session_of_its_own_and_other_sites_cannot_act(studio):
                       headers=tab2).json()["probabilities"] == before["probabilities"]
     # A page elsewhere can send a plain-text body without asking, but no header of ours:
     # refused either way, and no session is made (none is dropped) for it.
-    count = len(studio._taught)
+    count = len(studio._sessions)
     forged = plain.post("/api/save", content=b'{"name": "x"}',
                         headers={"content-type": "text/plain"})
     assert forged.status_code == 415
     assert plain.post("/api/save", json={"name": "x"}).status_code == 409
-    assert len(studio._taught) == count and not (studio.run_dir / "x.json").exists()
+    assert len(studio._sessions) == count and not (studio.run_dir / "x.json").exists()
 
 
 def test_save_writes_the_taught_model_inside_the_run_directory_only(client, studio):
@@ -161,9 +207,9 @@ def test_save_writes_the_taught_model_inside_the_run_directory_only(client, stud
     client.post("/api/teach", json={"pixels": image, "label": 0, "steps": 1})
     answer = client.post("/api/save", json={"name": "mine"}).json()
     path = studio.run_dir / "mine.json"
-    assert answer["saved"] == str(path) and path.is_file()
+    assert answer == {"saved": "mine.json"} and path.is_file()  # where the run is, unsaid
     saved = MLP.load(path)
-    taught = next(iter(studio._taught.values()))
+    taught = next(s.model for s in studio._sessions.values() if s.model is not None)
     assert saved.state_dict() == taught.state_dict()
     assert saved.metadata == taught.metadata
     for name in ["../escape", "/etc/passwd", "", "a" * 65, "a/b", ".hidden", 5, None, "x.y",
@@ -173,7 +219,50 @@ def test_save_writes_the_taught_model_inside_the_run_directory_only(client, stud
         assert "name" in response.json()["error"]
     again = client.post("/api/save", json={"name": "mine"})  # never over a file
     assert again.status_code == 409 and "exists" in again.json()["error"]
+    assert str(studio.run_dir.parent) not in again.text
     assert sorted(p.name for p in studio.run_dir.iterdir()) == ["mine.json"]
+
+
+def test_a_page_saves_at_most_a_hundred_files(client, studio):
+    for i in range(studio_app.MAX_SAVES):
+        assert client.post("/api/save", json={"name": f"mine{i}"}).status_code == 200
+        if i == 0:  # a save refused writes nothing and counts for nothing
+            assert client.post("/api/save", json={"name": "mine0"}).status_code == 409
+    response = client.post("/api/save", json={"name": "one-more"})
+    assert response.status_code == 429 and "100 files" in response.json()["error"]
+    assert "\n" not in response.json()["error"]
+    assert len(list(studio.run_dir.iterdir())) == studio_app.MAX_SAVES == 100
+
+
+def killed_save(path) -> None:
+    """A save of ``path`` killed (SIGKILL) after writing its temporary file, before the
+    rename: what a save leaves when the machine or the studio dies half-way."""
+    import subprocess
+    import sys
+
+    code = ("import os, signal\nfrom nn import MLP\n"
+            "os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n"
+            f"MLP(64, [16, 16, 10], rng=0).save({str(path)!r})")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == -9
+
+
+def test_unfinished_saves_are_removed_when_the_studio_starts(norm, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ["mine", "b" * 40, "model", "checkpoint", "metrics"]:
+        killed_save(run / f"{name}.json")
+    killed = sorted(p.name for p in run.iterdir())
+    assert len(killed) == 5 and all(n.endswith(".tmp") for n in killed)
+    others = [".notes.txt.abcd1234.tmp", "notes.tmp", ".mine.json.tmp", "mine.json",
+              ".loss.svg.abcd1234.tmp"]
+    for name in others:
+        (run / name).write_text("not ours")
+    studio_app.Studio(base_model(), norm, run, samples())
+    # The saves' are gone; the run's own files may be being written by a training run now,
+    # and the rest are not the studio's: they stay.
+    theirs = [n for n in killed if n.startswith((".model.", ".checkpoint.", ".metrics."))]
+    assert len(theirs) == 3 and sorted(p.name for p in run.iterdir()) == sorted(others + theirs)
+    assert all((run / name).read_text() == "not ours" for name in others)
 
 
 @pytest.mark.parametrize("body, status, words", [
@@ -267,6 +356,140 @@ def test_the_server_survives_a_thousand_random_and_malformed_requests(client, st
     assert all(lesson.NAME.fullmatch(p.stem) and p.suffix == ".json" for p in written)
 
 
+# --- the doors, on a real server ------------------------------------------------------------
+
+def ask(url: str, method: str, path: str, host: str | None, body: dict | None = None,
+        session: str | None = None):
+    """``(status, headers, text)`` of one request to the server at ``url``, naming ``host``
+    as its Host (None: no Host at all, as HTTP/1.0 allows)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    data = b"" if body is None else json.dumps(body).encode()
+    lines = [f"{method} {path} HTTP/1.0", f"Content-Length: {len(data)}",
+             "Content-Type: application/json", "Connection: close"]
+    lines += [f"Host: {host}"] * (host is not None)
+    lines += [f"X-Studio-Session: {session}"] * (session is not None)
+    with socket.create_connection((urlsplit(url).hostname, urlsplit(url).port), 10) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    head, _, text = answer.decode().partition("\r\n\r\n")
+    status, *fields = head.split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (f.partition(":") for f in fields)}
+    return int(status.split()[1]), headers, text
+
+
+def test_a_request_naming_another_host_is_refused_and_writes_nothing(studio):
+    # DNS rebinding: a page on evil.example, whose name now resolves to 127.0.0.1, sends
+    # its own name as Host. Even knowing a session id, it reaches no route.
+    image = samples()[4]
+    with studio_app.running(studio) as url:
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        mine = f"127.0.0.1:{port}"
+        session = json.loads(ask(url, "POST", "/api/session", mine, {})[2])["session"]
+        ask(url, "POST", "/api/read", mine, {"pixels": image}, session)
+        sessions = dict(studio._sessions)
+        for host in [f"evil.example:{port}", "evil.example", f"127.0.0.1:{port + 1}",
+                     f"localhost.evil.example:{port}", "127.0.0.1", None, ""]:
+            for method, path, body in [("GET", "/", None), ("POST", "/api/session", {}),
+                                       ("POST", "/api/teach", {"pixels": image, "label": 1}),
+                                       ("POST", "/api/save", {"name": "evil"}),
+                                       ("POST", "/api/reset", {}), ("GET", "/nothing", None)]:
+                status, headers, text = ask(url, method, path, host, body, session)
+                assert status == 421, (host, path, text)
+                error = json.loads(text)["error"]
+                assert error.startswith(f"this studio answers as 127.0.0.1:{port}"), error
+                assert "\n" not in error and headers["x-frame-options"] == "DENY"
+        assert not studio.run_dir.exists() and dict(studio._sessions) == sessions
+        assert studio._sessions[session].model is None  # taught nothing
+        for host in [mine, f"localhost:{port}", f"[::1]:{port}", f"LocalHost:{port}"]:
+            assert ask(url, "GET", "/", host)[0] == 200, host
+            assert ask(url, "POST", "/api/read", host, {"pixels": image}, session)[0] == 200
+
+
+def test_every_response_forbids_framing_and_any_code_but_the_pages_own(studio):
+    import base64
+    import hashlib
+    import re
+
+    with studio_app.running(studio) as url:
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        host = f"localhost:{port}"
+        status, headers, page = ask(url, "GET", "/", host)
+        session = session_of(page)
+        answers = [(status, headers), *(ask(url, *request)[:2] for request in [
+            ("POST", "/api/read", host, {"pixels": samples()[1]}, session),
+            ("POST", "/api/read", host, {"pixels": [99]}, session),
+            ("POST", "/api/nothing", host, {}, session), ("GET", "/api/read", host),
+            ("GET", "/favicon.ico", host), ("POST", "/api/read", "evil.example", {})])]
+    assert [status for status, _ in answers] == [200, 200, 422, 404, 405, 204, 421]
+    policy = headers["content-security-policy"]
+    for _, headers in answers:
+        assert headers["content-security-policy"] == policy
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    for name in ["default-src", "base-uri", "form-action", "frame-ancestors"]:
+        assert directives[name] == "'none'"
+    assert directives["connect-src"] == "'self'" and "unsafe-inline" not in policy
+    # The page's scripts are named by their hashes (its data blocks are not scripts).
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert len(scripts) == 2
+    assert directives["script-src"].split() == sorted(
+        "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
+        for s in scripts)
+
+
+def test_the_command_checks_its_port_before_it_trains(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "demos.studio", "--port", str(port),
+                                 "--out", str(tmp_path / "run")], capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode == 1 and result.stdout == ""  # it trained nothing
+    assert result.stderr == (f"error: cannot listen on 127.0.0.1:{port}: Address already in "
+                             "use\n")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("when", ["training", "serving", "serving, started in the background"])
+def test_ctrl_c_stops_the_studio_with_one_line(tmp_path, when):
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    # A shell script's `… &` starts a command that ignores SIGINT; uvicorn still stops on it.
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if "background" in when \
+        else None
+    process = subprocess.Popen([sys.executable, "-m", "demos.studio", "--out",
+                                str(tmp_path / "run")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, preexec_fn=ignore)
+    try:
+        first = process.stdout.readline()
+        assert first.startswith("No --model given: training")
+        if when != "training":
+            process.stdout.readline()
+            url = process.stdout.readline().split()[2]
+            assert url.startswith("http://127.0.0.1:")
+            urllib.request.urlopen(url, timeout=10).read()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert err.strip() == "studio stopped" and "Traceback" not in out
+    if when != "training":  # and its port is free again at once, for the next studio
+        studio_app.listening_socket(int(url.rsplit(":", 1)[1].strip("/"))).close()
+
+
 # --- the page, in a real browser ------------------------------------------------------------
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -294,6 +517,15 @@ def rasterise(strokes) -> np.ndarray:
     return bitmap
 
 
+# Every Content-Security-Policy violation the page reports, kept for the test to read. (The
+# policy forbids eval(), through which Playwright runs a predicate given as an expression: the
+# tests give functions, "() => …", which it calls directly.)
+WATCH_POLICY = """window.violations = [];
+document.addEventListener("securitypolicyviolation",
+                          e => window.violations.push(e.violatedDirective + " " + e.blockedURI));
+"""
+
+
 @pytest.fixture()
 def served(studio):
     with studio_app.running(studio) as url:
@@ -305,12 +537,15 @@ def test_a_learner_draws_a_digit_and_teaches_the_network(served, studio, norm):
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors = []
+        errors, violations = [], []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: violations.append(m.text)
+                if "Content Security Policy" in m.text else None)
+        page.add_init_script(WATCH_POLICY)
         page.goto(served)
-        page.wait_for_function("window.studio && window.studio.last")
+        page.wait_for_function("() => window.studio && window.studio.last")
         page.click("#clear")
-        page.wait_for_function("window.studio.last.counts.flat().every(v => v === 0)")
+        page.wait_for_function("() => window.studio.last.counts.flat().every(v => v === 0)")
         box = page.locator("#pad").bounding_box()
         three = [(0.25, 0.15), (0.75, 0.12), (0.8, 0.3), (0.45, 0.48), (0.8, 0.65),
                  (0.75, 0.88), (0.25, 0.85)]
@@ -321,11 +556,11 @@ def test_a_learner_draws_a_digit_and_teaches_the_network(served, studio, norm):
             page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=6)
         page.mouse.up()
         page.wait_for_timeout(400)
-        page.wait_for_function("!document.querySelector('#status').textContent.startsWith("
-                               "'refused')")
+        page.wait_for_function("() => !document.querySelector('#status').textContent"
+                               ".startsWith('refused')")
         strokes = page.evaluate("window.studio.strokes()")
         want = counts(rasterise(strokes))
-        page.wait_for_function(f"JSON.stringify(window.studio.last.counts) === "
+        page.wait_for_function(f"() => JSON.stringify(window.studio.last.counts) === "
                                f"'{json.dumps(want.tolist(), separators=(',', ':'))}'")
         shown = page.eval_on_selector_all("#read8 div", "cells => cells.map(c => +c.dataset.count)")
         assert np.array_equal(np.reshape(shown, (8, 8)), want)  # the 8×8 shown is Python's
@@ -337,9 +572,9 @@ def test_a_learner_draws_a_digit_and_teaches_the_network(served, studio, norm):
         assert page.text_content("#status") == "first pick the digit you drew: 'It is a …'"
         # Teach it that this is a 3: P('3') rises, by the numbers an independent step gives.
         page.click("#labels button[data-label='3']")
-        page.wait_for_function("window.studio.last.label === 3")
+        page.wait_for_function("() => window.studio.last.label === 3")
         page.click("#teach")
-        page.wait_for_function("window.studio.last.steps === 1")
+        page.wait_for_function("() => window.studio.last.steps === 1")
         taught = page.evaluate("window.studio.last")
         independent = base_model()
         one_sgd_step(independent, norm, want, 3)
@@ -356,6 +591,18 @@ def test_a_learner_draws_a_digit_and_teaches_the_network(served, studio, norm):
                       'X-Studio-Session': window.studio.session}})
             .then(async r => [r.status, (await r.json()).error])""")
         assert refused == [422, "'pixels' must be 64 whole numbers from 0 to 16"]
+        page.click("#save")
+        page.wait_for_function("() => document.querySelector('#status').textContent"
+                               ".startsWith('saved')")
+        assert page.text_content("#status") == "saved taught.json in the run directory"
+        assert (studio.run_dir / "taught.json").is_file()
+        # Under the policy every style and script of the page's own still works (its one
+        # style="…" attribute by its hash) and nothing was refused.
+        assert page.evaluate("getComputedStyle(document.querySelector('header b[style]'))"
+                             ".marginLeft") != "0px"
+        assert page.evaluate("getComputedStyle(document.querySelector('#taught')).borderStyle")\
+            == "solid"
+        assert page.evaluate("window.violations") == [] and violations == []
         assert errors == []
         browser.close()
 
@@ -392,6 +639,8 @@ def test_the_command_refuses_a_model_it_cannot_draw(tmp_path, capsys):
     assert main(["--model", str(path)]) == 1
     err = capsys.readouterr().err
     assert "MLP(64, [16, 16, 10])" in err and "(64, 32, 10)" in err and err.count("\n") == 1
+    assert "python -m demos.digits --hidden 16,16 --out DIR" in err  # one it can use
+    assert "--model DIR/model.json" in err
 
 
 @needs_chromium
@@ -399,18 +648,20 @@ def test_two_tabs_of_one_browser_teach_their_own_models(served):
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.add_init_script(WATCH_POLICY)
         tabs = [context.new_page(), context.new_page()]
         for tab in tabs:
             tab.goto(served)
-            tab.wait_for_function("window.studio && window.studio.last")
+            tab.wait_for_function("() => window.studio && window.studio.last")
         before = tabs[1].evaluate("window.studio.last.probabilities")
         tabs[0].click("#labels button[data-label='8']")
-        tabs[0].wait_for_function("window.studio.last.label === 8")
+        tabs[0].wait_for_function("() => window.studio.last.label === 8")
         tabs[0].click("#teach10")
-        tabs[0].wait_for_function("window.studio.last.steps === 10")
+        tabs[0].wait_for_function("() => window.studio.last.steps === 10")
         assert tabs[0].evaluate("window.studio.last.probabilities") != before
         tabs[1].click("#samples button[data-sample='3']")  # the same sample, read again
         tabs[1].wait_for_timeout(300)
-        tabs[1].wait_for_function("window.studio.last.label !== undefined")
+        tabs[1].wait_for_function("() => window.studio.last.label !== undefined")
         assert tabs[1].evaluate("window.studio.last.probabilities") == before
+        assert [tab.evaluate("window.violations") for tab in tabs] == [[], []]
         browser.close()

@@ -8,24 +8,37 @@ whose every number comes from :mod:`demos.studio.lesson`, computed by the engine
     POST /api/reset     back to the loaded model
     POST /api/save      {"name": "mine"}: the taught model as run_dir/mine.json (new files only)
 
+The doors: a request must name the studio itself as its Host (127.0.0.1, localhost or [::1],
+with the studio's port), or it is a 421 that no route sees, since a page on another site whose
+name was made to resolve to 127.0.0.1 (DNS rebinding) sends its own name. Every response
+forbids framing and any script or style but the page's own (:func:`policy`).
+
 Every page (every tab) teaches its own copy of the model: its session id comes with the page
 and goes back in the ``X-Studio-Session`` header of each request (a header another site's
-page cannot send without the studio's permission, which it never gives). At most
-``SESSIONS`` are kept, the least recently used dropped first. Requests are JSON
-(``Content-Type: application/json``). A bad request is a 4xx with a one-line
-``{"error": …}``; nothing a request holds can crash the server.
+page cannot send without the studio's permission, which it never gives). Loading a page costs
+nothing but the id (any site can make a browser load it); a session reads the loaded model
+until it first teaches, when it gets its copy, and at most ``SESSIONS`` copies are kept, the
+least recently used dropped first. Requests are JSON (``Content-Type: application/json``). A
+bad request is a 4xx with a one-line ``{"error": …}``; nothing a request holds can crash the
+server, and no answer shows where the run directory is.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
 import json
+import os
+import re
 import secrets
 import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,58 +52,160 @@ from demos.studio import lesson
 from nn import MLP
 
 MAX_BODY = 64 * 1024  # bytes: a 32×32 bitmap as JSON is about 2 KB
-SESSIONS = 32  # taught models kept in memory, one per browser session
+SESSIONS = 32  # taught models kept in memory, one per browser session that taught
+KNOWN = 1024  # sessions that have asked something but never taught (an id and a count each)
+ISSUED = 1024  # ids handed out with a page and not yet used (any site can make a browser
+#                load the page, so these are the first forgotten, oldest first)
+MAX_SAVES = 100  # files one session may write, so that a runaway client cannot fill the disk
 HEADER = "x-studio-session"
 PAGE = Path(__file__).with_name("studio.html")
+HOSTS = ("127.0.0.1", "localhost", "[::1]")  # the names of this machine a browser sends
+
+
+@dataclass
+class Session:
+    """One page's session: its own model once it has taught (before, it reads the loaded
+    one), and how many files it has saved."""
+
+    model: MLP | None = None
+    saves: int = 0
 
 
 class Studio:
-    """The loaded model, its normalisation, the run directory, and each session's copy."""
+    """The loaded model, its normalisation, the run directory, and each session."""
 
     def __init__(self, model: MLP, norm: lesson.Normalisation, run_dir: Path,
                  samples: dict[int, list[int]]):
         lesson.check_model(model)
         self.model, self.norm, self.run_dir, self.samples = model, norm, Path(run_dir), samples
-        self._taught: OrderedDict[str, MLP] = OrderedDict()
+        lesson.remove_unfinished_saves(self.run_dir)  # left by a save that was killed
+        self._issued: OrderedDict[str, None] = OrderedDict()
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
         self.lock = threading.Lock()  # the engine's work runs one request at a time
         self._page: str | None = None
+        self._policy: str | None = None
 
     def new_session(self) -> str:
-        """A new session, teaching a fresh copy of the loaded model; the least recently used
-        one is dropped when there are more than SESSIONS."""
+        """A new session's id. It costs no model: only the ISSUED newest unused ids are
+        remembered, apart from the sessions in use, which loading pages never drops."""
         token = secrets.token_urlsafe(16)
-        self._taught[token] = lesson.copy_model(self.model)
-        while len(self._taught) > SESSIONS:
-            self._taught.popitem(last=False)
+        self._issued[token] = None
+        while len(self._issued) > ISSUED:
+            self._issued.popitem(last=False)
         return token
 
-    def session(self, token: str | None) -> MLP:
-        """The session's model; a Refused (409) for one that is unknown or was dropped."""
-        if token not in self._taught:
+    def session(self, token: str | None) -> Session:
+        """The session of a request's id (its first use starts it); a Refused (409) for an id
+        that is unknown or was dropped."""
+        if token in self._issued:
+            del self._issued[token]
+            self._sessions[token] = Session()
+            self._drop(lambda s: s.model is None, KNOWN)
+        elif token not in self._sessions:
             raise lesson.Refused("this page's session is not known here (the studio keeps "
-                                 f"{SESSIONS}, or it was restarted): reload the page", 409)
-        self._taught.move_to_end(token)
-        return self._taught[token]
+                                 f"{SESSIONS} taught models, or it was restarted): reload the "
+                                 "page", 409)
+        self._sessions.move_to_end(token)
+        return self._sessions[token]
 
-    def reset(self, token: str) -> None:
-        self._taught[token] = lesson.copy_model(self.model)
+    def model_of(self, session: Session) -> MLP:
+        """The model a session reads: its own once it has taught, else the loaded one."""
+        return self.model if session.model is None else session.model
+
+    def taught(self, session: Session) -> MLP:
+        """The session's own model, copied from the loaded one when it first teaches; beyond
+        SESSIONS taught models, the least recently used taught session is dropped (never one
+        for a session that only reads)."""
+        if session.model is None:
+            session.model = lesson.copy_model(self.model)
+            self._drop(lambda s: s.model is not None, SESSIONS)
+        return session.model
+
+    def _drop(self, which: Callable[[Session], bool], most: int) -> None:
+        """Forget the least recently used sessions ``which`` picks, beyond ``most`` of them."""
+        picked = [token for token, s in self._sessions.items() if which(s)]
+        for token in picked[:max(len(picked) - most, 0)]:
+            del self._sessions[token]
 
     def page(self, token: str) -> str:
-        """The page for a new session ``token`` (the page itself is made once: the loaded
-        model it shows never changes)."""
-        if self._page is None:
-            self._page = self._make_page()
-        return self._page.replace("@SESSION@", json.dumps(token))
+        """The page for a new session ``token``."""
+        return self._made()[0].replace("@SESSION@", json.dumps(token))
+
+    def policy(self) -> str:
+        """The Content-Security-Policy of every response (see :func:`policy`)."""
+        return self._made()[1]
+
+    def _made(self) -> tuple[str, str]:
+        """The page (made once: the loaded model it shows never changes) and its policy."""
+        with self.lock:
+            if self._page is None:
+                self._page = self._make_page()
+                self._policy = policy(self._page)
+        return self._page, self._policy
 
     def _make_page(self) -> str:
         """The explorer's page on a sample '3', with the pad and its script added (its
-        session left as ``@SESSION@``)."""
+        session left as ``@SESSION@``, in a data block: the scripts never change)."""
         digit = self.norm.digit(np.array(self.samples[3]).reshape(8, 8))
         guess = int(np.argmax(lesson.probabilities(self.model, digit)))
         extra = PAGE.read_text(encoding="utf-8").replace(
             "@SAMPLES@", json.dumps(self.samples, separators=(",", ":")))
         return explorer.page([lesson.explorer_run(self.model, digit, guess)],
                              "glassgrad studio: draw a digit, teach the network", extra)
+
+
+def policy(page: str) -> str:
+    """A Content-Security-Policy that lets ``page`` run its own inline scripts and styles
+    (named by their SHA-256, with the ``style="…"`` attributes it has) and ask the studio
+    itself, and nothing else: no other code, no framing, no forms, no base URL."""
+    scripts = [body for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
+               if "application/json" not in attrs]  # data blocks are never run
+    styles = re.findall(r"<style[^>]*>(.*?)</style>", page, re.S)
+    attributes = [html.unescape(v) for v in re.findall(r'\sstyle="([^"]*)"', page)]
+
+    def hashes(texts: list[str]) -> str:
+        return " ".join(sorted({"'sha256-" + base64.b64encode(hashlib.sha256(
+            text.encode("utf-8")).digest()).decode("ascii") + "'" for text in texts}))
+
+    # A style attribute may match a hash only with 'unsafe-hashes' (CSP level 3).
+    style = ("'unsafe-hashes' " if attributes else "") + hashes(styles + attributes)
+    none = "'none'"
+    return (f"default-src 'none'; script-src {hashes(scripts) or none}; "
+            f"style-src {style or none}; connect-src 'self'; img-src 'self'; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+class Doors:
+    """ASGI middleware around the whole app (its 500s too): a request whose ``Host`` is not
+    the studio's own address is a 421 that reaches no route, and every response carries
+    the headers that keep other sites out (the policy, no framing, no sniffing, no
+    referrer, no caching of a page's session)."""
+
+    def __init__(self, app, port: int, policy: Callable[[], str]):
+        self.app, self.port, self.policy = app, port, policy
+        # A browser leaves out the port only when it is the scheme's own.
+        self.hosts = {f"{name}:{port}" for name in HOSTS} | (set(HOSTS) if port == 80 else set())
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = [(b"content-security-policy", self.policy().encode("ascii")),
+                   (b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
+                   (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
+
+        async def guarded(message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *headers]}
+            await send(message)
+
+        hosts = [v.decode("latin-1") for k, v in scope["headers"] if k == b"host"]
+        if len(hosts) != 1 or hosts[0].lower() not in self.hosts:
+            named = repr(hosts[0][:80]) if len(hosts) == 1 else "none" if not hosts else "two"
+            response = JSONResponse({"error": f"this studio answers as 127.0.0.1:{self.port} "
+                                     f"or localhost:{self.port} only, and this request named "
+                                     f"Host {named}"}, status_code=421)
+            return await response(scope, receive, guarded)
+        await self.app(scope, receive, guarded)
 
 
 async def _body(request: Request) -> dict:
@@ -120,8 +235,8 @@ async def _body(request: Request) -> dict:
     return body
 
 
-def create_app(studio: Studio) -> Starlette:
-    """The studio's routes around ``studio``."""
+def create_app(studio: Studio, port: int) -> Doors:
+    """The studio's routes around ``studio``, answering as 127.0.0.1:``port`` only."""
 
     async def home(request: Request) -> Response:
         return HTMLResponse(studio.page(studio.new_session()))
@@ -137,9 +252,9 @@ def create_app(studio: Studio) -> Starlette:
                 return JSONResponse({"error": f"no such request: {request.url.path} (the "
                                      f"studio answers session, {', '.join(ACTIONS)})"},
                                     status_code=404)
-            token = request.headers.get(HEADER)
             with studio.lock:
-                return JSONResponse(action(studio, token, studio.session(token), body))
+                session = studio.session(request.headers.get(HEADER))
+                return JSONResponse(action(studio, session, body))
         except lesson.Refused as e:
             return JSONResponse({"error": str(e)}, status_code=e.status)
 
@@ -148,18 +263,20 @@ def create_app(studio: Studio) -> Starlette:
 
     routes = [Route("/", home, methods=["GET"]), Route("/favicon.ico", no_icon),
               Route("/api/{action:str}", api, methods=["POST"])]
-    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed,
-                                                        500: _failed})
+    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed,
+                                                       500: _failed})
+    return Doors(app, port, studio.policy)
 
 
-def _read(studio, token, model, body) -> dict:
-    return lesson.read(model, lesson.parse_digit(body, studio.norm),
+def _read(studio: Studio, session: Session, body: dict) -> dict:
+    return lesson.read(studio.model_of(session), lesson.parse_digit(body, studio.norm),
                        lesson.parse_label(body, required=False))
 
 
-def _teach(studio, token, model, body) -> dict:
+def _teach(studio: Studio, session: Session, body: dict) -> dict:
     digit = lesson.parse_digit(body, studio.norm)
     label, steps = lesson.parse_label(body, required=True), lesson.parse_steps(body)
+    model = studio.taught(session)  # only a request that teaches costs a model
     before = lesson.samples_right(model, studio.norm, studio.samples)
     taught = lesson.teach(model, digit, label, steps)
     # Teaching one digit moves every weight: how the other digits fare says what it cost.
@@ -167,22 +284,30 @@ def _teach(studio, token, model, body) -> dict:
         model, studio.norm, studio.samples), "samples": len(studio.samples)}
 
 
-def _reset(studio, token, model, body) -> dict:
-    studio.reset(token)
+def _reset(studio: Studio, session: Session, body: dict) -> dict:
+    session.model = None  # back to reading the loaded model
     return {"reset": True}
 
 
-def _save(studio, token, model, body) -> dict:
+def _save(studio: Studio, session: Session, body: dict) -> dict:
+    """Save the session's model as a new file; the answer names the file only (a page has
+    no business knowing where the run directory is)."""
     path = lesson.save_path(studio.run_dir, body.get("name"))
+    if session.saves >= MAX_SAVES:
+        raise lesson.Refused(f"this page has saved {MAX_SAVES} files, the most one page may "
+                             "save: reload the page to save more", 429)
     if path.exists() or path.is_symlink():  # never over a file, the loaded model's least
         raise lesson.Refused(f"{path.name} exists in the run directory: choose another name",
                              409)
+    model = studio.model_of(session)
     try:
         studio.run_dir.mkdir(parents=True, exist_ok=True)
-        model.save(path, metadata=model.metadata)
-    except OSError as e:
-        raise lesson.Refused(f"cannot save: {e.strerror or e}", 409) from None
-    return {"saved": str(path)}
+        model.save(path, metadata=getattr(model, "metadata", None) or {})
+    except OSError as e:  # its text names the run directory: say the reason only
+        reason = os.strerror(e.errno) if e.errno else "the system refused"
+        raise lesson.Refused(f"cannot save {path.name}: {reason}", 409) from None
+    session.saves += 1
+    return {"saved": path.name}
 
 
 ACTIONS = {"read": _read, "teach": _teach, "reset": _reset, "save": _save}
@@ -197,14 +322,19 @@ async def _not_allowed(request: Request, exc) -> Response:
 
 
 async def _failed(request: Request, exc) -> Response:
-    return JSONResponse({"error": f"the studio failed on this request: {exc}"},
-                        status_code=500)
+    # The exception's text may name files or internals: it goes to the terminal (uvicorn
+    # logs it), and the page gets its kind only.
+    return JSONResponse({"error": f"the studio failed on this request ({type(exc).__name__}; "
+                         "its terminal says more)"}, status_code=500)
 
 
 def listening_socket(port: int = 0) -> socket.socket:
     """A socket on 127.0.0.1 only (port 0: a free one), already listening, so that a browser
     opened at once waits in line rather than being refused."""
     sock = socket.socket()
+    # As servers do: the port is free again at once after a studio on it stops (its closed
+    # connections wait a minute), while one still listening there keeps it busy.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(128)
     return sock
@@ -217,7 +347,8 @@ def running(studio: Studio) -> Iterator[str]:
     import uvicorn
 
     sock = listening_socket()
-    server = uvicorn.Server(uvicorn.Config(create_app(studio), log_level="warning"))
+    app = create_app(studio, sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started and thread.is_alive():

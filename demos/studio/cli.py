@@ -24,6 +24,7 @@ from nn.serialize import ModelFileError, load
 
 INSTALL = 'pip install -e ".[studio]"'
 DEFAULT_RUN = Path("runs/studio")
+STOPPED = 130  # the exit code of a command Ctrl-C stopped, as a shell reports it
 
 
 def port(text: str) -> int:
@@ -94,27 +95,45 @@ def main(argv=None, prog: str = "python -m demos.studio") -> int:
         print(f"error: the studio needs Starlette and uvicorn ({' and '.join(missing)} "
               f"{'is' if len(missing) == 1 else 'are'} missing): {INSTALL}", file=sys.stderr)
         return 1
+    try:
+        code = serve(args)
+    except KeyboardInterrupt:
+        # Ctrl-C while it trains, or while it serves (uvicorn closes the server, then passes
+        # the signal on): one line, as every command says it.
+        code = STOPPED
+    if code == STOPPED:
+        print("\nstudio stopped", file=sys.stderr, flush=True)
+    return code
+
+
+def serve(args) -> int:
+    """Listen on the port (first: a busy port is said at once, not after training), make the
+    model, and serve it until Ctrl-C."""
     import uvicorn
 
     from demos.studio.app import Studio, create_app, listening_socket
 
     try:
-        model, norm, run_dir = model_and_normalisation(args, print)
-    except (FileNotFoundError, ModelFileError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    app = create_app(Studio(model, norm, run_dir, samples()))
-    try:
         sock = listening_socket(args.port)
     except OSError as e:
         print(f"error: cannot listen on 127.0.0.1:{args.port}: {e.strerror}", file=sys.stderr)
         return 1
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    print(f"glassgrad studio: {url}  (saves go to {run_dir}/; Ctrl-C stops it)", flush=True)
-    if args.open:
-        threading.Timer(0.5, webbrowser.open, [url]).start()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    server.run(sockets=[sock])
-    return 0
-
-
+    with sock:
+        try:
+            model, norm, run_dir = model_and_normalisation(args, print)
+        except (FileNotFoundError, ModelFileError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        port = sock.getsockname()[1]
+        app = create_app(Studio(model, norm, run_dir, samples()), port)
+        url = f"http://127.0.0.1:{port}/"
+        print(f"glassgrad studio: {url}  (saves go to {run_dir}/; Ctrl-C stops it)",
+              flush=True)
+        if args.open:
+            opener = threading.Timer(0.5, webbrowser.open, [url])
+            opener.daemon = True  # Ctrl-C before it fires need not wait for it
+            opener.start()
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    # The server stops only on a signal, and returns here when the process ignores it (as
+    # one started in the background by a script ignores Ctrl-C): stopped all the same.
+    return STOPPED

@@ -66,7 +66,9 @@ def check_model(model) -> None:
     sizes = (getattr(model, "nin", None), *getattr(model, "nouts", ()))
     if not isinstance(model, MLP) or sizes != SIZES:
         raise ValueError(f"the studio draws MLP(64, [16, 16, 10]), the explorer's network; "
-                         f"this model is {type(model).__name__}{sizes[1:] and f' {sizes}'}")
+                         f"this model is {type(model).__name__}{sizes[1:] and f' {sizes}'} "
+                         "(train one it can use with python -m demos.digits --hidden 16,16 "
+                         "--out DIR, then give --model DIR/model.json)")
 
 
 def parse_digit(body: dict, norm: Normalisation) -> Digit:
@@ -122,6 +124,28 @@ def save_path(run_dir: Path, name) -> Path:
     if name.lower() in RESERVED:
         raise Refused(f"the 'name' {name}.json is the run's own file: choose another name")
     return run_dir / f"{name}.json"
+
+
+# How engine.files.atomic_write names its temporary file for NAME.json: "." + the first 32
+# characters of the file's name, "." + 8 random characters (tempfile's) + ".tmp".
+UNFINISHED = re.compile(r"\.(?P<start>[^/]{1,32})\.[a-z0-9_]{8}\.tmp")
+
+
+def remove_unfinished_saves(run_dir: Path) -> list[Path]:
+    """Remove the temporary files of saves that were killed half-way in ``run_dir`` (only
+    those of names a save can have: never another program's, nor the run's own files, which
+    a training run may be writing now); returns them."""
+    removed = []
+    for path in sorted(run_dir.glob(".*.tmp")) if run_dir.is_dir() else []:
+        match = UNFINISHED.fullmatch(path.name)
+        start = match["start"] if match else ""
+        stem = start.partition(".")[0]
+        could_be_a_save = (bool(NAME.fullmatch(stem)) and stem.lower() not in RESERVED
+                           and f"{stem}.json"[:32] == start)
+        if could_be_a_save and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def probabilities(model: MLP, digit: Digit) -> np.ndarray:
