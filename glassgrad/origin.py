@@ -45,7 +45,8 @@ def shadowing_error(names: tuple[str, ...] = PACKAGES) -> ImportError | None:
     if missing:
         return ImportError(f"glassgrad's {' and '.join(missing)} package is missing from "
                            f"{HOME}: reinstall glassgrad")
-    others = {name: origin for name, origin in found.items() if not is_ours(name, origin)}
+    others = {name: origin for name, origin in found.items()
+              if origin is not None and not is_ours(name, origin)}
     if not others:
         return None
     one = len(others) == 1
