@@ -4,10 +4,12 @@ import gzip
 import hashlib
 import importlib.util
 import json
+import math
 import os
 import re
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -186,8 +188,8 @@ def test_resume_errors(tmp_path):
     with pytest.raises(ValueError, match="no checkpoint .* to continue from"):
         train(TrainConfig(**TINY), tmp_path, resume=True, progress=False, log=lambda m: None)
     train(TrainConfig(**TINY), tmp_path, progress=False, log=lambda m: None)
-    other = TrainConfig(**{**TINY, "lr": 0.01})
-    with pytest.raises(ValueError, match=r"other settings: --lr 0.05 \(now 0.01\)"):
+    other = TrainConfig(**{**TINY, "seed": 7})
+    with pytest.raises(ValueError, match=r"other settings: --seed 0 \(now 7\)"):
         train(other, tmp_path, resume=True, progress=False, log=lambda m: None)
 
 
@@ -374,7 +376,8 @@ def test_a_diverging_run_stops_with_one_line_and_writes_nothing(tmp_path, engine
 def test_divergence_keeps_the_last_finite_checkpoint_which_resume_reads(tmp_path):
     config = TrainConfig(epochs=4, hidden=[8], size=4, limit=200, lr=1e20, optimizer="sgd")
     with pytest.raises(DivergedError, match=r"^training diverged at epoch 2, batch 2 of 7: the "
-                       r"loss is nan\. .*--lr than 1e\+20\. .* still holds epoch 1$"):
+                       r"loss is nan\. .*--lr than 1e\+20\. .* still holds epoch 1 \(add "
+                       r"--resume to go on from it\)$"):
         train(config, tmp_path, progress=False, log=lambda m: None)
     checkpoint = tmp_path / "checkpoint.json"
     before = checkpoint.read_bytes()
@@ -385,6 +388,16 @@ def test_divergence_keeps_the_last_finite_checkpoint_which_resume_reads(tmp_path
         train(config, tmp_path, resume=True, progress=False, log=said.append)
     assert said[0] == f"Resuming from {checkpoint}: 1 of 4 epochs done."
     assert checkpoint.read_bytes() == before
+    # As the line advises: a smaller --lr goes on from the kept epoch, to the end.
+    said.clear()
+    result = train(TrainConfig(**{**asdict(config), "lr": 0.05}), tmp_path, resume=True,
+                   progress=False, log=said.append)
+    assert said[:2] == [f"Resuming from {checkpoint}: 1 of 4 epochs done.",
+                        "The learning rate now starts from --lr 0.05 (the run began with "
+                        "1e+20), so the rest of the run is not the one it would have been."]
+    assert [h["epoch"] for h in result.metrics["history"]] == [1, 2, 3, 4]
+    assert all(math.isfinite(p.data) for p in result.model.parameters())
+    assert strict(checkpoint)["config"]["lr"] == 0.05
 
 
 def test_weights_that_overflow_in_the_last_batch_are_no_checkpoint(tmp_path):

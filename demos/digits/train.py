@@ -140,8 +140,8 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 
 def _diverged(config: TrainConfig, out: Path, done: int, where: str, what: str):
     """The one line for a run whose numbers stopped being finite in epoch ``done + 1``."""
-    kept = (f"{out / CHECKPOINT} still holds epoch {done}" if done else
-            "no epoch of this run finished, so it left no checkpoint")
+    kept = (f"{out / CHECKPOINT} still holds epoch {done} (add --resume to go on from it)"
+            if done else "no epoch of this run finished, so it left no checkpoint")
     return DivergedError(
         f"training diverged at epoch {done + 1}, {where}: {what}. The learning rate is likely "
         f"too large: try a smaller --lr than {config.lr:g}. Nothing that is not finite was "
@@ -187,8 +187,9 @@ def _load_checkpoint(out: Path, config: TrainConfig) -> dict:
         raise ResumeError(f"--resume: {path} says {state['epoch']} epochs were done, of "
                           f"{config.epochs}")
     saved = state["config"]
+    # The learning rate may change (the way on after a run diverged); nothing else may.
     differ = [f"--{k.replace('_', '-')} {saved.get(k)!r} (now {v!r})"
-              for k, v in asdict(config).items() if saved.get(k) != v]
+              for k, v in asdict(config).items() if saved.get(k) != v and k != "lr"]
     if differ:
         raise ResumeError(f"--resume: {path} was made with other settings: "
                           f"{', '.join(differ)}; use the same flags or another --out")
@@ -288,6 +289,12 @@ def _resume(out: Path, config: TrainConfig, model, optimizer, schedule, log) -> 
     done = " (the run is finished: writing its results)" if start == config.epochs else ""
     log(f"Resuming from {out / CHECKPOINT}: {start} of {config.epochs} "
         f"epoch{'s' * (config.epochs != 1)} done{done}.")
+    began = state["config"].get("lr")
+    if began != config.lr:  # the schedule goes on from where it was, scaled to the new start
+        schedule.base_lr = config.lr
+        optimizer.lr = schedule.lr_at(start) if start else config.lr
+        log(f"The learning rate now starts from --lr {config.lr:g} (the run began with "
+            f"{began:g}), so the rest of the run is not the one it would have been.")
     return state["history"], start
 
 
