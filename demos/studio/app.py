@@ -57,6 +57,7 @@ KNOWN = 1024  # sessions that have asked something but never taught (an id and a
 ISSUED = 1024  # ids handed out with a page and not yet used (any site can make a browser
 #                load the page, so these are the first forgotten, oldest first)
 MAX_SAVES = 100  # files one session may write, so that a runaway client cannot fill the disk
+MAX_SAVES_IN_ALL = 1000  # and all sessions together, in one run of the studio
 HEADER = "x-studio-session"
 PAGE = Path(__file__).with_name("studio.html")
 HOSTS = ("127.0.0.1", "localhost", "[::1]")  # the names of this machine a browser sends
@@ -84,6 +85,7 @@ class Studio:
         self.lock = threading.Lock()  # the engine's work runs one request at a time
         self._page: str | None = None
         self._policy: str | None = None
+        self.saves = 0  # files saved by every session of this run
 
     def new_session(self) -> str:
         """A new session's id. It costs no model: only the ISSUED newest unused ids are
@@ -278,7 +280,12 @@ def _teach(studio: Studio, session: Session, body: dict) -> dict:
     label, steps = lesson.parse_label(body, required=True), lesson.parse_steps(body)
     model = studio.taught(session)  # only a request that teaches costs a model
     before = lesson.samples_right(model, studio.norm, studio.samples)
-    taught = lesson.teach(model, digit, label, steps)
+    kept = model.state_dict()
+    try:
+        taught = lesson.teach(model, digit, label, steps)
+    except lesson.Refused as e:  # a network that can be neither drawn nor saved: undo it
+        model.load_state_dict(kept)
+        raise lesson.Refused(f"{e}, so it was undone: the network is as it was", 422) from None
     # Teaching one digit moves every weight: how the other digits fare says what it cost.
     return {**taught, "samplesBefore": before, "samplesAfter": lesson.samples_right(
         model, studio.norm, studio.samples), "samples": len(studio.samples)}
@@ -296,6 +303,10 @@ def _save(studio: Studio, session: Session, body: dict) -> dict:
     if session.saves >= MAX_SAVES:
         raise lesson.Refused(f"this page has saved {MAX_SAVES} files, the most one page may "
                              "save: reload the page to save more", 429)
+    if studio.saves >= MAX_SAVES_IN_ALL:
+        raise lesson.Refused(f"the studio has saved {MAX_SAVES_IN_ALL:,} files since it "
+                             "started, the most it saves in one run: restart it to save more",
+                             429)
     if path.exists() or path.is_symlink():  # never over a file, the loaded model's least
         raise lesson.Refused(f"{path.name} exists in the run directory: choose another name",
                              409)
@@ -307,6 +318,7 @@ def _save(studio: Studio, session: Session, body: dict) -> dict:
         reason = os.strerror(e.errno) if e.errno else "the system refused"
         raise lesson.Refused(f"cannot save {path.name}: {reason}", 409) from None
     session.saves += 1
+    studio.saves += 1
     return {"saved": path.name}
 
 

@@ -7,6 +7,7 @@ page shows comes from :func:`read` or :func:`teach`; the page draws.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,7 +183,8 @@ def samples_right(model: MLP, norm: Normalisation, samples: dict[int, list[int]]
 def teach(model: MLP, digit: Digit, label: int, steps: int) -> dict:
     """``steps`` SGD steps (η = LR) on this one digit and label, changing ``model``: P(label)
     before and after, the loss before and after, and for the first step the first-order
-    prediction of the loss's change, Σ ∂loss/∂w·Δw, beside the change itself."""
+    prediction of the loss's change, Σ ∂loss/∂w·Δw, beside the change itself. A Refused if
+    a number came out not finite (``model`` is then changed: the caller undoes it)."""
     before = probabilities(model, digit)
     optimizer = SGD(model.parameters(), lr=LR)
     losses, predicted = [], None
@@ -197,6 +199,10 @@ def teach(model: MLP, digit: Digit, label: int, steps: int) -> dict:
     after = probabilities(model, digit)
     with engine.no_grad():
         losses.append(cross_entropy(model(list(digit.x)), label).data)
+    numbers = [*after, *losses, predicted, *(p.data for p in model.parameters())]
+    if not all(math.isfinite(v) for v in numbers):  # nothing to draw, nothing to save
+        raise Refused("teaching made the network's numbers too large to be numbers (not "
+                      "finite)")
     return {"label": label, "steps": steps, "before": float(before[label]),
             "after": float(after[label]), "loss": losses[0], "lossAfter": losses[-1],
             "predictedChange": float(predicted), "firstChange": losses[1] - losses[0],
