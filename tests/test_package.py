@@ -113,6 +113,19 @@ def test_a_learners_own_engine_or_nn_is_named(tmp_path, files, statement, shadow
         assert "their engine.py ran" not in result.stdout  # found, not run
 
 
+@pytest.mark.parametrize("demo", ["demos.digits", "demos.studio", "demos"])
+def test_a_demo_run_from_a_learners_folder_names_their_engine(tmp_path, demo):
+    # python -m imports the demos package first: it names the file before a demo trips on it.
+    (tmp_path / "engine.py").write_text(MICROGRAD_ENGINE)
+    result = subprocess.run([sys.executable, "-m", demo, "--help"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120,
+                            env={**_env(), "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 1 and "their engine.py ran" not in result.stdout
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"ImportError: {tmp_path}/engine.py shadows glassgrad's engine package: Python finds "
+        "it first. Rename your engine.py, or import glassgrad from another folder.")
+
+
 def test_a_folder_without_them_imports_glassgrad(tmp_path):
     (tmp_path / "engine").mkdir()  # a folder with no __init__.py shadows nothing
     result = python("import glassgrad; print(glassgrad.__version__)", cwd=tmp_path)
