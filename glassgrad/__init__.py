@@ -8,6 +8,9 @@
 (-2.359343, 1.572895)
 >>> model = MLP(4, [8, 3], rng=0)
 >>> cross_entropy(model([0.1, 0.2, 0.3, 0.4]), target=2).backward()
+>>> import glassgrad
+>>> glassgrad.sum([a, b, 1.0]).data        # one node for a whole sum (and glassgrad.max)
+0.0
 
 Everything here is the public API of the ``engine`` and ``nn`` packages (and of
 ``engine.viz``, the drawings), under one name. Drawing needs the ``graphviz`` package only
@@ -88,6 +91,11 @@ from nn import (
     to_torch,
 )
 from nn.viz import draw_network
+
+# glassgrad.sum and glassgrad.max (one n-ary node each), as in engine: not in __all__, so
+# `from glassgrad import *` never hides the built-ins; `x as x` exports them to type checkers.
+from engine import max as max  # noqa: A004
+from engine import sum as sum  # noqa: A004
 
 __all__ = [
     # engine: Values, the backward pass, checks

@@ -259,6 +259,7 @@ def test_the_sdist_and_the_wheel_hold_every_file_of_the_packages(dist):
     assert "demos/studio/studio.html" in ours and "glassgrad/py.typed" in ours
     assert {f for f in in_sdist if f.startswith(tuple(p + "/" for p in PACKAGES))} == ours
     assert {"LICENSE", "README.md", "pyproject.toml"} <= in_sdist
+    assert not any(f.startswith("tests/") for f in in_sdist)  # half a test suite helps nobody
     assert {f for f in in_wheel if ".dist-info/" not in f} == ours
     assert f"glassgrad-{engine.__version__}.dist-info/licenses/LICENSE" in in_wheel
     assert f"\nVersion: {engine.__version__}\n" in metadata
@@ -330,6 +331,14 @@ def test_the_installed_wheel_runs_every_entry_point_outside_the_checkout(dist, t
     assert (work / "OUT" / "model.json").is_file()
     run("glassgrad", "viz", "tanh(a*b+c)", "a=2", "b=-3", "c=10", "-o", "g.svg")
     assert (work / "g.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    # The wheel's py.typed markers at work: a user's script passes mypy --strict against the
+    # installed packages, as mypy checks any installed library (no path to the checkout).
+    from tests.test_typing import USER_SCRIPT
+
+    (work / "typed.py").write_text(textwrap.dedent(USER_SCRIPT), encoding="utf-8")
+    checked = run("python", "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "mypy"),
+                  "typed.py")
+    assert checked.startswith("Success: no issues found in 1 source file"), checked
     studio, url = start_studio(bin_dir, work, env)  # the studio and its page are installed
     try:
         with urllib.request.urlopen(url, timeout=30) as page:
