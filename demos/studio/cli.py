@@ -41,8 +41,9 @@ def port(text: str) -> int:
 def parser(prog: str = "python -m demos.studio") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split(
         "\n\n")[0].split(": ", 1)[1])
-    p.add_argument("--model", help="a model.json written by python -m demos.digits with "
-                   "--hidden 16,16 (default: train one first, about a second)")
+    digits = "glassgrad digits" if prog.startswith("glassgrad") else "python -m demos.digits"
+    p.add_argument("--model", help=f"a model.json written by {digits} with --hidden 16,16 "
+                   "(default: train one first, about a second)")
     p.add_argument("--port", type=port, default=0, help="the port (default: a free one)")
     p.add_argument("--out", help="the run directory, where 'save' writes (default: the "
                    f"model's directory, or {DEFAULT_RUN}/)")
