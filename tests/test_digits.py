@@ -454,6 +454,30 @@ def test_a_second_run_into_the_same_folder_is_refused(tmp_path):
     assert "Starting afresh" in third.stdout
 
 
+def test_the_folder_stays_the_runs_while_its_plots_are_written(tmp_path):
+    # The command writes its plots in finish(): a second run may not start there meanwhile.
+    refused = []
+
+    def finish(result):
+        with pytest.raises(RunInUseError) as error:
+            train(TrainConfig(**TINY), tmp_path, progress=False, log=lambda m: None)
+        refused.append(str(error.value))
+
+    train(TrainConfig(**TINY), tmp_path, progress=False, log=lambda m: None, finish=finish)
+    assert refused == [f"{tmp_path} is in use by process {os.getpid()}; use another --out"]
+
+
+def test_a_link_planted_as_the_lock_is_not_followed(tmp_path):
+    victim = tmp_path / "notes.txt"
+    victim.write_text("a learner's notes")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / ".lock").symlink_to(victim)
+    result = digits("--epochs", "1", "--size", "4", "--out", str(tmp_path / "run"), "--quiet")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert victim.read_text() == "a learner's notes"
+
+
 def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True)

@@ -183,9 +183,24 @@ def run_train(argv, prog: str = "python -m demos.digits") -> int:
     def log(message: str) -> None:
         print(message, file=log_stream, flush=True)
 
+    trained = False
+
+    def finish(result: Result) -> None:  # the plots too are written while --out is this run's
+        nonlocal trained
+        trained = True
+        log("")
+        log(report(result.metrics))
+        if not args.no_plots:
+            written = write_plots(result, out)
+            files = [out / "model.json", out / "metrics.json", out / "checkpoint.json", *written]
+            log("\nWrote " + ", ".join(str(p) for p in files))
+
     try:
-        result = train(config, out, resume=args.resume, progress=not args.quiet, log=log)
+        result = train(config, out, resume=args.resume, progress=not args.quiet, log=log,
+                       finish=finish)
     except KeyboardInterrupt:
+        if trained:  # stopped while the plots were drawn: nothing to resume
+            raise
         log(f"\nInterrupted. The last complete epoch is saved in {out / 'checkpoint.json'}; "
             f"run the same command with --resume to continue.")
         return 130
@@ -193,12 +208,6 @@ def run_train(argv, prog: str = "python -m demos.digits") -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     metrics = result.metrics
-    log("")
-    log(report(metrics))
-    if not args.no_plots:
-        written = write_plots(result, out)
-        files = [out / "model.json", out / "metrics.json", out / "checkpoint.json", *written]
-        log("\nWrote " + ", ".join(str(p) for p in files))
     if args.json:
         keys = ["test_accuracy", "test_samples", "train_samples", "epochs", "train_seconds",
                 "per_class_accuracy"]

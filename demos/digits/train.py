@@ -210,7 +210,8 @@ def _lock(out: Path):
     the system releases it however the process ends (Ctrl-C, SIGKILL) and a lock file left by
     a dead process holds nothing. The file keeps the holder's process id for the message, and
     stays: removing it would race with a run that has just opened it."""
-    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    # O_NOFOLLOW: a symbolic link planted as .lock would have us truncate what it points to.
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -229,12 +230,14 @@ def _lock(out: Path):
 
 
 def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: bool = True,
-          on_epoch_end=None, log=print) -> Result:
+          on_epoch_end=None, log=print, finish=None) -> Result:
     """Train, writing a checkpoint after every epoch; returns the final :class:`Result`.
 
     ``on_epoch_end(epoch)`` is called after each epoch's checkpoint is on disk (tests use it to
-    simulate an interruption). Outputs in ``out``: ``checkpoint.json``, ``model.json`` (the
-    trained model, with the input normalisation in its metadata) and ``metrics.json``.
+    simulate an interruption); ``finish(result)`` at the end, while ``out`` is still this
+    run's (the command writes its plots there so). Outputs in ``out``: ``checkpoint.json``,
+    ``model.json`` (the trained model, with the input normalisation in its metadata) and
+    ``metrics.json``.
     ``RunInUseError`` if another run is writing into ``out``; ``DivergedError`` if the loss
     stops being finite (the last finite checkpoint is kept, no model is written).
     """
@@ -273,7 +276,10 @@ def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: 
             _save_checkpoint(out, config, epoch + 1, model, optimizer, schedule, history)
             if on_epoch_end is not None:
                 on_epoch_end(epoch + 1)
-        return _finish(config, out, data, model, history, step)
+        result = _finish(config, out, data, model, history, step)
+        if finish is not None:
+            finish(result)
+        return result
 
 
 def _resume(out: Path, config: TrainConfig, model, optimizer, schedule, log) -> tuple:
