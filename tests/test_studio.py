@@ -409,6 +409,25 @@ def ask(url: str, method: str, path: str, host: str | None, body: dict | None = 
     return int(status.split()[1]), headers, text
 
 
+def test_a_model_that_overflows_when_it_reads_is_refused_at_start(norm, tmp_path):
+    # Finite weights of 1e300 overflow to inf and nan inside the network: the page cannot be
+    # drawn, so the studio says so at start (it used to answer every request with a 500).
+    model = base_model()
+    for p in model.parameters():
+        p.data = 1e300 if p.data >= 0 else -1e300
+    with pytest.raises(ValueError, match=r"^the model cannot be drawn: its numbers overflow "
+                       r"when it reads a digit \(.*\); train it again with a smaller --lr$"):
+        studio_app.Studio(model, norm, tmp_path / "run", samples())
+
+
+def test_a_websocket_is_closed_at_the_door(client):
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/"):
+        pass
+    assert closed.value.code == 1008
+
+
 def test_a_request_naming_another_host_is_refused_and_writes_nothing(studio):
     # DNS rebinding: a page on evil.example, whose name now resolves to 127.0.0.1, sends
     # its own name as Host. Even knowing a session id, it reaches no route.

@@ -12,7 +12,6 @@ a panel: it computes nothing. No network requests; it opens by double-click.
 from __future__ import annotations
 
 import html
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 from demos.how_it_works import picture as pic
 from demos.how_it_works import stages as st
 from demos.how_it_works.numbers import Backprop
+from engine.files import json_text
 
 
 def show(x: float) -> str:
@@ -193,7 +193,9 @@ def page(runs: list[Run], title: str, extra: str = "") -> str:
         pic.connections(first, layout, {1: "all", 2: "all", 3: "all"}, ids=True),
         pic.neurons(first, layout), '<g id="rings"></g><g id="overlay"></g>',
         '<g id="legend"></g>']), interactive=True)
-    text = json.dumps(data(runs), ensure_ascii=False, separators=(",", ":"))
+    # Strict JSON (the page's JSON.parse refuses NaN): a number that is not finite is named.
+    text = json_text(data(runs), "the explorer's data", ensure_ascii=False,
+                     separators=(",", ":"))
     # In a <script> block only "<", ">" and "&" can end or confuse it: write them as escapes.
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     parts = {"TITLE": html.escape(title), "SVG": drawing, "DATA": text, "EXTRA": extra}

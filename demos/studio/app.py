@@ -83,8 +83,14 @@ class Studio:
         self._issued: OrderedDict[str, None] = OrderedDict()
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self.lock = threading.Lock()  # the engine's work runs one request at a time
-        self._page: str | None = None
-        self._policy: str | None = None
+        # Made once, at start (the loaded model it shows never changes): a model that cannot
+        # be drawn is refused here with one line, not served as a page of 500s.
+        try:
+            self._page = self._make_page()
+        except (ValueError, OverflowError) as e:
+            raise ValueError(f"the model cannot be drawn: its numbers overflow when it reads a "
+                             f"digit ({e}); train it again with a smaller --lr") from None
+        self.policy = policy(self._page)  # the Content-Security-Policy of every response
         self.saves = 0  # files saved by every session of this run
 
     def new_session(self) -> str:
@@ -131,19 +137,7 @@ class Studio:
 
     def page(self, token: str) -> str:
         """The page for a new session ``token``."""
-        return self._made()[0].replace("@SESSION@", json.dumps(token))
-
-    def policy(self) -> str:
-        """The Content-Security-Policy of every response (see :func:`policy`)."""
-        return self._made()[1]
-
-    def _made(self) -> tuple[str, str]:
-        """The page (made once: the loaded model it shows never changes) and its policy."""
-        with self.lock:
-            if self._page is None:
-                self._page = self._make_page()
-                self._policy = policy(self._page)
-        return self._page, self._policy
+        return self._page.replace("@SESSION@", json.dumps(token))
 
     def _make_page(self) -> str:
         """The explorer's page on a sample '3', with the pad and its script added (its
@@ -183,17 +177,20 @@ class Doors:
     the headers that keep other sites out (the policy, no framing, no sniffing, no
     referrer, no caching of a page's session)."""
 
-    def __init__(self, app, port: int, policy: Callable[[], str]):
-        self.app, self.port, self.policy = app, port, policy
+    def __init__(self, app, port: int, policy: str):
+        self.app, self.port = app, port
         # A browser leaves out the port only when it is the scheme's own.
         self.hosts = {f"{name}:{port}" for name in HOSTS} | (set(HOSTS) if port == 80 else set())
+        self.headers = [(b"content-security-policy", policy.encode("ascii")),
+                        (b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
+                        (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             return await self.app(scope, receive, send)
-        headers = [(b"content-security-policy", self.policy().encode("ascii")),
-                   (b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
-                   (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
+        if scope["type"] != "http":  # a WebSocket, say: no route takes one, and no other site
+            return await send({"type": "websocket.close", "code": 1008})  # may open one
+        headers = self.headers
 
         async def guarded(message) -> None:
             if message["type"] == "http.response.start":
@@ -267,7 +264,7 @@ def create_app(studio: Studio, port: int) -> Doors:
               Route("/api/{action:str}", api, methods=["POST"])]
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed,
                                                        500: _failed})
-    return Doors(app, port, studio.policy)
+    return Doors(app, port, studio.policy)  # the policy of the page made at start
 
 
 def _read(studio: Studio, session: Session, body: dict) -> dict:

@@ -122,11 +122,12 @@ def serve(args) -> int:
     with sock:
         try:
             model, norm, run_dir = model_and_normalisation(args, print)
+            studio = Studio(model, norm, run_dir, samples())  # refuses a model it cannot draw
         except (FileNotFoundError, ModelFileError, ValueError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
         port = sock.getsockname()[1]
-        app = create_app(Studio(model, norm, run_dir, samples()), port)
+        app = create_app(studio, port)
         url = f"http://127.0.0.1:{port}/"
         print(f"glassgrad studio: {url}  (saves go to {run_dir}/; Ctrl-C stops it)",
               flush=True)
