@@ -12,8 +12,6 @@ in ``__all__``, so ``from engine import *`` never hides the built-in ``sum`` and
 """
 
 __version__ = "0.1.0"  # the one place it is written: pyproject, glassgrad and --version read it
-__glassgrad__ = True  # marks this engine as glassgrad's: nn and glassgrad tell it from a
-# learner's own engine.py (micrograd's name) found first on sys.path
 
 from engine.autodiff import (
     BackwardSteps,

@@ -104,14 +104,20 @@ def some(names: list[str], shown: int = 3) -> str:
     return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
+def not_finite(names: list[str], kind: str = "number") -> str:
+    """``names`` said as numbers that are not finite: ``1 weight is not finite (NaN or
+    ±Infinity): w.3`` or ``84 numbers are not finite …: a, b, c and 81 more``."""
+    many = len(names) != 1
+    return (f"{len(names)} {kind}{'s' * many} {'are' if many else 'is'} not finite (NaN or "
+            f"±Infinity): {some(names)}")
+
+
 def json_text(value, what: str = "file", **kwargs) -> str:
     """``json.dumps(value, allow_nan=False, **kwargs)``: strict JSON. A number that is not
     finite is one ``ValueError`` saying which (``what``: what is being written)."""
     bad = non_finite_numbers(value)
     if bad:
-        raise ValueError(f"cannot write {what}: {len(bad)} number{'s' * (len(bad) > 1)} "
-                         f"{'are' if len(bad) > 1 else 'is'} not finite (NaN or ±Infinity, "
-                         f"which JSON cannot hold): {some(bad)}")
+        raise ValueError(f"cannot write {what} as JSON: {not_finite(bad)}")
     return json.dumps(value, allow_nan=False, **kwargs)
 
 

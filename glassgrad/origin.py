@@ -49,6 +49,9 @@ def shadowing_error(names: tuple[str, ...] = PACKAGES) -> ImportError | None:
               if origin is not None and not is_ours(name, origin)}
     if not others:
         return None
+    # A package folder of theirs is named as the folder, not as its __init__.py.
+    others = {name: str(Path(origin).parent) if origin.endswith("__init__.py") else origin
+              for name, origin in others.items()}
     one = len(others) == 1
     files = " and ".join(others.values())
     yours = " and ".join(Path(origin).name for origin in others.values())

@@ -33,7 +33,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
-from engine.files import DuplicateKeyError, atomic_write, non_finite_numbers, some, strict_loads
+from engine.files import (
+    DuplicateKeyError,
+    atomic_write,
+    non_finite_numbers,
+    not_finite,
+    strict_loads,
+)
 
 if TYPE_CHECKING:  # nn.module imports this module
     from nn.module import M, Module
@@ -101,8 +107,7 @@ def _not_finite(state, rest) -> str | None:
     names = weights + others
     kind = "weight" if not others else "number"
     cause = "; its training likely diverged (try a smaller learning rate)" if weights else ""
-    return (f"{len(names)} {kind}{'s' * (len(names) > 1)} {'are' if len(names) > 1 else 'is'} "
-            f"not finite (NaN or ±Infinity): {some(names)}{cause}")
+    return not_finite(names, kind) + cause
 
 
 def save(model: Module, path: str | os.PathLike[str],

@@ -405,7 +405,8 @@ def test_weights_that_overflow_in_the_last_batch_are_no_checkpoint(tmp_path):
     model, optimizer, schedule = training.build(config, 16)
     model.layers[1].neurons[4].w[2].data = float("inf")
     with pytest.raises(DivergedError, match=r"^training diverged at epoch 3, after its last "
-                       r"batch: 1 numbers are not finite \(model\.layers\.1\.neurons\.4\.w\.2\)"):
+                       r"batch: 1 number is not finite \(NaN or ±Infinity\): "
+                       r"model\.layers\.1\.neurons\.4\.w\.2\."):
         training._save_checkpoint(tmp_path, config, 3, model, optimizer, schedule, [])
     assert list(tmp_path.iterdir()) == []
 
@@ -422,8 +423,8 @@ def test_a_checkpoint_holding_nan_or_a_key_twice_is_not_resumed(tmp_path):
     path = tmp_path / "checkpoint.json"
     text = path.read_text()
     path.write_text(re.sub(r'("history": \[\{"epoch": 1, "loss": )[^,]+', r"\1NaN", text))
-    with pytest.raises(ValueError, match=r"is damaged: 1 numbers are not finite "
-                                         r"\(history\.0\.loss\)$"):
+    with pytest.raises(ValueError, match=r"is damaged: 1 number is not finite \(NaN or "
+                                         r"±Infinity\): history\.0\.loss$"):
         train(config, tmp_path, resume=True, progress=False, log=lambda m: None)
     path.write_text(text.replace('"epoch": 3', '"epoch": 3, "epoch": 1', 1))
     with pytest.raises(ValueError, match=r'is corrupt \(the key "epoch" appears twice\)'):
@@ -533,8 +534,8 @@ def test_predict_refuses_non_finite_normalisation(trained, capsys):
     assert "1 number is not finite (NaN or ±Infinity): metadata.input_std.3" in predict_error(
         trained, capsys)
     meta = {"side": 4, "input_mean": [0.0] * 16, "input_std": [1.0] * 15 + [float("inf")]}
-    with pytest.raises(ModelFileError, match=r"metadata 'input_std' must be finite numbers; 1 "
-                                             r"are not \(at 15\)"):
+    with pytest.raises(ModelFileError, match=r"metadata 'input_std': 1 number is not finite "
+                                             r"\(NaN or ±Infinity\): 15$"):
         cli.normalisation(meta, 16, "m.json")
 
 

@@ -18,7 +18,7 @@ from demos.digits import plots
 from demos.digits.data import DataError, Dataset, load_digits, load_mnist, stratified_split
 from demos.digits.data import downsample as block_average
 from demos.digits.train import Result, ResumeError, TrainConfig, train
-from engine.files import non_finite_numbers, some
+from engine.files import non_finite_numbers, not_finite
 from nn import ACTIVATIONS, ModelFileError, load, softmax
 
 
@@ -245,8 +245,7 @@ def normalisation(meta: dict, nin: int, source) -> tuple[int, np.ndarray, np.nda
             raise ModelFileError(f"{source}: metadata {key!r} must be a list of {nin} numbers")
         bad = non_finite_numbers(values)
         if bad:
-            raise ModelFileError(f"{source}: metadata {key!r} must be finite numbers; "
-                                 f"{len(bad)} are not (at {some(bad)})")
+            raise ModelFileError(f"{source}: metadata {key!r}: {not_finite(bad)}")
         arrays.append(np.array(values, dtype=float))
     if not np.all(arrays[1] > 0):
         raise ModelFileError(f"{source}: metadata 'input_std' must be positive")

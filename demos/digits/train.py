@@ -23,7 +23,13 @@ from tqdm import tqdm
 import engine
 from demos.digits.data import Dataset, load_digits, load_mnist, stratified_split
 from demos.digits.data import downsample as block_average
-from engine.files import atomic_write, json_text, non_finite_numbers, some, strict_loads
+from engine.files import (
+    atomic_write,
+    json_text,
+    non_finite_numbers,
+    not_finite,
+    strict_loads,
+)
 from nn import MLP, SGD, Adam, CosineLR, cross_entropy
 from nn.compiled import compile_step
 
@@ -158,7 +164,7 @@ def _save_checkpoint(out: Path, config, epoch, model, optimizer, schedule, histo
     bad = non_finite_numbers(state)
     if bad:
         raise _diverged(config, out, epoch - 1, "after its last batch",
-                        f"{len(bad)} numbers are not finite ({some(bad)})")
+                        not_finite(bad))
     atomic_write(out / CHECKPOINT, json_text(state, "checkpoint"), "checkpoint")
 
 
@@ -172,8 +178,7 @@ def _load_checkpoint(out: Path, config: TrainConfig) -> dict:
         raise ResumeError(f"--resume: {path} is corrupt ({e})") from None
     bad = non_finite_numbers(state)
     if bad:
-        raise ResumeError(f"--resume: {path} is damaged: {len(bad)} numbers are not finite "
-                          f"({some(bad)})")
+        raise ResumeError(f"--resume: {path} is damaged: {not_finite(bad)}")
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ResumeError(f"--resume: {path} is not a digits checkpoint")
     kinds = {"config": dict, "epoch": int, "model": dict, "optimizer": dict, "schedule": dict,
