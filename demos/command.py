@@ -9,12 +9,11 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from dataclasses import dataclass
 
 from engine import __version__
-from engine.console import run
+from engine.console import resolve, run
 
 
 @dataclass(frozen=True)
@@ -28,8 +27,7 @@ class Command:
     words: str
 
     def __call__(self, argv: list[str], prog: str) -> int:
-        module, _, function = self.main.partition(":")
-        return getattr(importlib.import_module(module), function)(argv, prog=prog)
+        return resolve(self.main)(argv, prog=prog)
 
 
 COMMANDS: dict[str, Command] = {

@@ -25,7 +25,7 @@ def run(main: Callable[[], int] | str) -> None:
     that Ctrl-C while a command's libraries load is the same one line as Ctrl-C later.
     """
     try:
-        code = _resolve(main)()
+        code = resolve(main)()
         sys.stdout.flush()  # a closed pipe shows here, while it can still be caught
     except KeyboardInterrupt:
         # One line, never a traceback; the file writers leave no half-written files behind.
@@ -43,7 +43,9 @@ def run(main: Callable[[], int] | str) -> None:
     raise SystemExit(code)
 
 
-def _resolve(main: Callable[[], int] | str) -> Callable[[], int]:
+def resolve(main: Callable[..., int] | str) -> Callable[..., int]:
+    """``main`` itself, or the function a ``"package.module:function"`` name names
+    (imported now)."""
     if callable(main):
         return main
     module, _, name = main.partition(":")

@@ -136,7 +136,8 @@ def test_the_studio_says_how_to_install_its_extra_when_it_is_missing():
     result = studio_without("uvicorn")
     assert result.returncode == 1
     assert result.stderr.strip() == ('error: the studio needs Starlette and uvicorn (uvicorn is '
-                                     'missing): pip install -e ".[studio]"')
+                                     'missing): pip install "glassgrad[studio]" (in a clone of the '
+                                     'repository: pip install -e ".[studio]")')
 
 
 def test_the_studio_names_every_missing_library():

@@ -200,9 +200,9 @@ class Doors:
         hosts = [v.decode("latin-1") for k, v in scope["headers"] if k == b"host"]
         if len(hosts) != 1 or hosts[0].lower() not in self.hosts:
             named = repr(hosts[0][:80]) if len(hosts) == 1 else "none" if not hosts else "two"
-            response = JSONResponse({"error": f"this studio answers as 127.0.0.1:{self.port} "
-                                     f"or localhost:{self.port} only, and this request named "
-                                     f"Host {named}"}, status_code=421)
+            response = JSONResponse({"error": f"this studio answers as 127.0.0.1:{self.port}, "
+                                     f"localhost:{self.port} or [::1]:{self.port} only, and "
+                                     f"this request named Host {named}"}, status_code=421)
             return await response(scope, receive, guarded)
         await self.app(scope, receive, guarded)
 

@@ -3,7 +3,7 @@
 A local web app, on 127.0.0.1 only: draw a digit, watch the network read it, see the four
 steps of backprop for the label you pick, and teach it your handwriting. Without ``--model``
 it first trains the explorer's network, MLP(64, [16, 16, 10]), on the digits (about a
-second). It needs Starlette and uvicorn: ``pip install -e ".[studio]"``.
+second). It needs Starlette and uvicorn: ``pip install "glassgrad[studio]"``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from demos.digits.train import TrainConfig, train
 from demos.studio import lesson
 from nn.serialize import ModelFileError, load
 
-INSTALL = 'pip install -e ".[studio]"'
+INSTALL = 'pip install "glassgrad[studio]" (in a clone of the repository: pip install -e ' \
+    '".[studio]")'
+DIGITS = ("python -m demos.digits", "glassgrad digits")  # by how the studio was started
 DEFAULT_RUN = Path("runs/studio")
 STOPPED = 130  # the exit code of a command Ctrl-C stopped, as a shell reports it
 
@@ -39,9 +41,9 @@ def port(text: str) -> int:
 
 
 def parser(prog: str = "python -m demos.studio") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description=__doc__.split(
-        "\n\n")[0].split(": ", 1)[1])
-    digits = "glassgrad digits" if prog.startswith("glassgrad") else "python -m demos.digits"
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[1].replace("``", ""))
+    p.set_defaults(prog=prog)
+    digits = DIGITS[prog.startswith("glassgrad")]
     p.add_argument("--model", help=f"a model.json written by {digits} with --hidden 16,16 "
                    "(default: train one first, about a second)")
     p.add_argument("--port", type=port, default=0, help="the port (default: a free one)")
@@ -77,7 +79,7 @@ def model_and_normalisation(args, say) -> tuple:
 
     model = load(path)
     _, mean, std = normalisation(getattr(model, "metadata", {}) or {}, model.nin, path)
-    lesson.check_model(model)
+    lesson.check_model(model, DIGITS[args.prog.startswith("glassgrad")])
     return model, lesson.Normalisation(mean, std), out
 
 

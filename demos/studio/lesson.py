@@ -61,15 +61,17 @@ class Normalisation:
         return Digit(image, (image.ravel() / 16.0 - self.mean) / self.std)
 
 
-def check_model(model) -> None:
+def check_model(model, digits: str = "python -m demos.digits") -> None:
     """The studio draws the explorer's network: 64 inputs, two hidden layers of 16, 10
-    outputs (a model of another shape is refused with what it is)."""
+    outputs (a model of another shape is refused with what it is, and how to train one with
+    the ``digits`` command)."""
     sizes = (getattr(model, "nin", None), *getattr(model, "nouts", ()))
     if not isinstance(model, MLP) or sizes != SIZES:
+        shape = (f"MLP({sizes[0]}, {list(sizes[1:])})" if isinstance(model, MLP)
+                 else type(model).__name__)
         raise ValueError(f"the studio draws MLP(64, [16, 16, 10]), the explorer's network; "
-                         f"this model is {type(model).__name__}{sizes[1:] and f' {sizes}'} "
-                         "(train one it can use with python -m demos.digits --hidden 16,16 "
-                         "--out DIR, then give --model DIR/model.json)")
+                         f"this model is {shape} (train one it can use with {digits} --hidden "
+                         "16,16 --out DIR, then give --model DIR/model.json)")
 
 
 def parse_digit(body: dict, norm: Normalisation) -> Digit:
