@@ -113,8 +113,9 @@ class _Pauses:
     and put back what it read, two threads would interleave: one reads "off" while the other
     has it paused, and restores "off" after the other switched it back on, leaving it off for
     good. So the first block to open reads the switch and turns it off, and the last to close
-    turns it back on, if it was on before the first opened (a user's own ``gc.disable()`` is
-    kept), all under one lock.
+    turns it back on, if it was on before the first opened, all under one lock. A user's own
+    ``gc.disable()`` made before is kept; one made while a block is open in another thread
+    cannot be told from the pause, and is undone when the last block ends.
     """
 
     def __init__(self) -> None:

@@ -3,8 +3,10 @@ by a real browser (headless Chromium) that draws with the mouse."""
 
 import json
 import math
+import os
 import random
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -287,11 +289,16 @@ def test_unfinished_saves_are_removed_when_the_studio_starts(norm, tmp_path):
               ".loss.svg.abcd1234.tmp"]
     for name in others:
         (run / name).write_text("not ours")
+    for path in run.iterdir():  # all killed two minutes ago
+        os.utime(path, (time.time() - 120, time.time() - 120))
+    killed_save(run / "now.json")  # as if another studio on this folder were saving now
+    under_way = next(p.name for p in run.iterdir() if p.name.startswith(".now.json."))
     studio_app.Studio(base_model(), norm, run, samples())
     # The saves' are gone; the run's own files may be being written by a training run now,
     # and the rest are not the studio's: they stay.
     theirs = [n for n in killed if n.startswith((".model.", ".checkpoint.", ".metrics."))]
-    assert len(theirs) == 3 and sorted(p.name for p in run.iterdir()) == sorted(others + theirs)
+    assert len(theirs) == 3
+    assert sorted(p.name for p in run.iterdir()) == sorted([*others, *theirs, under_way])
     assert all((run / name).read_text() == "not ours" for name in others)
 
 

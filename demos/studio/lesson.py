@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,18 +135,24 @@ def save_path(run_dir: Path, name) -> Path:
 UNFINISHED = re.compile(r"\.(?P<start>[^/]{1,32})\.[a-z0-9_]{8}\.tmp")
 
 
+UNFINISHED_AFTER = 60.0  # seconds: a save takes milliseconds, so an older temporary file is dead
+
+
 def remove_unfinished_saves(run_dir: Path) -> list[Path]:
     """Remove the temporary files of saves that were killed half-way in ``run_dir`` (only
     those of names a save can have: never another program's, nor the run's own files, which
-    a training run may be writing now); returns them."""
+    a training run may be writing now; and only those older than UNFINISHED_AFTER, since
+    another studio on the same run directory may be saving now); returns them."""
     removed = []
+    old = time.time() - UNFINISHED_AFTER
     for path in sorted(run_dir.glob(".*.tmp")) if run_dir.is_dir() else []:
         match = UNFINISHED.fullmatch(path.name)
         start = match["start"] if match else ""
         stem = start.partition(".")[0]
         could_be_a_save = (bool(NAME.fullmatch(stem)) and stem.lower() not in RESERVED
                            and f"{stem}.json"[:32] == start)
-        if could_be_a_save and path.is_file() and not path.is_symlink():
+        if (could_be_a_save and path.is_file() and not path.is_symlink()
+                and path.stat().st_mtime < old):
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
