@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from demos.digits import plots
 from demos.digits.data import DataError, Dataset, load_digits, load_mnist, stratified_split
 from demos.digits.data import downsample as block_average
 from demos.digits.train import Result, ResumeError, TrainConfig, train
-from engine.files import non_finite_numbers, not_finite
+from engine.files import json_text, non_finite_numbers, not_finite
 from nn import ACTIVATIONS, ModelFileError, load, softmax
 
 
@@ -211,7 +210,7 @@ def run_train(argv, prog: str = "python -m demos.digits") -> int:
     if args.json:
         keys = ["test_accuracy", "test_samples", "train_samples", "epochs", "train_seconds",
                 "per_class_accuracy"]
-        print(json.dumps({k: metrics[k] for k in keys} | {"out": str(out)}))
+        print(json_text({k: metrics[k] for k in keys} | {"out": str(out)}, "the metrics"))
     return 0
 
 
