@@ -1,6 +1,7 @@
 """``export_html``: one self-contained page to step through a forward and backward pass.
 
-The page holds the graph as inline SVG (drawn by Graphviz), a little CSS and vanilla JS, and
+The page holds the graph as inline SVG (drawn by Graphviz), a little CSS and vanilla JS (the
+template files stepper.html, stepper.css and stepper.js beside this module, inlined), and
 the engine's own pass as JSON data: for every step, its explanation (for a backward step, the
 same text ``engine.backward_steps`` prints) and the texts it changes in the picture, with the
 texts they replace. The page only swaps those texts: it computes nothing that could disagree
@@ -9,10 +10,12 @@ with the engine. It makes no network request and opens by double-click.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
 from dataclasses import astuple, dataclass
+from importlib import resources
 from pathlib import Path
 
 from engine.autodiff import backward_steps, copy_graph, topological_order
@@ -310,248 +313,15 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
                      "the page's data", ensure_ascii=False, separators=(",", ":"))
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     parts = {"TITLE": html.escape(title or "glassgrad: step through backprop"), "SVG": svg,
-             "DATA": data}
+             "DATA": data, "CSS": _template("stepper.css"), "JS": _template("stepper.js")}
     # One pass over the template, so no inserted text is ever read as a placeholder.
-    return re.sub(r"@(TITLE|SVG|DATA)@", lambda m: parts[m.group(1)], _PAGE)
+    return re.sub(r"@(TITLE|SVG|DATA|CSS|JS)@", lambda m: parts[m.group(1)],
+                  _template("stepper.html"))
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>@TITLE@</title>
-<style>
-body { font-family: Helvetica, Arial, sans-serif; margin: 0; color: #222; }
-header { position: sticky; top: 0; background: #fafafa; border-bottom: 1px solid #ddd;
-         padding: .5em 1em; z-index: 1; }
-button { font-size: .95em; margin: 0 .25em .25em 0; padding: .15em .6em; }
-label, select { font-size: .95em; }
-#status { margin-left: .6em; font-weight: bold; }
-#explain { font-family: Menlo, Consolas, monospace; font-size: .85em; white-space: pre;
-           margin: .4em 0 0; min-height: 3.6em; max-height: 11em; overflow: auto; }
-#graph { padding: 1em; overflow: auto; }
-#graph svg { max-width: none; height: auto; }
-.current polygon, .current path, .current ellipse { stroke: #ff7f0e !important;
-                                                    stroke-width: 4 !important; }
-.changed polygon, .changed path, .changed ellipse { stroke: #2ca02c !important;
-                                                    stroke-width: 3 !important; }
-@keyframes flash { from { fill: #d62728; font-weight: bold; } to { fill: #000000; } }
-text.flash { animation: flash 1.2s ease-out; }
-.hidden { display: none; }
-#quiz { margin-top: .4em; font-family: Menlo, Consolas, monospace; font-size: .9em; }
-#verdict.right { color: #1b7837; } #verdict.wrong { color: #b2182b; }
-</style></head><body>
-<header>
-<h1 style="font-size:1.15em;margin:0 0 .35em">@TITLE@</h1>
-<div><button id="reset" title="Home">|◀ start</button><button id="prev" title="←">◀ back</button
-><button id="play" title="space">▶ play</button><button id="next" title="→">step ▶</button
-><button id="end" title="End">end ▶|</button>
-<label>speed <select id="speed"><option value="1000">slow</option><option value="400" selected
->normal</option><option value="120">fast</option><option value="20">fastest</option></select
-></label>
-<label><input type="checkbox" id="leaves"> show the leaf steps</label>
-<label id="practice-box"><input type="checkbox" id="practice"> practice: I work out each
-backward step first</label>
-<span id="status"></span></div>
-<div id="jumps"><button id="prev-neuron">◀ neuron</button><button id="next-neuron">neuron ▶
-</button><button id="prev-layer">◀ layer</button><button id="next-layer">layer ▶</button
-><button id="backward">start of the backward pass ▶</button></div>
-<div id="explain">Press step (or →) to run the forward pass, one node at a time, then the
-backward pass, one chain-rule step at a time.</div>
-<div id="quiz" class="hidden"><span id="question"></span> <input id="answer" size="10"
- aria-label="your answer"> <button id="check">check</button><button id="reveal">show me
-</button> <span id="verdict"></span></div>
-</header>
-<div id="graph">@SVG@</div>
-<script id="data" type="application/json">@DATA@</script>
-<script>
-"use strict";
-// Every number shown comes from this data, written by the engine; the page only swaps texts.
-const DATA = JSON.parse(document.getElementById("data").textContent);
-const steps = DATA.steps.map(([kind, text, highlight, changes, changed, neuron, layer]) => (
-  {leaf: kind === "l", backward: kind === "b", text, highlight, changes, changed, neuron, layer,
-   // One counter, the text's own: "forward 3 of 6", "backward 2 of 3".
-   count: kind === "b" ? "backward " + text.slice(5, text.indexOf(":")) :
-                         text.slice(0, text.indexOf(":"))}));
-const $ = (id) => document.getElementById(id);
-const explain = $("explain"), status = $("status");
-let done = 0;        // how many steps are applied
-let marked = [];     // ids of the highlighted groups: [current, changed]
-let timer = null;
-let showLeaves = false;  // leaf steps ("x3 = 0.5 (a leaf)") are applied but not stopped at
-let flashed = [];        // the texts flashing now
+@functools.cache
+def _template(name: str) -> str:
+    """One of the stepper's template files (stepper.html, .css, .js), shipped in this package
+    beside this module: the page is assembled from them, so it stays one offline file."""
+    return resources.files("engine.viz").joinpath(name).read_text(encoding="utf-8")
 
-function setText(id, text) {
-  const el = $(id);
-  if (el) el.textContent = text;
-}
-function visible(i) { return showLeaves || !steps[i].leaf; }
-function apply(i) { for (const [id, text] of steps[i].changes) setText(id, text); }
-function undo(i) { for (const [id, , old] of steps[i].changes) setText(id, old); }
-function mark(current, changed) {
-  for (const [id, cls] of marked) $(id)?.classList.remove(cls);
-  marked = [...current.map(id => [id, "current"]), ...changed.map(id => [id, "changed"])];
-  for (const [id, cls] of marked) $(id)?.classList.add(cls);
-}
-function show() {
-  const step = done > 0 ? steps[done - 1] : null;
-  status.textContent = step ? step.count : "start";
-  explain.textContent = step ? step.text : "Start: no values computed yet.";
-  mark(step ? step.highlight : [], step && step.changed ? step.changed : []);
-  for (const el of flashed) el.classList.remove("flash");
-  flashed = [];
-  if (!step) return;
-  flashed = step.changes.map(([id]) => $(id)).filter(Boolean);
-  for (const el of flashed) { void el.getBBox(); el.classList.add("flash"); }  // flash anew
-  $(step.highlight[0])?.scrollIntoView({block: "center", inline: "center"});
-}
-function goTo(k) {
-  if (quiz) { quiz = null; $("quiz").classList.add("hidden"); }  // moving on closes a question
-  k = Math.max(0, Math.min(steps.length, k));
-  while (done < k) { apply(done); done += 1; }
-  while (done > k) { done -= 1; undo(done); }
-  show();
-}
-function next() {  // to the next step shown
-  if (done >= steps.length) { pause(); return false; }
-  if (quiz) return false;  // a question is open: answer it first
-  let k = done;
-  while (k < steps.length && !visible(k)) k += 1;
-  if (practising && k < steps.length && steps[k].backward && questionsOf(k).length) {
-    goTo(k);
-    ask(k, 0);
-    return false;
-  }
-  goTo(k + 1); return true;
-}
-// Practice: the questions of a backward step are asked before it is applied. The questions,
-// the answers and what to say to the likely slips are engine.practice's, given as data.
-let practising = false, quiz = null;
-function questionsOf(k) {
-  const index = steps.slice(0, k + 1).filter(s => s.backward).length;
-  return DATA.quiz ? DATA.quiz[String(index)] || [] : [];
-}
-function ask(k, q) {
-  pause();
-  quiz = {k, q};
-  const [prompt, hint] = questionsOf(k)[q];
-  explain.textContent = `Your turn, ${steps[k].count}: work out each local derivative and grad.`;
-  status.textContent = `${steps[k].count} (your turn)`;
-  mark(steps[k].highlight, []);  // the node whose step it is
-  $("quiz").classList.remove("hidden");
-  $("question").textContent = `${prompt}   (${hint})`;
-  $("answer").value = ""; $("verdict").textContent = ""; $("answer").focus();
-}
-function parse(text) {  // a number or a fraction, as a learner writes it
-  const parts = text.replace("−", "-").split("/");
-  if (parts.length > 2 || parts.some(p => p.trim() === "" || isNaN(Number(p)))) return NaN;
-  return parts.length === 2 ? Number(parts[0]) / Number(parts[1]) : Number(parts[0]);
-}
-function close(x, y) { return Math.abs(x - y) <= Math.max(DATA.rtol * Math.max(Math.abs(x),
-                                                                     Math.abs(y)), 1e-9); }
-function advance() {
-  const {k, q} = quiz;
-  if (q + 1 < questionsOf(k).length) { ask(k, q + 1); return; }
-  quiz = null; $("quiz").classList.add("hidden"); goTo(k + 1);
-}
-function check() {
-  if (!quiz) return;
-  const [, , answer, , otherwise, slips] = questionsOf(quiz.k)[quiz.q];
-  const text = $("answer").value.trim(), value = parse(text), verdict = $("verdict");
-  if (isNaN(value)) {
-    verdict.className = "wrong"; verdict.textContent = `${text}: write a number, like 0.75 or -3/4`;
-  } else if (close(value, answer)) {
-    verdict.className = "right"; verdict.textContent = `${text}: right.`;
-    setTimeout(advance, 600);
-  } else {
-    const slip = slips.find(([v]) => close(value, v));
-    verdict.className = "wrong";
-    verdict.textContent = `${text}: not quite, ${slip ? slip[1] : otherwise}. Try again, or ` +
-                          "press show me.";
-  }
-}
-function reveal() {
-  if (!quiz) return;
-  const [, , , worked] = questionsOf(quiz.k)[quiz.q];
-  $("verdict").className = ""; $("verdict").textContent = worked;
-  setTimeout(advance, 1500);
-}
-function prev() {  // back to the step shown before this one
-  if (done === 0) return false;
-  let k = done - 1;
-  while (k > 0 && !visible(k - 1)) k -= 1;
-  goTo(k); return true;
-}
-function reset() {
-  pause();
-  for (const [id, text] of Object.entries(DATA.initial)) setText(id, text);
-  done = 0; show();
-}
-function end() { pause(); goTo(steps.length); }
-function pause() { clearInterval(timer); timer = null; $("play").textContent = "▶ play"; }
-function play() {
-  if (timer) { pause(); return; }
-  timer = setInterval(() => { if (!next()) pause(); }, Number($("speed").value));
-  $("play").textContent = "⏸ pause";
-}
-// Jumps: to the first step of the next (or previous) neuron or layer, or of the backward pass.
-function here(key) { return done > 0 ? steps[done - 1][key] : null; }
-function jumpNext(key) {
-  pause();
-  const now = here(key);
-  for (let i = done; i < steps.length; i += 1) {
-    if (visible(i) && steps[i][key] !== now && (key !== "neuron" || steps[i].neuron >= 0)) {
-      goTo(i + 1); return;
-    }
-  }
-}
-function jumpPrev(key) {
-  pause();
-  const now = here(key);
-  let i = done - 2;
-  while (i >= 0 && (steps[i][key] === now || !visible(i) ||
-                    (key === "neuron" && steps[i].neuron < 0))) i -= 1;
-  if (i < 0) { goTo(0); return; }
-  const target = steps[i][key];
-  while (i > 0 && steps[i - 1][key] === target) i -= 1;  // the first step of that run
-  goTo(i + 1);
-}
-function backward() {
-  pause();
-  const i = steps.findIndex(s => s.backward);
-  if (practising && questionsOf(i).length) { goTo(i); ask(i, 0); } else goTo(i + 1);
-}
-$("next").onclick = () => { pause(); next(); };
-$("prev").onclick = () => { pause(); prev(); };
-$("play").onclick = play;
-$("reset").onclick = reset;
-$("end").onclick = end;
-$("speed").onchange = () => { if (timer) { pause(); play(); } };
-$("leaves").onchange = (e) => { showLeaves = e.target.checked; };
-$("practice").onchange = (e) => { practising = e.target.checked; };
-$("check").onclick = check;
-$("reveal").onclick = reveal;
-$("answer").addEventListener("keydown", (e) => { if (e.key === "Enter") check(); });
-if (!DATA.quiz) $("practice-box").classList.add("hidden");  // too many questions for a page
-$("next-neuron").onclick = () => jumpNext("neuron");
-$("prev-neuron").onclick = () => jumpPrev("neuron");
-$("next-layer").onclick = () => jumpNext("layer");
-$("prev-layer").onclick = () => jumpPrev("layer");
-$("backward").onclick = backward;
-if (!steps.some(s => s.neuron >= 0)) {  // no neurons drawn: only the backward jump helps
-  for (const id of ["prev-neuron", "next-neuron", "prev-layer", "next-layer"]) {
-    $(id).classList.add("hidden");
-  }
-}
-document.addEventListener("keydown", (e) => {
-  const keys = { ArrowRight: () => { pause(); next(); }, ArrowLeft: () => { pause(); prev(); },
-                 " ": play, Home: reset, End: end };
-  const typing = e.target.tagName === "SELECT" || e.target.tagName === "INPUT";
-  if (keys[e.key] && !typing) { e.preventDefault(); keys[e.key](); }
-});
-window.stepper = { next, prev, reset, end, goTo, backward, jumpNext, jumpPrev,
-                   practice: (on) => { practising = on; $("practice").checked = on; },
-                   leaves: (on) => { showLeaves = on; $("leaves").checked = on; },
-                   steps: () => steps.length, done: () => done };
-reset();
-</script>
-</body></html>
-"""
