@@ -298,3 +298,112 @@ def test_practice_on_the_page_asks_before_it_shows(browser, tmp_path):
     assert not page.is_visible("#quiz")
     assert requests == [path.as_uri()] and errors == []
     page.close()
+
+
+def axe_violations(page) -> list[str]:
+    """What axe-core (the rules every page should pass, best practices included) finds on the
+    page as it is now: one "rule: element" line per violation."""
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    found = axe.Axe().run(page).response["violations"]
+    return [f"{v['id']}: {node['target']}" for v in found for node in v["nodes"]]
+
+
+def stepper_states(page):
+    """The stepper's states worth checking: the start, mid-way, a practice question open, the
+    end."""
+    yield "start"
+    page.evaluate("stepper.goTo(Math.floor(stepper.steps() / 2))")
+    yield "mid-way"
+    if page.is_visible("#practice"):
+        page.check("#practice")
+        page.click("#backward")
+        page.fill("#answer", "3/4")
+        page.click("#check")  # a wrong answer's verdict shown too
+        yield "a practice question"
+        page.uncheck("#practice")
+    page.evaluate("stepper.end()")
+    yield "the end"
+
+
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)])
+def test_axe_finds_nothing_on_the_stepper_of_an_expression(browser, tmp_path, size):
+    path = export_html(build("tanh(a*b + c)", {"a": 2, "b": -3, "c": 6.5}),
+                       tmp_path / "small.html", title="tanh(a*b + c)")
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    page.goto(path.as_uri())
+    for state in stepper_states(page):
+        assert axe_violations(page) == [], state
+    page.close()
+
+
+@pytest.mark.slow
+def test_axe_finds_nothing_on_the_stepper_of_an_mlp(browser, tmp_path):
+    from demos.digits.data import load_digits
+
+    data = load_digits()
+    model = MLP(64, [16, 16, 10], rng=0)
+    loss = cross_entropy(model([Value(float(v), label=f"x{i}")
+                                for i, v in enumerate(data.inputs[3])]), 3)
+    page, _, errors = open_page(browser, export_html(loss, tmp_path / "mlp.html"))
+    for state in stepper_states(page):
+        assert axe_violations(page) == [], state
+    assert errors == []
+    page.close()
+
+
+def test_arrow_keys_step_whatever_control_has_focus_except_a_text_field(browser, tmp_path):
+    """→ did nothing while a checkbox had focus (after a click on "show the leaf steps")."""
+    path = export_html(build("tanh(a*b + c)", {"a": 2, "b": -3, "c": 6.5}),
+                       tmp_path / "keys.html")
+    page, _, errors = open_page(browser, path)
+    page.check("#leaves")  # the checkbox has focus now
+    assert page.evaluate("document.activeElement.id") == "leaves"
+    for key, done in [("ArrowRight", 1), ("ArrowRight", 2), ("ArrowLeft", 1), ("End", 6 + 3),
+                      ("Home", 0)]:
+        page.keyboard.press(key)
+        assert page.evaluate("stepper.done()") == done, key
+    page.keyboard.press(" ")  # space on a checkbox ticks it, as everywhere: it does not play
+    assert not page.is_checked("#leaves") and page.inner_text("#play") == "▶ play"
+    page.focus("#speed")  # in the speed menu, → steps too (↑ and ↓ choose a speed)
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("stepper.done()") == 3  # leaf steps are skipped again: the first op
+    assert page.input_value("#speed") == "400"  # (the speed is as it was)
+    page.focus("#next")
+    page.keyboard.press(" ")  # space on a button presses that button
+    assert page.evaluate("stepper.done()") == 5 and page.inner_text("#play") == "▶ play"
+    assert errors == []
+    page.close()
+
+
+def test_keys_typed_into_the_answer_field_never_step(browser, tmp_path):
+    path = export_html(build("tanh(a*b + c)", {"a": 2, "b": -3, "c": 6.5}),
+                       tmp_path / "typing.html")
+    page, _, errors = open_page(browser, path)
+    page.check("#practice")
+    page.click("#backward")  # a question: the answer field has focus
+    assert page.evaluate("document.activeElement.id") == "answer"
+    done = page.evaluate("stepper.done()")
+    page.keyboard.type("-3/4")
+    for key in ["ArrowLeft", "ArrowLeft", "Home", "ArrowRight", "End", " ", "Backspace"]:
+        page.keyboard.press(key)
+    page.keyboard.type("5")
+    assert page.input_value("#answer") == "-3/45"  # the caret moved; the space was deleted
+    assert page.evaluate("stepper.done()") == done and page.is_visible("#quiz")
+    assert page.inner_text("#play") == "▶ play" and errors == []
+    page.close()
+
+
+def test_axe_finds_nothing_on_a_notebook_page_holding_the_stepper(browser, tmp_path):
+    """The inline stepper's frame had no title (axe's frame-title): a screen reader entering it
+    said only "frame"."""
+    from engine.viz import show
+
+    out = build("tanh(a*b + c)", {"a": 2, "b": -3, "c": 6.5})
+    saved = tmp_path / "notebook.html"
+    saved.write_text('<!DOCTYPE html><html lang="en"><head><title>a notebook</title></head>'
+                     f'<body><main><h1>a saved notebook</h1>{show(out)._repr_html_()}</main>'
+                     "</body></html>", encoding="utf-8")
+    page, _, errors = open_page(browser, saved)
+    assert axe_violations(page) == [] and errors == []
+    assert page.get_attribute("iframe", "title") == "glassgrad: step through backprop"
+    page.close()

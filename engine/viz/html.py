@@ -218,6 +218,7 @@ class _Step:
     layer: int
 
 
+DEFAULT_TITLE = "glassgrad: step through backprop"
 PRACTICE_LIMIT = 400  # questions: above it the page offers no practice (it would weigh MBs)
 
 
@@ -271,13 +272,15 @@ def export_html(root: Node, path, *, title: str | None = None, collapse="auto",
 
 class Inline:
     """A page shown inside a notebook cell: an iframe whose ``srcdoc`` is the whole page, so
-    it works in a saved notebook, after nbconvert to HTML, and with no kernel running."""
+    it works in a saved notebook, after nbconvert to HTML, and with no kernel running. The
+    frame carries the page's title, which a screen reader says on entering it."""
 
-    def __init__(self, page: str, height: int):
-        self.page, self.height = page, height
+    def __init__(self, page: str, height: int, title: str = DEFAULT_TITLE):
+        self.page, self.height, self.title = page, height, title
 
     def _repr_html_(self) -> str:
         return (f'<iframe srcdoc="{html.escape(self.page, quote=True)}" '
+                f'title="{html.escape(self.title, quote=True)}" '
                 f'style="width: 100%; height: {self.height}px; border: 1px solid #dddddd" '
                 f'sandbox="allow-scripts"></iframe>')
 
@@ -288,7 +291,8 @@ def show(root: Node, *, height: int = 620, title: str | None = None, collapse="a
     Like the page, it changes nothing in ``root``'s graph."""
     if isinstance(height, bool) or not isinstance(height, int) or height < 100:
         raise ValueError(f"height must be a whole number of pixels ≥ 100, got {height!r}")
-    return Inline(stepper_page(root, title=title, collapse=collapse, rankdir=rankdir), height)
+    return Inline(stepper_page(root, title=title, collapse=collapse, rankdir=rankdir), height,
+                  title or DEFAULT_TITLE)
 
 
 def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
@@ -312,7 +316,7 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     data = json_text({"initial": initial, "steps": steps, "quiz": quiz, "rtol": RTOL},
                      "the page's data", ensure_ascii=False, separators=(",", ":"))
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    parts = {"TITLE": html.escape(title or "glassgrad: step through backprop"), "SVG": svg,
+    parts = {"TITLE": html.escape(title or DEFAULT_TITLE), "SVG": svg,
              "DATA": data, "CSS": _template("stepper.css"), "JS": _template("stepper.js")}
     # One pass over the template, so no inserted text is ever read as a placeholder.
     return re.sub(r"@(TITLE|SVG|DATA|CSS|JS)@", lambda m: parts[m.group(1)],

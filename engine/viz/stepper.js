@@ -176,11 +176,23 @@ if (!steps.some(s => s.neuron >= 0)) {  // no neurons drawn: only the backward j
     $(id).classList.add("hidden");
   }
 }
+// The keys: ←/→ step wherever the focus is (a checkbox just ticked, a button, the speed menu),
+// except in a text field, where every key is the learner's (an answer being written). Space
+// keeps its own meaning on a control (it ticks a checkbox, presses a button), and Home and End
+// theirs in the speed menu. Keys held with Alt, Ctrl or ⌘ are the browser's.
+function textField(el) {
+  const notText = ["checkbox", "radio", "button", "submit", "reset"];
+  return el.isContentEditable || el.tagName === "TEXTAREA" ||
+         (el.tagName === "INPUT" && !notText.includes(el.type));
+}
 document.addEventListener("keydown", (e) => {
-  const keys = { ArrowRight: () => { pause(); next(); }, ArrowLeft: () => { pause(); prev(); },
-                 " ": play, Home: reset, End: end };
-  const typing = e.target.tagName === "SELECT" || e.target.tagName === "INPUT";
-  if (keys[e.key] && !typing) { e.preventDefault(); keys[e.key](); }
+  const steps = { ArrowRight: () => { pause(); next(); }, ArrowLeft: () => { pause(); prev(); } };
+  const others = { " ": play, Home: reset, End: end };
+  if (e.altKey || e.ctrlKey || e.metaKey || textField(e.target)) return;
+  const control = e.target.closest("button, input, select, a, summary");
+  const own = !control ? [] : control.tagName === "SELECT" ? [" ", "Home", "End"] : [" "];
+  const act = steps[e.key] || (own.includes(e.key) ? null : others[e.key]);
+  if (act) { e.preventDefault(); act(); }
 });
 window.stepper = { next, prev, reset, end, goTo, backward, jumpNext, jumpPrev,
                    practice: (on) => { practising = on; $("practice").checked = on; },
