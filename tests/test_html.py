@@ -407,3 +407,20 @@ def test_axe_finds_nothing_on_a_notebook_page_holding_the_stepper(browser, tmp_p
     assert axe_violations(page) == [] and errors == []
     assert page.get_attribute("iframe", "title") == "glassgrad: step through backprop"
     page.close()
+
+
+def test_the_current_and_the_changed_nodes_differ_in_line_style_not_only_in_colour(browser,
+                                                                                   tmp_path):
+    """Orange "current" and green "changed" outlines look alike to a red-green colour-blind
+    learner: the changed ones are dashed."""
+    path = export_html(build("tanh(a*b + c)", {"a": 2, "b": -3, "c": 6.5}),
+                       tmp_path / "styles.html")
+    page, _, errors = open_page(browser, path)
+    page.evaluate("stepper.end()")  # v2 = a × b is current, a and b changed
+    dashes = ("[...document.querySelectorAll('.%s polygon, .%s ellipse')]"
+              ".map(e => getComputedStyle(e).strokeDasharray)")
+    current, changed = (page.evaluate(dashes % (c, c)) for c in ("current", "changed"))
+    assert current and set(current) == {"none"}
+    assert changed and "none" not in changed
+    assert errors == []
+    page.close()
