@@ -18,6 +18,7 @@ from demos.how_it_works import stages as st
 from demos.how_it_works.numbers import backprop, most_influential
 from engine import Value
 from nn import MLP, cross_entropy, softmax
+from tests.accessibility import axe_violations
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -402,4 +403,49 @@ def test_the_explorer_shows_the_engines_numbers_when_clicked(browser, written, d
     page.keyboard.press("ArrowLeft")
     assert page.evaluate("explorer.stage()") == "step4"
     assert requests == [path.as_uri()] and errors == []
+    page.close()
+
+
+def test_the_index_escapes_what_it_puts_into_its_template():
+    figure = cli.Figure("a b.svg", 'the "3"', "<b>@DIGIT@</b> & more")
+    text = cli.page([("Before <training>", [figure])], 3, "my explorer.html", "x&y.html")
+    assert '<img src="a b.svg" alt="the &quot;3&quot;">' in text
+    assert "<figcaption>&lt;b&gt;@DIGIT@&lt;/b&gt; &amp; more</figcaption>" in text  # one pass
+    assert "<h2>Before &lt;training&gt;</h2>" in text
+    assert 'href="my%20explorer.html"' in text and 'href="x%26y.html"' in text
+    assert text.count("@") == 2  # every placeholder filled: only the caption's are left
+
+
+@pytest.mark.slow
+def test_the_index_fits_a_phone_and_is_the_same_at_1280(browser, written):
+    index = written / "index.html"
+    text = index.read_text(encoding="utf-8")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
+    assert "<main>" in text and "<script" not in text
+    # A phone (390×844, touch): without a viewport tag Chromium lays the page out 980 px wide.
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
+                            has_touch=True, device_scale_factor=2)
+    page.goto(index.as_uri())
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    figures = page.evaluate("""[...document.images].map(i => { const r =
+        i.getBoundingClientRect(); return [i.naturalWidth, r.left, r.right, r.height]; })""")
+    assert len(figures) == 13
+    for natural, left, right, height in figures:
+        assert natural > 0 and 0 <= left and right <= 390 and height > 0  # shown, and fits
+    page.close()
+    # On a laptop the figures take the text's full width, as before.
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(index.as_uri())
+    widths = page.evaluate("[...document.images].map(i => i.getBoundingClientRect().width)")
+    assert widths == [1140] * 13  # the width of the text (the body's max-width)
+    page.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)])
+def test_axe_finds_nothing_on_the_index(browser, written, size):
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]},
+                            is_mobile=size[0] < 500)
+    page.goto((written / "index.html").as_uri())
+    assert axe_violations(page) == []
     page.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import html
 import os
+import re
 import sys
 import urllib.parse
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from engine.viz import GraphvizMissingError, export_html
 from nn import MLP, Adam, cross_entropy, softmax
 
 HIDDEN = [16, 16]  # two hidden layers, small enough to draw every neuron
+NEURON_TITLE = "One neuron: weights, a sum, an activation"
+REPEAT_TITLE = "Repeated over many batches: the loss falls"
 
 
 def brief_training(model: MLP, data, watch: np.ndarray, digit: int, epochs: int, seed: int):
@@ -70,7 +73,7 @@ def repeat_figure(losses, probability, digit: int, path_stem: Path) -> list[Path
                label=f"P('{digit}') for our {digit}")
     right.set(ylabel=f"probability the network gives '{digit}'", ylim=(0, 1.02))
     fig_.legend(loc="center right", bbox_to_anchor=(0.88, 0.5))
-    left.set_title("Repeated over many batches: the loss falls")
+    left.set_title(REPEAT_TITLE)
     fig_.subplots_adjust(bottom=0.24)
     fig_.text(0.01, 0.005, "Training as the digits demo does it: Adam (lr 0.02) on batches of "
                            "32 random images (the single step before was plain SGD on one "
@@ -82,43 +85,41 @@ def repeat_figure(losses, probability, digit: int, path_stem: Path) -> list[Path
     return paths
 
 
-def page(sections: list[tuple[str, list[tuple[str, str]]]], digit: int, explore: str,
+@dataclass(frozen=True)
+class Figure:
+    """One figure of index.html: its file, its own title (the image's text alternative) and
+    the caption shown under it."""
+
+    file: str
+    title: str
+    caption: str
+
+
+def fill(template: str, text: dict[str, str], markup: dict[str, str]) -> str:
+    """``template`` with each ``@NAME@`` replaced: from ``text`` escaped as HTML, from
+    ``markup`` as it is (HTML built from escaped parts). One pass, so no inserted text is
+    ever read as a placeholder."""
+    parts = {**{k: html.escape(v) for k, v in text.items()}, **markup}
+    return re.sub(r"@([A-Z]+)@", lambda m: parts[m.group(1)], template)
+
+
+def page(sections: list[tuple[str, list[Figure]]], digit: int, explore: str,
          stepper: str | None = None) -> str:
     """index.html: the figures in order, each with its caption, and links to the explorer
-    (and to the node-by-node stepper, if written); only local files."""
-    parts = []
-    for heading, items in sections:
-        parts.append(f"<h2>{html.escape(heading)}</h2>")
-        for image, caption in items:
-            parts.append(f'<figure><img src="{html.escape(image)}" alt="{html.escape(image)}">'
-                         f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-    body = "\n".join(parts)
-    link = html.escape(urllib.parse.quote(explore))
+    (and to the node-by-node stepper, if written); only local files. The page is the
+    template index.html beside this module."""
+    e = html.escape
+    figures = "\n".join(
+        f"<h2>{e(heading)}</h2>\n" + "\n".join(
+            f'<figure><img src="{e(f.file)}" alt="{e(f.title)}">'
+            f"<figcaption>{e(f.caption)}</figcaption></figure>" for f in items)
+        for heading, items in sections)
     steps = "" if stepper is None else (
-        f'<p>Or <a href="{html.escape(urllib.parse.quote(stepper))}">step through the same '
-        f"pass node by node</a>: every chain-rule step of the engine, with its numbers.</p>")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>How deep learning works, with a real network reading a {digit}</title>
-<style>
-body {{ font-family: Helvetica, Arial, sans-serif; max-width: 1140px; margin: 2em auto;
-       color: #222; line-height: 1.45; padding: 0 1em; }}
-figure {{ margin: 2em 0; }} img {{ width: 100%; height: auto; display: block; }}
-figcaption {{ margin-top: .6em; max-width: 60em; }} h2 {{ border-bottom: 1px solid #ddd; }}
-.explore {{ font-size: 1.1em; padding: .6em 1em; border: 2px solid #7b3294;
-            border-radius: 6px; display: inline-block; }}
-</style></head><body>
-<h1>How deep learning works: a real network reading a {digit}</h1>
-<p>Every shade, line, arrow and number below comes from one forward and one backward pass of
-glassgrad's engine on a real "{digit}" from the test images. Each figure's legend says what
-its colours, widths and arrows stand for.</p>
-<p class="explore"><a href="{link}">Open the explorer</a>: the same stages, where you can
-click any neuron or weight to see its numbers, apply the update, and switch between the
-untrained and the trained network and between digits.</p>
-{steps}
-{body}
-</body></html>
-"""
+        f'<p>Or <a href="{e(urllib.parse.quote(stepper))}">step through the same pass node by '
+        f"node</a>: every chain-rule step of the engine, with its numbers.</p>")
+    template = (Path(__file__).parent / "index.html").read_text(encoding="utf-8")
+    return fill(template, {"DIGIT": str(digit), "EXPLORE": urllib.parse.quote(explore)},
+                {"STEPPER": steps, "FIGURES": figures})
 
 
 def positive_digits(text: str) -> list[int]:
@@ -229,7 +230,7 @@ def run(args) -> None:
                                    "trained": list(trained.values())})
     sections = [("Before training", write_figures(untrained[args.digit], scales["untrained"],
                                                   out, "", trained=False))]
-    sections[0][1].append(("repeat.svg", training.caption))
+    sections[0][1].append(Figure("repeat.svg", REPEAT_TITLE, training.caption))
     if args.trained:
         sections.append(("After training", write_figures(trained[args.digit],
                                                          scales["trained"], out, "trained_",
@@ -273,22 +274,21 @@ def train(model: MLP, data, x: np.ndarray, args, out: Path) -> Training:
 
 
 def write_figures(bp: Backprop, scales: st.Scales, out: Path, prefix: str,
-                  trained: bool) -> list[tuple[str, str]]:
+                  trained: bool) -> list[Figure]:
     """Every stage's figure of this pass (and, before training, the neuron), as SVG files;
-    returns (file name, caption) in the article's order."""
+    returns them in the article's order."""
     items = []
     if not trained:
         name = f"{prefix}neuron.svg"
-        atomic_write(out / name, st.neuron_figure(bp, "One neuron: weights, a sum, an "
-                                                      "activation"), "figure")
-        items.append((name, "A neuron multiplies each input by a weight, adds them up with a "
-                            "bias, and passes the sum through an activation function (relu: "
-                            "negative sums become 0). This is a real neuron of the network, "
-                            "reading the image below."))
+        atomic_write(out / name, st.neuron_figure(bp, NEURON_TITLE), "figure")
+        items.append(Figure(name, NEURON_TITLE, "A neuron multiplies each input by a weight, "
+                            "adds them up with a bias, and passes the sum through an "
+                            "activation function (relu: negative sums become 0). This is a "
+                            "real neuron of the network, reading the image below."))
     for stage in st.stages(bp, scales, trained):
         if trained and stage.key == "forward":
             continue
         name = f"{prefix}{stage.key}.svg"
         atomic_write(out / name, st.figure(bp, stage), "figure")
-        items.append((name, stage.caption))
+        items.append(Figure(name, stage.title, stage.caption))
     return items
