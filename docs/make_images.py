@@ -8,7 +8,9 @@ written, so a missing tool changes nothing in docs/.
 from __future__ import annotations
 
 import argparse
+import html
 import importlib.util
+import re
 import shutil
 import sys
 import tempfile
@@ -192,12 +194,33 @@ def tutorial_html() -> Path:
     nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
                             resources={"metadata": {"path": str(HERE.parent)}}).execute()
     body, _ = nbconvert.HTMLExporter(template_name="basic").from_notebook_node(nb)
-    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+    return atomic_write(HERE / "tutorial.html", saved_notebook(body), "HTML page")
+
+
+def saved_notebook(body: str) -> str:
+    """nbconvert's cells as one page that assistive technology can find its way around: the
+    cells inside a <main> landmark, and each inline page's frame named by that page's title.
+    Long lines of code and output wrap, on a phone too, rather than scroll inside their box
+    (a box that scrolls must be reachable with the keyboard)."""
+
+    def titled(frame: re.Match) -> str:
+        names = re.sub(r"\"[^\"]*\"|'[^']*'", "", frame.group(1))  # attributes' names only
+        if re.search(r"\stitle=", names):
+            return frame.group(0)
+        # srcdoc holds the page escaped once as an attribute; its <title> escaped once more.
+        found = re.search(r"<title>(.*?)</title>", html.unescape(frame.group(1)), re.S)
+        name = html.unescape(found.group(1)) if found else "a page shown inline"
+        return f'<iframe title="{html.escape(name, quote=True)}"{frame.group(1)}>'
+
+    # A tag's attributes hold no ">" (srcdoc's is escaped): [^>]* stays inside the tag.
+    body = re.sub(r"<iframe\b([^>]*)>", titled, body)
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             "<title>glassgrad in a notebook</title><style>body { font-family: Helvetica, "
             "Arial, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; } "
-            "pre { overflow-x: auto; background: #f6f6f6; padding: .5em; }</style></head>"
-            f"<body>{body}</body></html>")
-    return atomic_write(HERE / "tutorial.html", page, "HTML page")
+            "pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f6f6; "
+            "padding: .5em; }</style></head>"
+            f"<body><main>{body}</main></body></html>")
 
 
 def stepper_screenshot() -> Path:

@@ -1,9 +1,12 @@
 """The tutorial notebook runs top to bottom, and its saved HTML works with no kernel."""
 
+import importlib.util
 import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.accessibility import axe_violations
 
 nbformat = pytest.importorskip("nbformat", reason="the notebook tests need the test extras: "
                                                   "pip install -e '.[test]'")
@@ -14,6 +17,28 @@ pytest.importorskip("ipykernel", reason="the notebook needs a kernel: pip instal
 pytestmark = pytest.mark.needs_dot
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "docs" / "tutorial.ipynb"
+SAVED = ROOT / "docs" / "tutorial.html"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def make_images():
+    """docs/make_images.py, the script that saves docs/tutorial.html, as a module."""
+    spec = importlib.util.spec_from_file_location("make_images", ROOT / "docs" / "make_images.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium (apt-get install chromium)")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=ARGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -56,30 +81,33 @@ def test_the_notebook_runs_and_shows_every_display(executed):
 
 
 @pytest.mark.slow
-def test_the_saved_notebook_steps_without_a_kernel(executed, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
+def test_the_saved_notebook_steps_without_a_kernel(executed, browser, tmp_path):
     nbconvert = pytest.importorskip("nbconvert", reason="pip install -e '.[test]'")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("no chromium (apt-get install chromium)")
     body, _ = nbconvert.HTMLExporter(template_name="basic").from_notebook_node(executed)
-    saved = tmp_path / "tutorial.html"
-    saved.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{body}"
-                     "</body></html>", encoding="utf-8")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        requests, errors = [], []
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(saved.as_uri())
-        assert page.locator("svg").count() >= 6  # the drawings, inline
-        frame = page.frame_locator("iframe")
-        frame.locator("#next").click()
-        frame.locator("#next").click()
-        assert frame.locator("#explain").inner_text() == "forward 5 of 6: e = d + c = 0.5"
-        frame.locator("#end").click()
-        assert frame.locator("#explain").inner_text().startswith("step 3 of 3")
-        assert requests == [saved.as_uri()] and errors == []
-        browser.close()
+    saved = tmp_path / "tutorial.html"  # saved as docs/make_images.py saves it
+    saved.write_text(make_images().saved_notebook(body), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(saved.as_uri())
+    assert page.locator("svg").count() >= 6  # the drawings, inline
+    frame = page.frame_locator("iframe")
+    frame.locator("#next").click()
+    frame.locator("#next").click()
+    assert frame.locator("#explain").inner_text() == "forward 5 of 6: e = d + c = 0.5"
+    frame.locator("#end").click()
+    assert frame.locator("#explain").inner_text().startswith("step 3 of 3")
+    assert requests == [saved.as_uri()] and errors == []
+    assert axe_violations(page) == []  # the frame named, the cells in a landmark
+    page.close()
+
+
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)])
+def test_axe_finds_nothing_on_docs_tutorial_html(browser, size):
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]},
+                            is_mobile=size[0] < 500)
+    page.goto(SAVED.as_uri())
+    assert page.evaluate("document.documentElement.scrollWidth") <= size[0]
+    assert axe_violations(page) == []
+    page.close()
