@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine import display, no_grad
+from engine.viz import style
 from engine.viz.dot import GraphvizMissingError, load_graphviz, pipe
 from nn.layers import MLP
 from nn.losses import softmax
@@ -23,24 +24,14 @@ from nn.module import Module
 if TYPE_CHECKING:  # imported when something is drawn: nn itself needs numpy only
     import graphviz
 
-BLUE, RED = "#2166ac", "#b2182b"
 ROW, COLUMN = 0.32, 2.6  # inches between neurons in a column, and between columns
-
-
-NON_FINITE = "#d62728"  # the ring of a neuron whose activation is nan or infinite
+NON_FINITE = style.NOT_FINITE  # the ring of a neuron whose activation is nan or infinite
 
 
 def _top(values: np.ndarray) -> float:
     """The largest finite |value| (1e-12 if none): a scale that one nan cannot spoil."""
     finite = np.abs(values[np.isfinite(values)])
     return max(float(finite.max()) if finite.size else 0.0, 1e-12)
-
-
-def _gray(level: float) -> str:
-    """A fill from white (0) to near-black (1); a nan level is drawn white."""
-    level = float(level)
-    v = round(255 - 225 * (0.0 if level != level else min(max(level, 0.0), 1.0)))
-    return f"#{v:02x}{v:02x}{v:02x}"
 
 
 def neuron_position(sizes: list[int], layer: int, index: int) -> tuple[float, float]:
@@ -135,11 +126,11 @@ def _draw_neurons(dot, sizes: list[int], shades, labels: list, node_attrs: dict)
             x, y = neuron_position(sizes, k, j)
             attrs = {"pos": f"{x:.2f},{y:.2f}!",
                      "width": "0.22" if k == 0 else "0.26", "label": "",
-                     "fillcolor": _gray(shades[k][j]) if shades is not None else "white"}
+                     "fillcolor": style.grey(shades[k][j]) if shades is not None else "white"}
             if shades is not None and not np.isfinite(shades[k][j]):  # a diverged value
                 attrs.update(color=NON_FINITE, penwidth="2.5", style="filled,dashed")
             if k == len(sizes) - 1:  # outputs carry their class name, legible on any shade
-                dark = shades is not None and shades[k][j] > 0.55
+                dark = shades is not None and style.dark(shades[k][j])
                 attrs.update(label=str(labels[j]).replace("&", "&amp;"), width="0.3",
                              fontcolor="white" if dark else "black")
             attrs.update(node_attrs.get((k, j), {}))
@@ -164,11 +155,11 @@ def _draw_weights(dot, model: MLP, focus: dict, top_k: int | None, edge_attrs: d
             for i in chosen:
                 w = row[i]
                 if not np.isfinite(w):  # a diverged weight: black, dashed, wide
-                    attrs = {"color": "#000000", "style": "dashed", "penwidth": "2.5"}
+                    attrs = {"color": style.NOT_FINITE_LINE, "style": "dashed", "penwidth": "2.5"}
                 else:
                     strength = min(abs(w) / scale, 1.0)
                     alpha = round(60 + 195 * strength)
-                    attrs = {"color": f"{BLUE if w > 0 else RED}{alpha:02x}",
+                    attrs = {"color": f"{style.POSITIVE if w > 0 else style.NEGATIVE}{alpha:02x}",
                              "penwidth": f"{0.3 + 2.7 * strength:.2f}"}
                 attrs.update(edge_attrs.get((k, j, int(i)), {}))
                 dot.edge(f"L{k - 1}_{i}", f"L{k}_{j}", **attrs)
@@ -186,7 +177,8 @@ def module_bundle(model: Module) -> dict:
                 "<svg ", '<svg style="max-width: 100%; height: auto" ', 1)
             picture = f'<div style="overflow-x: auto">{svg}</div>'
         except GraphvizMissingError as e:
-            picture = f'<p style="color: #666666">(no diagram: {html.escape(str(e))})</p>'
+            picture = (f'<p style="color: {style.QUIET}">'
+                       f'(no diagram: {html.escape(str(e))})</p>')
     return {"text/plain": text, "text/html": f"<pre>{html.escape(text)}</pre>{picture}"}
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +21,10 @@ import numpy as np
 from demos.how_it_works import picture as pic
 from demos.how_it_works import stages as st
 from demos.how_it_works.numbers import Backprop
-from engine.files import json_text
-
-
-def show(x: float) -> str:
-    """A number as the panel prints it: 4 significant digits (``-0.8849``, ``0.0123``,
-    ``1.234e-05``; never ``-0``)."""
-    return f"{float(x) + 0.0:.4g}"
+from engine.files import json_text, some
+from engine.viz import style
+from engine.viz.style import PANEL_DIGITS, grey, loss_number, probability
+from engine.viz.style import panel_number as show  # every number of the panel
 
 
 @dataclass(frozen=True)
@@ -67,8 +64,8 @@ def _neurons(bp: Backprop) -> list[list[dict]]:
                 order = np.argsort(-np.abs(feeds[:, j]), kind="stable")
                 item["parts"] = [[int(i), show(-feeds[i, j])] for i in order]
             else:
-                item["p"] = f"{bp.probabilities[j]:.4f}"
-                item["pAfter"] = f"{bp.probabilities_after[j]:.4f}"
+                item["p"] = probability(bp.probabilities[j], PANEL_DIGITS)
+                item["pAfter"] = probability(bp.probabilities_after[j], PANEL_DIGITS)
                 item["target"] = j == bp.target
             row.append(item)
         data.append(row)
@@ -94,7 +91,7 @@ def _network(bp: Backprop) -> dict:
 
 def _line_styles(bp: Backprop) -> list[str]:
     """Every line's colour, width and opacity for this network (in the drawing's id order),
-    as ``"#2166ac 1.2 0.4"``."""
+    as ``"<colour> 1.2 0.4"`` (the colour: ``style.POSITIVE`` or ``style.NEGATIVE``)."""
     styles = []
     for numbers in bp.layers:
         scale = float(np.abs(numbers.w).max())
@@ -123,10 +120,11 @@ def _strongest(bp: Backprop, count: int) -> list[list[list[int]]]:
 def _readings(bp: Backprop) -> list[dict]:
     """The image read again after 1, 2, … SGD steps: the outputs' texts and shading."""
     t = bp.target
-    return [{"p": [f"P {v:.3f}" for v in r.probabilities],
-             "fills": [pic.grey(v) for v in r.probabilities],
-             "dark": [bool(v > 0.55) for v in r.probabilities],  # (as the pass's own)
-             "target": f"{r.probabilities[t]:.4f}", "loss": f"{r.loss:.4g}"}
+    return [{"p": [f"P {probability(v)}" for v in r.probabilities],
+             "fills": [grey(v) for v in r.probabilities],
+             "dark": [style.dark(v) for v in r.probabilities],  # (as the pass's own)
+             "target": probability(r.probabilities[t], PANEL_DIGITS),
+             "loss": loss_number(r.loss, PANEL_DIGITS)}
             for r in bp.readings]
 
 
@@ -134,7 +132,7 @@ def _stages(run: Run, scales: st.Scales) -> list[dict]:
     bp = run.bp
     stages = st.stages(bp, scales, trained=run.network == "trained")
     repeat = st.Stage("repeat", "Repeat, over many batches of training images", run.repeat,
-                      stages[0].visible, overlay=st.note(run.repeat_lines, "#444444"),
+                      stages[0].visible, overlay=st.note(run.repeat_lines),
                       legend=stages[0].legend)
     result = []
     for stage in [*stages, repeat]:
@@ -150,28 +148,50 @@ def _pass(run: Run, scales: st.Scales) -> dict:
     levels = pic.shades(bp)
     after = bp.probabilities_after
     t = bp.target
-    far = abs(bp.predicted_change) > 0.5 * bp.loss
+    far = abs(bp.predicted_change) > style.FAR_OFF * bp.loss
     return {
         "network": run.network, "digit": run.digit, "stages": _stages(run, scales),
-        "fills": [[pic.grey(v) for v in layer] for layer in levels],
-        "dark": [[bool(v > 0.55) for v in layer] for layer in levels],
-        "p": [f"P {v:.3f}" for v in bp.probabilities], "readings": _readings(bp),
+        "fills": [[grey(v) for v in layer] for layer in levels],
+        "dark": [[style.dark(v) for v in layer] for layer in levels],
+        "p": [f"P {probability(v)}" for v in bp.probabilities], "readings": _readings(bp),
         "neurons": _neurons(bp), "weights": _weights(bp),
-        "apply": {"lr": f"{bp.lr:g}", "target": t, "before": f"{bp.probabilities[t]:.4f}",
-                  "after": f"{after[t]:.4f}", "loss": f"{bp.loss:.4g}",
-                  "lossAfter": f"{bp.loss_after:.4g}",
-                  "predicted": f"{bp.loss + bp.predicted_change:.4g}",
+        "apply": {"lr": f"{bp.lr:g}", "target": t,
+                  "before": probability(bp.probabilities[t], PANEL_DIGITS),
+                  "after": probability(after[t], PANEL_DIGITS),
+                  "loss": loss_number(bp.loss, PANEL_DIGITS),
+                  "lossAfter": loss_number(bp.loss_after, PANEL_DIGITS),
+                  "predicted": loss_number(bp.loss + bp.predicted_change, PANEL_DIGITS),
                   "change": show(bp.predicted_change),
                   "estimate": "far off here: the step is too big for a linear estimate"
                   if far else "a linear estimate, good for small steps"},
     }
 
 
+def check_finite(run: Run) -> None:
+    """Refuse a pass whose numbers are not all finite (a model that overflows as it reads),
+    saying which: its shading, arrows and panel would be nan. (The grey scale draws nan as
+    white, so nothing else stops it.)"""
+    bp = run.bp
+    named = {"input": bp.x, "input grads": bp.input_grads, "probabilities": bp.probabilities,
+             "loss": bp.loss, "loss after the step": bp.loss_after,
+             "predicted change": bp.predicted_change,
+             **{f"read after step {i}": [r.loss, *r.probabilities]
+                for i, r in enumerate(bp.readings, start=1)}}
+    for i, layer in enumerate(bp.layers, start=1):
+        named.update({f"layer {i} {f.name}": getattr(layer, f.name) for f in fields(layer)})
+    bad = [name for name, v in named.items() if not np.isfinite(np.asarray(v, float)).all()]
+    if bad:
+        raise ValueError(f"the {run.network} network reading a {run.digit} has numbers that "
+                         f"are not finite (NaN or ±Infinity) in: {some(bad)}")
+
+
 def data(runs: list[Run]) -> dict:
     """Everything the page's script shows for these passes (the same network architecture
-    in each), as JSON-ready data: the engine's numbers, printed."""
+    in each), as JSON-ready data: the engine's numbers, printed, and the look the figures
+    use (``style``: the palette, grey scale, digits and thresholds of ``engine.viz.style``)."""
     groups: dict[str, list[Backprop]] = {}
     for run in runs:
+        check_finite(run)
         groups.setdefault(run.network, []).append(run.bp)
     scales = st.scales_by_network(groups)
     networks = {}
@@ -180,7 +200,8 @@ def data(runs: list[Run]) -> dict:
     return {"passes": {f"{r.network}/{r.digit}": _pass(r, scales[r.network]) for r in runs},
             "weights": networks,
             "networks": list(dict.fromkeys(r.network for r in runs)),
-            "digits": list(dict.fromkeys(r.digit for r in runs)), "sizes": runs[0].bp.sizes}
+            "digits": list(dict.fromkeys(r.digit for r in runs)), "sizes": runs[0].bp.sizes,
+            "style": style.page_style()}
 
 
 def page(runs: list[Run], title: str, extra: str = "") -> str:

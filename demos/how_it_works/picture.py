@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.viz import style
+from engine.viz.style import BLACK, PURPLE, grey, probability
+from engine.viz.style import signed_number as number  # the figures' signed numbers
+
 WIDTH, HEIGHT = 1100, 720
-BLUE, RED = "#2166ac", "#b2182b"  # weights: positive, negative (ColorBrewer RdBu ends)
-PURPLE, GREEN, ORANGE, BLACK = "#7b3294", "#1b7837", "#e08214", "#111111"
 FONT = "Helvetica, Arial, sans-serif"
 CELL = 26  # px per input pixel
 COLUMNS = (140, 400, 610, 810)  # x of the input image's centre, hidden 1, hidden 2, outputs
@@ -27,21 +29,6 @@ MIDDLE = 330  # y of the network's middle
 SPACING = {1: 30, 2: 30, 3: 46}  # px between neurons of a column
 RADIUS = {1: 11, 2: 11, 3: 15}
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def number(x: float, digits: int = 3) -> str:
-    """A signed number as the figures print it: ``+0.885``, ``−0.012``, and a small one to
-    two significant digits, ``+4.2e−04``, never ``+0.000`` (a real minus sign)."""
-    x = float(x) + 0.0  # no −0
-    if x != 0 and abs(x) < 0.5 * 10 ** -digits:
-        return f"{x:+.1e}".replace("-", "−")
-    return f"{x:+.{digits}f}".replace("-", "−")
-
-
-def grey(level: float) -> str:
-    """White (0) to near-black (1)."""
-    v = round(255 - 225 * min(max(float(level), 0.0), 1.0))
-    return f"#{v:02x}{v:02x}{v:02x}"
 
 
 @dataclass(frozen=True)
@@ -74,11 +61,12 @@ def line_style(w: float, scale: float, focused: bool = False) -> LineStyle:
     """A weight's line: its sign's colour, width and strength ∝ |w| / the layer's largest
     (the few lines into one neuron are all drawn visibly, however small their w)."""
     strength = abs(w) / scale if scale else 0.0
-    return LineStyle(BLUE if w > 0 else RED, round((1.0 if focused else 0.5) + 3.5 * strength, 2),
+    return LineStyle(style.POSITIVE if w > 0 else style.NEGATIVE,
+                     round((1.0 if focused else 0.5) + 3.5 * strength, 2),
                      round((0.5 if focused else 0.12) + 0.5 * strength, 2))
 
 
-def text(x, y, words: str, size: int = 13, anchor: str = "middle", colour: str = "#222",
+def text(x, y, words: str, size: int = 13, anchor: str = "middle", colour: str = style.TEXT,
          weight: str = "normal", halo: bool = False, **attrs) -> str:
     extra = "".join(f' {k.replace("_", "-")}="{v}"' for k, v in attrs.items())
     outline = ' stroke="white" stroke-width="3" paint-order="stroke"' if halo else ""
@@ -164,9 +152,9 @@ def connections(bp, layout: Layout, visible: dict, ids: bool = False) -> str:
                 if ids:  # the explorer styles and shows each line itself
                     parts.append(f'<line id="w{layer}-{j}-{k}" class="w" {ends}/>')
                     continue
-                style = line_style(w, scale, focused=isinstance(visible.get(layer), Into))
-                parts.append(f'<line {ends} stroke="{style.colour}" '
-                             f'stroke-width="{style.width}" stroke-opacity="{style.opacity}"/>')
+                line = line_style(w, scale, focused=isinstance(visible.get(layer), Into))
+                parts.append(f'<line {ends} stroke="{line.colour}" '
+                             f'stroke-width="{line.width}" stroke-opacity="{line.opacity}"/>')
     return "\n".join(parts)
 
 
@@ -182,26 +170,27 @@ def neurons(bp, layout: Layout, rings: dict | None = None, after: bool = False) 
     for i, level in enumerate(levels[0]):
         x, y = layout.position(0, i)
         parts.append(f'<rect id="n0-{i}" class="n" x="{x - CELL / 2:.1f}" y="{y - CELL / 2:.1f}" '
-                     f'width="{CELL}" height="{CELL}" fill="{grey(level)}" stroke="#bbbbbb" '
-                     f'stroke-width="0.6"/>')
+                     f'width="{CELL}" height="{CELL}" fill="{grey(level)}" '
+                     f'stroke="{style.FAINT_LINE}" stroke-width="0.6"/>')
     for layer in range(1, len(bp.sizes)):
         last = layer == len(bp.sizes) - 1
         for j, level in enumerate(levels[layer]):
             x, y = layout.position(layer, j)
             ring = rings.get((layer, j))
             stroke = f'stroke="{ring}" stroke-width="4"' if ring else \
-                'stroke="#555555" stroke-width="1"'
+                f'stroke="{style.MUTED}" stroke-width="1"'
             parts.append(f'<circle id="n{layer}-{j}" class="n" cx="{x:.1f}" cy="{y:.1f}" '
                          f'r="{layout.radius(layer)}" fill="{grey(level)}" {stroke}/>')
-            colour = "white" if level > 0.55 else "#222"
+            colour = "white" if style.dark(level) else style.TEXT
             label = str(j)
             parts.append(text(x, y + (5 if last else 4), label, size=15 if last else 12,
                               colour=colour, weight="bold" if last else "normal",
                               pointer_events="none", id=f"t{layer}-{j}"))
             if last:
-                words = f"P {probabilities[j]:.3f}"
+                words = f"P {probability(probabilities[j])}"
                 if after and j == bp.target:
-                    words = f"P {bp.probabilities[j]:.3f} → {probabilities[j]:.3f}"
+                    words = (f"P {probability(bp.probabilities[j])} → "
+                             f"{probability(probabilities[j])}")
                 parts.append(text(x + 24, y + 5, words, size=14, anchor="start", id=f"p{j}",
                                   weight="bold" if after and j == bp.target else "normal"))
     top = MIDDLE - side * CELL / 2 - 14
@@ -225,18 +214,19 @@ class LegendItem:
 def legend(items: list[LegendItem], top: float = HEIGHT - 112) -> str:
     """The key, under the network: one row per item."""
     parts = [f'<rect x="20" y="{top:.0f}" width="{WIDTH - 40}" height="{12 + 20 * len(items)}" '
-             f'fill="#fafafa" stroke="#dddddd"/>']
+             f'fill="{style.PANEL}" stroke="{style.PANEL_EDGE}"/>']
     for row, item in enumerate(items):
         y = top + 20 + row * 20
         x = 36
         if item.sample == "weights":
-            parts.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 30}" y2="{y - 4}" stroke="{BLUE}" '
-                         f'stroke-width="3"/><line x1="{x + 36}" y1="{y - 4}" x2="{x + 66}" '
-                         f'y2="{y - 4}" stroke="{RED}" stroke-width="1.2"/>')
+            parts.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 30}" y2="{y - 4}" '
+                         f'stroke="{style.POSITIVE}" stroke-width="3"/><line x1="{x + 36}" '
+                         f'y1="{y - 4}" x2="{x + 66}" y2="{y - 4}" stroke="{style.NEGATIVE}" '
+                         f'stroke-width="1.2"/>')
         elif item.sample == "shading":
             for k in range(6):
                 parts.append(f'<rect x="{x + 11 * k}" y="{y - 11}" width="11" height="12" '
-                             f'fill="{grey(k / 5)}" stroke="#999999" stroke-width="0.4"/>')
+                             f'fill="{grey(k / 5)}" stroke="{style.RULE}" stroke-width="0.4"/>')
         elif item.sample == "up":
             parts.append(arrow(x + 33, y + 3, x + 33, y - 13, item.colour, width=3))
         elif item.sample == "ring":
@@ -282,37 +272,38 @@ def neuron_schematic(title: str, inputs: list[NeuronInput], rest: tuple[int, flo
         y = 90 + row * 70
         if item is None:  # the other inputs, summed
             count, total = rest
-            parts.append(f'<line x1="250" y1="{y}" x2="{sx - 34}" y2="{sy}" stroke="#999999" '
+            parts.append(f'<line x1="250" y1="{y}" x2="{sx - 34}" y2="{sy}" stroke="{style.RULE}" '
                          f'stroke-width="1.5" stroke-dasharray="5,4"/>')
-            parts.append(f'<circle cx="230" cy="{y}" r="20" fill="#eeeeee" stroke="#999999"/>')
+            parts.append(f'<circle cx="230" cy="{y}" r="20" fill="{style.FAINT_FILL}" '
+                         f'stroke="{style.RULE}"/>')
             parts.append(text(230, y + 5, "…", size=15))
             parts.append(text(202, y + 5, f"{count} more inputs", size=13, anchor="end"))
             parts.append(text(262, y - 10, f"their w·a add up to {number(total)}", size=13,
                               anchor="start", halo=True))
             continue
-        style = line_style(item.w, scale, focused=True)
-        parts.append(f'<line x1="250" y1="{y}" x2="{sx - 34}" y2="{sy}" stroke="{style.colour}" '
-                     f'stroke-width="{style.width + 1}"/>')
+        line = line_style(item.w, scale, focused=True)
+        parts.append(f'<line x1="250" y1="{y}" x2="{sx - 34}" y2="{sy}" stroke="{line.colour}" '
+                     f'stroke-width="{line.width + 1}"/>')
         parts.append(f'<circle cx="230" cy="{y}" r="20" fill="{grey(min(item.a, 1.0))}" '
-                     f'stroke="#555555"/>')
+                     f'stroke="{style.MUTED}"/>')
         parts.append(text(230, y + 5, f"{item.a:.2f}", size=12,
-                          colour="white" if item.a > 0.55 else "#222"))
+                          colour="white" if style.dark(item.a) else style.TEXT))
         parts.append(text(202, y + 5, item.name, size=13, anchor="end"))
         parts.append(text(262, y - 10, f"w = {number(item.w)},  w·a = {number(item.w * item.a)}",
                           size=13, anchor="start", halo=True))
-    parts.append(arrow(sx, sy + 150, sx, sy + 38, "#555555", width=2))
+    parts.append(arrow(sx, sy + 150, sx, sy + 38, style.MUTED, width=2))
     parts.append(text(sx + 10, sy + 140, f"bias b = {number(bias)}", size=13, anchor="start"))
-    parts.append(f'<circle cx="{sx}" cy="{sy}" r="34" fill="white" stroke="#333333" '
+    parts.append(f'<circle cx="{sx}" cy="{sy}" r="34" fill="white" stroke="{style.STRONG_LINE}" '
                  f'stroke-width="2"/>')
     parts.append(text(sx, sy + 9, "Σ", size=26))
     parts.append(text(sx, sy - 44, f"z = Σ w·a + b = {number(z)}", size=14, weight="bold",
                       halo=True))
-    parts.append(arrow(sx + 36, sy, sx + 88, sy, "#555555", width=2))
+    parts.append(arrow(sx + 36, sy, sx + 88, sy, style.MUTED, width=2))
     parts += _activation_plot(sx + 100, sy, z, a, activation)
     ox = 1030
-    parts.append(arrow(sx + 368, sy, ox - 26, sy, "#555555", width=2))
+    parts.append(arrow(sx + 368, sy, ox - 26, sy, style.MUTED, width=2))
     parts.append(f'<circle cx="{ox}" cy="{sy}" r="24" fill="{grey(min(a, 1.0))}" '
-                 f'stroke="#333333" stroke-width="2"/>')
+                 f'stroke="{style.STRONG_LINE}" stroke-width="2"/>')
     parts.append(text(ox, sy + 44, f"output a = {a:.3f}", size=14, weight="bold"))
     parts.append(text(WIDTH / 2, 470, words, size=14))
     parts.append(legend([
@@ -351,13 +342,16 @@ def _activation_plot(left: float, middle: float, z: float, a: float,
                       for i in range(61))
     px, py = at(max(min(z, span), -span), a)
     return [f'<rect x="{left - 10}" y="{top - 28}" width="{width + 20}" height="{height + 52}" '
-            f'fill="#fafafa" stroke="#dddddd" rx="6"/>',
+            f'fill="{style.PANEL}" stroke="{style.PANEL_EDGE}" rx="6"/>',
             text(left + width / 2, top - 10, f"{activation}: a = {activation}(z)", size=13,
                  weight="bold"),
-            f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y0:.1f}" stroke="#999999"/>',
-            f'<line x1="{ux:.1f}" y1="{uy:.1f}" x2="{ux:.1f}" y2="{vy:.1f}" stroke="#999999"/>',
+            f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y0:.1f}" '
+            f'stroke="{style.RULE}"/>',
+            f'<line x1="{ux:.1f}" y1="{uy:.1f}" x2="{ux:.1f}" y2="{vy:.1f}" '
+            f'stroke="{style.RULE}"/>',
             text(x1 - 4, y0 + 16, "z", size=12, anchor="end"),
-            f'<polyline points="{points}" fill="none" stroke="#333333" stroke-width="2.5"/>',
+            f'<polyline points="{points}" fill="none" stroke="{style.STRONG_LINE}" '
+            f'stroke-width="2.5"/>',
             f'<line x1="{px:.1f}" y1="{y0:.1f}" x2="{px:.1f}" y2="{py:.1f}" stroke="{PURPLE}" '
             f'stroke-dasharray="4,3"/>',
             f'<circle cx="{px:.1f}" cy="{py:.1f}" r="6" fill="{PURPLE}"/>',

@@ -16,7 +16,10 @@ import numpy as np
 
 from demos.how_it_works import picture as pic
 from demos.how_it_works.numbers import Backprop, most_influential
-from demos.how_it_works.picture import BLACK, GREEN, ORANGE, PURPLE, LegendItem, number
+from demos.how_it_works.picture import LegendItem
+from engine.viz import style
+from engine.viz.style import BLACK, GREEN, ORANGE, PURPLE, loss_number, probability
+from engine.viz.style import signed_number as number
 
 NEURON_ARROW = 90.0  # px for the largest −∂loss/∂(output) drawn, over every figure
 WEIGHT_ARROW = 60.0  # px for the largest |Δw| into the neuron a figure follows
@@ -165,10 +168,10 @@ def pixel_arrows(bp: Backprop, j: int, scales: Scales) -> str:
     parts = []
     for k in strongest_changes(bp, 1, j, STRONGEST):
         x1, y1 = layout.position(0, k)
-        style = pic.line_style(bp.layers[0].w[j, k], scale, focused=True)
+        line = pic.line_style(bp.layers[0].w[j, k], scale, focused=True)
         parts.append(f'<line x1="{x1:g}" y1="{y1:g}" x2="{x2:g}" y2="{y2:g}" '
-                     f'stroke="{style.colour}" stroke-width="{style.width}" '
-                     f'stroke-opacity="{style.opacity}"/>')
+                     f'stroke="{line.colour}" stroke-width="{line.width}" '
+                     f'stroke-opacity="{line.opacity}"/>')
     for k, change in enumerate(changes):
         x, y = layout.position(0, k)
         half = scales.pixel * change / 2
@@ -176,7 +179,7 @@ def pixel_arrows(bp: Backprop, j: int, scales: Scales) -> str:
                                id=f"dw1-{j}-{k}"))
     side = int(round(bp.sizes[0] ** 0.5))
     parts.append(pic.text(30, 466, "largest changes (rows and columns from 0, top left):",
-                          size=12, anchor="start", colour="#555555", halo=True))
+                          size=12, anchor="start", colour=style.MUTED, halo=True))
     for row, k in enumerate(strongest_changes(bp, 1, j, 4)):
         r, c = divmod(k, side)
         parts.append(pic.text(30, 483 + 16 * row, f"pixel (row {r}, col {c}) reads "
@@ -185,7 +188,7 @@ def pixel_arrows(bp: Backprop, j: int, scales: Scales) -> str:
     return "\n".join(parts)
 
 
-def note(lines: list[str], colour: str = "#444444", top: float = 452) -> str:
+def note(lines: list[str], colour: str = style.NOTE, top: float = 452) -> str:
     """A boxed note under the input image."""
     height = 14 + 17 * len(lines)
     parts = [f'<rect x="28" y="{top}" width="262" height="{height}" fill="white" '
@@ -317,11 +320,13 @@ def _forward(s: _Story) -> Stage:
         "forward", f"The forward pass: the {s.state} network reads a {t}",
         f"Each neuron adds up its inputs times their weights, plus a bias, and passes the sum "
         f"through relu. The {s.state} network gives '{t}' a probability of "
-        f"{bp.probabilities[t]:.3f}; its top answer is '{top}' ({bp.probabilities[top]:.3f}). "
-        f"The loss, −log P('{t}'), is {bp.loss:.3g}.",
+        f"{probability(bp.probabilities[t])}; its top answer is '{top}' "
+        f"({probability(bp.probabilities[top])}). The loss, −log P('{t}'), is "
+        f"{loss_number(bp.loss)}.",
         {1: pic.Strongest(3), 2: "all", 3: "all"},
-        overlay=note([f"P('{t}') = {bp.probabilities[t]:.3f}, loss = {bp.loss:.3g}",
-                      f"top answer: '{top}' ({bp.probabilities[top]:.3f})"]),
+        overlay=note([f"P('{t}') = {probability(bp.probabilities[t])}, "
+                      f"loss = {loss_number(bp.loss)}",
+                      f"top answer: '{top}' ({probability(bp.probabilities[top])})"]),
         legend=(WEIGHTS_FORWARD, shading_item(bp)))
 
 
@@ -421,22 +426,23 @@ def _apply(s: _Story) -> Stage:
     bp, t = s.bp, s.t
     after, predicted = bp.probabilities_after, bp.loss + bp.predicted_change
     # A first-order estimate is only good for small steps: say so when it is far off.
-    far = abs(bp.predicted_change) > 0.5 * bp.loss
+    far = abs(bp.predicted_change) > style.FAR_OFF * bp.loss
     estimate = ("a linear estimate, far off here: the step is too big for it" if far else
                 "a linear estimate, good for small steps")
     return Stage(
         "apply", "Apply the update: every weight takes its step",
         f"One step of gradient descent (η = {bp.lr:g}) moves every weight and bias by its Δw. "
-        f"Read again by the engine, the same image gives P('{t}') {bp.probabilities[t]:.3f} → "
-        f"{after[t]:.3f} and a loss of {bp.loss:.3g} → {bp.loss_after:.3g}; the first-order "
-        f"prediction, loss + Σ ∂loss/∂w·Δw = {bp.loss:.3g} {number(bp.predicted_change)}, "
-        f"said {predicted:.3g} ({estimate}). The outputs are drawn as read after the step; "
+        f"Read again by the engine, the same image gives P('{t}') "
+        f"{probability(bp.probabilities[t])} → {probability(after[t])} and a loss of "
+        f"{loss_number(bp.loss)} → {loss_number(bp.loss_after)}; the first-order prediction, "
+        f"loss + Σ ∂loss/∂w·Δw = {loss_number(bp.loss)} {number(bp.predicted_change)}, said "
+        f"{loss_number(predicted)} ({estimate}). The outputs are drawn as read after the step; "
         f"the hidden neurons and lines as before it.",
         {1: pic.Strongest(3), 2: "all", 3: "all"}, rings={(s.last, t): PURPLE},
         overlay=note([f"after one step (η = {bp.lr:g}):",
-                      f"P('{t}') {bp.probabilities[t]:.3f} → {after[t]:.3f}",
-                      f"loss {bp.loss:.3g} → {bp.loss_after:.3g}",
-                      f"first-order prediction: {predicted:.3g}"], PURPLE),
+                      f"P('{t}') {probability(bp.probabilities[t])} → {probability(after[t])}",
+                      f"loss {loss_number(bp.loss)} → {loss_number(bp.loss_after)}",
+                      f"first-order prediction: {loss_number(predicted)}"], PURPLE),
         legend=(WEIGHTS_FORWARD, shading_item(bp), ring_item(PURPLE, f"the '{t}' output")))
 
 

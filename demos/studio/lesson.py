@@ -20,6 +20,7 @@ from demos.digits.data import BITMAP_SIDE, counts
 from demos.how_it_works import explorer
 from demos.how_it_works.numbers import backprop
 from engine import Value
+from engine.viz import style
 from nn import MLP, SGD, cross_entropy, softmax
 
 # η of a teaching step. Smaller than the explorer's 0.1: a learner's ink often falls on pixels
@@ -216,7 +217,8 @@ def teach(model: MLP, digit: Digit, label: int, steps: int) -> dict:
             "after": float(after[label]), "loss": losses[0], "lossAfter": losses[-1],
             "predictedChange": float(predicted), "firstChange": losses[1] - losses[0],
             "estimate": "far off here: the step is too big for a linear estimate"
-            if abs(predicted) > 0.5 * losses[0] else "a linear estimate, good for small steps",
+            if abs(predicted) > style.FAR_OFF * losses[0] else
+            "a linear estimate, good for small steps",
             **read(model, digit, label)}
 
 

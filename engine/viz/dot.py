@@ -26,6 +26,8 @@ from engine.neuron import Neuron, find_neurons
 from engine.node import Node
 from engine.ops import OPS
 from engine.text import NodeNames
+from engine.viz import style
+from engine.viz.style import graph_number as number_text
 
 if TYPE_CHECKING:  # imported when something is drawn: the engine itself needs numpy only
     import graphviz
@@ -36,16 +38,16 @@ FULL_LIMIT = 3000  # nodes: drawing more in full is refused (dot would take minu
 # Kinds of value are told apart by border and shape, so that the fill can show the grad:
 # leaves you made (blue border), parameters (gold border, rounded), constants (dashed grey).
 STYLE = {
-    "leaf": {"fillcolor": "#e3f0ff", "color": "#3c78b4", "penwidth": "1.4"},
-    "param": {"fillcolor": "#fff3c4", "color": "#c49000", "penwidth": "1.4",
+    "leaf": {"fillcolor": style.LEAF_FILL, "color": style.LEAF_EDGE, "penwidth": "1.4"},
+    "param": {"fillcolor": style.PARAM_FILL, "color": style.PARAM_EDGE, "penwidth": "1.4",
               "shape": "Mrecord"},
-    "const": {"fillcolor": "#f2f2f2", "color": "#9a9a9a", "fontcolor": "#555555"},
+    "const": {"fillcolor": style.CONST_FILL, "color": style.CONST_EDGE,
+              "fontcolor": style.MUTED},
     "value": {"fillcolor": "white"},
-    "op": {"shape": "circle", "fillcolor": "#ededed", "fontsize": "11", "width": "0.45",
+    "op": {"shape": "circle", "fillcolor": style.OP_FILL, "fontsize": "11", "width": "0.45",
            "fixedsize": "true"},
-    "highlight": {"color": "#ff7f0e", "penwidth": "3"},
+    "highlight": {"color": style.CURRENT, "penwidth": "3"},
 }
-POSITIVE, NEGATIVE = (33, 102, 172), (178, 24, 43)  # blue, red (ColorBrewer RdBu ends)
 
 
 class GraphTooLargeError(ValueError):
@@ -88,14 +90,6 @@ def pipe(dot: graphviz.Digraph, format: str) -> bytes:  # noqa: A002 - graphviz'
         raise GraphvizMissingError() from None
 
 
-def number_text(x: float, scale: float = 0.0) -> str:
-    """A number as a drawing writes it: 4 decimals, or 4 significant digits if tiny or huge.
-    Within 1e-12 of 0 relative to ``scale`` (the numbers beside it) it is rounding, written
-    0; never "-0"."""
-    x = 0.0 if abs(x) <= 1e-12 * abs(scale) else x + 0.0
-    return f"{x:.4f}" if abs(x) < 1e4 and (x == 0 or abs(x) >= 1e-3) else f"{x:.3e}"
-
-
 def _escape(text: str) -> str:
     """A label drawn exactly as written: the characters special inside a Graphviz record
     escaped, ``&`` written as an entity (Graphviz would read ``&amp;`` as ``&``), and a NUL,
@@ -109,10 +103,10 @@ def _escape(text: str) -> str:
 def _grad_colour(g: float, scale: float) -> str:
     """Blue for a positive grad, red for a negative one, stronger for a larger |grad|."""
     if not math.isfinite(g):
-        return "#ffd6e0"
+        return style.NOT_FINITE_FILL
     t = 0.0 if scale == 0 else min(1.0, abs(g) / scale) ** 0.5
-    r, gr, b = POSITIVE if g > 0 else NEGATIVE
-    mix = [round(255 + (c - 255) * 0.75 * t) for c in (r, gr, b)]
+    sign = style.rgb(style.POSITIVE if g > 0 else style.NEGATIVE)
+    mix = [round(255 + (c - 255) * 0.75 * t) for c in sign]
     return "#{:02x}{:02x}{:02x}".format(*mix)
 
 
@@ -215,7 +209,7 @@ class _Drawer:
             "rankdir": options.rankdir, "nodesep": "0.25", "ranksep": "0.35",
             "fontname": "Helvetica"},
             node_attr={"fontname": "Helvetica", "fontsize": "10", "style": "filled"},
-            edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#555555"})
+            edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": style.MUTED})
 
     # --- one value, one op ----------------------------------------------------------------
 
@@ -308,7 +302,7 @@ class _Drawer:
             members.sort(key=lambda n: classes.get(n, -1))  # outputs in class order
             with self.dot.subgraph(name=f"cluster_layer{layer}") as c:
                 c.attr(label=f"layer {layer} ({len(members)} neurons)", style="rounded",
-                       color="#bbbbbb")
+                       color=style.FAINT_LINE)
                 for n in members:
                     name = f"output {classes[n]}" if n in classes else f"neuron {n.index}"
                     self.full_neuron(c, n) if n in expanded else self.neuron_node(c, n, name)
@@ -324,7 +318,7 @@ class _Drawer:
     def inputs_summary(self, inputs: list[Node]) -> None:
         """One node for all inputs (each x is drawn in full only inside an expanded neuron)."""
         with self.dot.subgraph(name="cluster_inputs") as c:
-            c.attr(label=f"inputs ({len(inputs)})", style="rounded", color="#bbbbbb")
+            c.attr(label=f"inputs ({len(inputs)})", style="rounded", color=style.FAINT_LINE)
             data, grads = [x.data for x in inputs], [x.grad for x in inputs]
             spans = [f"{what} {number_text(min(xs))} … {number_text(max(xs))}"
                      for what, xs in (("data", data), ("grad", grads))]
@@ -364,7 +358,7 @@ class _Drawer:
 
     def full_neuron(self, graph, n: Neuron) -> None:
         with graph.subgraph(name=f"cluster_neuron{n.index}") as c:
-            c.attr(label=f"neuron {n.index} (expanded)", style="dashed", color="#ff7f0e")
+            c.attr(label=f"neuron {n.index} (expanded)", style="dashed", color=style.CURRENT)
             self.full(c, n.members)
             c.node(neuron_id(n), "", shape="point", width="0.01")
             c.edge(self.ids[n.out], neuron_id(n), arrowhead="none")

@@ -12,13 +12,14 @@ from engine import display
 from engine.autodiff import BackwardSteps, Step, topological_order
 from engine.node import Node
 from engine.text import NodeNames
+from engine.viz import style
 from engine.viz.dot import GraphTooLargeError, GraphvizMissingError, draw_dot, pipe
 
 MAX_SVG = 400_000  # bytes: a larger drawing is left out, so that a notebook stays small
 
 
 def _note(words: str) -> str:
-    return f'<p style="color: #666666">{html.escape(words)}</p>'
+    return f'<p style="color: {style.QUIET}">{html.escape(words)}</p>'
 
 
 def drawing(root: Node, **options) -> str:
