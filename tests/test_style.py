@@ -23,7 +23,7 @@ NOT_FINITE = [math.nan, math.inf, -math.inf]
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}\b|[\"']#[0-9a-fA-F]{3}[\"']")
 # Pages still built from Python strings, with their own colours, until they are template files
 # given style.page_style() (issue 22, "one web layer"): this list only shrinks.
-PENDING = {"engine/viz/html.py", "demos/how_it_works/cli.py", "docs/make_images.py"}
+PENDING = {"engine/viz/html.py", "docs/make_images.py"}
 
 
 @pytest.mark.parametrize("level", NOT_FINITE)

@@ -31,7 +31,7 @@ from demos.how_it_works.numbers import Backprop, backprop
 from engine import Value
 from engine.console import message
 from engine.files import atomic_write
-from engine.viz import GraphvizMissingError, export_html
+from engine.viz import GraphvizMissingError, export_html, style
 from nn import MLP, Adam, cross_entropy, softmax
 
 HIDDEN = [16, 16]  # two hidden layers, small enough to draw every neuron
@@ -65,11 +65,11 @@ def brief_training(model: MLP, data, watch: np.ndarray, digit: int, epochs: int,
 def repeat_figure(losses, probability, digit: int, path_stem: Path) -> list[Path]:
     fig_, left = plt.subplots(figsize=(8, 3.6))
     steps = np.arange(1, len(losses) + 1)
-    left.plot(steps, losses, color="#7b3294", lw=1, label="loss of the batch")
+    left.plot(steps, losses, color=style.PURPLE, lw=1, label="loss of the batch")
     right_steps = np.arange(0, len(probability))  # P before training, then after each step
     left.set(xlabel="training step (a batch of 32 random images)", ylabel="loss")
     right = left.twinx()
-    right.plot(right_steps, probability, color="#1b7837", lw=2,
+    right.plot(right_steps, probability, color=style.GREEN, lw=2,
                label=f"P('{digit}') for our {digit}")
     right.set(ylabel=f"probability the network gives '{digit}'", ylim=(0, 1.02))
     fig_.legend(loc="center right", bbox_to_anchor=(0.88, 0.5))
@@ -78,7 +78,7 @@ def repeat_figure(losses, probability, digit: int, path_stem: Path) -> list[Path
     fig_.text(0.01, 0.005, "Training as the digits demo does it: Adam (lr 0.02) on batches of "
                            "32 random images (the single step before was plain SGD on one "
                            "image).\nGreen: the probability of the right digit for the image "
-                           "we follow, after each step.", fontsize=8, color="#555555")
+                           "we follow, after each step.", fontsize=8, color=style.MUTED)
     paths = [save_figure(fig_, path_stem.with_suffix(suffix), close=False)
              for suffix in (".svg", ".png")]
     plt.close(fig_)
@@ -267,10 +267,12 @@ def train(model: MLP, data, x: np.ndarray, args, out: Path) -> Training:
         f"Repeat for batch after batch of random training images: over {len(losses)} steps "
         f"({args.epochs} passes over {len(data.x_train)} images) the batch loss fell from "
         f"{losses[0]:.2f} to {losses[-1]:.2f}, and the probability the network gives our {d} "
-        f"of being a {d} rose from {probability[0]:.3f} to {probability[-1]:.3f}.",
+        f"of being a {d} rose from {style.probability(probability[0])} to "
+        f"{style.probability(probability[-1])}.",
         (f"{len(losses)} steps of training on batches of 32:",
          f"batch loss {losses[0]:.2f} → {losses[-1]:.2f}",
-         f"P('{d}') for this image {probability[0]:.3f} → {probability[-1]:.3f}"))
+         f"P('{d}') for this image {style.probability(probability[0])} → "
+         f"{style.probability(probability[-1])}"))
 
 
 def write_figures(bp: Backprop, scales: st.Scales, out: Path, prefix: str,
