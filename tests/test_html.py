@@ -10,6 +10,7 @@ from engine.viz import export_html
 from engine.viz.dot import number_text
 from engine.viz.expr import build
 from nn import MLP, cross_entropy
+from tests.accessibility import axe_violations
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -298,14 +299,6 @@ def test_practice_on_the_page_asks_before_it_shows(browser, tmp_path):
     assert not page.is_visible("#quiz")
     assert requests == [path.as_uri()] and errors == []
     page.close()
-
-
-def axe_violations(page) -> list[str]:
-    """What axe-core (the rules every page should pass, best practices included) finds on the
-    page as it is now: one "rule: element" line per violation."""
-    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
-    found = axe.Axe().run(page).response["violations"]
-    return [f"{v['id']}: {node['target']}" for v in found for node in v["nodes"]]
 
 
 def stepper_states(page):
