@@ -5,6 +5,19 @@ import shutil
 import pytest
 
 from engine import Value
+from tests.browser import CHROMIUM, launch
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for one module's browser tests (skipped, saying why, without it)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.skip("no chromium (apt-get install chromium)")
+    with sync_api.sync_playwright() as p:
+        chromium = launch(p)
+        yield chromium
+        chromium.close()
 
 
 def labelled_example():

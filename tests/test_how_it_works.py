@@ -3,7 +3,6 @@ article shows, and the explorer works in a real browser."""
 
 import json
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
@@ -18,7 +17,7 @@ from demos.how_it_works import stages as st
 from demos.how_it_works.numbers import backprop, most_influential
 from engine import Value
 from nn import MLP, cross_entropy, softmax
-from tests.accessibility import axe_violations
+from tests.browser import axe_violations
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -326,20 +325,6 @@ def test_every_weight_on_the_page_is_engine_grad(written, data):
             [explorer.show(w.data) for w in n.w] for n in numbers.neurons]
 
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("no chromium (apt-get install chromium)")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.slow

@@ -1,6 +1,5 @@
 """The HTML stepper, tested in a real browser (headless Chromium driven by Playwright)."""
 
-import shutil
 import time
 
 import pytest
@@ -10,22 +9,10 @@ from engine.viz import export_html
 from engine.viz.dot import number_text
 from engine.viz.expr import build
 from nn import MLP, cross_entropy
-from tests.accessibility import axe_violations
+from tests.browser import axe_violations, needs_chromium
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="no chromium (apt-get install chromium)"),
-              pytest.mark.needs_dot]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+pytest.importorskip("playwright.sync_api")
+pytestmark = [needs_chromium, pytest.mark.needs_dot]
 
 
 def open_page(browser, path):
@@ -78,14 +65,19 @@ def test_every_step_shows_the_engines_numbers(browser, tmp_path):
     page.close()
 
 
-@pytest.mark.slow
-def test_an_mlp_sized_graph_stays_responsive(browser, tmp_path):
+def digit_loss():
+    """The loss of MLP(64, [16, 16, 10]) reading the digits' image 3, its inputs labelled."""
     from demos.digits.data import load_digits
 
-    data = load_digits()
     model = MLP(64, [16, 16, 10], rng=0)
-    loss = cross_entropy(model([Value(float(v), label=f"x{i}")
-                                for i, v in enumerate(data.inputs[3])]), 3)
+    inputs = load_digits().inputs[3]
+    return cross_entropy(model([Value(float(v), label=f"x{i}") for i, v in enumerate(inputs)]),
+                         3)
+
+
+@pytest.mark.slow
+def test_an_mlp_sized_graph_stays_responsive(browser, tmp_path):
+    loss = digit_loss()
     path = export_html(loss, tmp_path / "mlp.html")
     page, requests, errors = open_page(browser, path)
     steps = page.evaluate("stepper.steps()")
@@ -210,12 +202,7 @@ def test_the_inline_stepper_steps_inside_a_saved_page(browser, tmp_path):
 @pytest.mark.slow
 def test_a_digit_networks_page_is_small_and_reaches_any_neuron_in_a_few_clicks(browser,
                                                                                tmp_path):
-    from demos.digits.data import load_digits
-
-    data = load_digits()
-    model = MLP(64, [16, 16, 10], rng=0)
-    loss = cross_entropy(model([Value(float(v), label=f"x{i}")
-                                for i, v in enumerate(data.inputs[3])]), 3)
+    loss = digit_loss()
     path = export_html(loss, tmp_path / "mlp.html")
     assert path.stat().st_size < 1_500_000
     page, requests, errors = open_page(browser, path)
@@ -331,12 +318,7 @@ def test_axe_finds_nothing_on_the_stepper_of_an_expression(browser, tmp_path, si
 
 @pytest.mark.slow
 def test_axe_finds_nothing_on_the_stepper_of_an_mlp(browser, tmp_path):
-    from demos.digits.data import load_digits
-
-    data = load_digits()
-    model = MLP(64, [16, 16, 10], rng=0)
-    loss = cross_entropy(model([Value(float(v), label=f"x{i}")
-                                for i, v in enumerate(data.inputs[3])]), 3)
+    loss = digit_loss()
     page, _, errors = open_page(browser, export_html(loss, tmp_path / "mlp.html"))
     for state in stepper_states(page):
         assert axe_violations(page) == [], state

@@ -1,12 +1,11 @@
 """The tutorial notebook runs top to bottom, and its saved HTML works with no kernel."""
 
 import importlib.util
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.accessibility import axe_violations
+from tests.browser import axe_violations
 
 nbformat = pytest.importorskip("nbformat", reason="the notebook tests need the test extras: "
                                                   "pip install -e '.[test]'")
@@ -18,7 +17,6 @@ pytestmark = pytest.mark.needs_dot
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "docs" / "tutorial.ipynb"
 SAVED = ROOT / "docs" / "tutorial.html"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def make_images():
@@ -27,18 +25,6 @@ def make_images():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("no chromium (apt-get install chromium)")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

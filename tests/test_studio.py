@@ -5,7 +5,6 @@ import json
 import math
 import os
 import random
-import shutil
 import time
 
 import numpy as np
@@ -25,6 +24,7 @@ from demos.studio import lesson  # noqa: E402
 from demos.studio.cli import samples  # noqa: E402
 from engine import Value  # noqa: E402
 from nn import MLP, SGD, cross_entropy, softmax  # noqa: E402
+from tests.browser import launch, needs_chromium  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -550,11 +550,6 @@ def test_ctrl_c_stops_the_studio_with_one_line(tmp_path, when):
 # --- the page, in a real browser ------------------------------------------------------------
 
 playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-needs_chromium = pytest.mark.skipif(CHROMIUM is None,
-                                    reason="no chromium (apt-get install chromium)")
 PEN = 1.9  # the page's pen radius, in cells of the 32×32 bitmap
 
 
@@ -592,7 +587,7 @@ def served(studio):
 @needs_chromium
 def test_a_learner_draws_a_digit_and_teaches_the_network(served, studio, norm):
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         errors, violations = [], []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -704,7 +699,7 @@ def test_the_command_refuses_a_model_it_cannot_draw(tmp_path, capsys):
 @needs_chromium
 def test_two_tabs_of_one_browser_teach_their_own_models(served):
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.add_init_script(WATCH_POLICY)
         tabs = [context.new_page(), context.new_page()]
