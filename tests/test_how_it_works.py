@@ -391,6 +391,63 @@ def test_the_explorer_shows_the_engines_numbers_when_clicked(browser, written, d
     page.close()
 
 
+@pytest.mark.slow
+def test_going_back_from_the_last_stage_gives_back_the_storys_network(browser, written):
+    # Repeat shows the trained network; a step back must not leave it there under the
+    # untrained story's captions.
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((written / "explore.html").as_uri())
+    data = json.loads(page.text_content("#data"))
+    on = "document.querySelector('#networks button.on').textContent"
+    assert page.evaluate(on) == "untrained"
+    for _ in range(6):
+        page.click("#next")
+    assert page.evaluate("explorer.stage()") == "repeat"
+    assert page.evaluate(on) == "trained"
+    for back in ("apply", "step4", "step3", "step2", "step1", "forward"):
+        page.click("#prev")
+        assert page.evaluate("explorer.stage()") == back
+        assert page.evaluate(on) == "untrained", back
+    untrained = data["passes"]["untrained/3"]
+    assert page.text_content("#stage-title") == untrained["stages"][0]["title"]
+    assert [page.text_content(f"#p{j}") for j in range(10)] == untrained["p"]
+    # A network the learner picks is kept, the last stage's included.
+    page.click("button[data-value='trained']")
+    page.click("#next")
+    page.click("#prev")
+    assert page.evaluate(on) == "trained"
+    page.close()
+
+
+MIDPOINTS = """[...document.querySelectorAll('line.w')].filter(l => l.style.display !== 'none')
+    .map(l => { const m = l.ownerSVGElement.getScreenCTM(), at = a => +l.getAttribute(a);
+      const p = new DOMPoint((at('x1') + at('x2')) / 2, (at('y1') + at('y2')) / 2)
+        .matrixTransform(m);
+      return [l.id, p.x, p.y]; })"""
+
+
+@pytest.mark.slow
+def test_a_click_at_a_drawn_lines_midpoint_selects_that_line(browser, written):
+    # The stages that follow one neuron's lines (the others draw hundreds, and lines into
+    # two columns of equal height share their midpoints): every drawn line, clicked with the
+    # mouse at its midpoint, of two networks and two digits.
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((written / "explore.html").as_uri())
+    picked = "(document.querySelector('line.sel') || {}).id || null"
+    clicked = right = 0
+    for network, digit in (("untrained", 3), ("trained", 8)):
+        page.evaluate(f"explorer.setNetwork('{network}'); explorer.setDigit({digit})")
+        for stage in ("step2", "step3", "step4"):
+            page.evaluate(f"explorer.go(explorer.stages().indexOf('{stage}'))")
+            for name, x, y in page.evaluate(MIDPOINTS):
+                page.evaluate("explorer.select('n3-0')")  # a neuron: no line selected
+                page.mouse.click(x, y)
+                clicked += 1
+                right += page.evaluate(picked) == name
+    assert clicked >= 60 and right / clicked >= 0.95, f"{right} of {clicked}"
+    page.close()
+
+
 def test_the_index_escapes_what_it_puts_into_its_template():
     figure = cli.Figure("a b.svg", 'the "3"', "<b>@DIGIT@</b> & more")
     text = cli.page([("Before <training>", [figure])], 3, "my explorer.html", "x&y.html")
