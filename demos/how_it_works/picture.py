@@ -27,7 +27,11 @@ CELL = 26  # px per input pixel
 COLUMNS = (140, 400, 610, 810)  # x of the input image's centre, hidden 1, hidden 2, outputs
 MIDDLE = 330  # y of the network's middle
 SPACING = {1: 30, 2: 30, 3: 46}  # px between neurons of a column
-RADIUS = {1: 11, 2: 11, 3: 15}
+RADIUS = {1: 13, 2: 13, 3: 15}
+# The smallest text of a figure, in its units: the explorer shows a figure at least 0.94 of
+# its size on a 1280-px screen, so that every word there is at least 14 px on a projector.
+SMALL = 15
+LEGEND_ROW = 22  # px between the rows of a legend
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
@@ -183,7 +187,7 @@ def neurons(bp, layout: Layout, rings: dict | None = None, after: bool = False) 
                          f'r="{layout.radius(layer)}" fill="{grey(level)}" {stroke}/>')
             colour = "white" if style.dark(level) else style.TEXT
             label = str(j)
-            parts.append(text(x, y + (5 if last else 4), label, size=15 if last else 12,
+            parts.append(text(x, y + 5, label, size=SMALL,
                               colour=colour, weight="bold" if last else "normal",
                               pointer_events="none", id=f"t{layer}-{j}"))
             if last:
@@ -191,14 +195,15 @@ def neurons(bp, layout: Layout, rings: dict | None = None, after: bool = False) 
                 if after and j == bp.target:
                     words = (f"P {probability(bp.probabilities[j])} → "
                              f"{probability(probabilities[j])}")
-                parts.append(text(x + 24, y + 5, words, size=14, anchor="start", id=f"p{j}",
+                parts.append(text(x + 24, y + 5, words, size=SMALL, anchor="start", id=f"p{j}",
                                   weight="bold" if after and j == bp.target else "normal"))
     top = MIDDLE - side * CELL / 2 - 14
     captions = [(COLUMNS[0], top, "input: the 8×8 image"),
                 (COLUMNS[1], layout.position(1, 0)[1] - 24, "hidden layer 1"),
                 (COLUMNS[2], layout.position(2, 0)[1] - 24, "hidden layer 2"),
                 (COLUMNS[3], layout.position(3, 0)[1] - 30, "outputs: one per digit")]
-    parts += [text(x, y, words, size=13, weight="bold", halo=True) for x, y, words in captions]
+    parts += [text(x, y, words, size=SMALL, weight="bold", halo=True)
+              for x, y, words in captions]
     return "\n".join(parts)
 
 
@@ -213,10 +218,11 @@ class LegendItem:
 
 def legend(items: list[LegendItem], top: float = HEIGHT - 112) -> str:
     """The key, under the network: one row per item."""
-    parts = [f'<rect x="20" y="{top:.0f}" width="{WIDTH - 40}" height="{12 + 20 * len(items)}" '
+    parts = [f'<rect x="20" y="{top:.0f}" width="{WIDTH - 40}" '
+             f'height="{12 + LEGEND_ROW * len(items)}" '
              f'fill="{style.PANEL}" stroke="{style.PANEL_EDGE}"/>']
     for row, item in enumerate(items):
-        y = top + 20 + row * 20
+        y = top + 21 + row * LEGEND_ROW
         x = 36
         if item.sample == "weights":
             parts.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 30}" y2="{y - 4}" '
@@ -234,7 +240,7 @@ def legend(items: list[LegendItem], top: float = HEIGHT - 112) -> str:
                          f'stroke="{item.colour}" stroke-width="3"/>')
         else:
             parts.append(arrow(x + 4, y - 4, x + 62, y - 4, item.colour, width=2.5))
-        parts.append(text(x + 80, y, item.words, size=13, anchor="start"))
+        parts.append(text(x + 80, y, item.words, size=SMALL, anchor="start"))
     return "\n".join(parts)
 
 

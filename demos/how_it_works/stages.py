@@ -25,6 +25,7 @@ NEURON_ARROW = 90.0  # px for the largest −∂loss/∂(output) drawn, over eve
 WEIGHT_ARROW = 60.0  # px for the largest |Δw| into the neuron a figure follows
 LABELLED = {2: 4, 3: 4}  # how many of the weight changes into a neuron get a label
 STRONGEST = 8  # lines drawn from the pixels in Step 4
+NOTE_WIDTH = 310  # px: a note's box, wide enough for its text, clear of hidden layer 1's
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ def neuron_arrow(bp: Backprop, layer: int, j: int, value: float, scales: Scales,
     half = scales.neuron * value / 2
     words = [f"−∂loss/∂{name} = {number(value)}", f"should {_verb(value)}"]
     return "\n".join([pic.arrow(ax, y + half, ax, y - half, colour, width=4)] + [
-        pic.text(ax + 12, y + 4 + 16 * (i - 0.5), w, size=13, anchor="start", colour=colour,
+        pic.text(ax + 12, y + 5 + 18 * (i - 0.5), w, size=pic.SMALL, anchor="start",
+                 colour=colour,
                  weight="bold", halo=True) for i, w in enumerate(words)])
 
 
@@ -127,8 +129,7 @@ def weight_arrows(bp: Backprop, layer: int, j: int, scales: Scales) -> str:
     changes = _changes(bp, layer, j)
     x2, y2 = layout.position(layer, j)
     order = np.argsort(-np.abs(changes), kind="stable")
-    labelled, biggest = set(order[:LABELLED[layer]].tolist()), int(order[0])
-    numbers = bp.layers[layer - 1]
+    labelled = set(order[:LABELLED[layer]].tolist())
     parts = []
     for k, change in enumerate(changes):
         x1, y1 = layout.position(layer - 1, k)
@@ -141,11 +142,9 @@ def weight_arrows(bp: Backprop, layer: int, j: int, scales: Scales) -> str:
         parts.append(pic.arrow(tx, ty, tx + ux * size, ty + uy * size, BLACK, width=2.2,
                                id=f"dw{layer}-{j}-{k}", stroke="transparent",
                                stroke_width="9"))
-        if k in labelled:
-            words = f"Δw {number(change)}"
-            if k == biggest and change != 0:  # the weight before and after, for the largest
-                words += f" (w {number(numbers.w[j, k])} → {number(numbers.w_after[j, k])})"
-            parts.append(pic.text(x1 + 16, y1 - 7, words, size=12, anchor="start",
+        if k in labelled:  # Δw only (w before and after: in the panel, on a click)
+            parts.append(pic.text(x1 + 16, y1 - 7, f"Δw {number(change)}", size=pic.SMALL,
+                                  anchor="start",
                                   colour=BLACK, halo=True))
     return "\n".join(parts)
 
@@ -178,22 +177,23 @@ def pixel_arrows(bp: Backprop, j: int, scales: Scales) -> str:
         parts.append(pic.arrow(x, y + half, x, y - half, BLACK, width=2.0, outline=True,
                                id=f"dw1-{j}-{k}"))
     side = int(round(bp.sizes[0] ** 0.5))
-    parts.append(pic.text(30, 466, "largest changes (rows and columns from 0, top left):",
-                          size=12, anchor="start", colour=style.MUTED, halo=True))
+    parts.append(pic.text(30, 466, "largest changes (rows, cols from 0):",
+                          size=pic.SMALL, anchor="start", colour=style.MUTED, halo=True))
     for row, k in enumerate(strongest_changes(bp, 1, j, 4)):
         r, c = divmod(k, side)
-        parts.append(pic.text(30, 483 + 16 * row, f"pixel (row {r}, col {c}) reads "
-                              f"{number(bp.x[k], 2)}: Δw {number(changes[k])}", size=12.5,
+        parts.append(pic.text(30, 485 + 18 * row, f"pixel (row {r}, col {c}) reads "
+                              f"{number(bp.x[k], 2)}: Δw {number(changes[k])}", size=pic.SMALL,
                               anchor="start", halo=True))
     return "\n".join(parts)
 
 
 def note(lines: list[str], colour: str = style.NOTE, top: float = 452) -> str:
     """A boxed note under the input image."""
-    height = 14 + 17 * len(lines)
-    parts = [f'<rect x="28" y="{top}" width="262" height="{height}" fill="white" '
+    height = 14 + 19 * len(lines)
+    parts = [f'<rect x="28" y="{top}" width="{NOTE_WIDTH}" height="{height}" fill="white" '
              f'stroke="{colour}" rx="6"/>']
-    parts += [pic.text(38, top + 19 + 17 * i, line, size=12.5, anchor="start", colour=colour)
+    parts += [pic.text(38, top + 21 + 19 * i, line, size=pic.SMALL, anchor="start",
+                       colour=colour)
               for i, line in enumerate(lines)]
     return "\n".join(parts)
 
@@ -209,23 +209,23 @@ def breakdown(bp: Backprop, layer: int, k: int, main: int, main_name: str,
     others = float(np.sum(np.delete(sent, main)))
     left, top = 28, 58
     scale = 50 / max(abs(mine), abs(others), 1e-12)  # bars of |value|; the text has the sign
-    parts = [f'<rect x="{left}" y="{top}" width="262" height="108" fill="white" '
+    parts = [f'<rect x="{left}" y="{top}" width="{NOTE_WIDTH}" height="130" fill="white" '
              f'stroke="{colour}" rx="6"/>',
-             pic.text(left + 10, top + 19, f"Why neuron {k} should "
-                      f"{'increase' if total > 0 else 'decrease'}:", size=12.5,
+             pic.text(left + 10, top + 21, f"Why neuron {k} should "
+                      f"{'increase' if total > 0 else 'decrease'}:", size=pic.SMALL,
                       anchor="start", colour=colour, weight="bold"),
-             pic.text(left + 10, top + 36, f"−∂loss/∂a = {number(total)} is the sum of",
-                      size=12.5, anchor="start"),
-             pic.text(left + 10, top + 52, f"what the {len(sent)} neurons it feeds pass",
-                      size=12.5, anchor="start"),
-             pic.text(left + 10, top + 68, "back to it (each −δ·w):", size=12.5,
+             pic.text(left + 10, top + 40, f"−∂loss/∂a = {number(total)} is the sum of",
+                      size=pic.SMALL, anchor="start"),
+             pic.text(left + 10, top + 59, f"what the {len(sent)} neurons it feeds pass",
+                      size=pic.SMALL, anchor="start"),
+             pic.text(left + 10, top + 78, "back to it (each −δ·w):", size=pic.SMALL,
                       anchor="start")]
     for row, (words, value) in enumerate(((f"from {main_name}", mine),
                                           (f"from the other {len(sent) - 1}", others))):
-        yy = top + 86 + row * 16
-        parts.append(f'<rect x="{left + 200}" y="{yy - 10}" '
-                     f'width="{max(scale * abs(value), 1):.1f}" height="11" fill="{colour}"/>')
-        parts.append(pic.text(left + 10, yy, f"{words}: {number(value)}", size=12.5,
+        yy = top + 99 + row * 19
+        parts.append(f'<rect x="{left + 225}" y="{yy - 11}" '
+                     f'width="{max(scale * abs(value), 1):.1f}" height="12" fill="{colour}"/>')
+        parts.append(pic.text(left + 10, yy, f"{words}: {number(value)}", size=pic.SMALL,
                               anchor="start"))
     return "\n".join(parts)
 

@@ -1,0 +1,133 @@
+"""Pages a class can read, measured in headless Chromium: the explorer (explore.html) and the
+studio page, on a projector (1280×900, 1920×1080), zoomed to 200% and on a phone (390×844).
+
+The figure's text size is what the screen shows: each visible SVG text's font size times the
+figure's scale (its screen matrix), in CSS px; at 200% zoom (a 640×450 CSS-px window at device
+scale 2) it is compared in device pixels, as the eye sees it."""
+
+import pytest
+
+from tests.browser import needs_chromium
+
+pytest.importorskip("playwright.sync_api")
+
+PROJECTORS = [(1280, 900), (1920, 1080)]
+ZOOMED = {"viewport": {"width": 640, "height": 450}, "device_scale_factor": 2}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+         "device_scale_factor": 2}
+
+MEASURE = """() => {
+  const svg = document.getElementById("net"), box = svg.getBoundingClientRect();
+  const texts = [...svg.querySelectorAll("text")].filter(t => t.textContent.trim() &&
+      t.getBoundingClientRect().width > 0);
+  return {
+    window: innerWidth, figure: box.width, left: box.left, right: box.right,
+    text: Math.min(...texts.map(t => parseFloat(getComputedStyle(t).fontSize) *
+                                     t.getScreenCTM().a)),
+    caption: parseFloat(getComputedStyle(document.getElementById("caption")).fontSize),
+    scroll: document.documentElement.scrollWidth,
+    panelBelow: document.getElementById("panel").getBoundingClientRect().top >= box.bottom,
+    small: [...document.querySelectorAll("button, input, select, canvas, a[href]")]
+      .filter(e => e.getClientRects().length)
+      .map(e => [e.id || e.textContent, e.getBoundingClientRect()])
+      .filter(([, r]) => r.width < 24 || r.height < 24).map(([name]) => name),
+  };
+}"""
+
+
+def measure(browser, url: str, stage: str, ready: str | None = None, **context) -> dict:
+    """The sizes of the page at ``url`` in a new tab made with ``context`` (viewport, device
+    scale, phone), at the explorer's ``stage``; ``ready``: a function to wait for first."""
+    page = browser.new_page(**context)
+    page.goto(url)
+    if ready:
+        page.wait_for_function(ready)
+    page.evaluate(f"() => window.explorer.go(window.explorer.stages().indexOf('{stage}'))")
+    sizes = page.evaluate(MEASURE)
+    sizes["scale"] = page.evaluate("() => devicePixelRatio")
+    sizes["viewport tag"] = page.evaluate(
+        "() => document.querySelector('meta[name=viewport]').content")
+    sizes["pad"] = page.evaluate("() => { const p = document.getElementById('pad');"
+                                 " return p && getComputedStyle(p).touchAction; }")
+    page.close()
+    return sizes
+
+
+@pytest.fixture(scope="module")
+def explorer(tmp_path_factory):
+    """explore.html of the how-it-works command (untrained and trained, digits 3, 8, 1)."""
+    from demos.how_it_works import cli
+
+    out = tmp_path_factory.mktemp("sizes")
+    assert cli.main(["--out", str(out), "--epochs", "1"]) == 0
+    return (out / "explore.html").as_uri(), None
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    """The studio's page, served (its untrained network), ready once it has read a sample."""
+    pytest.importorskip("starlette", reason="the studio needs Starlette")
+    pytest.importorskip("uvicorn", reason="the studio needs uvicorn")
+    from demos.digits.train import TrainConfig, prepare
+    from demos.studio import app as studio_app
+    from demos.studio import lesson
+    from demos.studio.cli import samples
+    from nn import MLP
+
+    data = prepare(TrainConfig())
+    norm = lesson.Normalisation(data.mean, data.std)
+    run = tmp_path_factory.mktemp("studio") / "run"
+    served = studio_app.Studio(MLP(64, [16, 16, 10], rng=0), norm, run, samples())
+    with studio_app.running(served) as url:
+        yield url, "() => window.studio && window.studio.last"
+
+
+PAGES = ["explorer", "studio"]
+STAGES = ["forward", "step1", "step2", "step3", "step4", "apply"]
+
+
+@needs_chromium
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("size", PROJECTORS)
+def test_a_projector_shows_the_figure_wide_and_its_text_large(browser, request, name, size):
+    url, ready = request.getfixturevalue(name)
+    for stage in STAGES:
+        sizes = measure(browser, url, stage, ready,
+                        viewport={"width": size[0], "height": size[1]})
+        assert sizes["text"] >= 14, (stage, sizes)  # every word of the figure
+        assert sizes["caption"] >= 16, sizes
+        assert sizes["figure"] >= 0.6 * sizes["window"], sizes
+        assert not sizes["panelBelow"] or name == "studio"  # the explorer's is beside it
+        assert sizes["scroll"] <= size[0]
+
+
+@needs_chromium
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PAGES)
+def test_zooming_in_makes_the_figure_larger(browser, request, name):
+    url, ready = request.getfixturevalue(name)
+    normal = measure(browser, url, "step2", ready, viewport={"width": 1280, "height": 900})
+    zoomed = measure(browser, url, "step2", ready, **ZOOMED)
+    # As the eye sees it, in device pixels: it was 0.55 times as large (the width was 100vw
+    # less a fixed 290 px); now the panel goes under the figure and the figure takes the width.
+    assert zoomed["text"] * zoomed["scale"] > normal["text"] * normal["scale"], (normal, zoomed)
+    assert zoomed["panelBelow"] and zoomed["figure"] == zoomed["window"]
+    assert zoomed["scroll"] <= 640
+
+
+@needs_chromium
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PAGES)
+def test_a_phone_shows_the_page_at_its_width_with_targets_a_finger_can_hit(browser, request,
+                                                                           name):
+    url, ready = request.getfixturevalue(name)
+    for stage in ("forward", "step4"):
+        sizes = measure(browser, url, stage, ready, **PHONE)
+        assert sizes["viewport tag"] == "width=device-width, initial-scale=1"
+        assert sizes["window"] == 390  # without the tag Chromium lays the page out 980 wide
+        assert sizes["scroll"] <= 390  # nothing scrolls sideways
+        assert 0 <= sizes["left"] and sizes["right"] <= 390  # the figure fits
+        assert sizes["small"] == []  # every control at least 24×24 CSS px
+        if name == "studio":  # a finger drawing on the pad draws, not scrolls the page
+            assert sizes["pad"] == "none"
