@@ -22,6 +22,7 @@ MEASURE = """() => {
       t.getBoundingClientRect().width > 0);
   return {
     window: innerWidth, figure: box.width, left: box.left, right: box.right,
+    bottom: box.bottom, height: innerHeight,
     text: Math.min(...texts.map(t => parseFloat(getComputedStyle(t).fontSize) *
                                      t.getScreenCTM().a)),
     caption: parseFloat(getComputedStyle(document.getElementById("caption")).fontSize),
@@ -98,6 +99,7 @@ def test_a_projector_shows_the_figure_wide_and_its_text_large(browser, request, 
         assert sizes["text"] >= 14, (stage, sizes)  # every word of the figure
         assert sizes["caption"] >= 16, sizes
         assert sizes["figure"] >= 0.6 * sizes["window"], sizes
+        assert sizes["bottom"] <= sizes["height"], sizes  # seen whole, legend and all
         assert not sizes["panelBelow"] or name == "studio"  # the explorer's is beside it
         assert sizes["scroll"] <= size[0]
 
