@@ -183,10 +183,11 @@ def test_step2_black_arrows_sit_on_their_lines_with_length_of_the_change(bp, fig
         offset = tail - source
         assert abs(direction[0] * offset[1] - direction[1] * offset[0]) < 0.2
         assert np.sign(along @ direction) == np.sign(dw)
-    assert "η = 0.1" in stage.caption and "Δw = −η·∂loss/∂w" in stage.caption
+    assert "η = 0.1" in stage.maths and "Δw = −η·∂loss/∂w" in stage.maths
     big = int(np.argmax(np.abs(change)))
     assert f"{pic.number(bp.layers[2].w[3, big])} → {pic.number(bp.layers[2].w_after[3, big])}" \
-        in stage.caption
+        in stage.maths
+    assert f"from neuron {big} (activation " in stage.caption
 
 
 def test_step3_shows_where_the_hidden_gradient_comes_from(bp, figures):
@@ -205,13 +206,13 @@ def test_step4_says_what_the_network_reads(bp, figures):
     stages, _ = figures
     stage, root = stages["step4"]
     words = " ".join(texts(root))
-    assert "standardised" in words and "standardised" in stage.caption
+    assert "standardised" in words and "standardised" in stage.maths
     j1 = most_influential(bp, 1)
     change = bp.layers[0].w_after[j1] - bp.layers[0].w[j1]
     k = int(np.argmax(np.abs(change)))
     assert f"reads {pic.number(bp.x[k], 2)}: Δw {pic.number(change[k])}" in words
     blank = bp.x[bp.pixels == 0]
-    assert f"here down to {pic.number(blank.min(), 2)}" in stage.caption
+    assert f"here down to {pic.number(blank.min(), 2)}" in stage.maths
 
 
 def test_small_numbers_keep_their_digits():
@@ -452,7 +453,8 @@ def test_the_index_escapes_what_it_puts_into_its_template():
     figure = cli.Figure("a b.svg", 'the "3"', "<b>@DIGIT@</b> & more")
     text = cli.page([("Before <training>", [figure])], 3, "my explorer.html", "x&y.html")
     assert '<img src="a b.svg" alt="the &quot;3&quot;">' in text
-    assert "<figcaption>&lt;b&gt;@DIGIT@&lt;/b&gt; &amp; more</figcaption>" in text  # one pass
+    assert ('<figcaption><p class="words">&lt;b&gt;@DIGIT@&lt;/b&gt; &amp; more</p>'
+            "</figcaption>") in text  # one pass
     assert "<h2>Before &lt;training&gt;</h2>" in text
     assert 'href="my%20explorer.html"' in text and 'href="x%26y.html"' in text
     assert text.count("@") == 2  # every placeholder filled: only the caption's are left

@@ -23,6 +23,7 @@ from demos.studio import app as studio_app  # noqa: E402
 from demos.studio import lesson  # noqa: E402
 from demos.studio.cli import samples  # noqa: E402
 from engine import Value  # noqa: E402
+from engine.viz.style import percent  # noqa: E402
 from nn import MLP, SGD, cross_entropy, softmax  # noqa: E402
 from tests.browser import launch, needs_chromium  # noqa: E402
 
@@ -634,7 +635,11 @@ def test_a_learner_draws_a_digit_and_teaches_the_network(served, studio, norm):
         assert taught["after"] == engine_probabilities(independent, norm, want)[3]
         assert taught["after"] > taught["before"]
         text = page.text_content("#taught")
-        assert f"{taught['before']:.4f} → {taught['after']:.4f}" in text
+        # Plain words first, with the engine's numbers; the maths folded (closed) after them.
+        assert taught["words"] in text and taught["title"] in text
+        assert f"from {percent(taught['before'])} to {percent(taught['after'])}" in text
+        assert page.evaluate("() => document.querySelector('#taught details.maths').open") \
+            is False and not page.is_visible("#taught details.maths p")
         # What the explorer's figure shows now is the taught network's reading.
         assert page.text_content("#p3") == f"P {taught['after']:.3f}"
         # A malformed request from the page itself is refused with its reason.

@@ -28,6 +28,7 @@ from demos.digits.train import TrainConfig, prepare
 from demos.how_it_works import explorer
 from demos.how_it_works import stages as st
 from demos.how_it_works.numbers import Backprop, backprop
+from demos.how_it_works.words import caption_html, glossary
 from engine import Value
 from engine.console import message
 from engine.files import atomic_write
@@ -88,11 +89,12 @@ def repeat_figure(losses, probability, digit: int, path_stem: Path) -> list[Path
 @dataclass(frozen=True)
 class Figure:
     """One figure of index.html: its file, its own title (the image's text alternative) and
-    the caption shown under it."""
+    the caption shown under it: plain words, then the maths folded (if any)."""
 
     file: str
     title: str
     caption: str
+    maths: str = ""
 
 
 def fill(template: str, text: dict[str, str], markup: dict[str, str]) -> str:
@@ -112,14 +114,15 @@ def page(sections: list[tuple[str, list[Figure]]], digit: int, explore: str,
     figures = "\n".join(
         f"<h2>{e(heading)}</h2>\n" + "\n".join(
             f'<figure><img src="{e(f.file)}" alt="{e(f.title)}">'
-            f"<figcaption>{e(f.caption)}</figcaption></figure>" for f in items)
+            f"<figcaption>{caption_html(f.caption, f.maths)}</figcaption></figure>"
+            for f in items)
         for heading, items in sections)
     steps = "" if stepper is None else (
         f'<p>Or <a href="{e(urllib.parse.quote(stepper))}">step through the same pass node by '
         f"node</a>: every chain-rule step of the engine, with its numbers.</p>")
     template = (Path(__file__).parent / "index.html").read_text(encoding="utf-8")
     return fill(template, {"DIGIT": str(digit), "EXPLORE": urllib.parse.quote(explore)},
-                {"STEPPER": steps, "FIGURES": figures})
+                {"STEPPER": steps, "FIGURES": figures, "GLOSSARY": glossary()})
 
 
 def positive_digits(text: str) -> list[int]:
@@ -267,8 +270,8 @@ def train(model: MLP, data, x: np.ndarray, args, out: Path) -> Training:
         f"Repeat for batch after batch of random training images: over {len(losses)} steps "
         f"({args.epochs} passes over {len(data.x_train)} images) the batch loss fell from "
         f"{losses[0]:.2f} to {losses[-1]:.2f}, and the probability the network gives our {d} "
-        f"of being a {d} rose from {style.probability(probability[0])} to "
-        f"{style.probability(probability[-1])}.",
+        f"of being a {d} rose from {style.percent(probability[0])} to "
+        f"{style.percent(probability[-1])}.",
         (f"{len(losses)} steps of training on batches of 32:",
          f"batch loss {losses[0]:.2f} → {losses[-1]:.2f}",
          f"P('{d}') for this image {style.probability(probability[0])} → "
@@ -292,5 +295,5 @@ def write_figures(bp: Backprop, scales: st.Scales, out: Path, prefix: str,
             continue
         name = f"{prefix}{stage.key}.svg"
         atomic_write(out / name, st.figure(bp, stage), "figure")
-        items.append(Figure(name, stage.title, stage.caption))
+        items.append(Figure(name, stage.title, stage.caption, stage.maths))
     return items

@@ -21,6 +21,7 @@ import numpy as np
 from demos.how_it_works import picture as pic
 from demos.how_it_works import stages as st
 from demos.how_it_works.numbers import Backprop
+from demos.how_it_works.words import estimate, glossary
 from engine.files import json_text, some
 from engine.viz import style
 from engine.viz.style import PANEL_DIGITS, grey, loss_number, probability
@@ -137,6 +138,7 @@ def _stages(run: Run, scales: st.Scales) -> list[dict]:
     result = []
     for stage in [*stages, repeat]:
         result.append({"key": stage.key, "title": stage.title, "caption": stage.caption,
+                       "maths": stage.maths,
                        "visible": {str(k): _visible(v) for k, v in stage.visible.items()},
                        "rings": [[layer, j, colour] for (layer, j), colour in stage.rings.items()],
                        "overlay": stage.overlay, "legend": pic.legend(list(stage.legend))})
@@ -148,7 +150,6 @@ def _pass(run: Run, scales: st.Scales) -> dict:
     levels = pic.shades(bp)
     after = bp.probabilities_after
     t = bp.target
-    far = abs(bp.predicted_change) > style.FAR_OFF * bp.loss
     return {
         "network": run.network, "digit": run.digit, "stages": _stages(run, scales),
         "fills": [[grey(v) for v in layer] for layer in levels],
@@ -160,10 +161,7 @@ def _pass(run: Run, scales: st.Scales) -> dict:
                   "after": probability(after[t], PANEL_DIGITS),
                   "loss": loss_number(bp.loss, PANEL_DIGITS),
                   "lossAfter": loss_number(bp.loss_after, PANEL_DIGITS),
-                  "predicted": loss_number(bp.loss + bp.predicted_change, PANEL_DIGITS),
-                  "change": show(bp.predicted_change),
-                  "estimate": "far off here: the step is too big for a linear estimate"
-                  if far else "a linear estimate, good for small steps"},
+                  "estimate": estimate(bp.predicted_change, bp.loss_after - bp.loss)},
     }
 
 
@@ -219,7 +217,8 @@ def page(runs: list[Run], title: str, extra: str = "") -> str:
                      separators=(",", ":"))
     # In a <script> block only "<", ">" and "&" can end or confuse it: write them as escapes.
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    parts = {"TITLE": html.escape(title), "SVG": drawing, "DATA": text, "EXTRA": extra}
+    parts = {"TITLE": html.escape(title), "SVG": drawing, "DATA": text, "EXTRA": extra,
+             "GLOSSARY": glossary()}
     template = (Path(__file__).parent / "explorer.html").read_text(encoding="utf-8")
     # One pass over the template, so no inserted text is ever read as a placeholder.
-    return re.sub(r"@(TITLE|SVG|DATA|EXTRA)@", lambda m: parts[m.group(1)], template)
+    return re.sub(r"@(TITLE|SVG|DATA|EXTRA|GLOSSARY)@", lambda m: parts[m.group(1)], template)

@@ -17,8 +17,9 @@ import numpy as np
 from demos.how_it_works import picture as pic
 from demos.how_it_works.numbers import Backprop, most_influential
 from demos.how_it_works.picture import LegendItem
+from demos.how_it_works.words import estimate, would
 from engine.viz import style
-from engine.viz.style import BLACK, GREEN, ORANGE, PURPLE, loss_number, probability
+from engine.viz.style import BLACK, GREEN, ORANGE, PURPLE, amount, loss_number, percent, probability
 from engine.viz.style import signed_number as number
 
 NEURON_ARROW = 90.0  # px for the largest −∂loss/∂(output) drawn, over every figure
@@ -82,6 +83,10 @@ def weight_scale(scales: Scales, layer: int) -> float:
 
 @dataclass(frozen=True)
 class Stage:
+    """What one stage draws and says: ``caption``, plain words in the explainer's vocabulary
+    with the engine's numbers (no ∂, δ, η, logit or e-notation), and ``maths``, the same in
+    symbols, which pages fold under "show the maths"."""
+
     key: str
     title: str
     caption: str
@@ -89,6 +94,7 @@ class Stage:
     rings: dict = field(default_factory=dict)  # (layer, j) → colour
     overlay: str = ""  # SVG: arrows, labels, notes
     legend: tuple[LegendItem, ...] = ()
+    maths: str = ""
 
 
 def focus_neurons(bp: Backprop) -> dict[int, int | None]:
@@ -303,6 +309,14 @@ class _Story:
         """The target output's logit, as the figures write it: z₃."""
         return f"z{str(self.t).translate(pic.SUBSCRIPTS)}"
 
+    def percent(self, p: float) -> str:
+        """A probability as this pass's captions say it: whole percents, or one decimal if
+        the right digit's and the top answer's would read the same (11.5% and 12.2%)."""
+        ps = self.bp.probabilities
+        top = int(np.argmax(ps))
+        clash = top != self.t and percent(ps[top]) == percent(ps[self.t])
+        return percent(p, 1 if clash else 0)
+
     def wants(self, layer: int, j: int) -> float:
         """−∂loss/∂(output of neuron j): which way it should move."""
         numbers = self.bp.layers[layer - 1]
@@ -313,34 +327,55 @@ def _verb(change: float) -> str:
     return "increase" if change > 0 else "decrease" if change < 0 else "stay as it is"
 
 
+def _active(change: float) -> str:
+    """Which way a neuron's activation should go, in the explainer's words."""
+    return ("become more active" if change > 0 else "become less active" if change < 0
+            else "stay as it is")
+
+
 def _forward(s: _Story) -> Stage:
     bp, t = s.bp, s.t
     top = int(np.argmax(bp.probabilities))
+    pt, ptop = s.percent(bp.probabilities[t]), s.percent(bp.probabilities[top])
+    answer = (f"it gives '{t}' {pt}, its top answer" if top == t else
+              f"it gives '{t}' only {pt}; its top answer is '{top}' ({ptop})")
     return Stage(
         "forward", f"The forward pass: the {s.state} network reads a {t}",
-        f"Each neuron adds up its inputs times their weights, plus a bias, and passes the sum "
-        f"through relu. The {s.state} network gives '{t}' a probability of "
-        f"{probability(bp.probabilities[t])}; its top answer is '{top}' "
-        f"({probability(bp.probabilities[top])}). The loss, −log P('{t}'), is "
-        f"{loss_number(bp.loss)}.",
+        f"The {s.state} network reads a {t}: {answer}. Its loss, how far that is from the "
+        f"right answer, is {amount(bp.loss)}.",
         {1: pic.Strongest(3), 2: "all", 3: "all"},
         overlay=note([f"P('{t}') = {probability(bp.probabilities[t])}, "
                       f"loss = {loss_number(bp.loss)}",
                       f"top answer: '{top}' ({probability(bp.probabilities[top])})"]),
-        legend=(WEIGHTS_FORWARD, shading_item(bp)))
+        legend=(WEIGHTS_FORWARD, shading_item(bp)),
+        maths=f"Each neuron adds up its inputs times their weights, plus a bias, z = Σ w·a + "
+              f"b, and passes relu(z) on. The outputs' sums (the logits z) go through softmax "
+              f"to give the probabilities: P('{t}') = {probability(bp.probabilities[t])}. The "
+              f"loss is −log P('{t}') = {loss_number(bp.loss)}.")
 
 
 def _step1(s: _Story) -> Stage:
     t, dz = s.t, s.wants(s.last, s.t)
+    p = s.bp.probabilities[t]
+    asks = (f"The network gives '{t}' only {s.percent(p)}: the '{t}' answer should go up"
+            if p < 0.5 else f"The network already gives '{t}' {s.percent(p)}: the '{t}' answer "
+                            f"should still go up, a little")
     return Stage(
         "step1", f"Step 1: the '{t}' output should go {'up' if dz > 0 else 'down'}",
-        f"We want the '{t}' output high and the others low. The loss falls fastest if the "
-        f"'{t}' output's logit {s.zt} moves by −∂loss/∂{s.zt} = {number(dz)} (purple arrow): "
-        f"1 − P('{t}'), since the loss is −log P('{t}').",
+        f"We want the '{t}' output dark (high) and the others light (low). {asks} (purple "
+        f"arrow).",
         {}, rings={(s.last, t): PURPLE},
         overlay=neuron_arrow(s.bp, s.last, t, dz, s.scales, PURPLE, s.zt),
         legend=(shading_item(s.bp), neuron_item(PURPLE, s.zt, s.scales),
-                ring_item(PURPLE, f"the '{t}' output, the one we want high")))
+                ring_item(PURPLE, f"the '{t}' output, the one we want high")),
+        maths=f"The loss is −log P('{t}'). It falls fastest if the '{t}' output's logit {s.zt} "
+              f"moves by −∂loss/∂{s.zt} = 1 − P('{t}') = {number(dz)}: the purple arrow.")
+
+
+def _grows(change: float) -> str:
+    """A weight's change in words: more positive or more negative, by how much."""
+    return (f"becomes more {'positive' if change > 0 else 'negative'} by {amount(change)}"
+            if change else "does not change")
 
 
 def _step2(s: _Story) -> Stage:
@@ -348,30 +383,36 @@ def _step2(s: _Story) -> Stage:
     out, h2 = bp.layers[-1], bp.layers[-2]
     changes = _changes(bp, last, t)
     big = int(np.argmax(np.abs(changes)))
-    largest = (f"The largest: from neuron {big} (a = {h2.a[big]:.3f}), w "
-               f"{number(out.w[t, big])} → {number(out.w_after[t, big])} (Δw "
-               f"{number(changes[big])}, η = {bp.lr:g})." if changes[big] != 0 else
+    largest = (f"The largest change: the weight from neuron {big} (activation "
+               f"{amount(h2.a[big])}) {_grows(changes[big])}." if changes[big] != 0 else
                "No weight changes: every neuron it reads is off for this image.")
     return Stage(
         "step2", f"Step 2: change the weights into the '{t}' output",
-        f"Each weight w from hidden neuron k into '{t}' changes by Δw = −η·∂loss/∂w = "
-        f"−η·δ·a_k, with δ = ∂loss/∂{s.zt} = {number(-dz)} the same for all of them: so each "
-        f"change is proportional to the activation a_k it comes from, and neurons that are "
-        f"off (a = 0) change nothing. {largest}",
+        f"To do that, the weights from hidden layer 2 into the '{t}' output change (black "
+        f"arrows), each in proportion to the activation of the neuron it comes from: a "
+        f"neuron that is off changes nothing. {largest}",
         {last: pic.Into(t)}, rings={(last, t): PURPLE},
         overlay=neuron_arrow(bp, last, t, dz, s.scales, PURPLE, s.zt) + "\n"
         + weight_arrows(bp, last, t, s.scales),
         legend=(WEIGHTS, change_item(bp, s.scales), neuron_item(PURPLE, s.zt, s.scales),
-                ring_item(PURPLE, f"the '{t}' output")))
+                ring_item(PURPLE, f"the '{t}' output")),
+        maths=f"Each weight w from hidden neuron k into '{t}' changes by Δw = −η·∂loss/∂w = "
+              f"−η·δ·a_k, with η = {bp.lr:g} and δ = ∂loss/∂{s.zt} = {number(-dz)} the same "
+              f"for all of them: so each change is proportional to a_k, and neurons that are "
+              f"off (a = 0) change nothing. The largest: from neuron {big} (a = "
+              f"{h2.a[big]:.3f}), w {number(out.w[t, big])} → {number(out.w_after[t, big])} "
+              f"(Δw {number(changes[big])}).")
 
 
 def _nothing_on(s: _Story, key: str, title: str, layer: int) -> Stage:
     """Steps 3 and 4 when no neuron of ``layer`` is on: relu passes nothing back."""
-    words = (f"No neuron of hidden layer {layer} is on for this image (every a = 0), so relu "
-             f"passes nothing back through it: nothing before it changes.")
+    words = (f"No neuron of hidden layer {layer} is on for this image (every activation is "
+             f"0), so nothing passes back through it: nothing before it changes.")
     return Stage(key, title, words, {}, overlay=note([f"hidden layer {layer}: no neuron is on,",
                                                       "so nothing passes back"]),
-                 legend=(shading_item(s.bp),))
+                 legend=(shading_item(s.bp),),
+                 maths=f"relu passes the gradient on only where z > 0; here every z of hidden "
+                       f"layer {layer} is ≤ 0, so each of its δ = ∂loss/∂z is 0.")
 
 
 def _step3(s: _Story) -> Stage:
@@ -380,18 +421,24 @@ def _step3(s: _Story) -> Stage:
     if j2 is None:
         return _nothing_on(s, "step3", title, layer)
     c2 = s.wants(layer, j2)
+    outputs = bp.sizes[-1]
     return Stage(
         "step3", title,
-        f"In hidden layer 2, neuron {j2} (the one, among those clearly on, whose output "
-        f"matters most) should {_verb(c2)}: −∂loss/∂a = {number(c2)} (green arrow). That "
-        f"number is the sum of what all ten outputs pass back to it, not only '{t}' (the "
-        f"box). It is done by changing its weights from hidden layer 1 (black arrows).",
+        f"One layer back: neuron {j2} of hidden layer 2 (activation "
+        f"{amount(bp.layers[layer - 1].a[j2])}) should {_active(c2)} (green arrow). That is "
+        f"what all {outputs} outputs together ask of it, not only '{t}' (the box). Its "
+        f"weights from hidden layer 1 change to do it (black arrows).",
         {layer: pic.Into(j2)}, rings={(s.last, t): PURPLE, (layer, j2): GREEN},
         overlay="\n".join([neuron_arrow(bp, layer, j2, c2, s.scales, GREEN, "a"),
                            weight_arrows(bp, layer, j2, s.scales),
                            breakdown(bp, layer, j2, t, f"'{t}'", GREEN)]),
         legend=(WEIGHTS, change_item(bp, s.scales), neuron_item(GREEN, "a", s.scales),
-                ring_item(GREEN, f"the hidden neuron this step follows (purple: '{t}')")))
+                ring_item(GREEN, f"the hidden neuron this step follows (purple: '{t}')")),
+        maths=f"Neuron {j2} is the one, among those clearly on, whose output matters most: "
+              f"−∂loss/∂a = {number(c2)}, the sum of what the {outputs} outputs pass back to "
+              f"it, each −δ·w (the box: from '{t}' and from the other {outputs - 1}). Its "
+              f"weights from hidden layer 1 change by Δw = −η·δ·a, with its own δ = ∂loss/∂z "
+              f"(relu passes the gradient on only where z > 0).")
 
 
 def _step4(s: _Story) -> Stage:
@@ -401,49 +448,55 @@ def _step4(s: _Story) -> Stage:
         return _nothing_on(s, "step4", title, layer if j1 is None else layer + 1)
     c1 = s.wants(layer, j1)
     blank = bp.x[bp.pixels == 0]
+    below = len(blank) and blank.min() < 0
+    plain = (f" Blank pixels' weights change too: the network reads a blank pixel as below "
+             f"the average image (here down to {number(blank.min(), 2)}), not as 0."
+             if below else "")
     reads = (f" The network reads each pixel standardised, (ink − mean) ÷ std over the "
              f"training images, so most blank pixels read below 0 (here down to "
              f"{number(blank.min(), 2)}), not 0: their weights change too (Δw = −η·δ·x)."
-             if len(blank) and blank.min() < 0 else "")
+             if below else "")
     notes = [note(["Pixels show ink; the network reads them",
                    "standardised: most blank ones read < 0."], ORANGE, top=552)] if reads else []
     return Stage(
         "step4", title,
-        f"Neuron {j1} of hidden layer 1 should {_verb(c1)} (−∂loss/∂a = {number(c1)}, "
-        f"orange arrow), through its weights from the 64 pixels.{reads} The arrow in each "
-        f"pixel is the change of its weight; the lines of the {STRONGEST} largest are drawn "
-        f"and the four largest listed.",
+        f"And once more: neuron {j1} of hidden layer 1 (activation "
+        f"{amount(bp.layers[layer - 1].a[j1])}) should {_active(c1)} (orange arrow), through "
+        f"its weights from the {bp.sizes[0]} pixels. The arrow in each pixel shows how its "
+        f"weight changes; the lines of the {STRONGEST} largest changes are drawn.{plain}",
         {layer: pic.Into(j1, strongest_changes(bp, 1, j1, STRONGEST))},
         rings={(layer + 1, j2): GREEN, (layer, j1): ORANGE},
         overlay="\n".join([neuron_arrow(bp, layer, j1, c1, s.scales, ORANGE, "a"),
                            pixel_arrows(bp, j1, s.scales),
                            breakdown(bp, layer, j1, j2, f"neuron {j2}", ORANGE), *notes]),
         legend=(WEIGHTS, pixel_item(bp, s.scales), neuron_item(ORANGE, "a", s.scales),
-                ring_item(ORANGE, "the neuron this step follows (green: Step 3's)")))
+                ring_item(ORANGE, "the neuron this step follows (green: Step 3's)")),
+        maths=f"Neuron {j1} of hidden layer 1: −∂loss/∂a = {number(c1)}, the sum of what the "
+              f"neurons of hidden layer 2 pass back to it (the box). Each weight from pixel k "
+              f"changes by Δw = −η·δ·x_k.{reads} The four largest changes are listed under "
+              f"the image.")
 
 
 def _apply(s: _Story) -> Stage:
     bp, t = s.bp, s.t
-    after, predicted = bp.probabilities_after, bp.loss + bp.predicted_change
-    # A first-order estimate is only good for small steps: say so when it is far off.
-    far = abs(bp.predicted_change) > style.FAR_OFF * bp.loss
-    estimate = ("a linear estimate, far off here: the step is too big for it" if far else
-                "a linear estimate, good for small steps")
+    after, actual = bp.probabilities_after, bp.loss_after - bp.loss
     return Stage(
         "apply", "Apply the update: every weight takes its step",
-        f"One step of gradient descent (η = {bp.lr:g}) moves every weight and bias by its Δw. "
-        f"Read again by the engine, the same image gives P('{t}') "
-        f"{probability(bp.probabilities[t])} → {probability(after[t])} and a loss of "
-        f"{loss_number(bp.loss)} → {loss_number(bp.loss_after)}; the first-order prediction, "
-        f"loss + Σ ∂loss/∂w·Δw = {loss_number(bp.loss)} {number(bp.predicted_change)}, said "
-        f"{loss_number(predicted)} ({estimate}). The outputs are drawn as read after the step; "
-        f"the hidden neurons and lines as before it.",
+        f"One step changes every weight a little. Read again, the same image gets '{t}' "
+        f"{s.percent(bp.probabilities[t])} → {s.percent(after[t])}, and the loss goes from "
+        f"{amount(bp.loss)} to {amount(bp.loss_after)}. "
+        f"{estimate(bp.predicted_change, actual)} The outputs are drawn as read after "
+        f"the step; the hidden neurons and lines as before it.",
         {1: pic.Strongest(3), 2: "all", 3: "all"}, rings={(s.last, t): PURPLE},
         overlay=note([f"after one step (η = {bp.lr:g}):",
                       f"P('{t}') {probability(bp.probabilities[t])} → {probability(after[t])}",
                       f"loss {loss_number(bp.loss)} → {loss_number(bp.loss_after)}",
-                      f"first-order prediction: {loss_number(predicted)}"], PURPLE),
-        legend=(WEIGHTS_FORWARD, shading_item(bp), ring_item(PURPLE, f"the '{t}' output")))
+                      f"straight-line estimate: {would(bp.predicted_change)}"], PURPLE),
+        legend=(WEIGHTS_FORWARD, shading_item(bp), ring_item(PURPLE, f"the '{t}' output")),
+        maths=f"One step of gradient descent, η = {bp.lr:g}: every weight and bias moves by "
+              f"Δw = −η·∂loss/∂w. The first-order (straight-line) estimate of the loss's "
+              f"change is Σ ∂loss/∂w·Δw = −η·Σ (∂loss/∂w)² = {number(bp.predicted_change)}; "
+              f"read again by the engine, the change is {number(actual)}.")
 
 
 def stages(bp: Backprop, scales: Scales, trained: bool) -> list[Stage]:

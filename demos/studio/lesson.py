@@ -19,6 +19,7 @@ import engine
 from demos.digits.data import BITMAP_SIDE, counts
 from demos.how_it_works import explorer
 from demos.how_it_works.numbers import backprop
+from demos.how_it_works.words import estimate
 from engine import Value
 from engine.viz import style
 from nn import MLP, SGD, cross_entropy, softmax
@@ -216,10 +217,27 @@ def teach(model: MLP, digit: Digit, label: int, steps: int) -> dict:
     return {"label": label, "steps": steps, "before": float(before[label]),
             "after": float(after[label]), "loss": losses[0], "lossAfter": losses[-1],
             "predictedChange": float(predicted), "firstChange": losses[1] - losses[0],
-            "estimate": "far off here: the step is too big for a linear estimate"
-            if abs(predicted) > style.FAR_OFF * losses[0] else
-            "a linear estimate, good for small steps",
+            **taught_words(label, steps, before[label], after[label], losses, predicted),
             **read(model, digit, label)}
+
+
+def taught_words(label: int, steps: int, before: float, after: float, losses: list[float],
+                 predicted: float) -> dict[str, str]:
+    """What a teach did, for the page to show as text: a title, plain words with the
+    engine's numbers (P as percentages, the estimate as a fall or a rise) and the maths."""
+    first = losses[1] - losses[0]
+    when = "" if steps == 1 else " on the first step"
+    return {
+        "title": f"{'One step' if steps == 1 else f'{steps} steps'} (learning rate {LR:g}) "
+                 f"on your '{label}'",
+        "words": f"The probability the network gives '{label}' went from "
+                 f"{style.percent(before)} to {style.percent(after)}, and the loss from "
+                 f"{style.amount(losses[0])} to {style.amount(losses[-1])}. "
+                 f"{estimate(predicted, first, when)}",
+        "maths": f"Each step moves every weight by Δw = −η·∂loss/∂w, η = {LR:g}, for this "
+                 f"one image. The first step's first-order estimate of the loss's change, "
+                 f"Σ ∂loss/∂w·Δw = −η·Σ (∂loss/∂w)², was {style.signed_number(predicted)}; "
+                 f"read again, the change was {style.signed_number(first)}."}
 
 
 def copy_model(model: MLP) -> MLP:
@@ -228,3 +246,4 @@ def copy_model(model: MLP) -> MLP:
     twin.load_state_dict(model.state_dict())
     twin.metadata = dict(getattr(model, "metadata", {}) or {})
     return twin
+

@@ -61,7 +61,9 @@ PALETTE = {
 # label still shows where a white one would not).
 GREY_WHITE, GREY_DARKEST = 255, 30
 DARK = 0.55  # above this level a shade is dark: its label is written in white
-FAR_OFF = 0.5  # a first-order estimate is far off when it predicts a change > this × the loss
+# A straight-line (first-order) estimate of the loss's change is far off when it misses the
+# change read again by more than this × the estimate.
+FAR_OFF = 0.5
 FIGURE_DIGITS = 3  # decimals (or significant digits) of a number drawn in a figure or caption
 PANEL_DIGITS = 4  # of a number in a panel, read up close: one more
 GRAPH_SMALL, GRAPH_LARGE = 1e-3, 1e4  # a graph drawing's number outside these, in e-notation
@@ -129,6 +131,32 @@ def loss_number(x: float, digits: int = FIGURE_DIGITS) -> str:
     """A loss (or a loss an estimate predicts): 3 significant digits in a figure or caption
     (``2.18``), 4 in a panel (``digits=PANEL_DIGITS``)."""
     return f"{float(x) + 0.0:.{digits}g}"
+
+
+def percent(p: float, decimals: int = 0) -> str:
+    """A probability in words, as a percentage: whole percents (``11%``) or ``decimals``,
+    with more (up to 2) when it takes them not to read 0% or 100% when it is not
+    (``99.6%``, ``0.04%``); beyond those, ``under 0.01%`` and ``over 99.99%``. Never
+    e-notation."""
+    v = 100 * float(p) + 0.0
+    if v in (0.0, 100.0):
+        return f"{v:.0f}%"
+    for digits in range(decimals, 3):
+        text = f"{v:.{digits}f}"
+        if 0 < float(text) < 100:
+            return text + "%"
+    return "under 0.01%" if v < 50 else "over 99.99%"
+
+
+def amount(x: float, digits: int = FIGURE_DIGITS) -> str:
+    """How much, in words (the size of a change, a loss): ``digits`` significant digits
+    written out in decimals, never e-notation (``0.922``, ``0.000742``, ``2.16``); below a
+    millionth, ``less than 0.000001``."""
+    x = abs(float(x))
+    if x < 1e-6:
+        return "0" if x == 0 else "less than 0.000001"
+    x = float(f"{x:.{digits}g}")  # rounded first: 9.9996 has 1 digit before the point, 10.0 2
+    return f"{x:.{max(0, digits - 1 - math.floor(math.log10(x)))}f}"
 
 
 def page_style() -> dict:

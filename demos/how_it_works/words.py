@@ -1,0 +1,60 @@
+"""The explainer's words on every page: a caption as plain words then its maths, folded; the
+straight-line estimate of a step said in words; the glossary.
+
+A caption opens with one or two sentences in the explainer's vocabulary (weight, activation,
+loss, output, arrow), carrying the engine's numbers; its maths (δ, ∂loss/∂w = δ·a, η, the
+first-order estimate) follows under "show the maths", folded until the reader opens it.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from engine.viz.style import FAR_OFF, amount
+
+MATHS = "show the maths"  # the words of the fold's summary, on every page
+
+
+def caption_html(caption: str, maths: str) -> str:
+    """A caption as HTML from escaped text: its plain words in a paragraph, then its maths
+    in a ``<details>`` closed by default (none if there is no maths)."""
+    words = f'<p class="words">{html.escape(caption)}</p>'
+    if not maths:
+        return words
+    return (f'{words}<details class="maths"><summary>{MATHS}</summary>'
+            f"<p>{html.escape(maths)}</p></details>")
+
+
+def far_off(predicted: float, actual: float) -> bool:
+    """Whether a straight-line estimate of the loss's change (``predicted``) missed the
+    change read again (``actual``) by more than FAR_OFF of itself: the step was too big."""
+    return abs(predicted - actual) > FAR_OFF * abs(predicted)
+
+
+def would(change: float) -> str:
+    """How an estimate says the loss would move: "fall by 0.922", "rise by 0.01"."""
+    return ("fall by " if change < 0 else "rise by " if change > 0 else "stay the same") + (
+        amount(change) if change else "")
+
+
+def _did(change: float) -> str:
+    return ("fell by " if change < 0 else "rose by " if change > 0 else "did not change") + (
+        amount(change) if change else "")
+
+
+def estimate(predicted: float, actual: float, when: str = "") -> str:
+    """The first-order estimate of one step in words, as sizes of a fall or a rise (never a
+    loss below 0): "A straight-line estimate said the loss would fall by 0.922; it fell by
+    0.230: the step was too big for a straight line." ``when`` says which step (" on the
+    first step")."""
+    verdict = ("the step was too big for a straight line" if far_off(predicted, actual) else
+               "close, as a straight line is for a small step")
+    return (f"A straight-line estimate said the loss would {would(predicted)}{when}; it "
+            f"{_did(actual)}: {verdict}.")
+
+
+def glossary() -> str:
+    """The glossary (weight, activation, loss, gradient, learning rate, step) as HTML: a
+    ``<details>`` one click away, from the template glossary.html beside this module."""
+    return (Path(__file__).parent / "glossary.html").read_text(encoding="utf-8").strip()
