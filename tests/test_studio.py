@@ -24,7 +24,7 @@ from demos.studio import lesson  # noqa: E402
 from demos.studio.cli import samples  # noqa: E402
 from engine import Value  # noqa: E402
 from engine.viz.style import percent  # noqa: E402
-from nn import MLP, SGD, cross_entropy, softmax  # noqa: E402
+from nn import MLP, SGD, Adam, cross_entropy, softmax  # noqa: E402
 from tests.browser import launch, needs_chromium  # noqa: E402
 
 
@@ -140,6 +140,75 @@ def test_each_session_teaches_its_own_model_and_reset_restores_it(studio, norm):
     a.post("/api/reset", json={})
     assert a.post("/api/read", json={"pixels": image}).json()["probabilities"] == first
     assert studio.model.state_dict() == base_model().state_dict()  # the loaded one untouched
+
+
+@pytest.fixture(scope="module")
+def starts(norm):
+    """The networks a learner may start from, for the loaded model of the tests."""
+    return lesson.starting_points(base_model(), norm)
+
+
+def test_the_starting_points_are_the_runs_first_weights_and_first_batches(starts, norm):
+    from demos.digits.train import TrainConfig, prepare
+
+    assert list(starts) == ["untrained", "half-trained", "trained"]
+    untrained, half = starts["untrained"], starts["half-trained"]
+    assert untrained.state_dict() == MLP(64, [16, 16, 10], rng=0).state_dict()  # its seed's
+    # An independent half-training: the eager engine and nn's Adam on the run's first
+    # batches (its shuffle of epoch 0), from the same first weights.
+    data = prepare(TrainConfig(hidden=[16, 16]))
+    x = (data.train.inputs - norm.mean) / norm.std
+    order = np.random.default_rng([0, 0]).permutation(len(x))
+    model = MLP(64, [16, 16, 10], rng=0)
+    optimizer = Adam(model.parameters(), lr=0.02)
+    for batch in range(lesson.HALF_TRAINED):
+        rows = order[batch * 32:(batch + 1) * 32]
+        loss = engine.sum([cross_entropy(model([Value(float(v)) for v in x[i]]),
+                                         int(data.train.labels[i])) for i in rows]) / len(rows)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    for name, value in half.state_dict().items():
+        assert np.allclose(value, model.state_dict()[name], atol=1e-9), name
+    # On the sample '3', neither is sure yet: Step 1's arrow (1 − P('3')) is long.
+    three = np.reshape(samples()[3], (8, 8))
+    for start in (untrained, half):
+        assert lesson.probabilities(start, norm.digit(three))[3] < 0.8
+
+
+def test_a_session_starts_from_the_network_it_picks(norm, starts, tmp_path):
+    studio = studio_app.Studio(base_model(), norm, tmp_path / "run", samples(), starts)
+    a, b = learner(app_of(studio)), learner(app_of(studio))
+    image = samples()[3]
+    first = a.post("/api/read", json={"pixels": image}).json()
+    assert first["start"] == "trained" and first["starts"] == list(starts)
+    kept = {name: model.state_dict() for name, model in starts.items()}
+    for name in ("untrained", "half-trained"):
+        answer = a.post("/api/reset", json={"start": name}).json()
+        assert answer == {"reset": True, "start": name, "starts": list(starts)}
+        read = a.post("/api/read", json={"pixels": image, "label": 3}).json()
+        assert read["start"] == name
+        assert read["probabilities"] == engine_probabilities(starts[name], norm, image)
+        assert read["data"]["networks"] == [name]  # the explorer names what it shows
+        assert f"the {name} network" in read["data"]["passes"][f"{name}/3"]["stages"][0]["title"]
+    # Teaching starts from the chosen network; reset, with no name, goes back to it.
+    independent = lesson.copy_model(starts["half-trained"])
+    one_sgd_step(independent, norm, image, 3)
+    taught = a.post("/api/teach", json={"pixels": image, "label": 3, "steps": 1}).json()
+    assert taught["start"] == "half-trained"
+    assert taught["after"] == engine_probabilities(independent, norm, image)[3]
+    a.post("/api/reset", json={})
+    again = a.post("/api/read", json={"pixels": image}).json()
+    assert again["start"] == "half-trained"
+    assert again["probabilities"] == engine_probabilities(starts["half-trained"], norm, image)
+    assert {name: model.state_dict() for name, model in starts.items()} == kept  # untouched
+    assert b.post("/api/read", json={"pixels": image}).json()["probabilities"] == \
+        first["probabilities"]  # another page: still the loaded network
+    for bad in ("best", 3, None, ["untrained"]):
+        refused = a.post("/api/reset", json={"start": bad})
+        assert refused.status_code == 422 and refused.json() == {
+            "error": "'start' must be one of untrained, half-trained, trained"}
+    assert a.post("/api/read", json={"pixels": image}).json()["start"] == "half-trained"
 
 
 def taught_models(studio) -> int:
@@ -722,4 +791,36 @@ def test_two_tabs_of_one_browser_teach_their_own_models(served):
         tabs[1].wait_for_function("() => window.studio.last.label !== undefined")
         assert tabs[1].evaluate("window.studio.last.probabilities") == before
         assert [tab.evaluate("window.violations") for tab in tabs] == [[], []]
+        browser.close()
+
+
+@needs_chromium
+def test_the_learner_picks_the_network_to_start_from(norm, starts, tmp_path):
+    studio = studio_app.Studio(base_model(), norm, tmp_path / "run", samples(), starts)
+    with studio_app.running(studio) as url, playwright.sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.add_init_script(WATCH_POLICY)
+        page.goto(url)
+        page.wait_for_function("() => window.studio && window.studio.last")
+        on = "() => [...document.querySelectorAll('#starts button.on')].map(b => b.textContent)"
+        assert page.evaluate(on) == ["trained"]
+        assert page.evaluate("() => [...document.querySelectorAll('#starts button')]"
+                             ".map(b => b.textContent)") == list(starts)
+        page.click("#starts button[data-start='half-trained']")
+        page.wait_for_function("() => window.studio.last.start === 'half-trained'")
+        assert page.evaluate(on) == ["half-trained"]
+        p3 = engine_probabilities(starts["half-trained"], norm, samples()[3])[3]
+        assert page.text_content("#p3") == f"P {p3:.3f}"  # the figure reads that network
+        assert page.text_content("#networks button.on") == "half-trained"
+        page.click("#samples button[data-sample='3']")  # a sample knows its label
+        page.wait_for_function("() => window.studio.last.label === 3")
+        page.click("#teach")
+        page.wait_for_function("() => window.studio.last.steps === 1")
+        page.click("#reset")  # back to the chosen network, not the loaded one
+        page.wait_for_function("() => window.studio.last.steps === undefined")
+        assert page.text_content("#p3") == f"P {p3:.3f}" and page.evaluate(on) == ["half-trained"]
+        assert page.evaluate("window.violations") == [] and errors == []
         browser.close()

@@ -32,7 +32,7 @@ from engine.viz.style import panel_number as show  # every number of the panel
 class Run:
     """One pass the page shows: which network, which digit, and the engine's numbers."""
 
-    network: str  # "untrained" or "trained"
+    network: str  # "untrained" or "trained" (the studio's: also "half-trained")
     digit: int
     bp: Backprop
     repeat: str  # what training did, for the "repeat" stage's caption
@@ -131,7 +131,7 @@ def _readings(bp: Backprop) -> list[dict]:
 
 def _stages(run: Run, scales: st.Scales) -> list[dict]:
     bp = run.bp
-    stages = st.stages(bp, scales, trained=run.network == "trained")
+    stages = st.stages(bp, scales, trained=run.network == "trained", state=run.network)
     repeat = st.Stage("repeat", "Repeat, over many batches of training images", run.repeat,
                       stages[0].visible, overlay=st.note(run.repeat_lines),
                       legend=stages[0].legend)

@@ -499,9 +499,10 @@ def _apply(s: _Story) -> Stage:
               f"read again by the engine, the change is {number(actual)}.")
 
 
-def stages(bp: Backprop, scales: Scales, trained: bool) -> list[Stage]:
-    """The article's stages for this pass, in order."""
-    story = _Story(bp, scales, "trained" if trained else "untrained")
+def stages(bp: Backprop, scales: Scales, trained: bool, state: str | None = None) -> list[Stage]:
+    """The article's stages for this pass, in order; ``state`` names the network in them
+    (default: "trained" or "untrained", as ``trained`` says; the studio's "half-trained")."""
+    story = _Story(bp, scales, state or ("trained" if trained else "untrained"))
     return [make(story) for make in (_forward, _step1, _step2, _step3, _step4, _apply)]
 
 

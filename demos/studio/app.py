@@ -5,7 +5,8 @@ whose every number comes from :mod:`demos.studio.lesson`, computed by the engine
     POST /api/session   a new session, for other clients: {"session": id}
     POST /api/read      {"bitmap": 32×32 of 0/1 | "pixels": 64 counts, "label"?: 0..9}
     POST /api/teach     {… the drawing, "label": 0..9, "steps": 1 | 10}
-    POST /api/reset     back to the loaded model
+    POST /api/reset     {"start"?: "untrained" | "half-trained" | "trained"}: back to that
+                        network (default: the one the session started from)
     POST /api/save      {"name": "mine"}: the taught model as run_dir/mine.json (new files only)
 
 The doors: a request must name the studio itself as its Host (127.0.0.1, localhost or [::1],
@@ -65,19 +66,24 @@ HOSTS = ("127.0.0.1", "localhost", "[::1]")  # the names of this machine a brows
 
 @dataclass
 class Session:
-    """One page's session: its own model once it has taught (before, it reads the loaded
-    one), and how many files it has saved."""
+    """One page's session: the network it starts from, its own model once it has taught
+    (before, it reads that one), and how many files it has saved."""
 
     model: MLP | None = None
     saves: int = 0
+    start: str = lesson.NETWORK
 
 
 class Studio:
-    """The loaded model, its normalisation, the run directory, and each session."""
+    """The loaded model, its normalisation, the run directory, and each session. ``starts``:
+    the other networks a session may start from by name (:func:`lesson.starting_points`);
+    the loaded model is always one, "trained"."""
 
     def __init__(self, model: MLP, norm: lesson.Normalisation, run_dir: Path,
-                 samples: dict[int, list[int]]):
-        lesson.check_model(model)
+                 samples: dict[int, list[int]], starts: dict[str, MLP] | None = None):
+        self.starts = {**(starts or {}), lesson.NETWORK: model}
+        for start in self.starts.values():
+            lesson.check_model(start)
         self.model, self.norm, self.run_dir, self.samples = model, norm, Path(run_dir), samples
         lesson.remove_unfinished_saves(self.run_dir)  # left by a save that was killed
         self._issued: OrderedDict[str, None] = OrderedDict()
@@ -117,15 +123,16 @@ class Studio:
         return self._sessions[token]
 
     def model_of(self, session: Session) -> MLP:
-        """The model a session reads: its own once it has taught, else the loaded one."""
-        return self.model if session.model is None else session.model
+        """The model a session reads: its own once it has taught, else the one it starts
+        from."""
+        return self.starts[session.start] if session.model is None else session.model
 
     def taught(self, session: Session) -> MLP:
-        """The session's own model, copied from the loaded one when it first teaches; beyond
+        """The session's own model, copied from its start when it first teaches; beyond
         SESSIONS taught models, the least recently used taught session is dropped (never one
         for a session that only reads)."""
         if session.model is None:
-            session.model = lesson.copy_model(self.model)
+            session.model = lesson.copy_model(self.starts[session.start])
             self._drop(lambda s: s.model is not None, SESSIONS)
         return session.model
 
@@ -268,8 +275,14 @@ def create_app(studio: Studio, port: int) -> Doors:
 
 
 def _read(studio: Studio, session: Session, body: dict) -> dict:
-    return lesson.read(studio.model_of(session), lesson.parse_digit(body, studio.norm),
-                       lesson.parse_label(body, required=False))
+    return {**lesson.read(studio.model_of(session), lesson.parse_digit(body, studio.norm),
+                          lesson.parse_label(body, required=False), session.start),
+            **_starts(studio, session)}
+
+
+def _starts(studio: Studio, session: Session) -> dict:
+    """Which network the session started from, and the ones it may start from."""
+    return {"start": session.start, "starts": list(studio.starts)}
 
 
 def _teach(studio: Studio, session: Session, body: dict) -> dict:
@@ -279,18 +292,24 @@ def _teach(studio: Studio, session: Session, body: dict) -> dict:
     before = lesson.samples_right(model, studio.norm, studio.samples)
     kept = model.state_dict()
     try:
-        taught = lesson.teach(model, digit, label, steps)
+        taught = lesson.teach(model, digit, label, steps, session.start)
     except lesson.Refused as e:  # a network that can be neither drawn nor saved: undo it
         model.load_state_dict(kept)
         raise lesson.Refused(f"{e}, so it was undone: the network is as it was", 422) from None
     # Teaching one digit moves every weight: how the other digits fare says what it cost.
     return {**taught, "samplesBefore": before, "samplesAfter": lesson.samples_right(
-        model, studio.norm, studio.samples), "samples": len(studio.samples)}
+        model, studio.norm, studio.samples), "samples": len(studio.samples),
+        **_starts(studio, session)}
 
 
 def _reset(studio: Studio, session: Session, body: dict) -> dict:
-    session.model = None  # back to reading the loaded model
-    return {"reset": True}
+    """Back to the network the body's "start" names (default: the session's own start),
+    forgetting what the session taught."""
+    start = body.get("start", session.start)
+    if not isinstance(start, str) or start not in studio.starts:
+        raise lesson.Refused(f"'start' must be one of {', '.join(studio.starts)}")
+    session.start, session.model = start, None
+    return {"reset": True, **_starts(studio, session)}
 
 
 def _save(studio: Studio, session: Session, body: dict) -> dict:

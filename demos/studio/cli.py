@@ -124,7 +124,9 @@ def serve(args) -> int:
     with sock:
         try:
             model, norm, run_dir = model_and_normalisation(args, print)
-            studio = Studio(model, norm, run_dir, samples())  # refuses a model it cannot draw
+            # The learner may also start from the run's first weights, or after a few of its
+            # batches; Studio refuses a model it cannot draw.
+            studio = Studio(model, norm, run_dir, samples(), lesson.starting_points(model, norm))
         except (FileNotFoundError, ModelFileError, ValueError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 1

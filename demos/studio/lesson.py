@@ -30,7 +30,8 @@ from nn import MLP, SGD, cross_entropy, softmax
 LR = 0.02
 TEACH_STEPS = (1, 10)  # "teach" and "teach ×10"
 SIZES = (64, 16, 16, 10)  # the network the explorer draws
-NETWORK = "trained"  # (the explorer tells its stages for a trained network so)
+NETWORK = "trained"  # the loaded model (the explorer tells its stages for a trained network so)
+HALF_TRAINED = 12  # batches: the run's first 12 steps read about half the test digits right
 
 
 class Refused(ValueError):
@@ -165,21 +166,46 @@ def probabilities(model: MLP, digit: Digit) -> np.ndarray:
         return np.array(softmax(model(list(digit.x))))
 
 
-def read(model: MLP, digit: Digit, label: int | None) -> dict:
+def starting_points(model: MLP, norm: Normalisation) -> dict[str, MLP]:
+    """The networks a learner may start from, all of the loaded model's run: "untrained",
+    the run's first weights (made from the seed in its metadata, 0 if none, as the digits
+    demo makes them); "half-trained", those after the run's first HALF_TRAINED batches (the
+    demo's recipe: Adam at lr 0.02 on batches of 32 of the digits, in the run's shuffle,
+    standardised as the model's inputs are); and "trained", ``model`` itself."""
+    from demos.digits.train import TrainConfig, build, prepare
+    from nn.compiled import compile_step
+
+    seed = (getattr(model, "metadata", None) or {}).get("seed", 0)
+    config = TrainConfig(hidden=list(model.nouts[:-1]), seed=seed, activation=model.activation)
+    start, optimizer, _ = build(config, model.nin)
+    untrained = copy_model(start)
+    data = prepare(config)
+    x = (data.train.inputs - norm.mean) / norm.std
+    order = np.random.default_rng([seed, 0]).permutation(len(x))  # the run's first epoch
+    step = compile_step(start)
+    with step.training(optimizer) as train_step:
+        for batch in range(HALF_TRAINED):
+            rows = order[batch * config.batch_size:(batch + 1) * config.batch_size]
+            train_step(x[rows], data.train.labels[rows])
+    return {"untrained": untrained, "half-trained": start, NETWORK: model}
+
+
+def read(model: MLP, digit: Digit, label: int | None, network: str = NETWORK) -> dict:
     """The network's answer for the digit and the engine's numbers of one pass toward
-    ``label`` (default: the network's own guess), in the explorer's form."""
+    ``label`` (default: the network's own guess), in the explorer's form; ``network`` names
+    it there ("untrained", "half-trained" or "trained": what the learner started from)."""
     p = probabilities(model, digit)
     guess = int(np.argmax(p))
     target = guess if label is None else label
     return {"counts": digit.counts.tolist(), "probabilities": [float(v) for v in p],
             "guess": guess, "label": target,
-            "data": explorer.data([explorer_run(model, digit, target)])}
+            "data": explorer.data([explorer_run(model, digit, target, network)])}
 
 
-def explorer_run(model: MLP, digit: Digit, target: int) -> explorer.Run:
+def explorer_run(model: MLP, digit: Digit, target: int, network: str = NETWORK) -> explorer.Run:
     """The engine's numbers of one pass on the digit toward ``target``, for the explorer."""
     bp = backprop(model, digit.x, digit.ink, target, lr=LR)
-    return explorer.Run(NETWORK, target, bp, "Teach it your handwriting: each press of "
+    return explorer.Run(network, target, bp, "Teach it your handwriting: each press of "
                         "'teach' is one such step on your digit.",
                         ("Each 'teach' is one step on your digit;",
                          "training repeats it over thousands of images."))
@@ -191,11 +217,12 @@ def samples_right(model: MLP, norm: Normalisation, samples: dict[int, list[int]]
                for d, image in samples.items())
 
 
-def teach(model: MLP, digit: Digit, label: int, steps: int) -> dict:
+def teach(model: MLP, digit: Digit, label: int, steps: int, network: str = NETWORK) -> dict:
     """``steps`` SGD steps (η = LR) on this one digit and label, changing ``model``: P(label)
     before and after, the loss before and after, and for the first step the first-order
-    prediction of the loss's change, Σ ∂loss/∂w·Δw, beside the change itself. A Refused if
-    a number came out not finite (``model`` is then changed: the caller undoes it)."""
+    prediction of the loss's change, Σ ∂loss/∂w·Δw, beside the change itself, with the
+    reading after it (``network`` names the model, as in :func:`read`). A Refused if a
+    number came out not finite (``model`` is then changed: the caller undoes it)."""
     before = probabilities(model, digit)
     optimizer = SGD(model.parameters(), lr=LR)
     losses, predicted = [], None
@@ -218,7 +245,7 @@ def teach(model: MLP, digit: Digit, label: int, steps: int) -> dict:
             "after": float(after[label]), "loss": losses[0], "lossAfter": losses[-1],
             "predictedChange": float(predicted), "firstChange": losses[1] - losses[0],
             **taught_words(label, steps, before[label], after[label], losses, predicted),
-            **read(model, digit, label)}
+            **read(model, digit, label, network)}
 
 
 def taught_words(label: int, steps: int, before: float, after: float, losses: list[float],
