@@ -273,4 +273,3 @@ def copy_model(model: MLP) -> MLP:
     twin.load_state_dict(model.state_dict())
     twin.metadata = dict(getattr(model, "metadata", {}) or {})
     return twin
-
