@@ -172,11 +172,14 @@ def test_step2_black_arrows_sit_on_their_lines_with_length_of_the_change(bp, fig
         element = by_id(root, f"dw3-3-{k}")
         source = np.array(layout.position(2, k))
         if element.tag == f"{SVG}circle":  # no change: a dot
-            assert abs(dw) * scale < 0.5
+            assert dw == 0
             continue
         points = np.array(path_points(element))
         tail, head = (points[0] + points[-1]) / 2, points[3]
-        assert np.linalg.norm(head - tail) == pytest.approx(abs(dw) * scale, abs=0.15)
+        # True to scale, or too short to see and drawn longer, saying how much.
+        drawn, factor = pic.readable(abs(dw) * scale)
+        assert np.linalg.norm(head - tail) == pytest.approx(drawn, abs=0.15)
+        assert element.get("data-times") == (None if factor == 1 else pic.times(factor))
         # On the line from the source to the target, pointing at the target if w grows.
         direction = (target - source) / np.linalg.norm(target - source)
         along = head - tail
@@ -188,6 +191,34 @@ def test_step2_black_arrows_sit_on_their_lines_with_length_of_the_change(bp, fig
     assert f"{pic.number(bp.layers[2].w[3, big])} → {pic.number(bp.layers[2].w_after[3, big])}" \
         in stage.maths
     assert f"from neuron {big} (activation " in stage.caption
+
+
+def test_no_arrow_is_too_short_to_see_and_lengthened_ones_say_so(data, bp):
+    # A network that is already sure of the '3' (P('3') ≈ 1): its gradients and changes are
+    # tiny, and were drawn as dots. Every arrow of Steps 1-3 is now at least SHORTEST long,
+    # and each one drawn longer than true carries its ×N tag.
+    x, pixels = image(data, 3)
+    model = MLP(64, [16, 16, 10], rng=0)
+    model.layers[2].neurons[3].b.data = 40.0
+    sure = backprop(model, x, pixels, 3, lr=0.1)
+    assert sure.probabilities[3] > 0.999999
+    for one in (sure, bp):
+        scales = st.Scales.of([one], [one])
+        for stage in st.stages(one, scales, trained=False)[1:4]:
+            root = ET.fromstring(st.figure(one, stage))
+            tagged = []
+            for element in root.iter(f"{SVG}path"):  # every arrow (legend samples included)
+                points = np.array(path_points(element))
+                tail, head = (points[0] + points[-1]) / 2, points[3]
+                assert np.linalg.norm(head - tail) >= pic.SHORTEST - 0.15, stage.key
+                if element.get("data-times"):
+                    tagged.append(element.get("data-times"))
+            tags = [e for e in root.iter(f"{SVG}text") if e.get("data-tag")]
+            assert sorted(e.get("data-tag") for e in tags) == sorted(tagged), stage.key
+            assert all(e.text.endswith(e.get("data-tag")) for e in tags)  # the ×N shown
+            if one is sure:  # the purple arrow of Step 1, and the changes of Steps 2-3
+                assert tagged, stage.key
+                assert all(t.startswith("×") and "e" not in t for t in tagged)
 
 
 def test_step3_shows_where_the_hidden_gradient_comes_from(bp, figures):

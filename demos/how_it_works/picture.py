@@ -102,6 +102,24 @@ def arrow(x1, y1, x2, y2, colour: str, width: float = 3.0, outline: bool = False
     return f'<path d="{d}" fill="{colour}"{edge}{extra}/>'
 
 
+SHORTEST = 12.0  # px: an arrow shorter than this (and not 0) is drawn this long, tagged ×N
+
+
+def readable(length: float, shortest: float = SHORTEST) -> tuple[float, float]:
+    """An arrow's length as drawn, and how many times longer than true that is (1: true):
+    one too short to see (0 < |length| < ``shortest``) is drawn ``shortest`` long, its sign
+    kept, rather than as a dot (a dot is 0: no change)."""
+    if length == 0 or abs(length) >= shortest:
+        return length, 1.0
+    return (shortest if length > 0 else -shortest), shortest / abs(length)
+
+
+def times(factor: float) -> str:
+    """The tag of a lengthened arrow, its factor in two significant digits (one decimal
+    below 10): ×1.2, ×37, ×1,200 (never e-notation)."""
+    rounded = float(f"{factor:.2g}")
+    return f"×{factor:.1f}" if rounded < 10 else f"×{rounded:,.0f}"
+
 def shades(bp) -> list[np.ndarray]:
     """Each neuron's shading in [0, 1]: inputs by their ink, hidden neurons by a ÷ the largest
     a of their layer, outputs by probability (the legend states these scales)."""

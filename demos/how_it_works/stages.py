@@ -114,14 +114,22 @@ def _changes(bp: Backprop, layer: int, j: int) -> np.ndarray:
 def neuron_arrow(bp: Backprop, layer: int, j: int, value: float, scales: Scales, colour: str,
                  name: str) -> str:
     """An arrow beside neuron j: up if its output should increase (value > 0), length ∝
-    value, and the value written beside it."""
+    value (one too short to see drawn longer, tagged ×N), and the value written beside it."""
     layout = pic.Layout(tuple(bp.sizes))
     x, y = layout.position(layer, j)
     last = layer == len(bp.layers)
     ax = x + (118 if last else 24)
-    half = scales.neuron * value / 2
+    length, factor = pic.readable(scales.neuron * value, 2 * pic.SHORTEST)  # (a wide one)
+    half = length / 2
     words = [f"−∂loss/∂{name} = {number(value)}", f"should {_verb(value)}"]
-    return "\n".join([pic.arrow(ax, y + half, ax, y - half, colour, width=4)] + [
+    # Too short to see: drawn longer, and a third line under the words says how much.
+    tag = [] if factor == 1 else [pic.text(ax + 12, y + 41, f"arrow {pic.times(factor)}",
+                                           size=pic.SMALL, anchor="start", colour=colour,
+                                           weight="bold", halo=True,
+                                           data_tag=pic.times(factor))]
+    return "\n".join([pic.arrow(ax, y + half, ax, y - half, colour, width=4,
+                                **({} if factor == 1 else {"data_times": pic.times(factor)}))]
+                     + tag + [
         pic.text(ax + 12, y + 5 + 18 * (i - 0.5), w, size=pic.SMALL, anchor="start",
                  colour=colour,
                  weight="bold", halo=True) for i, w in enumerate(words)])
@@ -129,8 +137,9 @@ def neuron_arrow(bp: Backprop, layer: int, j: int, value: float, scales: Scales,
 
 def weight_arrows(bp: Backprop, layer: int, j: int, scales: Scales) -> str:
     """Black arrows on the lines into neuron j: toward j if the weight grows (Δw > 0), back
-    toward its input if it shrinks, length ∝ Δw (a dot: no change); the largest few
-    labelled at the start of their line."""
+    toward its input if it shrinks, length ∝ Δw (a dot: no change; one too short to see
+    drawn longer, tagged ×N at its head); the largest few labelled at the start of their
+    line."""
     layout = pic.Layout(tuple(bp.sizes))
     changes = _changes(bp, layer, j)
     x2, y2 = layout.position(layer, j)
@@ -143,11 +152,16 @@ def weight_arrows(bp: Backprop, layer: int, j: int, scales: Scales) -> str:
         length = (dx * dx + dy * dy) ** 0.5
         ux, uy = dx / length, dy / length
         tx, ty = x1 + 0.3 * dx, y1 + 0.3 * dy  # near the inputs, where the lines are apart
-        size = weight_scale(scales, layer) * change
+        size, factor = pic.readable(weight_scale(scales, layer) * change)
+        scaled = {} if factor == 1 else {"data_times": pic.times(factor)}
         # A wide transparent edge makes the thin arrow easy to click in the explorer.
         parts.append(pic.arrow(tx, ty, tx + ux * size, ty + uy * size, BLACK, width=2.2,
                                id=f"dw{layer}-{j}-{k}", stroke="transparent",
-                               stroke_width="9"))
+                               stroke_width="9", **scaled))
+        if scaled:
+            parts.append(pic.text(tx + ux * max(size, 0) + 6, ty + uy * max(size, 0) + 5,
+                                  pic.times(factor), size=pic.SMALL, anchor="start",
+                                  colour=BLACK, halo=True, data_tag=pic.times(factor)))
         if k in labelled:  # Δw only (w before and after: in the panel, on a click)
             parts.append(pic.text(x1 + 16, y1 - 7, f"Δw {number(change)}", size=pic.SMALL,
                                   anchor="start",
