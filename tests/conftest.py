@@ -9,6 +9,22 @@ from tests.browser import CHROMIUM, launch
 
 
 @pytest.fixture(scope="module")
+def data():
+    """The digits prepared as the explorer's network is trained (split and standardised)."""
+    from demos.digits.train import TrainConfig, prepare
+
+    return prepare(TrainConfig(hidden=[16, 16]))
+
+
+def image(data, digit: int):
+    """The first test image of ``digit``: its standardised inputs and its 64 ink levels."""
+    import numpy as np
+
+    index = int(np.flatnonzero(data.test.labels == digit)[0])
+    return data.x_test[index], data.test.images[index].reshape(-1)
+
+
+@pytest.fixture(scope="module")
 def browser():
     """Headless Chromium for one module's browser tests (skipped, saying why, without it)."""
     sync_api = pytest.importorskip("playwright.sync_api")

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import engine
-from demos.digits.train import TrainConfig, prepare
 from demos.how_it_works import cli, explorer
 from demos.how_it_works import picture as pic
 from demos.how_it_works import stages as st
@@ -18,18 +17,9 @@ from demos.how_it_works.numbers import backprop, most_influential
 from engine import Value
 from nn import MLP, cross_entropy, softmax
 from tests.browser import axe_violations
+from tests.conftest import image
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture(scope="module")
-def data():
-    return prepare(TrainConfig(hidden=[16, 16]))
-
-
-def image(data, digit):
-    index = int(np.flatnonzero(data.test.labels == digit)[0])
-    return data.x_test[index], data.test.images[index].reshape(-1)
 
 
 @pytest.fixture(scope="module")

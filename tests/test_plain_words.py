@@ -8,7 +8,6 @@ import re
 import numpy as np
 import pytest
 
-from demos.digits.train import TrainConfig, prepare
 from demos.how_it_works import cli, explorer, words
 from demos.how_it_works import stages as st
 from demos.how_it_works.numbers import backprop
@@ -16,21 +15,12 @@ from demos.studio import lesson
 from engine import Value
 from engine.viz.style import amount, percent
 from nn import MLP, SGD, cross_entropy
+from tests.conftest import image
 
 # What the explainer never says: the maths' symbols, its jargon and e-notation (1e-05, 4.2e−04).
 JARGON = re.compile(r"[∂δη]|logit|standardis|Adam|SGD|\d[eE][−+-]?\d")
 NEGATIVE = re.compile(r"[−-]\d")  # a minus sign before a number
 GLOSSED = ("weight", "activation", "loss", "gradient", "learning rate", "step")
-
-
-@pytest.fixture(scope="module")
-def data():
-    return prepare(TrainConfig(hidden=[16, 16]))
-
-
-def image(data, digit):
-    index = int(np.flatnonzero(data.test.labels == digit)[0])
-    return data.x_test[index], data.test.images[index].reshape(-1)
 
 
 def confident(data) -> MLP:
