@@ -2,7 +2,8 @@
 
 Neurons are circles in layer columns, shaded by their activation for a given input (input
 neurons by pixel gray level, output neurons by softmax probability): dark is high. Connections
-are the weights: blue positive, red negative, thicker and more opaque for larger |w|. Positions
+are the weights: blue solid positive, red dashed negative (the sign read without colour too),
+thicker and more opaque for larger |w|. Positions
 are fixed (a column per layer), so the same network always gives the same picture.
 """
 
@@ -141,8 +142,8 @@ def _draw_neurons(dot, sizes: list[int], shades, labels: list, node_attrs: dict)
 
 
 def _draw_weights(dot, model: MLP, focus: dict, top_k: int | None, edge_attrs: dict) -> None:
-    """The connections: blue positive, red negative, wider and more opaque for larger |w|
-    (relative to the layer's largest)."""
+    """The connections: blue solid positive, red dashed negative, wider and more opaque for
+    larger |w| (relative to the layer's largest)."""
     for k, layer in enumerate(model.layers, start=1):
         weights = np.array([[w.data for w in neuron.w] for neuron in layer.neurons])
         scale = _top(weights)
@@ -161,6 +162,8 @@ def _draw_weights(dot, model: MLP, focus: dict, top_k: int | None, edge_attrs: d
                     alpha = round(60 + 195 * strength)
                     attrs = {"color": f"{style.POSITIVE if w > 0 else style.NEGATIVE}{alpha:02x}",
                              "penwidth": f"{0.3 + 2.7 * strength:.2f}"}
+                    if w <= 0:  # dashed as well as red: the sign without colour
+                        attrs["style"] = "dashed"
                 attrs.update(edge_attrs.get((k, j, int(i)), {}))
                 dot.edge(f"L{k - 1}_{i}", f"L{k}_{j}", **attrs)
 

@@ -131,8 +131,62 @@ def test_every_figure_has_a_legend(figures):
         words = " ".join(texts(root))
         assert stage.legend and all(item.words in words for item in stage.legend), key
         if stage.visible:  # lines are drawn: their colours are explained
-            assert "blue positive, red negative" in words, key
+            assert "blue solid = positive, red dashed = negative" in words, key
         assert "shading" in words or "black arrow" in words, key
+
+
+def _weights_by_ends(bp) -> dict:
+    """Each weight of the pass by its line's ends, as the figures write them."""
+    layout, by_ends = pic.Layout(tuple(bp.sizes)), {}
+    for layer, numbers in enumerate(bp.layers, start=1):
+        for j, row in enumerate(numbers.w):
+            x2, y2 = layout.position(layer, j)
+            for k, w in enumerate(row):
+                x1, y1 = layout.position(layer - 1, k)
+                by_ends[f"{x1:g} {y1:g} {x2:g} {y2:g}"] = w
+    return by_ends
+
+
+def test_a_weights_sign_reads_without_colour(bp, figures):
+    # Issue 22, item 7: red and blue alone are lost on a colour-blind reader; a negative
+    # weight's line is dashed, a positive one solid, in every figure and its legend.
+    stages, _ = figures
+    by_ends, drawn = _weights_by_ends(bp), 0
+    for key, (_, root) in stages.items():
+        for line in root.iter(f"{SVG}line"):
+            ends = " ".join(line.get(a) for a in ("x1", "y1", "x2", "y2"))
+            if ends not in by_ends:  # not a weight (the legend's samples, rules)
+                continue
+            drawn += 1
+            dashed = line.get("stroke-dasharray") not in (None, "none")
+            assert dashed == (by_ends[ends] < 0), (key, ends, by_ends[ends])
+        if stages[key][0].visible:
+            legend = {line.get("stroke"): line.get("stroke-dasharray")
+                      for line in root.iter(f"{SVG}line")
+                      if (line.get("x1"), line.get("x2")) in (("36", "66"), ("72", "102"))}
+            assert legend == {pic.style.POSITIVE: None, pic.style.NEGATIVE: pic.NEGATIVE_DASH}
+    assert drawn > 500
+    neuron = ET.fromstring(st.neuron_figure(bp, "One neuron"))
+    signs = {line.get("stroke"): line.get("stroke-dasharray")
+             for line in neuron.iter(f"{SVG}line") if line.get("x1") == "250"}
+    assert signs[pic.style.NEGATIVE] == pic.NEGATIVE_DASH and signs[pic.style.POSITIVE] is None
+
+
+def test_the_rings_of_steps_3_and_4_differ_by_more_than_hue(figures):
+    stages, _ = figures
+    dashes = {}
+    for key in ("step1", "step3", "step4"):
+        _, root = stages[key]
+        rings = {c.get("stroke"): c.get("stroke-dasharray") for c in root.iter(f"{SVG}circle")
+                 if c.get("stroke-width") == "4"}
+        legend = {c.get("stroke"): c.get("stroke-dasharray") for c in root.iter(f"{SVG}circle")
+                  if c.get("r") == "7"}
+        assert legend.items() <= rings.items(), key  # the legend draws its ring as it is
+        dashes.update(rings)
+    assert set(dashes) == {pic.PURPLE, st.GREEN, st.ORANGE}
+    assert len(set(dashes.values())) == 3, dashes  # solid, dashed and dotted
+    words = " ".join(texts(stages["step4"][1]))
+    assert "dotted orange ring" in words and "dashed green: Step 3's" in words
 
 
 def test_step1_arrow_is_proportional_to_the_gradient_on_one_scale(data, bp):
@@ -266,7 +320,7 @@ def test_the_neuron_figure_shows_the_activation_acting(bp):
     z = float(match.group(1).replace("−", "-"))
     assert z < 0 and "output a = 0.000" in words  # relu cuts a negative sum to 0
     assert words.count("hidden 1, neuron") == 4 and "12 more inputs" in words
-    assert "blue positive, red negative" in words
+    assert "blue solid = positive, red dashed = negative" in words
 
 
 # --- The command, the page and the explorer ----------------------------------------------------
@@ -467,6 +521,42 @@ def test_a_click_at_a_drawn_lines_midpoint_selects_that_line(browser, written):
                 clicked += 1
                 right += page.evaluate(picked) == name
     assert clicked >= 60 and right / clicked >= 0.95, f"{right} of {clicked}"
+    page.close()
+
+
+DRAWN = """[...document.querySelectorAll('line.w')].filter(l => l.style.display !== 'none')
+    .map(l => [l.id, l.getAttribute('stroke-dasharray')])"""
+RINGS = """[...document.querySelectorAll('circle.n')].filter(c => c.getAttribute('stroke-width')
+    === '4').map(c => [c.getAttribute('stroke'), c.getAttribute('stroke-dasharray')])"""
+
+
+@pytest.mark.slow
+def test_the_explorer_dashes_negative_weights_and_rings_differ_in_dash(browser, written):
+    # Issue 22, item 7 (not colour alone), in the explorer as its script draws it.
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((written / "explore.html").as_uri())
+    data = json.loads(page.text_content("#data"))
+    rings = {}
+    for network in ("untrained", "trained"):
+        w = data["weights"][network]["w"]
+        page.evaluate(f"explorer.setNetwork('{network}')")
+        for stage in ("forward", "step2", "step3", "step4", "apply"):
+            page.evaluate(f"explorer.go(explorer.stages().indexOf('{stage}'))")
+            drawn = page.evaluate(DRAWN)
+            assert drawn, stage
+            for name, dash in drawn:
+                layer, j, k = map(int, name[1:].split("-"))
+                negative = float(w[layer - 1][j][k]) < 0
+                assert (dash not in (None, "none")) == negative, (network, stage, name, dash)
+            rings.update(page.evaluate(RINGS))
+    assert set(rings) == {pic.PURPLE, st.GREEN, st.ORANGE}
+    assert len(set(rings.values())) == 3, rings  # Step 3's and Step 4's differ in dash
+    page.evaluate("explorer.go(0)")
+    legend = page.evaluate("[...document.querySelectorAll('#legend line')].map(l => "
+                           "[l.getAttribute('stroke'), l.getAttribute('stroke-dasharray')])")
+    assert [pic.style.NEGATIVE, pic.NEGATIVE_DASH] in legend
+    assert [pic.style.POSITIVE, None] in legend
+    assert "blue solid = positive, red dashed = negative" in page.text_content("#legend")
     page.close()
 
 

@@ -301,6 +301,11 @@ def test_network_connections_follow_the_weights():
         i = int(tail.split("_")[1])
         w = model.layers[layer - 1].neurons[j].w[i].data
         assert colour == ("#2166ac" if w > 0 else "#b2182b")  # blue +, red −
+    # Issue 22, item 7: the sign without colour, too: negative dashed, positive solid.
+    for tail, head, attrs in re.findall(r'(L\d+_\d+) -> (L\d+_\d+) \[([^\]]*)\]', source):
+        layer, j = map(int, head[1:].split("_"))
+        w = model.layers[layer - 1].neurons[j].w[int(tail.split("_")[1])].data
+        assert ("style=dashed" in attrs) == (w < 0), (tail, head, attrs)
     widths = {(t, h): float(wd) for t, h, _, _, wd in found}
     row = [model.layers[0].neurons[0].w[i].data for i in range(4)]
     strongest = int(np.argmax(np.abs(row)))

@@ -91,15 +91,16 @@ def _network(bp: Backprop) -> dict:
 
 
 def _line_styles(bp: Backprop) -> list[str]:
-    """Every line's colour, width and opacity for this network (in the drawing's id order),
-    as ``"<colour> 1.2 0.4"`` (the colour: ``style.POSITIVE`` or ``style.NEGATIVE``)."""
+    """Every line's colour, width, opacity and dash for this network (in the drawing's id
+    order), as ``"<colour> 1.2 0.4 <dash>"`` (the colour: ``style.POSITIVE`` or
+    ``style.NEGATIVE``; the dash, a negative weight's only: ``picture.NEGATIVE_DASH``)."""
     styles = []
     for numbers in bp.layers:
         scale = float(np.abs(numbers.w).max())
         for row in numbers.w:
             for w in row:
                 s = pic.line_style(w, scale)
-                styles.append(f"{s.colour} {s.width} {s.opacity}")
+                styles.append(f"{s.colour} {s.width} {s.opacity} {s.dash}".rstrip())
     return styles
 
 
@@ -140,7 +141,8 @@ def _stages(run: Run, scales: st.Scales) -> list[dict]:
         result.append({"key": stage.key, "title": stage.title, "caption": stage.caption,
                        "maths": stage.maths,
                        "visible": {str(k): _visible(v) for k, v in stage.visible.items()},
-                       "rings": [[layer, j, colour] for (layer, j), colour in stage.rings.items()],
+                       "rings": [[layer, j, ring.colour, ring.dash]
+                                 for (layer, j), ring in stage.rings.items()],
                        "overlay": stage.overlay, "legend": pic.legend(list(stage.legend))})
     return result
 

@@ -2,7 +2,8 @@
 
 The vocabulary is the article's: the input is the 8×8 image itself, one square per pixel;
 neurons are circles in columns, hidden ones numbered, outputs labelled by their digit; lines
-are weights, blue positive and red negative, wider and stronger for larger |w|; shading is
+are weights, blue solid positive and red dashed negative, wider and stronger for larger |w|
+(the sign read without colour too; rings of different stages differ in dash too); shading is
 activation, dark high. Arrows beside a neuron are the negative gradient of the loss for its
 output (which way it should move), black arrows on a line the change of that weight in one
 step of gradient descent, Δw = −η·∂loss/∂w. Every figure carries a legend saying so, with the
@@ -13,7 +14,7 @@ weight from it into output 3), which the explorer uses to show the numbers behin
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -59,15 +60,41 @@ class LineStyle:
     colour: str
     width: float
     opacity: float
+    dash: str = ""  # an SVG stroke-dasharray ("": solid)
+
+    def attributes(self) -> str:
+        """The SVG stroke attributes that draw this line."""
+        dash = f' stroke-dasharray="{self.dash}"' if self.dash else ""
+        return (f'stroke="{self.colour}" stroke-width="{self.width:g}" '
+                f'stroke-opacity="{self.opacity:g}"{dash}')
+
+
+NEGATIVE_DASH = "6,4"  # a negative weight's line is dashed: its sign is read without colour
+
+
+@dataclass(frozen=True)
+class Ring:
+    """A ring around a neuron: its colour and dash pattern ("": solid), so that rings of
+    different stages differ by more than hue."""
+
+    colour: str
+    dash: str = ""
+    name: str = "ring"  # what the legend calls it: "dashed green ring"
+
+    def attributes(self, width: float = 4) -> str:
+        dash = f' stroke-dasharray="{self.dash}"' if self.dash else ""
+        return f'stroke="{self.colour}" stroke-width="{width:g}"{dash}'
 
 
 def line_style(w: float, scale: float, focused: bool = False) -> LineStyle:
-    """A weight's line: its sign's colour, width and strength ∝ |w| / the layer's largest
-    (the few lines into one neuron are all drawn visibly, however small their w)."""
+    """A weight's line: its sign's colour and dash (blue solid positive, red dashed
+    negative), width and strength ∝ |w| / the layer's largest (the few lines into one neuron
+    are all drawn visibly, however small their w)."""
     strength = abs(w) / scale if scale else 0.0
     return LineStyle(style.POSITIVE if w > 0 else style.NEGATIVE,
                      round((1.0 if focused else 0.5) + 3.5 * strength, 2),
-                     round((0.5 if focused else 0.12) + 0.5 * strength, 2))
+                     round((0.5 if focused else 0.12) + 0.5 * strength, 2),
+                     "" if w > 0 else NEGATIVE_DASH)
 
 
 def text(x, y, words: str, size: int = 13, anchor: str = "middle", colour: str = style.TEXT,
@@ -175,13 +202,12 @@ def connections(bp, layout: Layout, visible: dict, ids: bool = False) -> str:
                     parts.append(f'<line id="w{layer}-{j}-{k}" class="w" {ends}/>')
                     continue
                 line = line_style(w, scale, focused=isinstance(visible.get(layer), Into))
-                parts.append(f'<line {ends} stroke="{line.colour}" '
-                             f'stroke-width="{line.width}" stroke-opacity="{line.opacity}"/>')
+                parts.append(f'<line {ends} {line.attributes()}/>')
     return "\n".join(parts)
 
 
 def neurons(bp, layout: Layout, rings: dict | None = None, after: bool = False) -> str:
-    """Pixels, circles and their labels; ``rings`` maps (layer, j) to a ring colour;
+    """Pixels, circles and their labels; ``rings`` maps (layer, j) to a :class:`Ring`;
     ``after``: the outputs as the engine reads the image again after the SGD step."""
     rings, parts = rings or {}, []
     levels = shades(bp)
@@ -199,7 +225,7 @@ def neurons(bp, layout: Layout, rings: dict | None = None, after: bool = False) 
         for j, level in enumerate(levels[layer]):
             x, y = layout.position(layer, j)
             ring = rings.get((layer, j))
-            stroke = f'stroke="{ring}" stroke-width="4"' if ring else \
+            stroke = ring.attributes() if ring else \
                 f'stroke="{style.MUTED}" stroke-width="1"'
             parts.append(f'<circle id="n{layer}-{j}" class="n" cx="{x:.1f}" cy="{y:.1f}" '
                          f'r="{layout.radius(layer)}" fill="{grey(level)}" {stroke}/>')
@@ -232,6 +258,7 @@ class LegendItem:
     sample: str  # "weights", "shading", "arrow" (along a line), "up" (beside a neuron), "ring"
     words: str
     colour: str = BLACK
+    dash: str = ""  # a ring's dash pattern
 
 
 def legend(items: list[LegendItem], top: float = HEIGHT - 112) -> str:
@@ -246,7 +273,7 @@ def legend(items: list[LegendItem], top: float = HEIGHT - 112) -> str:
             parts.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 30}" y2="{y - 4}" '
                          f'stroke="{style.POSITIVE}" stroke-width="3"/><line x1="{x + 36}" '
                          f'y1="{y - 4}" x2="{x + 66}" y2="{y - 4}" stroke="{style.NEGATIVE}" '
-                         f'stroke-width="1.2"/>')
+                         f'stroke-width="2" stroke-dasharray="{NEGATIVE_DASH}"/>')
         elif item.sample == "shading":
             for k in range(6):
                 parts.append(f'<rect x="{x + 11 * k}" y="{y - 11}" width="11" height="12" '
@@ -255,7 +282,7 @@ def legend(items: list[LegendItem], top: float = HEIGHT - 112) -> str:
             parts.append(arrow(x + 33, y + 3, x + 33, y - 13, item.colour, width=3))
         elif item.sample == "ring":
             parts.append(f'<circle cx="{x + 33}" cy="{y - 4}" r="7" fill="white" '
-                         f'stroke="{item.colour}" stroke-width="3"/>')
+                         f'{Ring(item.colour, item.dash).attributes(3)}/>')
         else:
             parts.append(arrow(x + 4, y - 4, x + 62, y - 4, item.colour, width=2.5))
         parts.append(text(x + 80, y, item.words, size=SMALL, anchor="start"))
@@ -306,8 +333,8 @@ def neuron_schematic(title: str, inputs: list[NeuronInput], rest: tuple[int, flo
                               anchor="start", halo=True))
             continue
         line = line_style(item.w, scale, focused=True)
-        parts.append(f'<line x1="250" y1="{y}" x2="{sx - 34}" y2="{sy}" stroke="{line.colour}" '
-                     f'stroke-width="{line.width + 1}"/>')
+        line = replace(line, width=line.width + 1, opacity=1)  # a few lines: all plain to see
+        parts.append(f'<line x1="250" y1="{y}" x2="{sx - 34}" y2="{sy}" {line.attributes()}/>')
         parts.append(f'<circle cx="230" cy="{y}" r="20" fill="{grey(min(item.a, 1.0))}" '
                      f'stroke="{style.MUTED}"/>')
         parts.append(text(230, y + 5, f"{item.a:.2f}", size=12,
@@ -331,8 +358,9 @@ def neuron_schematic(title: str, inputs: list[NeuronInput], rest: tuple[int, flo
     parts.append(text(ox, sy + 44, f"output a = {a:.3f}", size=14, weight="bold"))
     parts.append(text(WIDTH / 2, 470, words, size=14))
     parts.append(legend([
-        LegendItem("weights", "line: a weight, blue positive, red negative; wider for larger "
-                              "|w| (the strongest four of this neuron's inputs)"),
+        LegendItem("weights", "line: a weight, blue solid = positive, red dashed = negative; "
+                              "wider for larger |w| (the strongest four of this neuron's "
+                              "inputs)"),
         LegendItem("shading", "shading: activation a, white = 0, dark = high (1 and above)")],
         top=500))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '

@@ -91,7 +91,7 @@ class Stage:
     title: str
     caption: str
     visible: dict  # layer → "all", None, or the one neuron whose incoming lines are shown
-    rings: dict = field(default_factory=dict)  # (layer, j) → colour
+    rings: dict = field(default_factory=dict)  # (layer, j) → pic.Ring
     overlay: str = ""  # SVG: arrows, labels, notes
     legend: tuple[LegendItem, ...] = ()
     maths: str = ""
@@ -189,8 +189,7 @@ def pixel_arrows(bp: Backprop, j: int, scales: Scales) -> str:
         x1, y1 = layout.position(0, k)
         line = pic.line_style(bp.layers[0].w[j, k], scale, focused=True)
         parts.append(f'<line x1="{x1:g}" y1="{y1:g}" x2="{x2:g}" y2="{y2:g}" '
-                     f'stroke="{line.colour}" stroke-width="{line.width}" '
-                     f'stroke-opacity="{line.opacity}"/>')
+                     f'{line.attributes()}/>')
     for k, change in enumerate(changes):
         x, y = layout.position(0, k)
         half = scales.pixel * change / 2
@@ -250,11 +249,15 @@ def breakdown(bp: Backprop, layer: int, k: int, main: int, main_name: str,
     return "\n".join(parts)
 
 
-WEIGHTS = LegendItem("weights", "line: a weight, blue positive, red negative; "
-                                "wider and stronger for larger |w|")
-WEIGHTS_FORWARD = LegendItem("weights", "line: a weight, blue positive, red negative; wider "
-                                        "for larger |w| (from the pixels: each neuron's 3 "
-                                        "largest)")
+WEIGHTS = LegendItem("weights", "line: a weight, blue solid = positive, red dashed = "
+                                "negative; wider and stronger for larger |w|")
+WEIGHTS_FORWARD = LegendItem("weights", "line: a weight, blue solid = positive, red dashed = "
+                                        "negative; wider for larger |w| (from the pixels: "
+                                        "each neuron's 3 largest)")
+# Each stage's ring differs from the others by its dash as well as its hue.
+OUTPUT_RING = pic.Ring(PURPLE, "", "solid purple ring")
+STEP3_RING = pic.Ring(GREEN, "9,4", "dashed green ring")
+STEP4_RING = pic.Ring(ORANGE, "2,3", "dotted orange ring")
 
 
 def shading_item(bp: Backprop) -> LegendItem:
@@ -289,8 +292,8 @@ def neuron_item(colour: str, name: str, scales: Scales) -> LegendItem:
                             f"{scales.neuron * 0.1:.0f} px per 0.1", colour)
 
 
-def ring_item(colour: str, words: str) -> LegendItem:
-    return LegendItem("ring", f"ring: {words}", colour)
+def ring_item(ring: pic.Ring, words: str) -> LegendItem:
+    return LegendItem("ring", f"{ring.name}: {words}", ring.colour, ring.dash)
 
 
 @dataclass(frozen=True)
@@ -378,10 +381,10 @@ def _step1(s: _Story) -> Stage:
         "step1", f"Step 1: the '{t}' output should go {'up' if dz > 0 else 'down'}",
         f"We want the '{t}' output dark (high) and the others light (low). {asks} (purple "
         f"arrow).",
-        {}, rings={(s.last, t): PURPLE},
+        {}, rings={(s.last, t): OUTPUT_RING},
         overlay=neuron_arrow(s.bp, s.last, t, dz, s.scales, PURPLE, s.zt),
         legend=(shading_item(s.bp), neuron_item(PURPLE, s.zt, s.scales),
-                ring_item(PURPLE, f"the '{t}' output, the one we want high")),
+                ring_item(OUTPUT_RING, f"the '{t}' output, the one we want high")),
         maths=f"The loss is −log P('{t}'). It falls fastest if the '{t}' output's logit {s.zt} "
               f"moves by −∂loss/∂{s.zt} = 1 − P('{t}') = {number(dz)}: the purple arrow.")
 
@@ -405,11 +408,11 @@ def _step2(s: _Story) -> Stage:
         f"To do that, the weights from hidden layer 2 into the '{t}' output change (black "
         f"arrows), each in proportion to the activation of the neuron it comes from: a "
         f"neuron that is off changes nothing. {largest}",
-        {last: pic.Into(t)}, rings={(last, t): PURPLE},
+        {last: pic.Into(t)}, rings={(last, t): OUTPUT_RING},
         overlay=neuron_arrow(bp, last, t, dz, s.scales, PURPLE, s.zt) + "\n"
         + weight_arrows(bp, last, t, s.scales),
         legend=(WEIGHTS, change_item(bp, s.scales), neuron_item(PURPLE, s.zt, s.scales),
-                ring_item(PURPLE, f"the '{t}' output")),
+                ring_item(OUTPUT_RING, f"the '{t}' output")),
         maths=f"Each weight w from hidden neuron k into '{t}' changes by Δw = −η·∂loss/∂w = "
               f"−η·δ·a_k, with η = {bp.lr:g} and δ = ∂loss/∂{s.zt} = {number(-dz)} the same "
               f"for all of them: so each change is proportional to a_k, and neurons that are "
@@ -442,12 +445,13 @@ def _step3(s: _Story) -> Stage:
         f"{amount(bp.layers[layer - 1].a[j2])}) should {_active(c2)} (green arrow). That is "
         f"what all {outputs} outputs together ask of it, not only '{t}' (the box). Its "
         f"weights from hidden layer 1 change to do it (black arrows).",
-        {layer: pic.Into(j2)}, rings={(s.last, t): PURPLE, (layer, j2): GREEN},
+        {layer: pic.Into(j2)}, rings={(s.last, t): OUTPUT_RING, (layer, j2): STEP3_RING},
         overlay="\n".join([neuron_arrow(bp, layer, j2, c2, s.scales, GREEN, "a"),
                            weight_arrows(bp, layer, j2, s.scales),
                            breakdown(bp, layer, j2, t, f"'{t}'", GREEN)]),
         legend=(WEIGHTS, change_item(bp, s.scales), neuron_item(GREEN, "a", s.scales),
-                ring_item(GREEN, f"the hidden neuron this step follows (purple: '{t}')")),
+                ring_item(STEP3_RING, f"the hidden neuron this step follows (solid purple: "
+                                       f"'{t}')")),
         maths=f"Neuron {j2} is the one, among those clearly on, whose output matters most: "
               f"−∂loss/∂a = {number(c2)}, the sum of what the {outputs} outputs pass back to "
               f"it, each −δ·w (the box: from '{t}' and from the other {outputs - 1}). Its "
@@ -479,12 +483,12 @@ def _step4(s: _Story) -> Stage:
         f"its weights from the {bp.sizes[0]} pixels. The arrow in each pixel shows how its "
         f"weight changes; the lines of the {STRONGEST} largest changes are drawn.{plain}",
         {layer: pic.Into(j1, strongest_changes(bp, 1, j1, STRONGEST))},
-        rings={(layer + 1, j2): GREEN, (layer, j1): ORANGE},
+        rings={(layer + 1, j2): STEP3_RING, (layer, j1): STEP4_RING},
         overlay="\n".join([neuron_arrow(bp, layer, j1, c1, s.scales, ORANGE, "a"),
                            pixel_arrows(bp, j1, s.scales),
                            breakdown(bp, layer, j1, j2, f"neuron {j2}", ORANGE), *notes]),
         legend=(WEIGHTS, pixel_item(bp, s.scales), neuron_item(ORANGE, "a", s.scales),
-                ring_item(ORANGE, "the neuron this step follows (green: Step 3's)")),
+                ring_item(STEP4_RING, "the neuron this step follows (dashed green: Step 3's)")),
         maths=f"Neuron {j1} of hidden layer 1: −∂loss/∂a = {number(c1)}, the sum of what the "
               f"neurons of hidden layer 2 pass back to it (the box). Each weight from pixel k "
               f"changes by Δw = −η·δ·x_k.{reads} The four largest changes are listed under "
@@ -501,12 +505,12 @@ def _apply(s: _Story) -> Stage:
         f"{amount(bp.loss)} to {amount(bp.loss_after)}. "
         f"{estimate(bp.predicted_change, actual)} The outputs are drawn as read after "
         f"the step; the hidden neurons and lines as before it.",
-        {1: pic.Strongest(3), 2: "all", 3: "all"}, rings={(s.last, t): PURPLE},
+        {1: pic.Strongest(3), 2: "all", 3: "all"}, rings={(s.last, t): OUTPUT_RING},
         overlay=note([f"after one step (η = {bp.lr:g}):",
                       f"P('{t}') {probability(bp.probabilities[t])} → {probability(after[t])}",
                       f"loss {loss_number(bp.loss)} → {loss_number(bp.loss_after)}",
                       f"straight-line estimate: {would(bp.predicted_change)}"], PURPLE),
-        legend=(WEIGHTS_FORWARD, shading_item(bp), ring_item(PURPLE, f"the '{t}' output")),
+        legend=(WEIGHTS_FORWARD, shading_item(bp), ring_item(OUTPUT_RING, f"the '{t}' output")),
         maths=f"One step of gradient descent, η = {bp.lr:g}: every weight and bias moves by "
               f"Δw = −η·∂loss/∂w. The first-order (straight-line) estimate of the loss's "
               f"change is Σ ∂loss/∂w·Δw = −η·Σ (∂loss/∂w)² = {number(bp.predicted_change)}; "
