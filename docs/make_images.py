@@ -23,7 +23,7 @@ from demos.digits.data import load_digits  # noqa: E402
 from demos.how_it_works import cli as how_it_works  # noqa: E402
 from engine import Value  # noqa: E402
 from engine.files import atomic_write  # noqa: E402
-from engine.viz import backward_frames, draw_dot, render  # noqa: E402
+from engine.viz import backward_frames, draw_dot, render, style  # noqa: E402
 from nn import MLP, cross_entropy  # noqa: E402
 from nn.viz import draw_network  # noqa: E402
 
@@ -218,7 +218,8 @@ def saved_notebook(body: str) -> str:
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             "<title>glassgrad in a notebook</title><style>body { font-family: Helvetica, "
             "Arial, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; } "
-            "pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f6f6; "
+            "pre { white-space: pre-wrap; overflow-wrap: anywhere; background: "
+            f"{style.PANEL}; "
             "padding: .5em; }</style></head>"
             f"<body><main>{body}</main></body></html>")
 

@@ -28,6 +28,7 @@ from demos.digits.train import TrainConfig, prepare
 from demos.how_it_works import explorer
 from demos.how_it_works import stages as st
 from demos.how_it_works.numbers import Backprop, backprop
+from demos.how_it_works.web import asset, stylesheet
 from demos.how_it_works.words import caption_html, glossary
 from engine import Value
 from engine.console import message
@@ -120,9 +121,10 @@ def page(sections: list[tuple[str, list[Figure]]], digit: int, explore: str,
     steps = "" if stepper is None else (
         f'<p>Or <a href="{e(urllib.parse.quote(stepper))}">step through the same pass node by '
         f"node</a>: every chain-rule step of the engine, with its numbers.</p>")
-    template = (Path(__file__).parent / "index.html").read_text(encoding="utf-8")
-    return fill(template, {"DIGIT": str(digit), "EXPLORE": urllib.parse.quote(explore)},
-                {"STEPPER": steps, "FIGURES": figures, "GLOSSARY": glossary()})
+    return fill(asset("index.html"),
+                {"DIGIT": str(digit), "EXPLORE": urllib.parse.quote(explore)},
+                {"STEPPER": steps, "FIGURES": figures, "GLOSSARY": glossary(),
+                 "STYLE": stylesheet()})
 
 
 def positive_digits(text: str) -> list[int]:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 import numpy as np
 
 from demos.how_it_works import picture as pic
 from demos.how_it_works import stages as st
 from demos.how_it_works.numbers import Backprop
+from demos.how_it_works.web import asset, stylesheet
 from demos.how_it_works.words import estimate, glossary
 from engine.files import json_text, some
 from engine.viz import style
@@ -220,7 +220,8 @@ def page(runs: list[Run], title: str, extra: str = "") -> str:
     # In a <script> block only "<", ">" and "&" can end or confuse it: write them as escapes.
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     parts = {"TITLE": html.escape(title), "SVG": drawing, "DATA": text, "EXTRA": extra,
-             "GLOSSARY": glossary()}
-    template = (Path(__file__).parent / "explorer.html").read_text(encoding="utf-8")
+             "GLOSSARY": glossary(), "STYLE": stylesheet("figure.css"),
+             "SCRIPT": asset("figure.js")}
     # One pass over the template, so no inserted text is ever read as a placeholder.
-    return re.sub(r"@(TITLE|SVG|DATA|EXTRA|GLOSSARY)@", lambda m: parts[m.group(1)], template)
+    return re.sub(r"@(TITLE|SVG|DATA|EXTRA|GLOSSARY|STYLE|SCRIPT)@",
+                  lambda m: parts[m.group(1)], asset("explorer.html"))

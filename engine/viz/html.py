@@ -24,6 +24,7 @@ from engine.neuron import Neuron
 from engine.node import Node
 from engine.practice import RTOL, questions
 from engine.text import NodeNames, forward_text
+from engine.viz import style
 from engine.viz.dot import (
     draw_dot,
     grad_field,
@@ -281,7 +282,8 @@ class Inline:
     def _repr_html_(self) -> str:
         return (f'<iframe srcdoc="{html.escape(self.page, quote=True)}" '
                 f'title="{html.escape(self.title, quote=True)}" '
-                f'style="width: 100%; height: {self.height}px; border: 1px solid #dddddd" '
+                f'style="width: 100%; height: {self.height}px; '
+                f'border: 1px solid {style.PANEL_EDGE}" '
                 f'sandbox="allow-scripts"></iframe>')
 
 
@@ -317,7 +319,8 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
                      "the page's data", ensure_ascii=False, separators=(",", ":"))
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     parts = {"TITLE": html.escape(title or DEFAULT_TITLE), "SVG": svg,
-             "DATA": data, "CSS": _template("stepper.css"), "JS": _template("stepper.js")}
+             "DATA": data, "CSS": style.css_variables() + _template("stepper.css"),
+             "JS": _template("stepper.js")}
     # One pass over the template, so no inserted text is ever read as a placeholder.
     return re.sub(r"@(TITLE|SVG|DATA|CSS|JS)@", lambda m: parts[m.group(1)],
                   _template("stepper.html"))
