@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from engine.viz import style
-from engine.viz.style import BLACK, PURPLE, grey, probability
-from engine.viz.style import signed_number as number  # the figures' signed numbers
+from engine.viz.style import BLACK, PURPLE, amount, grey, probability
+from engine.viz.style import signed_number as number  # noqa: F401 (the tests read it here)
 
 WIDTH, HEIGHT = 1100, 720
 FONT = "Helvetica, Arial, sans-serif"
@@ -146,6 +146,74 @@ def times(factor: float) -> str:
     below 10): ×1.2, ×37, ×1,200 (never e-notation)."""
     rounded = float(f"{factor:.2g}")
     return f"×{factor:.1f}" if rounded < 10 else f"×{rounded:,.0f}"
+
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle of the drawing (its units) that a label must not cover."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    def meets(self, other: Box) -> bool:
+        """Whether the two overlap by more than a touch (1 unit)."""
+        return (min(self.right, other.right) - max(self.left, other.left) > 1
+                and min(self.bottom, other.bottom) - max(self.top, other.top) > 1)
+
+
+def text_box(x: float, y: float, words: str, size: int = SMALL, anchor: str = "start") -> Box:
+    """Where a text drawn by :func:`text` lands, from a generous estimate of Helvetica's
+    widths (0.6 of the size per character) and its ascent and descent, as a browser measures
+    a text's box (the whole em, not the ink)."""
+    width = 0.6 * size * len(words)
+    left = x - {"start": 0, "middle": width / 2, "end": width}[anchor]
+    return Box(left, y - 0.95 * size, left + width, y + 0.3 * size)
+
+
+def drawn_boxes(layout: Layout) -> list[Box]:
+    """What every stage draws and a label must leave clear: the hidden and output neurons
+    (their circles and numbers), the outputs' P labels and the columns' names."""
+    boxes = []
+    for layer in range(1, len(layout.sizes)):
+        r = layout.radius(layer)
+        for j in range(layout.sizes[layer]):
+            x, y = layout.position(layer, j)
+            boxes.append(Box(x - r, y - r, x + r, y + r))
+            if layer == len(layout.sizes) - 1:  # "P 0.123 → 0.456" after the step
+                boxes.append(text_box(x + 24, y + 5, "P 0.000 → 0.000"))
+        x, y = layout.position(layer, 0)
+        boxes.append(text_box(x, y - (30 if layer == len(layout.sizes) - 1 else 24),
+                              "outputs: one per digit", anchor="middle"))
+    half = int(round(layout.sizes[0] ** 0.5)) * CELL / 2  # the image and its name
+    return [*boxes, Box(COLUMNS[0] - half, MIDDLE - half - 30, COLUMNS[0] + half, MIDDLE + half)]
+
+
+def plain(x: float) -> str:
+    """A signed number as a figure's label says it, never in e-notation: +0.885, −0.0340,
+    0, "about 0" (smaller than a millionth)."""
+    if x == 0:
+        return "0"
+    size = amount(x)
+    return "about 0" if size.startswith("less") else ("+" if x > 0 else "−") + size
+
+
+def place(words: str, spots: list[tuple[float, float, str]], taken: list[Box],
+          size: int = SMALL) -> tuple[float, float, str]:
+    """The first of ``spots`` (x, y, anchor) where ``words`` covers nothing ``taken``, which
+    then takes its box too (the first spot, if none is clear): labels never overlap."""
+    for x, y, anchor in spots:
+        box = text_box(x, y, words, size, anchor)
+        if not any(box.meets(other) for other in taken):
+            break
+    else:
+        x, y, anchor = spots[0]
+        box = text_box(x, y, words, size, anchor)
+    taken.append(box)
+    return x, y, anchor
+
 
 def shades(bp) -> list[np.ndarray]:
     """Each neuron's shading in [0, 1]: inputs by their ink, hidden neurons by a ÷ the largest
@@ -329,7 +397,7 @@ def neuron_schematic(title: str, inputs: list[NeuronInput], rest: tuple[int, flo
                          f'stroke="{style.RULE}"/>')
             parts.append(text(230, y + 5, "…", size=15))
             parts.append(text(202, y + 5, f"{count} more inputs", size=13, anchor="end"))
-            parts.append(text(262, y - 10, f"their w·a add up to {number(total)}", size=13,
+            parts.append(text(262, y - 10, f"their w·a add up to {plain(total)}", size=13,
                               anchor="start", halo=True))
             continue
         line = line_style(item.w, scale, focused=True)
@@ -340,14 +408,14 @@ def neuron_schematic(title: str, inputs: list[NeuronInput], rest: tuple[int, flo
         parts.append(text(230, y + 5, f"{item.a:.2f}", size=12,
                           colour="white" if style.dark(item.a) else style.TEXT))
         parts.append(text(202, y + 5, item.name, size=13, anchor="end"))
-        parts.append(text(262, y - 10, f"w = {number(item.w)},  w·a = {number(item.w * item.a)}",
+        parts.append(text(262, y - 10, f"w = {plain(item.w)},  w·a = {plain(item.w * item.a)}",
                           size=13, anchor="start", halo=True))
     parts.append(arrow(sx, sy + 150, sx, sy + 38, style.MUTED, width=2))
-    parts.append(text(sx + 10, sy + 140, f"bias b = {number(bias)}", size=13, anchor="start"))
+    parts.append(text(sx + 10, sy + 140, f"bias b = {plain(bias)}", size=13, anchor="start"))
     parts.append(f'<circle cx="{sx}" cy="{sy}" r="34" fill="white" stroke="{style.STRONG_LINE}" '
                  f'stroke-width="2"/>')
     parts.append(text(sx, sy + 9, "Σ", size=26))
-    parts.append(text(sx, sy - 44, f"z = Σ w·a + b = {number(z)}", size=14, weight="bold",
+    parts.append(text(sx, sy - 44, f"z = Σ w·a + b = {plain(z)}", size=14, weight="bold",
                       halo=True))
     parts.append(arrow(sx + 36, sy, sx + 88, sy, style.MUTED, width=2))
     parts += _activation_plot(sx + 100, sy, z, a, activation)
@@ -407,4 +475,4 @@ def _activation_plot(left: float, middle: float, z: float, a: float,
             f'<line x1="{px:.1f}" y1="{y0:.1f}" x2="{px:.1f}" y2="{py:.1f}" stroke="{PURPLE}" '
             f'stroke-dasharray="4,3"/>',
             f'<circle cx="{px:.1f}" cy="{py:.1f}" r="6" fill="{PURPLE}"/>',
-            text(px, y0 + 16, f"z = {number(z, 2)}", size=12, colour=PURPLE)]
+            text(px, y0 + 16, f"z = {plain(z)}", size=12, colour=PURPLE)]

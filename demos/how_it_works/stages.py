@@ -24,9 +24,9 @@ from engine.viz.style import signed_number as number
 
 NEURON_ARROW = 90.0  # px for the largest −∂loss/∂(output) drawn, over every figure
 WEIGHT_ARROW = 60.0  # px for the largest |Δw| into the neuron a figure follows
-LABELLED = {2: 4, 3: 4}  # how many of the weight changes into a neuron get a label
 STRONGEST = 8  # lines drawn from the pixels in Step 4
 NOTE_WIDTH = 310  # px: a note's box, wide enough for its text, clear of hidden layer 1's
+BREAKDOWN_AT, BREAKDOWN = (28, 58), 112  # where Steps 3 and 4's box starts, and its height
 
 
 @dataclass(frozen=True)
@@ -111,41 +111,47 @@ def _changes(bp: Backprop, layer: int, j: int) -> np.ndarray:
     return numbers.w_after[j] - numbers.w[j]
 
 
-def neuron_arrow(bp: Backprop, layer: int, j: int, value: float, scales: Scales, colour: str,
-                 name: str) -> str:
+def neuron_arrow(bp: Backprop, layer: int, j: int, value: float, scales: Scales,
+                 colour: str) -> str:
     """An arrow beside neuron j: up if its output should increase (value > 0), length ∝
-    value (one too short to see drawn longer, tagged ×N), and the value written beside it."""
+    value (one too short to see drawn longer, tagged ×N), and beside it, in words, which way
+    and how strongly ("should go up: 0.885"; the symbols are in the panel)."""
     layout = pic.Layout(tuple(bp.sizes))
     x, y = layout.position(layer, j)
     last = layer == len(bp.layers)
     ax = x + (118 if last else 24)
     length, factor = pic.readable(scales.neuron * value, 2 * pic.SHORTEST)  # (a wide one)
     half = length / 2
-    words = [f"−∂loss/∂{name} = {number(value)}", f"should {_verb(value)}"]
-    # Too short to see: drawn longer, and a third line under the words says how much.
-    tag = [] if factor == 1 else [pic.text(ax + 12, y + 41, f"arrow {pic.times(factor)}",
-                                           size=pic.SMALL, anchor="start", colour=colour,
-                                           weight="bold", halo=True,
-                                           data_tag=pic.times(factor))]
+    # Two short lines (beside hidden layer 1 a long one would reach hidden layer 2's numbers),
+    # and if the arrow is drawn longer than true, a third saying how much.
+    words = [f"should {_way(value)}", amount(value)] + (
+        [] if factor == 1 else [f"arrow {pic.times(factor)}"])
     return "\n".join([pic.arrow(ax, y + half, ax, y - half, colour, width=4,
                                 **({} if factor == 1 else {"data_times": pic.times(factor)}))]
-                     + tag + [
-        pic.text(ax + 12, y + 5 + 18 * (i - 0.5), w, size=pic.SMALL, anchor="start",
-                 colour=colour,
-                 weight="bold", halo=True) for i, w in enumerate(words)])
+                     + [pic.text(ax + 12, y - 4 + 18 * i, line, size=pic.SMALL, anchor="start",
+                                 colour=colour, weight="bold", halo=True,
+                                 **({"data_tag": pic.times(factor)} if i == 2 else {}))
+                        for i, line in enumerate(words)])
 
 
-def weight_arrows(bp: Backprop, layer: int, j: int, scales: Scales) -> str:
+def _taken(bp: Backprop, box: bool = False) -> list[pic.Box]:
+    """What a stage's labels must leave clear: the network as drawn, and the box of Steps 3
+    and 4 (``box``)."""
+    (left, top), taken = BREAKDOWN_AT, pic.drawn_boxes(pic.Layout(tuple(bp.sizes)))
+    return taken + ([pic.Box(left, top, left + NOTE_WIDTH, top + BREAKDOWN)] if box else [])
+
+
+def weight_arrows(bp: Backprop, layer: int, j: int, scales: Scales,
+                  taken: list[pic.Box]) -> str:
     """Black arrows on the lines into neuron j: toward j if the weight grows (Δw > 0), back
     toward its input if it shrinks, length ∝ Δw (a dot: no change; one too short to see
-    drawn longer, tagged ×N at its head); the largest few labelled at the start of their
-    line."""
+    drawn longer, tagged ×N at its head); the largest change said in words beside the neuron
+    it comes from. Every label is put where it covers none in ``taken`` (and joins them)."""
     layout = pic.Layout(tuple(bp.sizes))
     changes = _changes(bp, layer, j)
     x2, y2 = layout.position(layer, j)
-    order = np.argsort(-np.abs(changes), kind="stable")
-    labelled = set(order[:LABELLED[layer]].tolist())
-    parts = []
+    biggest = int(np.argmax(np.abs(changes)))
+    parts, tags = [], []
     for k, change in enumerate(changes):
         x1, y1 = layout.position(layer - 1, k)
         dx, dy = x2 - x1, y2 - y1
@@ -158,14 +164,22 @@ def weight_arrows(bp: Backprop, layer: int, j: int, scales: Scales) -> str:
         parts.append(pic.arrow(tx, ty, tx + ux * size, ty + uy * size, BLACK, width=2.2,
                                id=f"dw{layer}-{j}-{k}", stroke="transparent",
                                stroke_width="9", **scaled))
+        if k == biggest and change:  # in words; every number of every weight: in the panel
+            words = _grows_by(change)
+            x, y, anchor = pic.place(words, [(x1 - 18, y1 + 5, "end"), (x1 + 16, y1 - 9, "start"),
+                                             (x1 + 16, y1 + 22, "start")], taken)
+            parts.append(pic.text(x, y, words, size=pic.SMALL, anchor=anchor, colour=BLACK,
+                                  weight="bold", halo=True))
         if scaled:
-            parts.append(pic.text(tx + ux * max(size, 0) + 6, ty + uy * max(size, 0) + 5,
-                                  pic.times(factor), size=pic.SMALL, anchor="start",
-                                  colour=BLACK, halo=True, data_tag=pic.times(factor)))
-        if k in labelled:  # Δw only (w before and after: in the panel, on a click)
-            parts.append(pic.text(x1 + 16, y1 - 7, f"Δw {number(change)}", size=pic.SMALL,
-                                  anchor="start",
-                                  colour=BLACK, halo=True))
+            head = max(size, 0)
+            tags.append((tx + ux * head + 6, ty + uy * head + 5, pic.times(factor)))
+    # The ×N tags at their arrows' heads, top to bottom, each moved along its column just
+    # enough to clear the others (lines converge on the neuron: their heads are close).
+    for hx, hy, tag in sorted(tags, key=lambda t: t[1]):
+        spots = [(hx, hy + d, "start") for d in (0, 4, -4, 8, -8, 12, -12, 16, -16, 20, 24)]
+        x, y, _ = pic.place(tag, spots, taken)
+        parts.append(pic.text(x, y, tag, size=pic.SMALL, anchor="start", colour=BLACK,
+                              halo=True, data_tag=tag))
     return "\n".join(parts)
 
 
@@ -179,9 +193,14 @@ def pixel_arrows(bp: Backprop, j: int, scales: Scales) -> str:
     """For the weights from the pixels into neuron j of hidden layer 1: the lines of the
     largest changes, drawn over the image so that one sees which pixel each leaves; an arrow
     in each pixel, up if its weight grows, length ∝ Δw (on the pixel scale of the legend);
-    the four largest listed with what the pixel reads."""
+    the three largest listed in words. If this image's largest arrow would be too short to
+    see, every arrow of the image is drawn longer by one factor, said once over the list
+    ("arrows in the pixels ×47"): within the image they stay to one scale."""
     layout = pic.Layout(tuple(bp.sizes))
     changes = _changes(bp, 1, j)
+    largest = scales.pixel * float(np.abs(changes).max())
+    factor = (pic.CELL - 4) / largest if 0 < largest < pic.SHORTEST else 1.0
+    scaled = {} if factor == 1 else {"data_times": pic.times(factor)}
     scale = float(np.abs(bp.layers[0].w).max())
     x2, y2 = layout.position(1, j)
     parts = []
@@ -192,18 +211,28 @@ def pixel_arrows(bp: Backprop, j: int, scales: Scales) -> str:
                      f'{line.attributes()}/>')
     for k, change in enumerate(changes):
         x, y = layout.position(0, k)
-        half = scales.pixel * change / 2
+        half = scales.pixel * factor * change / 2
         parts.append(pic.arrow(x, y + half, x, y - half, BLACK, width=2.0, outline=True,
-                               id=f"dw1-{j}-{k}"))
+                               id=f"dw1-{j}-{k}", **(scaled if change else {})))
+    if scaled:
+        tag = pic.times(factor)
+        parts.append(pic.text(30, 456, f"arrows in the pixels drawn {tag}", size=pic.SMALL,
+                              anchor="start", weight="bold", halo=True, data_tag=tag))
     side = int(round(bp.sizes[0] ** 0.5))
-    parts.append(pic.text(30, 466, "largest changes (rows, cols from 0):",
+    parts.append(pic.text(30, 476, "largest weight changes (rows, columns from 0):",
                           size=pic.SMALL, anchor="start", colour=style.MUTED, halo=True))
-    for row, k in enumerate(strongest_changes(bp, 1, j, 4)):
+    for row, k in enumerate(strongest_changes(bp, 1, j, 3)):
         r, c = divmod(k, side)
-        parts.append(pic.text(30, 485 + 18 * row, f"pixel (row {r}, col {c}) reads "
-                              f"{number(bp.x[k], 2)}: Δw {number(changes[k])}", size=pic.SMALL,
-                              anchor="start", halo=True))
+        parts.append(pic.text(30, 495 + 18 * row, f"row {r}, col {c}: {_grows_by(changes[k])}",
+                              size=pic.SMALL, anchor="start", halo=True))
     return "\n".join(parts)
+
+
+def _grows_by(change: float) -> str:
+    """A weight's change as a figure says it: "grows by 0.0310", "shrinks by 0.0190"."""
+    if not change:
+        return "does not change"
+    return f"{'grows' if change > 0 else 'shrinks'} by {amount(change)}"
 
 
 def note(lines: list[str], colour: str = style.NOTE, top: float = 452) -> str:
@@ -226,34 +255,31 @@ def breakdown(bp: Backprop, layer: int, k: int, main: int, main_name: str,
     total = float(-bp.layers[layer - 1].grad_a[k])
     mine = float(sent[main])
     others = float(np.sum(np.delete(sent, main)))
-    left, top = 28, 58
+    left, top = BREAKDOWN_AT
     scale = 50 / max(abs(mine), abs(others), 1e-12)  # bars of |value|; the text has the sign
-    parts = [f'<rect x="{left}" y="{top}" width="{NOTE_WIDTH}" height="130" fill="white" '
-             f'stroke="{colour}" rx="6"/>',
-             pic.text(left + 10, top + 21, f"Why neuron {k} should "
-                      f"{'increase' if total > 0 else 'decrease'}:", size=pic.SMALL,
-                      anchor="start", colour=colour, weight="bold"),
-             pic.text(left + 10, top + 40, f"−∂loss/∂a = {number(total)} is the sum of",
+    parts = [f'<rect x="{left}" y="{top}" width="{NOTE_WIDTH}" height="{BREAKDOWN}" '
+             f'fill="white" stroke="{colour}" rx="6"/>',
+             pic.text(left + 10, top + 21, f"Why neuron {k} should {_way(total)}:",
+                      size=pic.SMALL, anchor="start", colour=colour, weight="bold"),
+             pic.text(left + 10, top + 40, f"the {len(sent)} neurons it feeds each pass",
                       size=pic.SMALL, anchor="start"),
-             pic.text(left + 10, top + 59, f"what the {len(sent)} neurons it feeds pass",
-                      size=pic.SMALL, anchor="start"),
-             pic.text(left + 10, top + 78, "back to it (each −δ·w):", size=pic.SMALL,
-                      anchor="start")]
+             pic.text(left + 10, top + 59, f"back a share; together {pic.plain(total)}:",
+                      size=pic.SMALL, anchor="start")]
     for row, (words, value) in enumerate(((f"from {main_name}", mine),
                                           (f"from the other {len(sent) - 1}", others))):
-        yy = top + 99 + row * 19
+        yy = top + 80 + row * 19
         parts.append(f'<rect x="{left + 225}" y="{yy - 11}" '
                      f'width="{max(scale * abs(value), 1):.1f}" height="12" fill="{colour}"/>')
-        parts.append(pic.text(left + 10, yy, f"{words}: {number(value)}", size=pic.SMALL,
+        parts.append(pic.text(left + 10, yy, f"{words}: {pic.plain(value)}", size=pic.SMALL,
                               anchor="start"))
     return "\n".join(parts)
 
 
 WEIGHTS = LegendItem("weights", "line: a weight, blue solid = positive, red dashed = "
-                                "negative; wider and stronger for larger |w|")
+                                "negative; wider and stronger for a larger weight")
 WEIGHTS_FORWARD = LegendItem("weights", "line: a weight, blue solid = positive, red dashed = "
-                                        "negative; wider for larger |w| (from the pixels: "
-                                        "each neuron's 3 largest)")
+                                        "negative; wider for a larger weight (from the "
+                                        "pixels: each neuron's 3 largest)")
 # Each stage's ring differs from the others by its dash as well as its hue.
 OUTPUT_RING = pic.Ring(PURPLE, "", "solid purple ring")
 STEP3_RING = pic.Ring(GREEN, "9,4", "dashed green ring")
@@ -262,34 +288,33 @@ STEP4_RING = pic.Ring(ORANGE, "2,3", "dotted orange ring")
 
 def shading_item(bp: Backprop) -> LegendItem:
     tops = ", ".join(f"{bp.layers[i].a.max():.2f}" for i in range(len(bp.layers) - 1))
-    return LegendItem("shading", f"shading: activation, dark = high. Pixels: ink; hidden: a ÷ "
-                                 f"the largest a of its layer ({tops}); outputs: probability")
+    return LegendItem("shading", f"shading: activation, dark = high. Pixels: ink; hidden: as "
+                                 f"a share of its layer's largest ({tops}); outputs: "
+                                 f"probability")
 
 
 def _per_hundredth(px: float) -> str:
     px *= 0.01
-    return f"{px:.0f}" if px >= 10 else f"{px:.1f}" if px >= 0.1 else f"{px:.2g}"
+    return f"{px:.0f}" if px >= 10 else f"{px:.1f}" if px >= 0.1 else amount(px, 2)
 
 
 def change_item(bp: Backprop, scales: Scales) -> LegendItem:
     if scales.weight == 0:
-        return LegendItem("arrow", "black dot on a line: its weight does not change "
-                                   f"(Δw = −η·∂loss/∂w = 0, η = {bp.lr:g})", BLACK)
-    return LegendItem("arrow", f"black arrow on a line: Δw = −η·∂loss/∂w with η = {bp.lr:g}; "
-                               f"toward the neuron = w grows; {_per_hundredth(scales.weight)} px "
-                               f"per 0.01; a dot: no change", BLACK)
+        return LegendItem("arrow", "black dot on a line: its weight does not change", BLACK)
+    return LegendItem("arrow", f"black arrow on a line: how its weight changes in one step, "
+                               f"toward the neuron = grows; {_per_hundredth(scales.weight)} px "
+                               f"per 0.01; ×N: drawn N times longer", BLACK)
 
 
 def pixel_item(bp: Backprop, scales: Scales) -> LegendItem:
-    return LegendItem("arrow", f"black arrow (white-edged) in a pixel: the change Δw of its "
-                               f"weight into the ringed neuron, up = grows; "
-                               f"{_per_hundredth(scales.pixel)} px per 0.01 (η = {bp.lr:g})",
-                      BLACK)
+    return LegendItem("arrow", f"black arrow (white-edged) in a pixel: how its weight into the "
+                               f"ringed neuron changes, up = grows; "
+                               f"{_per_hundredth(scales.pixel)} px per 0.01", BLACK)
 
 
-def neuron_item(colour: str, name: str, scales: Scales) -> LegendItem:
-    return LegendItem("up", f"arrow by a neuron: −∂loss/∂{name}, up = should increase; "
-                            f"{scales.neuron * 0.1:.0f} px per 0.1", colour)
+def neuron_item(colour: str, scales: Scales) -> LegendItem:
+    return LegendItem("up", f"arrow by a neuron: which way its output should go to lower the "
+                            f"loss, longer = more; {scales.neuron * 0.1:.0f} px per 0.1", colour)
 
 
 def ring_item(ring: pic.Ring, words: str) -> LegendItem:
@@ -340,8 +365,9 @@ class _Story:
         return float(-(numbers.delta if layer == self.last else numbers.grad_a)[j])
 
 
-def _verb(change: float) -> str:
-    return "increase" if change > 0 else "decrease" if change < 0 else "stay as it is"
+def _way(change: float) -> str:
+    """Which way a neuron's output should go, in words."""
+    return "go up" if change > 0 else "go down" if change < 0 else "stay as it is"
 
 
 def _active(change: float) -> str:
@@ -362,7 +388,7 @@ def _forward(s: _Story) -> Stage:
         f"right answer, is {amount(bp.loss)}.",
         {1: pic.Strongest(3), 2: "all", 3: "all"},
         overlay=note([f"P('{t}') = {probability(bp.probabilities[t])}, "
-                      f"loss = {loss_number(bp.loss)}",
+                      f"loss = {amount(bp.loss)}",
                       f"top answer: '{top}' ({probability(bp.probabilities[top])})"]),
         legend=(WEIGHTS_FORWARD, shading_item(bp)),
         maths=f"Each neuron adds up its inputs times their weights, plus a bias, z = Σ w·a + "
@@ -382,8 +408,8 @@ def _step1(s: _Story) -> Stage:
         f"We want the '{t}' output dark (high) and the others light (low). {asks} (purple "
         f"arrow).",
         {}, rings={(s.last, t): OUTPUT_RING},
-        overlay=neuron_arrow(s.bp, s.last, t, dz, s.scales, PURPLE, s.zt),
-        legend=(shading_item(s.bp), neuron_item(PURPLE, s.zt, s.scales),
+        overlay=neuron_arrow(s.bp, s.last, t, dz, s.scales, PURPLE),
+        legend=(shading_item(s.bp), neuron_item(PURPLE, s.scales),
                 ring_item(OUTPUT_RING, f"the '{t}' output, the one we want high")),
         maths=f"The loss is −log P('{t}'). It falls fastest if the '{t}' output's logit {s.zt} "
               f"moves by −∂loss/∂{s.zt} = 1 − P('{t}') = {number(dz)}: the purple arrow.")
@@ -409,9 +435,9 @@ def _step2(s: _Story) -> Stage:
         f"arrows), each in proportion to the activation of the neuron it comes from: a "
         f"neuron that is off changes nothing. {largest}",
         {last: pic.Into(t)}, rings={(last, t): OUTPUT_RING},
-        overlay=neuron_arrow(bp, last, t, dz, s.scales, PURPLE, s.zt) + "\n"
-        + weight_arrows(bp, last, t, s.scales),
-        legend=(WEIGHTS, change_item(bp, s.scales), neuron_item(PURPLE, s.zt, s.scales),
+        overlay=neuron_arrow(bp, last, t, dz, s.scales, PURPLE) + "\n"
+        + weight_arrows(bp, last, t, s.scales, _taken(bp)),
+        legend=(WEIGHTS, change_item(bp, s.scales), neuron_item(PURPLE, s.scales),
                 ring_item(OUTPUT_RING, f"the '{t}' output")),
         maths=f"Each weight w from hidden neuron k into '{t}' changes by Δw = −η·∂loss/∂w = "
               f"−η·δ·a_k, with η = {bp.lr:g} and δ = ∂loss/∂{s.zt} = {number(-dz)} the same "
@@ -446,10 +472,10 @@ def _step3(s: _Story) -> Stage:
         f"what all {outputs} outputs together ask of it, not only '{t}' (the box). Its "
         f"weights from hidden layer 1 change to do it (black arrows).",
         {layer: pic.Into(j2)}, rings={(s.last, t): OUTPUT_RING, (layer, j2): STEP3_RING},
-        overlay="\n".join([neuron_arrow(bp, layer, j2, c2, s.scales, GREEN, "a"),
-                           weight_arrows(bp, layer, j2, s.scales),
+        overlay="\n".join([neuron_arrow(bp, layer, j2, c2, s.scales, GREEN),
+                           weight_arrows(bp, layer, j2, s.scales, _taken(bp, box=True)),
                            breakdown(bp, layer, j2, t, f"'{t}'", GREEN)]),
-        legend=(WEIGHTS, change_item(bp, s.scales), neuron_item(GREEN, "a", s.scales),
+        legend=(WEIGHTS, change_item(bp, s.scales), neuron_item(GREEN, s.scales),
                 ring_item(STEP3_RING, f"the hidden neuron this step follows (solid purple: "
                                        f"'{t}')")),
         maths=f"Neuron {j2} is the one, among those clearly on, whose output matters most: "
@@ -474,8 +500,8 @@ def _step4(s: _Story) -> Stage:
              f"training images, so most blank pixels read below 0 (here down to "
              f"{number(blank.min(), 2)}), not 0: their weights change too (Δw = −η·δ·x)."
              if below else "")
-    notes = [note(["Pixels show ink; the network reads them",
-                   "standardised: most blank ones read < 0."], ORANGE, top=552)] if reads else []
+    notes = [note(["Pixels show ink; the network reads a blank",
+                   "one as below the average image (< 0)."], ORANGE, top=552)] if reads else []
     return Stage(
         "step4", title,
         f"And once more: neuron {j1} of hidden layer 1 (activation "
@@ -484,10 +510,10 @@ def _step4(s: _Story) -> Stage:
         f"weight changes; the lines of the {STRONGEST} largest changes are drawn.{plain}",
         {layer: pic.Into(j1, strongest_changes(bp, 1, j1, STRONGEST))},
         rings={(layer + 1, j2): STEP3_RING, (layer, j1): STEP4_RING},
-        overlay="\n".join([neuron_arrow(bp, layer, j1, c1, s.scales, ORANGE, "a"),
+        overlay="\n".join([neuron_arrow(bp, layer, j1, c1, s.scales, ORANGE),
                            pixel_arrows(bp, j1, s.scales),
                            breakdown(bp, layer, j1, j2, f"neuron {j2}", ORANGE), *notes]),
-        legend=(WEIGHTS, pixel_item(bp, s.scales), neuron_item(ORANGE, "a", s.scales),
+        legend=(WEIGHTS, pixel_item(bp, s.scales), neuron_item(ORANGE, s.scales),
                 ring_item(STEP4_RING, "the neuron this step follows (dashed green: Step 3's)")),
         maths=f"Neuron {j1} of hidden layer 1: −∂loss/∂a = {number(c1)}, the sum of what the "
               f"neurons of hidden layer 2 pass back to it (the box). Each weight from pixel k "
@@ -506,9 +532,9 @@ def _apply(s: _Story) -> Stage:
         f"{estimate(bp.predicted_change, actual)} The outputs are drawn as read after "
         f"the step; the hidden neurons and lines as before it.",
         {1: pic.Strongest(3), 2: "all", 3: "all"}, rings={(s.last, t): OUTPUT_RING},
-        overlay=note([f"after one step (η = {bp.lr:g}):",
+        overlay=note([f"after one step (learning rate {bp.lr:g}):",
                       f"P('{t}') {probability(bp.probabilities[t])} → {probability(after[t])}",
-                      f"loss {loss_number(bp.loss)} → {loss_number(bp.loss_after)}",
+                      f"loss {amount(bp.loss)} → {amount(bp.loss_after)}",
                       f"straight-line estimate: {would(bp.predicted_change)}"], PURPLE),
         legend=(WEIGHTS_FORWARD, shading_item(bp), ring_item(OUTPUT_RING, f"the '{t}' output")),
         maths=f"One step of gradient descent, η = {bp.lr:g}: every weight and bias moves by "
@@ -550,9 +576,9 @@ def neuron_figure(bp: Backprop, title: str) -> str:
     z, a = float(numbers.z[j]), float(numbers.a[j])
     act = bp.activation
     if z < 0 and a == 0:  # what relu does to a negative sum
-        words = (f"Neuron {j} of hidden layer 2: the sum z = {number(z)} is negative, so relu "
+        words = (f"Neuron {j} of hidden layer 2: the sum z = {pic.plain(z)} is negative, so relu "
                  f"passes 0 on: for this image the neuron is off.")
     else:
-        words = f"Neuron {j} of hidden layer 2: z = {number(z)}, and {act}(z) = {a:.3f}."
+        words = f"Neuron {j} of hidden layer 2: z = {pic.plain(z)}, and {act}(z) = {a:.3f}."
     return pic.neuron_schematic(title, inputs, (len(rest), float(terms[rest].sum())),
                                 float(numbers.b[j]), z, a, act, words)
