@@ -10,6 +10,7 @@ import pytest
 
 from demos.how_it_works import cli, explorer
 from demos.how_it_works import picture as pic
+from demos.how_it_works import stages as st
 from tests.browser import needs_chromium
 from tests.test_plain_words import JARGON, runs  # noqa: F401 (the fixture: both networks)
 
@@ -90,3 +91,34 @@ def test_no_two_labels_of_the_explorer_overlap(browser, tmp_path):
                 checked += 1
     page.close()
     assert checked == 2 * 3 * 7 and found == []
+
+
+
+def pixel_arrows(bp, scales):
+    """Step 4's arrows in the pixels (their lengths) and the tags of its overlay."""
+    from tests.test_how_it_works import path_points
+
+    overlay = st.stages(bp, scales, trained=True)[4].overlay
+    root = ET.fromstring(f'<svg xmlns="http://www.w3.org/2000/svg">{overlay}</svg>')
+    arrows = [e for e in root.iter(f"{SVG}path") if e.get("id", "").startswith("dw1-")]
+    lengths = [abs(pts[3][1] - (pts[0][1] + pts[-1][1]) / 2)
+               for pts in (path_points(e) for e in arrows)]
+    factors = {e.get("data-times") for e in arrows} - {None}
+    return lengths, factors, [e.get("data-tag") for e in root.iter(f"{SVG}text")
+                              if e.get("data-tag") and e.text.startswith("arrows in the pixels")]
+
+
+def test_step4s_pixel_arrows_are_readable_and_say_by_how_much(runs):  # noqa: F811
+    # The confident network's changes from the pixels, drawn on a scale that also holds the
+    # untrained network's, were dots. Now the image's largest fills most of a pixel, and one
+    # tag over the list says by how much all of that image's arrows were drawn longer.
+    everything = [run.bp for run in runs]
+    untrained = [run.bp for run in runs if run.network == "untrained"]
+    for run in runs:
+        for scales in (st.Scales.of(everything, untrained), st.Scales.of(everything, [run.bp])):
+            lengths, factors, tags = pixel_arrows(run.bp, scales)
+            assert max(lengths) >= pic.SHORTEST, (run.network, run.digit)
+            assert len(factors) <= 1 and tags == sorted(factors)
+        if run.network == "trained":  # on the untrained network's scale: tiny, so tagged
+            _, factors, tags = pixel_arrows(run.bp, st.Scales.of(everything, untrained))
+            assert len(factors) == 1 and tags[0].startswith("×"), run.digit
