@@ -824,3 +824,198 @@ def test_the_learner_picks_the_network_to_start_from(norm, starts, tmp_path):
         assert page.text_content("#p3") == f"P {p3:.3f}" and page.evaluate(on) == ["half-trained"]
         assert page.evaluate("window.violations") == [] and errors == []
         browser.close()
+
+
+# --- the pad column: projector, phone, keyboard, assistive technology (issue 22) -----------
+
+COLUMN = """() => {
+  const col = document.getElementById("studio"), px = e => parseFloat(getComputedStyle(e).fontSize);
+  const worded = [...col.querySelectorAll("*")].filter(e => e.getClientRects().length &&
+      [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()));
+  const captions = [...col.querySelectorAll("h2, h3, b, #answer")]
+      .filter(e => e.getClientRects().length);
+  return {text: Math.min(...worded.map(px)), caption: Math.min(...captions.map(px)),
+          cells: Math.min(...[...document.querySelectorAll("#read8 div")].map(px)),
+          pad: document.getElementById("pad").getBoundingClientRect().width,
+          scroll: document.documentElement.scrollWidth,
+          touch: getComputedStyle(document.getElementById("pad")).touchAction,
+          small: [...col.querySelectorAll("button, input, canvas")]
+            .filter(e => e.getClientRects().length).map(e => [e.id || e.textContent,
+                                                              e.getBoundingClientRect()])
+            .filter(([, r]) => r.width < 24 || r.height < 24).map(([name]) => name)};
+}"""
+READY = "() => window.studio && window.studio.last"
+
+
+def studio_page(browser, url, **context):
+    """A new tab on the studio at ``url``, once it has read its sample; CSP reports kept."""
+    page = browser.new_page(**context)
+    page.add_init_script(WATCH_POLICY)
+    page.goto(url)
+    page.wait_for_function(READY)
+    return page
+
+
+@needs_chromium
+def test_the_pad_column_reads_on_a_projector_and_fits_a_phone(browser, served):
+    sizes = {}
+    for name, context in [("1280", {"viewport": {"width": 1280, "height": 900}}),
+                          ("1920", {"viewport": {"width": 1920, "height": 1080}}),
+                          ("phone", {"viewport": {"width": 390, "height": 844},
+                                     "is_mobile": True, "has_touch": True,
+                                     "device_scale_factor": 2})]:
+        page = studio_page(browser, served, **context)
+        page.click("#labels button[data-label='3']")
+        page.click("#teach")
+        page.wait_for_function("() => window.studio.last.steps === 1")
+        sizes[name] = page.evaluate(COLUMN)
+        page.close()
+    projector = sizes["1280"]
+    # The 8×8 reading's numbers were 8 px; every word is now 14 px or more, captions 16.
+    assert projector["text"] >= 14 and projector["cells"] >= 14, projector
+    assert projector["caption"] >= 16, projector
+    # The pad grows with its column: wider on a wide window, the width of a phone.
+    assert sizes["1920"]["pad"] > projector["pad"] >= 220, sizes
+    phone = sizes["phone"]
+    assert phone["pad"] >= 350 and phone["scroll"] <= 390, phone
+    assert phone["small"] == [] and projector["small"] == [], sizes
+    assert phone["touch"] == "none"  # a finger draws on the pad; it does not scroll the page
+
+
+def cell_of(page, i: int, j: int) -> int:
+    return page.evaluate(f"() => window.studio.bitmap()[{i}][{j}]")
+
+
+@needs_chromium
+def test_the_pad_draws_without_dragging_by_a_click_or_by_keys(browser, served):
+    page = studio_page(browser, served, viewport={"width": 1280, "height": 900})
+    page.click("#clear")
+    page.wait_for_function("() => window.studio.last.counts.flat().every(v => v === 0)")
+    box = page.locator("#pad").bounding_box()
+    # One click (no drag) inks the cell under it and the pen's spot around it.
+    page.mouse.click(box["x"] + box["width"] * 10.5 / 32, box["y"] + box["height"] * 5.5 / 32)
+    assert cell_of(page, 5, 10) == 1 and cell_of(page, 5, 12) == 0
+    page.wait_for_function("() => window.studio.last.counts[1][2] > 0")
+    # The pad is named, explained and focusable; the reading is announced politely.
+    pad = page.locator("#pad")
+    assert pad.get_attribute("tabindex") == "0" and "drawing pad" in pad.get_attribute(
+        "aria-label")
+    help_text = page.text_content("#" + pad.get_attribute("aria-describedby"))
+    assert "arrow keys" in help_text and "Space or Enter" in help_text
+    assert page.get_attribute("#answer", "aria-live") == "polite"
+    stage = page.evaluate("() => window.explorer.stage()")
+    page.focus("#pad")
+    # The cursor starts at the centre (16, 16); the arrows move it and never step the stage.
+    for key in ["ArrowLeft"] * 3 + ["ArrowUp"] * 2 + ["Shift+ArrowDown"]:
+        page.keyboard.press(key)
+    assert page.evaluate("() => window.explorer.stage()") == stage
+    assert cell_of(page, 18, 13) == 0
+    page.keyboard.press("Space")
+    assert cell_of(page, 18, 13) == 1 and cell_of(page, 19, 14) == 1  # the pen's 3×3 spot
+    page.keyboard.press("Enter")  # on an inked cell: erased
+    assert cell_of(page, 18, 13) == 0 and cell_of(page, 19, 14) == 0
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => window.studio.last.counts[4][3] > 0")
+    assert page.text_content("#answer").endswith("from ink in 2 of the 64 blocks.")
+    assert "row 5:" in page.get_attribute("#read8", "aria-label")
+    # Keys typed in the file-name field are the field's: the stage does not change.
+    page.click("#name")
+    page.keyboard.press("End")
+    for key in ["ArrowLeft", "ArrowLeft", "ArrowRight"]:
+        page.keyboard.press(key)
+    page.keyboard.type("x")
+    assert page.evaluate("() => window.explorer.stage()") == stage
+    assert page.input_value("#name") == "taughxt"
+    assert page.evaluate("window.violations") == []
+    page.close()
+
+
+@needs_chromium
+def test_after_teaching_what_happened_and_the_preview_are_two_boxes(browser, served):
+    page = studio_page(browser, served, viewport={"width": 1280, "height": 900})
+    assert not page.is_visible("#taught") and not page.is_visible("#preview")
+    page.click("#labels button[data-label='3']")
+    page.wait_for_function("() => window.studio.last.label === 3")
+    page.click("#teach")
+    page.wait_for_function("() => window.studio.last.steps === 1")
+    taught = page.evaluate("window.studio.last")
+    assert page.is_visible("#taught") and page.is_visible("#preview")
+    assert page.text_content("#taught h3") == "What teaching did"
+    assert page.text_content("#preview h3") == "Preview: the next step (not taken yet)"
+    done, preview = page.text_content("#taught"), page.text_content("#preview")
+    assert taught["words"] in done and f"from {percent(taught['before'])} to " \
+        f"{percent(taught['after'])}" in done and "Press 'teach' again" not in done
+    assert preview.endswith(taught["preview"]) and "Press 'teach' again" in preview
+    assert taught["title"] not in preview
+    # Told apart by the frame's style, not only its colour.
+    frames = page.evaluate("() => ['taught', 'preview'].map(id => getComputedStyle("
+                           "document.getElementById(id)).borderTopStyle)")
+    assert frames == ["solid", "dashed"]
+    page.click("#clear")  # a new drawing: both boxes go
+    assert not page.is_visible("#taught") and not page.is_visible("#preview")
+    page.close()
+
+
+@needs_chromium
+def test_axe_finds_nothing_on_the_studio_at_any_stage_after_drawing_and_teaching(browser,
+                                                                               served):
+    from tests.browser import axe_violations
+
+    page = studio_page(browser, served, viewport={"width": 1280, "height": 900})
+    found = {}
+    for stage in page.evaluate("() => window.explorer.stages()"):
+        page.evaluate(f"() => window.explorer.go(window.explorer.stages().indexOf('{stage}'))")
+        found[stage] = axe_violations(page)
+    page.click("#clear")
+    box = page.locator("#pad").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.8, steps=8)
+    page.mouse.up()
+    page.wait_for_function("() => window.studio.last.counts.flat().some(v => v > 0)")
+    found["drawn"] = axe_violations(page)
+    page.click("#labels button[data-label='7']")
+    page.wait_for_function("() => window.studio.last.label === 7")
+    page.click("#teach")
+    page.wait_for_function("() => window.studio.last.steps === 1")
+    found["taught"] = axe_violations(page)
+    assert all(v == [] for v in found.values()), found
+    page.close()
+
+
+@needs_chromium
+def test_a_keyboard_only_learner_inks_a_digit_and_teaches_it(browser, served):
+    page = studio_page(browser, served, viewport={"width": 1280, "height": 900})
+    page.click("#clear")
+    page.wait_for_function("() => window.studio.last.counts.flat().every(v => v === 0)")
+    page.evaluate("() => document.activeElement.blur()")
+
+    def tab_to(selector: str) -> None:
+        for _ in range(200):
+            page.keyboard.press("Tab")
+            if page.evaluate(f"() => document.activeElement.matches({json.dumps(selector)})"):
+                return
+        raise AssertionError(f"Tab never reached {selector}")
+
+    tab_to("#pad")
+    # A '1': a vertical stroke of spots down the middle, two cells apart.
+    for _ in range(6):
+        page.keyboard.press("Shift+ArrowUp" if _ == 0 else "ArrowDown")
+    for _ in range(7):
+        page.keyboard.press("Space")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowDown")
+    page.wait_for_function("() => window.studio.last.counts.flat().filter(v => v > 0)"
+                           ".length >= 4")
+    assert page.evaluate("() => window.studio.bitmap().flat().reduce((a, b) => a + b)") > 30
+    tab_to("#labels button[data-label='1']")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => window.studio.last.label === 1")
+    before = page.evaluate("window.studio.last.probabilities[1]")
+    tab_to("#teach10")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => window.studio.last.steps === 10")
+    after = page.evaluate("window.studio.last.probabilities[1]")
+    assert after > before
+    assert page.text_content("#p1") == f"P {after:.3f}"  # the figure reads the taught network
+    page.close()

@@ -18,7 +18,7 @@ import numpy as np
 import engine
 from demos.digits.data import BITMAP_SIDE, counts
 from demos.how_it_works import explorer
-from demos.how_it_works.numbers import backprop
+from demos.how_it_works.numbers import Backprop, backprop
 from demos.how_it_works.words import estimate
 from engine import Value
 from engine.viz import style
@@ -194,12 +194,17 @@ def read(model: MLP, digit: Digit, label: int | None, network: str = NETWORK) ->
     """The network's answer for the digit and the engine's numbers of one pass toward
     ``label`` (default: the network's own guess), in the explorer's form; ``network`` names
     it there ("untrained", "half-trained" or "trained": what the learner started from)."""
+    return _reading(model, digit, label, network)[0]
+
+
+def _reading(model: MLP, digit: Digit, label: int | None, network: str) -> tuple[dict, Backprop]:
+    """:func:`read`'s answer, and the pass it drew (its step is the next one teaching takes)."""
     p = probabilities(model, digit)
     guess = int(np.argmax(p))
     target = guess if label is None else label
+    run = explorer_run(model, digit, target, network)
     return {"counts": digit.counts.tolist(), "probabilities": [float(v) for v in p],
-            "guess": guess, "label": target,
-            "data": explorer.data([explorer_run(model, digit, target, network)])}
+            "guess": guess, "label": target, "data": explorer.data([run])}, run.bp
 
 
 def explorer_run(model: MLP, digit: Digit, target: int, network: str = NETWORK) -> explorer.Run:
@@ -241,11 +246,22 @@ def teach(model: MLP, digit: Digit, label: int, steps: int, network: str = NETWO
     if not all(math.isfinite(v) for v in numbers):  # nothing to draw, nothing to save
         raise Refused("teaching made the network's numbers too large to be numbers (not "
                       "finite)")
+    reading, bp = _reading(model, digit, label, network)
     return {"label": label, "steps": steps, "before": float(before[label]),
             "after": float(after[label]), "loss": losses[0], "lossAfter": losses[-1],
             "predictedChange": float(predicted), "firstChange": losses[1] - losses[0],
             **taught_words(label, steps, before[label], after[label], losses, predicted),
-            **read(model, digit, label, network)}
+            "preview": preview_words(bp), **reading}
+
+
+def preview_words(bp: Backprop) -> str:
+    """What the next step on this digit would do (the pass ``bp``'s own step, read again by
+    the engine but not taken), in plain words for the page's preview."""
+    t = bp.target
+    return (f"Press 'teach' again and the probability of '{t}' would go from "
+            f"{style.percent(bp.probabilities[t])} to {style.percent(bp.probabilities_after[t])},"
+            f" and the loss from {style.amount(bp.loss)} to {style.amount(bp.loss_after)}. "
+            "The figure's stages show this step.")
 
 
 def taught_words(label: int, steps: int, before: float, after: float, losses: list[float],
