@@ -389,8 +389,7 @@ def test_every_weight_on_the_page_is_engine_grad(written, data):
     # An independent computation: a fresh graph, engine.grad, for every weight of the
     # untrained network on the '3'; the page holds the same numbers as it prints them.
     text = (written / "explore.html").read_text()
-    page = json.loads(re.search(r'<script id="data" type="application/json">(.*?)</script>',
-                                text, re.S).group(1))
+    page = explorer.page_data(text)
     shown = page["passes"]["untrained/3"]
     model = MLP(64, [16, 16, 10], rng=0)
     x, _ = image(data, 3)
@@ -475,7 +474,7 @@ def test_going_back_from_the_last_stage_gives_back_the_storys_network(browser, w
     # untrained story's captions.
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto((written / "explore.html").as_uri())
-    data = json.loads(page.text_content("#data"))
+    data = explorer.page_data((written / "explore.html").read_text())
     on = "document.querySelector('#networks button.on').textContent"
     assert page.evaluate(on) == "untrained"
     for _ in range(6):
@@ -537,7 +536,7 @@ def test_the_explorer_dashes_negative_weights_and_rings_differ_in_dash(browser, 
     # Issue 22, item 7 (not colour alone), in the explorer as its script draws it.
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto((written / "explore.html").as_uri())
-    data = json.loads(page.text_content("#data"))
+    data = explorer.page_data((written / "explore.html").read_text())
     rings = {}
     for network in ("untrained", "trained"):
         w = data["weights"][network]["w"]
@@ -606,3 +605,34 @@ def test_axe_finds_nothing_on_the_index(browser, written, size):
     page.goto((written / "index.html").as_uri())
     assert axe_violations(page) == []
     page.close()
+
+
+@pytest.mark.slow
+def test_the_explorer_weighs_at_most_600_kb_and_opens_its_packed_data(browser, written):
+    # Issue 22, item 9: two networks × three digits (the command's default explorer) were
+    # 837 KB, 702 KB of them the data; the data is now written deflated and base64-coded.
+    path = written / "explore.html"
+    text = path.read_text(encoding="utf-8")
+    assert path.stat().st_size <= 600_000
+    block = re.search(r'<script id="data" type="application/json">(.*?)</script>', text,
+                      re.S).group(1)
+    assert set(json.loads(block)) == {"deflate", "size"}
+    data = explorer.page_data(text)
+    assert set(data["passes"]) == {f"{n}/{d}" for n in ("untrained", "trained") for d in (3, 8, 1)}
+    # The browser opens it, offline from file://, to the very data Python wrote.
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    assert json.loads(page.evaluate("JSON.stringify(DATA)")) == data
+    assert page.evaluate("explorer.stage()") == "forward" and errors == []
+    page.close()
+
+
+def test_packed_data_round_trips_and_plain_data_is_read_as_it_is():
+    data = {"passes": {"untrained/3": {"p": ["P 0.115", "−0.5 <&> é"]}}, "sizes": [64, 10]}
+    block = explorer.pack(data)
+    assert "<" not in block and "&" not in block and explorer.unpack(block) == data
+    assert explorer.unpack(json.dumps(data)) == data  # a page written before packing
+    with pytest.raises(ValueError, match="no <script id=\"data\"> block"):
+        explorer.page_data("<html></html>")

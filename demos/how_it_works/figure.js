@@ -1,6 +1,13 @@
 "use strict";
 // Every number shown comes from this data, written by the engine; the page only shows it.
-let DATA = JSON.parse(document.getElementById("data").textContent);
+let DATA = unpack(JSON.parse(document.getElementById("data").textContent));
+function unpack(block) {
+  // The page writes its data deflated and base64-coded (explorer.py's pack: a third of the
+  // weight); inflate.js opens it. Plain data (the studio's load(data)) is taken as it is.
+  if (block.deflate === undefined) return block;
+  const bytes = Uint8Array.from(atob(block.deflate), c => c.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(inflate(bytes, new Uint8Array(block.size))));
+}
 const COLOURS = DATA.style.colours;  // the palette of engine/viz/style.py
 const KEYS = DATA.passes[Object.keys(DATA.passes)[0]].stages.map(s => s.key);
 const NAMES = {forward: "Forward pass", step1: "Step 1", step2: "Step 2", step3: "Step 3",
