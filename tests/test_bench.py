@@ -39,3 +39,30 @@ def test_every_engine_in_the_size_bench_trains_the_same_weights(nin, nouts, batc
         for (W, b), (W2, b2) in zip(ours, run.weights(), strict=True):
             assert np.allclose(W, W2, rtol=1e-10, atol=1e-12), name
             assert np.allclose(b, b2, rtol=1e-10, atol=1e-12), name
+
+
+def test_the_page_bench_reports_a_missing_chromium(monkeypatch, capsys):
+    bench = load("bench_pages")
+    monkeypatch.setattr(bench, "CHROMIUM", None)
+    assert bench.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "missing, not measured" in out and "Traceback" not in out
+
+
+@pytest.mark.slow
+def test_the_page_bench_times_the_explorer_and_the_studio():
+    # The real command, as a user runs it: every measure printed, each against the goal.
+    import subprocess
+
+    pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("uvicorn")
+    bench = load("bench_pages")
+    if bench.CHROMIUM is None:
+        pytest.skip("no chromium (apt-get install chromium)")
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_pages.py"), "--quick"],
+                         capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    for measure in ("opening its data", "a stage change", "a neuron selected",
+                    "a line selected", "answer to a drawing"):
+        assert measure in run.stdout, run.stdout
+    assert run.stdout.count("the 100 ms goal") == 4

@@ -1,0 +1,187 @@
+"""Page speed: the explorer's stage changes and selections, and the studio's answer to a
+drawing, timed in headless Chromium against the 100 ms goal (issue 22, item 9).
+
+    pip install -e ".[test,studio]"      # Playwright; the browser is the system's Chromium
+    apt-get install chromium             # a missing Chromium or Playwright is reported
+    python bench/bench_pages.py          # --quick: one digit in the explorer, fewer repeats
+
+What is timed, each with ``performance.now()`` in the page:
+
+1. explore.html as ``python -m demos.how_it_works`` writes it (two networks × three digits):
+   opening its data (the base64 block inflated and parsed); ``window.explorer.go(i)`` to every
+   stage, forward then back; ``window.explorer.select`` of a neuron of every layer and of a
+   drawn line of every stage. Two figures each: the call plus a forced layout ("layout"),
+   and from the call to the next frame ("frame": a requestAnimationFrame, then a task after
+   it, so the frame's paint is in), which the goal is read against.
+2. The studio (``python -m demos.studio``'s trained network and its starting points, served
+   on a free port as the tests serve it): a press on a sample digit, from the request to the
+   explorer drawing the answer (``window.explorer.load`` returned), and to the next frame.
+
+The figures are medians and maxima over the repeats; the machine's other load counts in
+them, so a run on a busy machine is slower than a learner's laptop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import shutil
+import statistics
+import sys
+import tempfile
+from argparse import Namespace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
+
+GOAL_MS = 100.0
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# In the page: run `call` (a function), force a layout, wait for the next frame to be drawn;
+# [ms to the layout, ms to the frame].
+TIMED = """async call => {
+  const start = performance.now();
+  call();
+  document.body.getBoundingClientRect();
+  const layout = performance.now() - start;
+  await new Promise(done => requestAnimationFrame(() => setTimeout(done, 0)));
+  return [layout, performance.now() - start];
+}"""
+
+
+def timed(page, call: str) -> tuple[float, float]:
+    """``call`` (JavaScript naming a function of no arguments) timed in ``page``."""
+    return tuple(page.evaluate(f"({TIMED})({call})"))
+
+
+def line(name: str, times: list[tuple[float, float]]) -> str:
+    """One result: the medians and maxima of both figures, and the frame's against the goal."""
+    layout, frame = [t[0] for t in times], [t[1] for t in times]
+    verdict = "meets" if max(frame) <= GOAL_MS else "MISSES"
+    return (f"   {name:<30} layout median {statistics.median(layout):6.1f} ms, max "
+            f"{max(layout):6.1f} ms; frame median {statistics.median(frame):6.1f} ms, max "
+            f"{max(frame):6.1f} ms  ({verdict} the {GOAL_MS:.0f} ms goal, n = {len(times)})")
+
+
+def explorer_page(out: Path, quick: bool) -> Path:
+    """explore.html as the command writes it (``--quick``: one digit, one epoch)."""
+    from demos.how_it_works import cli
+
+    argv = ["--out", str(out)] + (["--digits", "3", "--epochs", "1"] if quick else [])
+    with contextlib.redirect_stdout(io.StringIO()):  # its progress lines are not the bench's
+        code = cli.main(argv)
+    if code != 0:
+        raise SystemExit("python -m demos.how_it_works failed: see above")
+    return out / "explore.html"
+
+
+def bench_explorer(browser, path: Path, repeat: int) -> None:
+    packed = '{"deflate":' in path.read_text(encoding="utf-8")
+    print(f"1. The explorer: {path.stat().st_size / 1000:.0f} KB "
+          f"({'its data deflated' if packed else 'its data plain JSON'})")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    opening = [page.evaluate("""() => { const start = performance.now();
+        unpack(JSON.parse(document.getElementById("data").textContent));
+        return performance.now() - start; }""") for _ in range(repeat)]
+    print(f"   {'opening its data':<30} median {statistics.median(opening):6.1f} ms, max "
+          f"{max(opening):6.1f} ms (once, as the page opens)")
+    count = page.evaluate("explorer.stages().length")
+    order = [*range(1, count), *range(count - 2, -1, -1)]  # every stage, forward and back
+    print(line("a stage change", [timed(page, f"() => explorer.go({i})")
+                                  for _ in range(repeat) for i in order]))
+    sizes = page.evaluate("DATA.sizes")
+    neurons = [f"n{layer}-{j}" for layer, size in enumerate(sizes) for j in (0, size - 1)]
+    print(line("a neuron selected", [timed(page, f"() => explorer.select('{n}')")
+                                     for _ in range(repeat) for n in neurons]))
+    times = []
+    for i in range(count):
+        page.evaluate(f"explorer.go({i})")
+        shown = page.evaluate("""[...document.querySelectorAll('line.w')]
+            .filter(l => l.style.display !== 'none').map(l => l.id)""")
+        for _ in range(repeat):
+            for name in shown[:: max(1, len(shown) // 8)]:
+                times.append(timed(page, f"() => explorer.select('{name}')"))
+    print(line("a line selected", times))
+    page.close()
+
+
+def studio_server(run: Path):
+    """The studio as ``python -m demos.studio`` makes it (its network trained first, into
+    ``run``), served on a free port: a context manager yielding its address."""
+    from demos.studio import app, cli, lesson
+
+    args = Namespace(model=None, out=str(run), prog="python -m demos.studio")
+    model, norm, run_dir = cli.model_and_normalisation(args, lambda _: None)
+    studio = app.Studio(model, norm, run_dir, cli.samples(), lesson.starting_points(model, norm))
+    return app.running(studio)
+
+
+def bench_studio(browser, run: Path, repeat: int) -> None:
+    print("\n2. The studio: a sample digit pressed, request → the explorer drew the answer")
+    try:
+        server = studio_server(run)
+    except ImportError as e:
+        print(f"   missing, not measured ({e.name}: pip install -e '.[studio]')")
+        return
+    with server as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.wait_for_function("() => window.studio && window.studio.last")
+        times = []
+        for _ in range(repeat):
+            for digit in range(10):
+                times.append(tuple(page.evaluate(STUDIO, digit)))
+        page.close()
+    print(line("answer to a drawing", times))
+
+
+# In the studio: press a sample digit's button; [ms until window.explorer.load returned (the
+# answer shown), ms until the frame after it].
+STUDIO = """async digit => {
+  const load = window.explorer.load;
+  const shown = new Promise(done => { window.explorer.load = data => {
+    load(data); done(performance.now()); }; });
+  const start = performance.now();
+  document.querySelector(`#samples button[data-sample='${digit}']`).click();
+  const at = await shown;
+  window.explorer.load = load;
+  document.body.getBoundingClientRect();
+  await new Promise(done => requestAnimationFrame(() => setTimeout(done, 0)));
+  return [at - start, performance.now() - start];
+}"""
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="one digit in the explorer, one repeat")
+    parser.add_argument("--repeat", type=int, default=5, help="timing repeats")
+    args = parser.parse_args(argv)
+    repeat = 1 if args.quick else args.repeat
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("Playwright: missing, not measured (pip install -e '.[test]')")
+        return 0
+    if CHROMIUM is None:
+        print("Chromium: missing, not measured (apt-get install chromium)")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        path = explorer_page(Path(tmp) / "how", args.quick)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            print(f"Headless Chromium ({browser.version}), 1280×900; goal: each ≤ "
+                  f"{GOAL_MS:.0f} ms\n")
+            bench_explorer(browser, path, repeat)
+            bench_studio(browser, Path(tmp) / "studio", repeat)
+        finally:
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
