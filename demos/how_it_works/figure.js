@@ -52,6 +52,7 @@ function buttons(host, items, label, active, pick) {
 }
 function draw() {
   const P = current(), S = P.stages[stage], N = weights();
+  const inFigure = $("net").contains(document.activeElement);  // kept there after the redraw
   lines.forEach((el, i) => {
     const [layer, j, k] = where[i];
     const [colour, width, opacity, dash] = N.lines[i].split(" ");
@@ -83,6 +84,7 @@ function draw() {
   $("overlay").innerHTML = S.overlay;
   $("legend").innerHTML = S.legend;
   $("title").textContent = S.title;
+  $("net-title").textContent = `${S.title}: the ${network} network reading a '${digit}'`;
   $("stage-title").textContent = S.title;
   caption(S);
   const A = P.apply, box = $("apply-box");
@@ -101,6 +103,7 @@ function draw() {
   buttons($("digits"), DATA.digits, d => `'${d}'`, d => d === digit,
           d => { digit = d; draw(); });
   details();
+  keepStop(inFigure);
 }
 let mathsOpen = false;  // whether the reader opened "show the maths": kept from stage to stage
 function caption(S) {
@@ -206,7 +209,9 @@ function select(id) {
   if (m) selected = {kind: "weight", layer: +m[1], j: +m[2], k: +m[3]};
   else if (n) selected = {kind: "neuron", layer: +n[1], j: +n[2]};
   else return false;
-  details(); return true;
+  details();
+  place(id, document.activeElement === $(id));  // the tab stop follows the selection
+  return true;
 }
 function nearest(e) {
   // The drawn line nearest the click, within REACH CSS px (where lines cross or meet, the
@@ -236,9 +241,150 @@ $("net").addEventListener("click", e => {
 $("prev").onclick = () => go(stage - 1);
 $("next").onclick = () => go(stage + 1);
 $("apply").onclick = apply;
+// --- The figure by keyboard: one tab stop (a roving tabindex), announced by its label ------
+// Its columns, left to right: the image's pixels, the lines (with their black arrows) into
+// hidden layer 1, hidden layer 1, … the outputs. ←/→ move between columns, ↑/↓ within one,
+// Home/End to its ends, Enter/Space select as a click does; lines not drawn are skipped.
+const SVG_NS = "http://www.w3.org/2000/svg";
+let focusId = null, focusAt = null;  // the tab stop's id, and where it was (drawing units)
+const focusRing = document.createElementNS(SVG_NS, "g");
+focusRing.id = "focus-ring"; focusRing.setAttribute("aria-hidden", "true");
+$("net").append(focusRing);
+function weightOrder(a, b) {
+  // Into the same neuron, one input after another, each line before its black arrow.
+  const key = el => { const m = /^(d?)w\d+-(\d+)-(\d+)$/.exec(el.id); return [+m[2], +m[3], m[1]]; };
+  const [x, y] = [key(a), key(b)];
+  return x[0] - y[0] || x[1] - y[1] || (x[2] < y[2] ? -1 : x[2] > y[2] ? 1 : 0);
+}
+function columns() {
+  const cols = [];
+  for (let layer = 0; layer < DATA.sizes.length; layer++) {
+    if (layer > 0) {
+      const drawn = lines.filter(el => el.style.display !== "none" &&
+                                       el.id.startsWith(`w${layer}-`));
+      const arrows = [...$("overlay").querySelectorAll(`[id^="dw${layer}-"]`)];
+      cols.push([...drawn, ...arrows].sort(weightOrder));
+    }
+    cols.push([...$("net").querySelectorAll(`.n[id^="n${layer}-"]`)]);
+  }
+  return cols.filter(col => col.length);
+}
+function centre(el) {
+  const b = el.getBBox();
+  return {x: b.x + b.width / 2, y: b.y + b.height / 2};
+}
+function said(value) {
+  // A number as a screen reader should say it: a real minus sign, read "minus".
+  return String(value).replace(/^-/, "−");
+}
+function sign(value) {
+  const x = parseFloat(String(value).replace("−", "-"));
+  return x > 0 ? ["solid: positive", "it grows"] : x < 0 ? ["dashed: negative", "it shrinks"]
+    : ["zero", "no change"];
+}
+function spoken(id) {
+  // What the element says when it has the focus: its plain name and its value, the sign in
+  // words (a line's dash is its sign, not only its colour).
+  const P = current(), S = P.stages[stage], m = /^(d?)w(\d+)-(\d+)-(\d+)$/.exec(id);
+  if (m) {
+    const [layer, j, k] = [+m[2], +m[3], +m[4]];
+    const names = `${P.neurons[layer - 1][k].name} into ${P.neurons[layer][j].name}`;
+    if (!m[1]) {
+      const w = weights().w[layer - 1][j][k];
+      return `weight from ${names}: ${said(w)} (${sign(w)[0]})`;
+    }
+    const dw = P.weights[layer - 1].dw[j][k], times = $(id).dataset.times;
+    return `black arrow, the change in one step of the weight from ${names}: ${said(dw)} ` +
+      `(${sign(dw)[1]})${times ? `, drawn ${times} longer than true` : ""}`;
+  }
+  const n = /^n(\d+)-(\d+)$/.exec(id), layer = +n[1], N = P.neurons[layer][+n[2]];
+  if (layer === 0) return `${N.name}: ink ${N.ink}`;
+  if (N.p !== undefined) return `${N.name}: P ${S.key === "apply" ? N.pAfter : N.p}`;
+  return `${N.name}: output ${said(N.a)}`;
+}
+function place(id, focus) {
+  // Make the element ``id`` the figure's one tab stop, labelled, and focus it if ``focus``.
+  const old = focusId && $(focusId), el = $(id);
+  if (!el || el.style.display === "none") return;  // (a line not drawn: never a stop)
+  if (old) ["tabindex", "role", "aria-label"].forEach(a => old.removeAttribute(a));
+  focusId = id; focusAt = centre(el);
+  el.setAttribute("tabindex", "0"); el.setAttribute("role", "button");
+  el.setAttribute("aria-label", spoken(id));
+  if (focus) el.focus();
+  ring();
+}
+function keepStop(focus) {
+  // After a redraw: the same element if it is still drawn, else the one drawn nearest it.
+  const all = columns().flat();
+  let el = all.find(e => e.id === focusId);
+  if (!el && focusAt) {
+    const far = e => { const c = centre(e); return Math.hypot(c.x - focusAt.x, c.y - focusAt.y); };
+    el = all.reduce((a, b) => (far(b) < far(a) ? b : a), all[0]);
+  }
+  el = el || all[0];
+  if (el) place(el.id, focus);
+}
+function ring() {
+  // A thick dashed ring (on a white one, for dark pixels) around the focused element, 4 CSS
+  // px clear of it (or 4 units, when the figure is large): a tube along a line, a circle
+  // round a neuron, a box round a pixel or an arrow.
+  const el = focusId && $(focusId), m = $("net").getScreenCTM();
+  focusRing.replaceChildren();
+  if (!el || document.activeElement !== el || !m) return;
+  const pad = Math.max(4, 4 / Math.hypot(m.a, m.b)), shape = document.createElementNS(
+    SVG_NS, el.tagName === "line" ? "polygon" : el.tagName === "circle" ? "circle" : "rect");
+  if (el.tagName === "line") {
+    const [x1, y1, x2, y2] = ["x1", "y1", "x2", "y2"].map(a => Number(el.getAttribute(a)));
+    const long = Math.hypot(x2 - x1, y2 - y1) || 1;
+    const [ux, uy] = [(x2 - x1) / long * pad, (y2 - y1) / long * pad];
+    shape.setAttribute("points", [[x1 - ux - uy, y1 - uy + ux], [x2 + ux - uy, y2 + uy + ux],
+      [x2 + ux + uy, y2 + uy - ux], [x1 - ux + uy, y1 - uy - ux]].map(p => p.join(",")).join(" "));
+  } else if (el.tagName === "circle") {
+    ["cx", "cy"].forEach(a => shape.setAttribute(a, el.getAttribute(a)));
+    shape.setAttribute("r", Number(el.getAttribute("r")) + pad);
+  } else {
+    const b = el.getBBox();
+    [["x", b.x - pad], ["y", b.y - pad], ["width", b.width + 2 * pad],
+     ["height", b.height + 2 * pad]].forEach(([a, v]) => shape.setAttribute(a, v));
+  }
+  const under = shape.cloneNode();
+  under.classList.add("under"); shape.classList.add("ring");
+  focusRing.append(under, shape);
+}
+function move(e) {
+  // An arrow key, Home or End in the figure moves the focus; Enter or Space selects.
+  if (e.key === "Enter" || e.key === " ") { select(focusId); e.preventDefault(); return; }
+  const cols = columns(), c = cols.findIndex(col => col.some(el => el.id === focusId));
+  if (c < 0) return;
+  const col = cols[c], i = col.findIndex(el => el.id === focusId);
+  const across = {ArrowRight: cols[c + 1], ArrowLeft: cols[c - 1]}[e.key];
+  const along = {ArrowDown: col[i + 1], ArrowUp: col[i - 1], Home: col[0],
+                 End: col[col.length - 1]}[e.key];
+  if (!across && !along && !(e.key in {ArrowRight: 1, ArrowLeft: 1, ArrowDown: 1, ArrowUp: 1})) {
+    return;
+  }
+  e.preventDefault();
+  let next = along;
+  if (across) {  // the element of the next column level with this one
+    const y = centre(col[i]).y, off = el => Math.abs(centre(el).y - y);
+    next = across.reduce((a, b) => (off(b) < off(a) ? b : a), across[0]);
+  }
+  if (next) place(next.id, true);
+}
+$("net").addEventListener("focusin", ring);
+$("net").addEventListener("focusout", ring);  // (the focus is nowhere yet: no ring)
+function typing(el) {
+  // Whether keys go into a text field, a menu or editable text: theirs, never the stage's.
+  return Boolean(el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"]
+                                                  .includes(el.tagName)));
+}
 document.addEventListener("keydown", e => {
-  if (e.key === "ArrowRight") { go(stage + 1); e.preventDefault(); }
-  if (e.key === "ArrowLeft") { go(stage - 1); e.preventDefault(); }
+  if (e.altKey || e.ctrlKey || e.metaKey || e.isComposing || typing(e.target)) return;
+  // Page Up/Down change the stage anywhere, ←/→ too outside the figure (in it they move).
+  const inFigure = $("net").contains(e.target);
+  const step = {PageDown: 1, PageUp: -1,
+                ...(inFigure ? {} : {ArrowRight: 1, ArrowLeft: -1})}[e.key];
+  if (step) { go(stage + step); e.preventDefault(); } else if (inFigure) move(e);
 });
 // New passes for the same drawing (the studio's live numbers): shown at the current stage.
 function load(data) {

@@ -357,13 +357,31 @@ def legend(items: list[LegendItem], top: float = HEIGHT - 112) -> str:
     return "\n".join(parts)
 
 
+# What the explorer's figure says to a screen reader, and the keys it answers.
+KEYS_DESCRIPTION = (
+    "The network as columns, left to right: the 8×8 input image, the lines (weights) into "
+    "hidden layer 1, hidden layer 1, the lines into hidden layer 2, hidden layer 2, the lines "
+    "into the outputs, the outputs; black arrows sit with their lines. Tab into the figure, "
+    "then the left and right arrow keys move between columns, up and down within one, Home "
+    "and End to a column's first and last; Enter or Space shows the numbers in the panel. "
+    "Page Up and Page Down change the stage.")
+
+
 def svg(title: str, body: str, interactive: bool = False) -> str:
-    """A whole figure: a title, the drawing, white background; ``interactive`` adds the id
-    the explorer looks for."""
-    name = ' id="net"' if interactive else ""
-    return (f'<svg xmlns="http://www.w3.org/2000/svg"{name} viewBox="0 0 {WIDTH} {HEIGHT}" '
-            f'width="{WIDTH}" height="{HEIGHT}" font-family="{FONT}">\n'
-            f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>\n'
+    """A whole figure: a title (drawn, and as its <title> for screen readers), the drawing,
+    white background; ``interactive``: the explorer's figure, with the id its script looks
+    for, a group a screen reader passes keys to, and a <desc> saying which keys move in it."""
+    if interactive:  # its <title> is the stage's, written by the explorer's script
+        head = ('<svg xmlns="http://www.w3.org/2000/svg" id="net" role="application" '
+                'aria-labelledby="net-title" aria-describedby="net-desc"'
+                f'>\n<title id="net-title">{html.escape(title or "The network")}</title>\n'
+                f'<desc id="net-desc">{html.escape(KEYS_DESCRIPTION)}</desc>\n')
+    else:
+        head = (f'<svg xmlns="http://www.w3.org/2000/svg">\n'
+                f'<title>{html.escape(title)}</title>\n')
+    head = head.replace(">", f' viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+                        f'height="{HEIGHT}" font-family="{FONT}">', 1)
+    return (head + f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>\n'
             + text(WIDTH / 2, 30, title, size=19, weight="bold", id="title") + "\n"
             + body + "\n</svg>\n")
 
