@@ -30,6 +30,33 @@ class NodeNames:
         return f"v{self._index[node]}"
 
 
+def neuron_name(layer: int, neuron: int, layers: int, output: str | None = None) -> str:
+    """The one name of a network's neuron, used by every page and drawing: neuron ``neuron``
+    (counted from 0) of ``layer`` (counted from 1, the first layer of neurons) in a network of
+    ``layers`` layers of neurons. "hidden layer 2, neuron 5" (nn's ``layers.1.neurons.5``), or
+    in the last layer "output '3'" (``output``: the class it stands for) or "output 3"."""
+    if layer < layers:
+        return f"hidden layer {layer}, neuron {neuron}"
+    return f"output {neuron}" if output is None else f"output '{output}'"
+
+
+def neuron_label(params) -> str:
+    """The engine's label of a neuron, from its parameters' labels: the longest dotted prefix
+    they share (``layers.1.neurons.5`` for ``layers.1.neurons.5.w.0`` … and ``….b``), or ""
+    when some are unlabelled or they share none."""
+    if not params or any(not p.label for p in params):
+        return ""
+    labels = [p.label.split(".") for p in params]
+    shared: list[str] = []
+    for parts in zip(*labels, strict=False):
+        if len(set(parts)) > 1:
+            break
+        shared.append(parts[0])
+    if len(labels) == 1:  # a lone weight, no bias: its module is its label less ".w.0"
+        shared = labels[0][:-2]
+    return ".".join(shared)
+
+
 def describe(node: Node) -> str:
     """A node for an error message: its label and value, or its op and value."""
     if node.label:

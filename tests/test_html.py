@@ -214,7 +214,7 @@ def test_a_digit_networks_page_is_small_and_reaches_any_neuron_in_a_few_clicks(b
     # Outputs by class, in order; the loss's parts by name; no "-0" anywhere.
     texts = "[...document.querySelectorAll('text')].map(t => t.textContent)"
     labels = [t for t in page.evaluate(texts) if t.startswith("output ")]
-    assert labels == [f"output {k}" for k in range(10)]
+    assert labels == [f"output '{k}'" for k in range(10)]  # the explorer's names
     svg = page.inner_html("#graph")
     assert all(f">{name}<" in svg for name in ("loss", "logsumexp", "zmax", "Σexp"))
     page.click("#end")
@@ -398,4 +398,124 @@ def test_the_current_and_the_changed_nodes_differ_in_line_style_not_only_in_colo
     assert current and set(current) == {"none"}
     assert changed and "none" not in changed
     assert errors == []
+    page.close()
+
+
+@pytest.mark.slow
+def test_a_neuron_has_the_explorers_name_in_the_steppers_drawing_and_step_text(browser, data,
+                                                                              tmp_path):
+    """One name per neuron (issue 22): the explorer's "hidden layer 2, neuron 5" and "output
+    '3'" were "neuron 21" and "output 3" in the stepper; the engine's label comes second."""
+    import json
+    import re
+
+    from demos.how_it_works import cli, explorer
+    from demos.how_it_works.numbers import backprop
+    from tests.conftest import image
+
+    model = MLP(64, [16, 16, 10], rng=0)
+    x, pixels = image(data, 3)
+    run = explorer.Run("untrained", 3, backprop(model, x, pixels, 3), "", ())
+    shown = explorer.data([run])["passes"]["untrained/3"]["neurons"]  # [0] is the pixels
+    path = tmp_path / "stepper.html"
+    cli.write_stepper(model, x, 3, path)  # what `python -m demos.how_it_works --html` writes
+    text = path.read_text(encoding="utf-8")
+    page_data = json.loads(re.search(r'<script id="data" type="application/json">(.*?)'
+                                     r"</script>", text, re.S).group(1))
+    by_label = {label: name for name, label in page_data["neurons"]}
+    page, _, errors = open_page(browser, path)
+    drawn = set(page.evaluate("[...document.querySelectorAll('#graph text')]"
+                              ".map(t => t.textContent)"))
+    titles = set(page.evaluate("[...document.querySelectorAll('#graph g.node > title')]"
+                               ".map(t => t.textContent)"))  # a neuron's tooltip
+    assert len(by_label) == 42
+    for layer, row in enumerate(shown[1:]):
+        for j, item in enumerate(row):
+            label = f"layers.{layer}.neurons.{j}"
+            assert by_label[label] == item["name"], label
+            assert item["name"] in drawn and f"{item['name']} ({label})" in titles
+    assert by_label["layers.1.neurons.5"] == "hidden layer 2, neuron 5"
+    assert by_label["layers.2.neurons.3"] == "output '3'"
+    # At a step inside a neuron, its name and label stand over the engine's step text.
+    page.click("#backward")
+    for _ in range(40):
+        if "hidden layer 2, neuron 5 " in page.inner_text("#where"):
+            break
+        page.click("#next-neuron")
+    assert page.inner_text("#where") == "In hidden layer 2, neuron 5 (layers.1.neurons.5)"
+    current = page.evaluate("[...document.querySelectorAll('.current > title')]"
+                            ".map(t => t.textContent)")
+    assert current == ["hidden layer 2, neuron 5 (layers.1.neurons.5)"]
+    assert errors == []
+    page.close()
+
+
+def measure(page) -> dict:
+    """What a reader sees of the stepper, in CSS px: its step text's size, the drawing's
+    smallest text, its controls' smallest sides, and how far the page scrolls sideways."""
+    return page.evaluate("""() => {
+      const px = (e) => parseFloat(getComputedStyle(e).fontSize);
+      const texts = [...document.querySelectorAll('#graph svg text')].map(
+        (t) => parseFloat(t.getAttribute('font-size')) * t.getScreenCTM().a);
+      const controls = [...document.querySelectorAll('button, select, input')]
+        .filter((e) => e.offsetParent).map((e) => e.getBoundingClientRect());
+      return {explain: px(document.getElementById('explain')),
+              where: px(document.getElementById('where') || document.body),
+              text: Math.min(...texts),
+              width: Math.min(...controls.map((r) => r.width)),
+              height: Math.min(...controls.map((r) => r.height)),
+              sideways: document.documentElement.scrollWidth - innerWidth,
+              drawing: document.querySelector('#graph svg').getBoundingClientRect().width};
+    }""")
+
+
+@pytest.mark.parametrize("mlp", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_a_projector_reads_the_step_text_the_graph_and_the_controls(browser, tmp_path, mlp):
+    """At 1280x900 the step text is 16 px and the controls at least 28 px (13.6 px and 13 px
+    checkboxes before); the graph's smallest text is 14 px (12 px: Graphviz's pt drawn as px),
+    and at 200% zoom (640x450 at device scale 2) it is as many CSS px, twice the device px."""
+    root = digit_loss() if mlp else build("tanh(a*b + c)", {"a": 2, "b": -3, "c": 6.5})
+    path = export_html(root, tmp_path / "projector.html")
+    sizes = {}
+    for name, options in {"1280": {"viewport": {"width": 1280, "height": 900}},
+                          "zoom": {"viewport": {"width": 640, "height": 450},
+                                   "device_scale_factor": 2}}.items():
+        page = browser.new_page(**options)
+        page.goto(path.as_uri())
+        page.evaluate("stepper.goTo(Math.floor(stepper.steps() * 0.8))")
+        sizes[name] = measure(page)
+        page.close()
+    big = sizes["1280"]
+    assert big["explain"] >= 16 and big["where"] >= 16
+    assert big["width"] >= 28 and big["height"] >= 28
+    assert big["text"] >= 14 - 0.01 and big["sideways"] == 0
+    zoom = sizes["zoom"]  # CSS px at device scale 2: at least as many is twice as large
+    assert zoom["text"] >= big["text"] - 0.01 and zoom["drawing"] >= big["drawing"] - 1
+    assert zoom["sideways"] == 0
+
+
+@pytest.mark.parametrize("mlp", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_a_phone_shows_the_stepper_without_sideways_scrolling(browser, tmp_path, mlp):
+    """At 390x844 (no viewport tag before: laid out at 980 px and shrunk to 40%) nothing
+    scrolls sideways but the graph, in its own labelled, focusable region; every control is
+    at least 24x24 px; the stepping works by touch."""
+    root = digit_loss() if mlp else build("tanh(a*b + c)", {"a": 2, "b": -3, "c": 6.5})
+    path = export_html(root, tmp_path / "phone.html")
+    text = path.read_text(encoding="utf-8")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=3,
+                            is_mobile=True, has_touch=True)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    for _ in range(3):
+        page.tap("#next")
+    assert page.evaluate("stepper.done()") >= 3
+    sizes = measure(page)
+    assert sizes["sideways"] == 0 and sizes["width"] >= 24 and sizes["height"] >= 24
+    assert sizes["explain"] >= 16 and sizes["text"] >= 14 - 0.01
+    graph = page.locator("#graph")
+    assert graph.get_attribute("tabindex") == "0" and graph.get_attribute("aria-label")
+    assert page.evaluate("document.getElementById('graph').scrollWidth") > 390
+    assert axe_violations(page) == [] and errors == []
     page.close()

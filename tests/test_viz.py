@@ -160,18 +160,18 @@ def test_mlp_loss_graph_renders_collapsed_and_legible(digit_loss, tmp_path):
     texts = svg_texts(path)
     caption = next(t for t in texts if t.startswith("Collapsed view"))
     assert f"{count:,} nodes drawn as 42 neurons in 2 layers" in caption and "expand=" in caption
-    assert "layer 1 (32 neurons)" in texts and "layer 2 (10 neurons)" in texts
+    assert "hidden layer 1 (32 neurons)" in texts and "outputs (10 neurons)" in texts
     assert "64×32 weights" in texts and "32×10 weights" in texts
     # Collapsed: single weights are not drawn, only neurons.
     assert f"grad {model.layers[0].neurons[5].w[0].grad:.4f}" not in " ".join(texts)
-    assert "neuron 5" in texts
+    assert "hidden layer 1, neuron 5" in texts  # engine.text.neuron_name: nn's layers.0.neurons.5
 
 
 def test_one_neuron_expands_in_full(digit_loss):
     model, loss = digit_loss
     weight = model.layers[0].neurons[5].w[3]
     source = draw_dot(loss, expand=[weight]).source
-    assert "neuron 5 (expanded)" in source and "1 expanded" in source
+    assert "hidden layer 1, neuron 5 (expanded)" in source and "1 expanded" in source
     assert f"layers.0.neurons.5.w.3 | data {weight.data:.4f}" in source
     assert "layers.0.neurons.6.w.3" not in source  # the other neurons stay collapsed
 

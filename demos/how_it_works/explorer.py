@@ -26,6 +26,7 @@ from demos.how_it_works.numbers import Backprop
 from demos.how_it_works.web import asset, stylesheet
 from demos.how_it_works.words import estimate, glossary
 from engine.files import json_text, some
+from engine.text import neuron_name
 from engine.viz import style
 from engine.viz.style import PANEL_DIGITS, grey, loss_number, probability
 from engine.viz.style import panel_number as show  # every number of the panel
@@ -45,9 +46,9 @@ class Run:
 def _neuron_names(bp: Backprop) -> list[list[str]]:
     side = int(round(bp.sizes[0] ** 0.5))
     names = [[f"pixel (row {i // side}, col {i % side})" for i in range(bp.sizes[0])]]
-    for layer in range(1, len(bp.sizes) - 1):
-        names.append([f"hidden layer {layer}, neuron {j}" for j in range(bp.sizes[layer])])
-    names.append([f"output '{j}'" for j in range(bp.sizes[-1])])
+    layers = len(bp.sizes) - 1  # one name per neuron, the stepper's too (engine.text)
+    names += [[neuron_name(layer, j, layers, str(j)) for j in range(bp.sizes[layer])]
+              for layer in range(1, layers + 1)]
     return names
 
 

@@ -25,7 +25,7 @@ from engine.autodiff import local_grads, topological_order
 from engine.neuron import Neuron, find_neurons
 from engine.node import Node
 from engine.ops import OPS
-from engine.text import NodeNames
+from engine.text import NodeNames, neuron_label, neuron_name
 from engine.viz import style
 from engine.viz.style import graph_number as number_text
 
@@ -132,6 +132,31 @@ def neuron_fields(n: Neuron) -> tuple[str, str]:
     total, out = number_text(n.total.data), number_text(n.out.data)
     # A no-break space: Graphviz drops a plain space after "Σ" in a record field.
     return f"Σ\u00a0{total}", f"{n.parts.activation_name} → {out}"
+
+
+def neuron_names(order: list[Node], neurons: list[Neuron]) -> dict[Neuron, tuple[str, str]]:
+    """Each neuron's (name, engine label), as every drawing and page calls it: the name by
+    :func:`engine.text.neuron_name` from its layer and its place in that layer (the last
+    layer's by class, when a loss reads them as classes), the label from its parameters'."""
+    layers = max((n.layer for n in neurons), default=0)
+    names = {}
+    for layer in range(1, layers + 1):
+        members = [n for n in neurons if n.layer == layer]
+        classes = output_classes(order, members) if layer == layers else {}
+        for j, n in enumerate(sorted(members, key=lambda n: classes.get(n, -1))):
+            output = str(classes[n]) if n in classes else None
+            names[n] = (neuron_name(layer, j, layers, output), neuron_label(n.params))
+    return names
+
+
+def output_classes(order: list[Node], members: list[Neuron]) -> dict[Neuron, int]:
+    """The last layer's neurons as classes: their place among the inputs of the first node
+    that reads every one of them once (a loss's max or softmax), if there is one."""
+    outs = {n.out: n for n in members}
+    for node in order:
+        if len(node.parents) == len(outs) and set(node.parents) == set(outs):
+            return {outs[p]: k for k, p in enumerate(node.parents)}
+    return {}
 
 
 @dataclass(frozen=True)
@@ -296,16 +321,19 @@ class _Drawer:
             labelloc="t", fontsize="12", compound="true")
         if inputs:
             self.inputs_summary(inputs)
+        names = neuron_names(self.order, neurons)
         for layer in range(1, layers + 1):
             members = [n for n in neurons if n.layer == layer]
-            classes = self.classes(members) if layer == layers else {}
+            classes = output_classes(self.order, members) if layer == layers else {}
             members.sort(key=lambda n: classes.get(n, -1))  # outputs in class order
             with self.dot.subgraph(name=f"cluster_layer{layer}") as c:
-                c.attr(label=f"layer {layer} ({len(members)} neurons)", style="rounded",
+                kind = f"hidden layer {layer}" if layer < layers else "outputs"
+                c.attr(label=f"{kind} ({len(members)} neurons)", style="rounded",
                        color=style.FAINT_LINE)
                 for n in members:
-                    name = f"output {classes[n]}" if n in classes else f"neuron {n.index}"
-                    self.full_neuron(c, n) if n in expanded else self.neuron_node(c, n, name)
+                    name = names[n][0]
+                    self.full_neuron(c, n, name) if n in expanded else \
+                        self.neuron_node(c, n, name)
             self.layer_edges(layer, members, neurons, bool(inputs))
         # Everything else (a loss, a computed bias) is drawn node by node.
         summary = set(inputs) - {x for n in expanded for x in n.inputs}
@@ -337,15 +365,6 @@ class _Drawer:
                       lhead=f"cluster_layer{layer}", penwidth="2",
                       label=f"{len(members[0].inputs)}×{len(members)} weights")
 
-    def classes(self, members: list[Neuron]) -> dict[Neuron, int]:
-        """The last layer's neurons as classes: their place among the inputs of the first
-        node that reads every one of them once (a loss's max or softmax), if there is one."""
-        outs = {n.out: n for n in members}
-        for node in self.order:
-            if len(node.parents) == len(outs) and set(node.parents) == set(outs):
-                return {outs[p]: k for k, p in enumerate(node.parents)}
-        return {}
-
     def neuron_node(self, graph, n: Neuron, name: str) -> None:
         total, act = neuron_fields(n)
         label = f"{{ {_escape(name)} | {total} | {act} | {self.grad_text(n.out)} }}"
@@ -356,9 +375,9 @@ class _Drawer:
             attrs.update(STYLE["highlight"])
         graph.node(neuron_id(n), label, **attrs)
 
-    def full_neuron(self, graph, n: Neuron) -> None:
+    def full_neuron(self, graph, n: Neuron, name: str) -> None:
         with graph.subgraph(name=f"cluster_neuron{n.index}") as c:
-            c.attr(label=f"neuron {n.index} (expanded)", style="dashed", color=style.CURRENT)
+            c.attr(label=f"{name} (expanded)", style="dashed", color=style.CURRENT)
             self.full(c, n.members)
             c.node(neuron_id(n), "", shape="point", width="0.01")
             c.edge(self.ids[n.out], neuron_id(n), arrowhead="none")

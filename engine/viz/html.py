@@ -29,6 +29,7 @@ from engine.viz.dot import (
     draw_dot,
     grad_field,
     neuron_fields,
+    neuron_names,
     number_text,
     pipe,
     resolve_collapse,
@@ -39,8 +40,9 @@ _NODE = re.compile(r'<g id="node\d+" class="node">\s*<title>([^<]+)</title>(.*?)
 _EDGE = re.compile(r'<g id="edge\d+" class="edge">\s*<title>([^<]+)</title>(.*?)</g>', re.S)
 
 
-def _tag_fields(svg: str) -> str:
-    """Give each node group an id, and the texts the page updates an id each.
+def _tag_fields(svg: str, titles: dict[str, str]) -> str:
+    """Give each node group an id, and the texts the page updates an id each; a node named
+    in ``titles`` (a neuron) gets that title (its tooltip) instead of its DOT id.
 
     Fields are found by their place in the record, never by what they say (a label may read
     "data x"): a value is ``label | data | grad`` (so data and grad are its last two texts), a
@@ -63,6 +65,8 @@ def _tag_fields(svg: str) -> str:
                            f'{m.group(1)} id="f-{name}-{fields[i]}">{m.group(2)}</text>']
                 last = m.end()
         pieces.append(body[last:])
+        if name in titles:
+            title = html.escape(titles[name], quote=False)
         return f'<g id="g-{name}" class="node"><title>{title}</title>{"".join(pieces)}</g>'
 
     svg = _NODE.sub(node, svg)
@@ -312,10 +316,17 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     quiz = _quiz(work)
     dot = draw_dot(work, collapse=collapsed, rankdir=rankdir, local_derivatives=True)
     svg = pipe(dot, "svg").decode("utf-8")
-    svg = _tag_fields(svg[svg.index("<svg"):])
+    # Each drawn neuron by its one name (engine.text.neuron_name, the explorer's too), the
+    # engine's label second: in its tooltip and, at its steps, over the step text.
+    names = [(name, label) for _, (name, label) in sorted(
+        neuron_names(order, neurons).items(), key=lambda item: item[0].index)] if collapsed else []
+    titles = {f"neuron{i}": f"{name} ({label})" if label else name
+              for i, (name, label) in enumerate(names)}
+    svg = _sized(_tag_fields(svg[svg.index("<svg"):], titles))
     _summary_fields(svg, initial, steps)
     # In a <script> block only "<", ">" and "&" can end or confuse it: write them as \u escapes.
-    data = json_text({"initial": initial, "steps": steps, "quiz": quiz, "rtol": RTOL},
+    data = json_text({"initial": initial, "steps": steps, "quiz": quiz, "rtol": RTOL,
+                      "neurons": names},
                      "the page's data", ensure_ascii=False, separators=(",", ":"))
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     parts = {"TITLE": html.escape(title or DEFAULT_TITLE), "SVG": svg,
@@ -324,6 +335,22 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     # One pass over the template, so no inserted text is ever read as a placeholder.
     return re.sub(r"@(TITLE|SVG|DATA|CSS|JS)@", lambda m: parts[m.group(1)],
                   _template("stepper.html"))
+
+
+MIN_TEXT_PX = 14  # the graph's smallest text, in CSS px: read on a projector at 1280 px
+
+
+def _sized(svg: str) -> str:
+    """The drawing's size in CSS px, such that its smallest text is ``MIN_TEXT_PX`` (Graphviz
+    writes it in pt, its units, which would make its 9-unit edge labels 12 px); the page may
+    draw it larger still to fill the window, never smaller."""
+    size = re.match(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    fonts = [float(f) for f in re.findall(r'font-size="([\d.]+)"', svg)]
+    if size is None or not fonts:
+        return svg
+    px = MIN_TEXT_PX / min(fonts)  # CSS px per unit of the drawing
+    width, height = (math.ceil(float(size.group(k)) * px) for k in (1, 2))
+    return f'<svg width="{width}" height="{height}"' + svg[size.end():]
 
 
 @functools.cache

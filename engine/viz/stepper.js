@@ -30,13 +30,39 @@ function show() {
   const step = done > 0 ? steps[done - 1] : null;
   status.textContent = step ? step.count : "start";
   explain.textContent = step ? step.text : "Start: no values computed yet.";
+  where(step);
   mark(step ? step.highlight : [], step && step.changed ? step.changed : []);
   for (const el of flashed) el.classList.remove("flash");
   flashed = [];
   if (!step) return;
   flashed = step.changes.map(([id]) => $(id)).filter(Boolean);
   for (const el of flashed) { void el.getBBox(); el.classList.add("flash"); }  // flash anew
-  $(step.highlight[0])?.scrollIntoView({block: "center", inline: "center"});
+  const node = $(step.highlight[0]);
+  if (node) centre(node);
+}
+// The graph scrolls in its own region, never the page: the controls stay where they are.
+function centre(el) {
+  const graph = $("graph"), r = el.getBoundingClientRect(), box = graph.getBoundingClientRect();
+  graph.scrollBy({left: r.left + r.width / 2 - box.left - box.width / 2,
+                  top: r.top + r.height / 2 - box.top - box.height / 2});
+}
+// As large as the window allows: the drawing (written at the size where its smallest text is
+// 14 px) grows to fill the graph's width, up to 1.6 times; it never shrinks, so zooming the
+// page in makes it larger, as a teacher expects.
+const drawing = document.querySelector("#graph svg");
+const drawn = [Number(drawing.getAttribute("width")), Number(drawing.getAttribute("height"))];
+function fit() {
+  const graph = $("graph"), style = getComputedStyle(graph);
+  const room = graph.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const k = Math.max(1, Math.min(1.6, room / drawn[0]));
+  drawing.setAttribute("width", Math.ceil(drawn[0] * k));
+  drawing.setAttribute("height", Math.ceil(drawn[1] * k));
+}
+window.addEventListener("resize", fit);
+fit();
+function where(step) {  // the neuron a step is in: its one name, the engine's label after it
+  const [name, label] = step && step.neuron >= 0 ? DATA.neurons[step.neuron] || [] : [];
+  $("where").textContent = name ? `In ${name}` + (label ? ` (${label})` : "") : "";
 }
 function goTo(k) {
   if (quiz) { quiz = null; $("quiz").classList.add("hidden"); }  // moving on closes a question
@@ -71,6 +97,7 @@ function ask(k, q) {
   explain.textContent = `Your turn, ${steps[k].count}: work out each local derivative and grad.`;
   status.textContent = `${steps[k].count} (your turn)`;
   mark(steps[k].highlight, []);  // the node whose step it is
+  where(steps[k]);
   $("quiz").classList.remove("hidden");
   $("question").textContent = `${prompt}   (${hint})`;
   $("answer").value = ""; $("verdict").textContent = ""; $("answer").focus();
