@@ -199,6 +199,7 @@ $("next-layer").onclick = () => jumpNext("layer");
 $("prev-layer").onclick = () => jumpPrev("layer");
 $("backward").onclick = backward;
 if (!steps.some(s => s.neuron >= 0)) {  // no neurons drawn: only the backward jump helps
+  $("where").classList.add("hidden");  // and no neuron to name over the step text
   for (const id of ["prev-neuron", "next-neuron", "prev-layer", "next-layer"]) {
     $(id).classList.add("hidden");
   }
