@@ -905,8 +905,9 @@ def test_the_pad_draws_without_dragging_by_a_click_or_by_keys(browser, served):
     assert page.get_attribute("#answer", "aria-live") == "polite"
     stage = page.evaluate("() => window.explorer.stage()")
     page.focus("#pad")
-    # The cursor starts at the centre (16, 16); the arrows move it and never step the stage.
-    for key in ["ArrowLeft"] * 3 + ["ArrowUp"] * 2 + ["Shift+ArrowDown"]:
+    # The cursor is where the click was, (5, 10); the arrows move it (Shift: 4 cells) and
+    # never step the stage.
+    for key in ["Shift+ArrowDown"] * 3 + ["ArrowDown"] + ["ArrowRight"] * 3:
         page.keyboard.press(key)
     assert page.evaluate("() => window.explorer.stage()") == stage
     assert cell_of(page, 18, 13) == 0
