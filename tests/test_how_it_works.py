@@ -1,6 +1,7 @@
 """The explainer's figures and explorer: their numbers are the engine's, they show what the
 article shows, and the explorer works in a real browser."""
 
+import dataclasses
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -636,3 +637,22 @@ def test_packed_data_round_trips_and_plain_data_is_read_as_it_is():
     assert explorer.unpack(json.dumps(data)) == data  # a page written before packing
     with pytest.raises(ValueError, match="no <script id=\"data\"> block"):
         explorer.page_data("<html></html>")
+
+
+def test_a_network_read_again_is_drawn_once(bp, monkeypatch):
+    # The studio reads the same network at every stroke: its line styles (60 ms of a read)
+    # are worked out once per network, and again when its weights change.
+    calls = []
+    line_styles = explorer._line_styles
+    monkeypatch.setattr(explorer, "_line_styles", lambda bp: calls.append(1) or line_styles(bp))
+    monkeypatch.setattr(explorer, "_DRAWN", {})
+    run = explorer.Run("untrained", 3, bp, "", ())
+    first = explorer.data([run])
+    assert explorer.data([run]) == first and len(calls) == 1
+    changed = bp.layers[0].w.copy()
+    changed[0, 0] += 1.0
+    layers = [dataclasses.replace(bp.layers[0], w=changed), *bp.layers[1:]]
+    other = explorer.Run("untrained", 3, dataclasses.replace(bp, layers=layers), "", ())
+    assert explorer.data([other])["weights"]["untrained"]["w"][0][0][0] != \
+        first["weights"]["untrained"]["w"][0][0][0]
+    assert len(calls) == 2

@@ -88,10 +88,21 @@ def _weights(bp: Backprop) -> list[dict]:
              "after": _table(n.w_after)} for n in bp.layers]
 
 
+_DRAWN: dict[bytes, dict] = {}  # the last few networks' _network, by their weights
+
+
 def _network(bp: Backprop) -> dict:
-    """What belongs to the network, whatever it reads: its weights and how each is drawn."""
-    return {"w": [_table(n.w) for n in bp.layers], "lines": _line_styles(bp),
-            "strongest": _strongest(bp, 3)}
+    """What belongs to the network, whatever it reads: its weights and how each is drawn.
+    Kept for the last few networks (shared: not to be changed), because the studio asks again
+    for the same network at every stroke: its 1,440 line styles took 60 of a read's 250 ms."""
+    key = b"".join(repr(n.w.shape).encode() + np.asarray(n.w, float).tobytes()
+                   for n in bp.layers)
+    if key not in _DRAWN:
+        if len(_DRAWN) >= 8:
+            del _DRAWN[next(iter(_DRAWN))]  # the oldest
+        _DRAWN[key] = {"w": [_table(n.w) for n in bp.layers], "lines": _line_styles(bp),
+                       "strongest": _strongest(bp, 3)}
+    return _DRAWN[key]
 
 
 def _line_styles(bp: Backprop) -> list[str]:
