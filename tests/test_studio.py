@@ -1020,3 +1020,18 @@ def test_a_keyboard_only_learner_inks_a_digit_and_teaches_it(browser, served):
     assert after > before
     assert page.text_content("#p1") == f"P {after:.3f}"  # the figure reads the taught network
     page.close()
+
+
+@needs_chromium
+def test_a_teach_brings_both_boxes_into_view_on_a_projector(browser, served):
+    page = studio_page(browser, served, viewport={"width": 1280, "height": 900})
+    page.click("#labels button[data-label='3']")
+    page.wait_for_function("() => window.studio.last.label === 3")
+    page.click("#teach")
+    page.wait_for_function("() => window.studio.last.steps === 1")
+    page.wait_for_timeout(100)
+    seen = page.evaluate("() => ['taught', 'preview'].map(id => { const r = document"
+                         ".getElementById(id).getBoundingClientRect();"
+                         " return r.top >= 0 && r.bottom <= innerHeight; })")
+    assert seen == [True, True]  # the preview's foot was at 1,320 px, under the window's
+    page.close()
