@@ -3,6 +3,7 @@ and the studio's teach result opens with the explainer's words and the engine's 
 maths folded under "show the maths"; the glossary is one click away; the straight-line
 estimate is said as a fall or a rise, never as a negative loss."""
 
+import dataclasses
 import re
 
 import numpy as np
@@ -69,12 +70,12 @@ def test_every_stage_opens_with_plain_words_and_the_engines_numbers(runs):
         # Whole percents, or one decimal where the right digit's and the top's would be equal.
         decimals = int(top != t and percent(bp.probabilities[top]) ==
                        percent(bp.probabilities[t]))
-        pt, after = (percent(p, decimals) for p in (bp.probabilities[t],
-                                                    bp.probabilities_after[t]))
+        pt = percent(bp.probabilities[t], decimals)
         assert pt in said["forward"]
         assert amount(bp.loss) in said["forward"]
         assert f"gives '{t}' " in said["step1"] and pt in said["step1"]
-        assert f"{pt} → {after}" in said["apply"]
+        assert words.moved(bp.probabilities[t], bp.probabilities_after[t],
+                           least=decimals) in said["apply"]
         assert f"from {amount(bp.loss)} to {amount(bp.loss_after)}" in said["apply"]
         assert words.estimate(bp.predicted_change, bp.loss_after - bp.loss) in said["apply"]
         assert not NEGATIVE.search(said["apply"])  # never a negative loss
@@ -124,8 +125,7 @@ def test_the_studios_teach_result_says_it_in_words(data):
     for model, steps in ((MLP(64, [16, 16, 10], rng=0), 1), (confident(data), 10)):
         taught = lesson.teach(model, digit, 3, steps)
         assert not JARGON.search(taught["title"] + " " + taught["words"]), taught["words"]
-        assert (f"from {percent(taught['before'])} to {percent(taught['after'])}"
-                in taught["words"])
+        assert words.moved(taught["before"], taught["after"]) in taught["words"]
         assert f"from {amount(taught['loss'])} to {amount(taught['lossAfter'])}" \
             in taught["words"]
         estimate = words.estimate(taught["predictedChange"], taught["firstChange"],
@@ -182,3 +182,23 @@ def test_the_explorer_shows_plain_words_then_folded_maths_at_every_stage(browser
     assert all(page.is_visible(f"#glossary dd >> nth={i}") for i in range(len(GLOSSED)))
     assert errors == []
     page.close()
+
+
+def test_a_change_rounding_would_hide_is_written_with_more_decimals(runs):
+    # The studio's preview said "would go from 13% to 13%": a real change, rounded away.
+    assert words.moved(0.132, 0.1336) == "went from 13.2% to 13.4%"
+    assert words.moved(0.1321, 0.1324, "would go", "would stay") == (
+        "would go from 13.21% to 13.24%")
+    assert words.moved(0.13211, 0.13212) == "stayed at about 13%"
+    assert words.moved(0.99999, 0.999999) == "stayed at over 99.99%"
+    assert words.moved(0.11, 0.14) == "went from 11% to 14%"
+    bp = runs[0].bp
+    t = bp.target
+    p, after = bp.probabilities.copy(), bp.probabilities_after.copy()
+    p[t], after[t] = 0.1321, 0.1324
+    said = lesson.preview_words(dataclasses.replace(bp, probabilities=p,
+                                                    probabilities_after=after))
+    assert f"the probability of '{t}' would go from 13.21% to 13.24%," in said, said
+    stages = st.stages(dataclasses.replace(bp, probabilities=p, probabilities_after=after),
+                       st.scales_by_network({"a": [bp]})["a"], trained=False)
+    assert "'3' went from 13.21% to 13.24%" in stages[-1].caption, stages[-1].caption

@@ -17,7 +17,7 @@ import numpy as np
 from demos.how_it_works import picture as pic
 from demos.how_it_works.numbers import Backprop, most_influential
 from demos.how_it_works.picture import LegendItem
-from demos.how_it_works.words import estimate, would
+from demos.how_it_works.words import estimate, moved, would
 from engine.viz import style
 from engine.viz.style import BLACK, GREEN, ORANGE, PURPLE, amount, loss_number, percent, probability
 from engine.viz.style import signed_number as number
@@ -351,13 +351,17 @@ class _Story:
         """The target output's logit, as the figures write it: z₃."""
         return f"z{str(self.t).translate(pic.SUBSCRIPTS)}"
 
-    def percent(self, p: float) -> str:
-        """A probability as this pass's captions say it: whole percents, or one decimal if
-        the right digit's and the top answer's would read the same (11.5% and 12.2%)."""
+    @property
+    def decimals(self) -> int:
+        """This pass's captions' percents: whole, or one decimal if the right digit's and
+        the top answer's would read the same (11.5% and 12.2%)."""
         ps = self.bp.probabilities
         top = int(np.argmax(ps))
-        clash = top != self.t and percent(ps[top]) == percent(ps[self.t])
-        return percent(p, 1 if clash else 0)
+        return int(top != self.t and percent(ps[top]) == percent(ps[self.t]))
+
+    def percent(self, p: float) -> str:
+        """A probability as this pass's captions say it (see :attr:`decimals`)."""
+        return percent(p, self.decimals)
 
     def wants(self, layer: int, j: int) -> float:
         """−∂loss/∂(output of neuron j): which way it should move."""
@@ -526,8 +530,9 @@ def _apply(s: _Story) -> Stage:
     after, actual = bp.probabilities_after, bp.loss_after - bp.loss
     return Stage(
         "apply", "Apply the update: every weight takes its step",
-        f"One step changes every weight a little. Read again, the same image gets '{t}' "
-        f"{s.percent(bp.probabilities[t])} → {s.percent(after[t])}, and the loss goes from "
+        f"One step changes every weight a little. Read again, the same image's probability "
+        f"of '{t}' {moved(bp.probabilities[t], after[t], least=s.decimals)}, and the loss "
+        f"went from "
         f"{amount(bp.loss)} to {amount(bp.loss_after)}. "
         f"{estimate(bp.predicted_change, actual)} The outputs are drawn as read after "
         f"the step; the hidden neurons and lines as before it.",

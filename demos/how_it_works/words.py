@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from engine.viz.style import FAR_OFF, amount
+from engine.viz.style import FAR_OFF, amount, percent
 
 MATHS = "show the maths"  # the words of the fold's summary, on every page
 
@@ -36,6 +36,20 @@ def would(change: float) -> str:
     """How an estimate says the loss would move: "fall by 0.922", "rise by 0.01"."""
     return ("fall by " if change < 0 else "rise by " if change > 0 else "stay the same") + (
         amount(change) if change else "")
+
+
+def moved(before: float, after: float, go: str = "went", stay: str = "stayed",
+          least: int = 0) -> str:
+    """A probability's move in words, its two percentages written with as many decimals (at
+    least ``least``, up to 2) as it takes for two different numbers not to read the same:
+    "went from 13.2% to 13.6%", not "from 13% to 13%"; "stayed at about 13%" when even 2
+    decimals read the same. ``go`` and ``stay`` are the verbs ("would go", "would stay")."""
+    for decimals in range(least, 3):
+        a, b = percent(before, decimals), percent(after, decimals)
+        if a != b:
+            return f"{go} from {a} to {b}"
+    a = percent(before)
+    return f"{stay} at {'' if a[0].isalpha() else 'about '}{a}"
 
 
 def _did(change: float) -> str:

@@ -19,7 +19,7 @@ import engine
 from demos.digits.data import BITMAP_SIDE, counts
 from demos.how_it_works import explorer
 from demos.how_it_works.numbers import Backprop, backprop
-from demos.how_it_works.words import estimate
+from demos.how_it_works.words import estimate, moved
 from engine import Value
 from engine.viz import style
 from nn import MLP, SGD, cross_entropy, softmax
@@ -258,8 +258,8 @@ def preview_words(bp: Backprop) -> str:
     """What the next step on this digit would do (the pass ``bp``'s own step, read again by
     the engine but not taken), in plain words for the page's preview."""
     t = bp.target
-    return (f"Press 'teach' again and the probability of '{t}' would go from "
-            f"{style.percent(bp.probabilities[t])} to {style.percent(bp.probabilities_after[t])},"
+    went = moved(bp.probabilities[t], bp.probabilities_after[t], "would go", "would stay")
+    return (f"Press 'teach' again and the probability of '{t}' {went},"
             f" and the loss from {style.amount(bp.loss)} to {style.amount(bp.loss_after)}. "
             "The figure's stages show this step.")
 
@@ -273,8 +273,8 @@ def taught_words(label: int, steps: int, before: float, after: float, losses: li
     return {
         "title": f"{'One step' if steps == 1 else f'{steps} steps'} (learning rate {LR:g}) "
                  f"on your '{label}'",
-        "words": f"The probability the network gives '{label}' went from "
-                 f"{style.percent(before)} to {style.percent(after)}, and the loss from "
+        "words": f"The probability the network gives '{label}' {moved(before, after)}, "
+                 f"and the loss from "
                  f"{style.amount(losses[0])} to {style.amount(losses[-1])}. "
                  f"{estimate(predicted, first, when)}",
         "maths": f"Each step moves every weight by Δw = −η·∂loss/∂w, η = {LR:g}, for this "
