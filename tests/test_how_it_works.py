@@ -81,12 +81,13 @@ def test_the_sgd_step_is_real(bp):
     assert bp.probabilities_after.tolist() == softmax(logits)
     assert bp.predicted_change == pytest.approx(-0.1 * sum(g * g for g in grads), rel=1e-9)
     assert bp.probabilities_after[3] > bp.probabilities[3] and bp.loss_after < bp.loss
-    # And step after step on the same image, each from the engine's new grads.
+    # And step after step on the same image, each from the engine's new grads (its compiled
+    # step's, which add in another order than backward(): the last bits may differ).
     for reading in bp.readings[1:]:
         loss = cross_entropy(model(list(bp.x)), 3)
         for p, g in zip(params, engine.grad(loss, params), strict=True):
             p.data = p.data - 0.1 * g
-        assert reading.probabilities.tolist() == softmax(model(list(bp.x)))
+        assert np.max(np.abs(reading.probabilities - softmax(model(list(bp.x))))) <= 1e-12
     ps = [r.probabilities[3] for r in bp.readings]
     assert ps == sorted(ps) and len(ps) == 5
 

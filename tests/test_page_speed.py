@@ -1,0 +1,83 @@
+"""Speed of the pages (issue 22, item 9) without timing anything: the work a read and a stage
+change do, counted, and the cheaper paths' numbers checked against the eager ones."""
+
+import numpy as np
+import pytest
+
+from demos.how_it_works import numbers
+from demos.how_it_works.numbers import backprop
+from nn import MLP, SGD, cross_entropy, softmax
+from tests.conftest import image
+
+
+def eager_after_steps(model, x, target, lr):
+    """The after-steps as they were computed before: a copy of the model stepped with its
+    grads, read again with a graph of Values, then STEPS − 1 more steps with backward()."""
+    copy = MLP(model.nin, model.nouts, activation=model.activation)
+    copy.load_state_dict(model.state_dict())
+    for mine, theirs in zip(copy.parameters(), model.parameters(), strict=True):
+        mine.grad = theirs.grad
+    optimizer = SGD(copy.parameters(), lr=lr)
+    optimizer.step()
+    values = [p.data for p in copy.parameters()]
+    weights = [layer.arrays() for layer in copy.layers]
+    readings = []
+    for step in range(numbers.STEPS):
+        logits = copy(list(x))
+        loss = cross_entropy(logits, target)
+        readings.append((loss.data, np.array(softmax(logits))))
+        if step < numbers.STEPS - 1:
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return values, weights, readings
+
+
+def trained(activation: str, data) -> MLP:
+    """A network some way into training (its answers sure, some relus off), by plain SGD."""
+    model = MLP(64, [16, 16, 10], activation=activation, rng=1)
+    optimizer = SGD(model.parameters(), lr=0.05)
+    for i in range(60):
+        optimizer.zero_grad()
+        cross_entropy(model(list(data.x_train[i])), int(data.train.labels[i])).backward()
+        optimizer.step()
+    return model
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_after_steps_are_the_eager_numbers(data, activation):
+    # The compiled after-steps give the numbers a copy stepped and read eagerly gives, on an
+    # untrained and a trained network, at the explorer's and the studio's learning rates.
+    for model in (MLP(64, [16, 16, 10], activation=activation, rng=0), trained(activation, data)):
+        for digit, lr in ((3, 0.1), (8, 0.02), (0, 0.1)):
+            x, pixels = image(data, digit)
+            bp = backprop(model, x, pixels, digit, lr=lr)  # leaves this image's grads
+            values, weights, readings = eager_after_steps(model, x, digit, lr)
+            for layer, (w, b) in zip(bp.layers, weights, strict=True):
+                assert np.max(np.abs(layer.w_after - w)) <= 1e-12
+                assert np.max(np.abs(layer.b_after - b)) <= 1e-12
+            predicted = sum(p.grad * (new - p.data)
+                            for p, new in zip(model.parameters(), values, strict=True))
+            assert abs(bp.predicted_change - predicted) <= 1e-12
+            assert abs(bp.loss_after - readings[0][0]) <= 1e-12
+            assert np.max(np.abs(bp.probabilities_after - readings[0][1])) <= 1e-12
+            assert len(bp.readings) == len(readings) == numbers.STEPS
+            for ours, (loss, p) in zip(bp.readings, readings, strict=True):
+                assert abs(ours.loss - loss) <= 1e-12
+                assert np.max(np.abs(ours.probabilities - p)) <= 1e-12
+
+
+def test_a_read_builds_one_graph(data, monkeypatch):
+    # The studio reads at every stroke: after the first read of a network's shape, one pass
+    # builds one graph of Values (the pass itself) and no network; the after-steps built a
+    # copy of the network and five graphs, 45 of a read's 107 ms.
+    model = MLP(64, [16, 16, 10], rng=0)
+    x, pixels = image(data, 3)
+    backprop(model, x, pixels, 3, lr=0.02)  # the first: the scratch network is made
+    calls, made = [], []
+    call, init = MLP.__call__, MLP.__init__
+    monkeypatch.setattr(MLP, "__call__", lambda self, *a: calls.append(1) or call(self, *a))
+    monkeypatch.setattr(MLP, "__init__", lambda self, *a, **k: made.append(1) or init(self, *a,
+                                                                                        **k))
+    backprop(model, x, pixels, 3, lr=0.02)
+    assert (len(calls), len(made)) == (1, 0)
