@@ -81,3 +81,69 @@ def test_a_read_builds_one_graph(data, monkeypatch):
                                                                                         **k))
     backprop(model, x, pixels, 3, lr=0.02)
     assert (len(calls), len(made)) == (1, 0)
+
+
+@pytest.fixture(scope="module")
+def explorer_page(tmp_path_factory):
+    """explore.html of the how-it-works command, small: one digit, one epoch."""
+    from demos.how_it_works import cli
+
+    out = tmp_path_factory.mktemp("speed")
+    assert cli.main(["--out", str(out), "--digits", "3", "--epochs", "1"]) == 0
+    return (out / "explore.html").as_uri()
+
+
+# In the page: the attributes set on the network's lines while ``call`` runs, by name.
+RESTYLED = """async call => {
+  const counts = {};
+  const seen = new MutationObserver(changes => changes.forEach(c => {
+    if (c.target.matches("line.w")) counts[c.attributeName] = (counts[c.attributeName] || 0) + 1;
+  }));
+  seen.observe(document.getElementById("net"), {attributes: true, subtree: true});
+  call();
+  await new Promise(done => setTimeout(done, 0));
+  seen.takeRecords(); seen.disconnect();
+  return counts;
+}"""
+
+# Every line as the rule draws it: the network's colour, width and dash, its opacity (0.28
+# more where a stage shows the lines into one neuron), shown or not.
+AS_DRAWN = """() => {
+  const P = current(), S = P.stages[stage], N = weights();
+  return lines.filter((el, i) => {
+    const [layer, j, k] = where[i], [colour, width, opacity, dash] = N.lines[i].split(" ");
+    const into = S.visible[layer] && S.visible[layer].into !== undefined;
+    const alpha = into ? Math.min(1, Number(opacity) + 0.28) : Number(opacity);
+    const on = shown(S.visible[layer], layer, j, k, N.strongest);
+    return el.getAttribute("stroke") !== colour || el.getAttribute("stroke-width") !== width ||
+      el.getAttribute("stroke-dasharray") !== (dash || "none") ||
+      Number(el.getAttribute("stroke-opacity")) !== alpha ||
+      (el.style.display !== "none") !== on || hits[i].style.display !== el.style.display;
+  }).map(el => el.id);
+}"""
+
+
+def test_a_stage_change_restyles_no_line(browser, explorer_page):
+    # A stage change set the stroke, width and dash of all 1,440 lines, and the browser
+    # restyled every one (stage changes up to 150 ms): now a line's style is set only when
+    # its network changes, its opacity and visibility when they change, and every line is
+    # still drawn as the rule says at every stage, network and data loaded.
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(explorer_page)
+    keys = page.evaluate("explorer.stages()")
+    styles = ("stroke", "stroke-width", "stroke-dasharray")
+    for i, key in enumerate(keys[:keys.index("apply") + 1]):  # (Repeat shows another network)
+        counts = page.evaluate(f"({RESTYLED})(() => explorer.go({i}))")
+        assert not any(name in counts for name in styles), (key, counts)
+        assert page.evaluate(AS_DRAWN) == [], key
+    counts = page.evaluate(f"({RESTYLED})(() => explorer.setNetwork('trained'))")
+    assert counts.get("stroke", 0) > 100
+    assert page.evaluate(AS_DRAWN) == []
+    for i in (*range(len(keys)), 0, 3):
+        page.evaluate(f"explorer.go({i})")
+        assert page.evaluate(AS_DRAWN) == [], keys[i]
+    page.evaluate("explorer.setNetwork(DATA.networks[0])")  # the one load() shows
+    counts = page.evaluate(f"({RESTYLED})(() => explorer.load(JSON.parse(JSON.stringify(DATA))))")
+    assert not any(name in counts for name in styles), counts  # the studio's same network
+    assert page.evaluate(AS_DRAWN) == []
+    page.close()
