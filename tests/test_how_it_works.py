@@ -19,6 +19,7 @@ from engine import Value
 from nn import MLP, cross_entropy, softmax
 from tests.browser import axe_violations
 from tests.conftest import image
+from tests.test_plain_words import runs  # noqa: F401 (the fixture: both networks)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -214,6 +215,7 @@ def test_step2_black_arrows_sit_on_their_lines_with_length_of_the_change(bp, fig
     scale = st.weight_scale(scales, 3)
     layout = pic.Layout(tuple(bp.sizes))
     target = np.array(layout.position(3, 3))
+    _, factor = st.arrow_lengths(bp, 3, 3, scales)  # one for all of them
     for k, dw in enumerate(change):
         element = by_id(root, f"dw3-3-{k}")
         source = np.array(layout.position(2, k))
@@ -222,8 +224,9 @@ def test_step2_black_arrows_sit_on_their_lines_with_length_of_the_change(bp, fig
             continue
         points = np.array(path_points(element))
         tail, head = (points[0] + points[-1]) / 2, points[3]
-        # True to scale, or too short to see and drawn longer, saying how much.
-        drawn, factor = pic.readable(abs(dw) * scale)
+        # True to scale (or all drawn longer by one factor, saying how much); a change too
+        # small to see is drawn TINIEST long, never a dot.
+        drawn = max(abs(dw) * scale * factor, st.TINIEST)
         assert np.linalg.norm(head - tail) == pytest.approx(drawn, abs=0.15)
         assert element.get("data-times") == (None if factor == 1 else pic.times(factor))
         # On the line from the source to the target, pointing at the target if w grows.
@@ -236,13 +239,14 @@ def test_step2_black_arrows_sit_on_their_lines_with_length_of_the_change(bp, fig
     big = int(np.argmax(np.abs(change)))
     assert f"{pic.number(bp.layers[2].w[3, big])} → {pic.number(bp.layers[2].w_after[3, big])}" \
         in stage.maths
-    assert f"from neuron {big} (activation " in stage.caption
+    assert f"from hidden layer 2, neuron {big} (activation " in stage.caption
 
 
 def test_no_arrow_is_too_short_to_see_and_lengthened_ones_say_so(data, bp):
     # A network that is already sure of the '3' (P('3') ≈ 1): its gradients and changes are
-    # tiny, and were drawn as dots. Every arrow of Steps 1-3 is now at least SHORTEST long,
-    # and each one drawn longer than true carries its ×N tag.
+    # tiny, and were drawn as dots. Now the arrow beside a neuron and the largest black arrow
+    # of Steps 2-3 are at least SHORTEST long (the others in proportion, at least TINIEST),
+    # and a factor they are drawn longer by is said once, by one ×N tag.
     x, pixels = image(data, 3)
     model = MLP(64, [16, 16, 10], rng=0)
     model.layers[2].neurons[3].b.data = 40.0
@@ -252,13 +256,19 @@ def test_no_arrow_is_too_short_to_see_and_lengthened_ones_say_so(data, bp):
         scales = st.Scales.of([one], [one])
         for stage in st.stages(one, scales, trained=False)[1:4]:
             root = ET.fromstring(st.figure(one, stage))
-            tagged = []
+            tagged, black = set(), []
             for element in root.iter(f"{SVG}path"):  # every arrow (legend samples included)
                 points = np.array(path_points(element))
                 tail, head = (points[0] + points[-1]) / 2, points[3]
-                assert np.linalg.norm(head - tail) >= pic.SHORTEST - 0.15, stage.key
+                length = np.linalg.norm(head - tail)
+                if element.get("id", "").startswith("dw"):
+                    black.append(length)
+                else:
+                    assert length >= pic.SHORTEST - 0.15, stage.key
+                assert length >= st.TINIEST - 0.15, stage.key
                 if element.get("data-times"):
-                    tagged.append(element.get("data-times"))
+                    tagged.add(element.get("data-times"))
+            assert not black or max(black) >= pic.SHORTEST - 0.15, stage.key
             tags = [e for e in root.iter(f"{SVG}text") if e.get("data-tag")]
             assert sorted(e.get("data-tag") for e in tags) == sorted(tagged), stage.key
             assert all(e.text.endswith(e.get("data-tag")) for e in tags)  # the ×N shown
@@ -273,7 +283,7 @@ def test_step3_shows_where_the_hidden_gradient_comes_from(bp, figures):
     j2 = most_influential(bp, 2)
     sent = -bp.layers[2].sent[:, j2]
     words = " ".join(texts(root))
-    assert f"from '3': {pic.plain(sent[3])}" in words
+    assert f"from output '3': {pic.plain(sent[3])}" in words
     assert f"from the other 9: {pic.plain(sent.sum() - sent[3])}" in words
     assert f"back a share; together {pic.plain(-bp.grads(2)[j2])}" in words
     assert "not only '3'" in stage.caption
@@ -289,7 +299,7 @@ def test_step4_says_what_the_network_reads(bp, figures):
     k = int(np.argmax(np.abs(change)))
     r, c = divmod(k, 8)
     grows = "grows" if change[k] > 0 else "shrinks"
-    assert f"row {r}, col {c}: {grows} by {pic.amount(change[k])}" in words
+    assert f"row {r + 1}, col {c + 1}: {grows} by {pic.amount(change[k])}" in words
     blank = bp.x[bp.pixels == 0]
     assert f"here down to {pic.number(blank.min(), 2)}" in stage.maths
 
@@ -323,7 +333,7 @@ def test_the_neuron_figure_shows_the_activation_acting(bp):
     match = re.search(r"z = Σ w·a \+ b = (−?[\d.]+)", words)
     z = float(match.group(1).replace("−", "-"))
     assert z < 0 and "output a = 0.000" in words  # relu cuts a negative sum to 0
-    assert words.count("hidden 1, neuron") == 4 and "12 more inputs" in words
+    assert words.count("hidden layer 1, neuron") == 4 and "12 more inputs" in words
     assert "blue solid = positive, red dashed = negative" in words
 
 
@@ -657,3 +667,50 @@ def test_a_network_read_again_is_drawn_once(bp, monkeypatch):
     assert explorer.data([other])["weights"]["untrained"]["w"][0][0][0] != \
         first["weights"]["untrained"]["w"][0][0][0]
     assert len(calls) == 2
+
+
+# --- One name per neuron (issue 22, item 5) -----------------------------------------------------
+
+OWN_WAY = re.compile(r"(?<!hidden layer \d, )\bneuron \d|\boutput \d|(?<!hidden )\blayer \d", re.I)
+
+
+def test_every_neuron_has_its_one_name_and_the_engines_label(runs):  # noqa: F811
+    # The explorer's data names each neuron as engine.text.neuron_name does (the stepper's
+    # rule), and carries the engine's label, the prefix its parameters' labels share.
+    from engine.text import neuron_label, neuron_name
+
+    model = MLP(64, [16, 16, 10], rng=0)  # (labels do not depend on the weights)
+    data = explorer.data(runs)
+    assert {name.split("/")[0] for name in data["passes"]} == {"untrained", "trained"}
+    for one in data["passes"].values():
+        for layer in (1, 2, 3):
+            for j, neuron in enumerate(one["neurons"][layer]):
+                assert neuron["name"] == neuron_name(layer, j, 3, str(j))
+                params = list(model.layers[layer - 1].neurons[j].parameters())
+                assert neuron["label"] == neuron_label(params) == f"layers.{layer - 1}.neurons.{j}"
+        assert one["neurons"][0][9]["name"] == "pixel (row 2, col 2)"  # counted from 1
+        # No caption, maths or figure text names a neuron its own way ("neuron 5", "output 3",
+        # "layer 2" alone): always "hidden layer 2, neuron 5" or "output '3'".
+        for stage in one["stages"]:
+            for text in (stage["caption"], stage["maths"], stage["overlay"], stage["legend"]):
+                assert not OWN_WAY.search(text), (stage["key"], OWN_WAY.search(text).group(0))
+    assert model.layers[2].neurons[3].w[7].label == "layers.2.neurons.3.w.7"  # the panel's
+
+
+@pytest.mark.slow
+def test_the_panel_shows_the_engines_label_under_the_name(browser, runs, tmp_path):  # noqa: F811
+    path = tmp_path / "explore.html"
+    path.write_text(explorer.page(runs, "names"), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    page.evaluate("explorer.select('n2-5')")
+    assert page.inner_text("#details b") == "hidden layer 2, neuron 5"
+    assert page.inner_text("#details .engine") == "in the engine: layers.1.neurons.5"
+    page.evaluate("explorer.select('n3-3')")
+    assert page.inner_text("#details b") == "output '3'"
+    assert page.inner_text("#details .engine") == "in the engine: layers.2.neurons.3"
+    page.evaluate("explorer.go(explorer.stages().indexOf('step2')); explorer.select('w3-3-7')")
+    assert page.inner_text("#details b") == (
+        "The weight from hidden layer 2, neuron 7 into output '3'")
+    assert page.inner_text("#details .engine") == "in the engine: layers.2.neurons.3.w.7"
+    page.close()

@@ -122,3 +122,32 @@ def test_step4s_pixel_arrows_are_readable_and_say_by_how_much(runs):  # noqa: F8
         if run.network == "trained":  # on the untrained network's scale: tiny, so tagged
             _, factors, tags = pixel_arrows(run.bp, st.Scales.of(everything, untrained))
             assert len(factors) == 1 and tags[0].startswith("×"), run.digit
+
+
+def loose_texts(overlay: str) -> list[str]:
+    """The texts an overlay draws over the figure itself, not inside one of its note boxes."""
+    root = ET.fromstring(f'<svg xmlns="http://www.w3.org/2000/svg">{overlay}</svg>')
+    boxes = [tuple(float(r.get(a)) for a in ("x", "y", "width", "height"))
+             for r in root.iter(f"{SVG}rect") if r.get("rx")]
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text")
+            if not any(x <= float(t.get("x")) <= x + w and y <= float(t.get("y")) <= y + h
+                       for x, y, w, h in boxes)]
+
+
+LABELS_AT_MOST = 6  # texts over the figure at once, besides the neurons' numbers and P
+
+
+def test_few_labels_are_drawn_at_once(runs):  # noqa: F811
+    # Step 2 on the confident network drew 16 '×N' tags, one per black arrow, and Step 4
+    # its list of changes over the lines: now one tag says the one factor of all the arrows,
+    # and the list sits in a box of its own.
+    data = explorer.data(runs)
+    for name, one in data["passes"].items():
+        for stage in one["stages"]:
+            loose = loose_texts(stage["overlay"])
+            assert len(loose) <= LABELS_AT_MOST, (name, stage["key"], loose)
+            tags = [t for t in loose + words_of(stage["overlay"]) if "×" in t]
+            assert len(set(tags)) <= 2, (name, stage["key"], tags)  # a neuron's, the lines'
+    step4 = data["passes"]["trained/3"]["stages"][4]["overlay"]
+    assert "Largest changes (row 1 = top row):" in words_of(step4)
+    assert not any(t.startswith("row ") for t in loose_texts(step4))  # in the box

@@ -45,11 +45,20 @@ class Run:
 
 def _neuron_names(bp: Backprop) -> list[list[str]]:
     side = int(round(bp.sizes[0] ** 0.5))
-    names = [[f"pixel (row {i // side}, col {i % side})" for i in range(bp.sizes[0])]]
+    # Rows and columns counted from 1, row 1 the top, as Step 4's list counts them.
+    names = [[f"pixel (row {i // side + 1}, col {i % side + 1})" for i in range(bp.sizes[0])]]
     layers = len(bp.sizes) - 1  # one name per neuron, the stepper's too (engine.text)
     names += [[neuron_name(layer, j, layers, str(j)) for j in range(bp.sizes[layer])]
               for layer in range(1, layers + 1)]
     return names
+
+
+def engine_label(layer: int, j: int) -> str:
+    """The engine's label of neuron j of ``layer`` (1: the first hidden layer) of an nn MLP,
+    the dotted prefix its parameters' labels share (engine.text.neuron_label): nn names
+    them by attribute, ``layers.0.neurons.5.w.7`` (nn/module.py). The panel shows it under
+    the neuron's name, and a weight's as ``….w.7``."""
+    return f"layers.{layer - 1}.neurons.{j}"
 
 
 def _neurons(bp: Backprop) -> list[list[dict]]:
@@ -62,7 +71,8 @@ def _neurons(bp: Backprop) -> list[list[dict]]:
         feeds = bp.layers[layer].sent if layer < len(bp.layers) else None
         row = []
         for j in range(len(numbers.a)):
-            item = {"name": names[layer][j], "z": show(numbers.z[j]), "a": show(numbers.a[j]),
+            item = {"name": names[layer][j], "label": engine_label(layer, j),
+                    "z": show(numbers.z[j]), "a": show(numbers.a[j]),
                     "want": show(-numbers.grad_a[j]), "delta": show(numbers.delta[j]),
                     "b": show(numbers.b[j])}
             if feeds is not None:  # the chain rule: [neuron i it feeds, −δᵢ·wᵢⱼ it passed back]

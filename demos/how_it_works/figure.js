@@ -143,6 +143,10 @@ function escape(text) {
 function row(label, value) {
   return `<p>${label} <span class="num">${value}</span></p>`;
 }
+function engine(label) {
+  // The engine's label, second to the name: what a print or the stepper's tooltip says.
+  return label ? `<p class="hint engine">in the engine: ${escape(label)}</p>` : "";
+}
 function details() {
   document.querySelectorAll(".sel, .picked").forEach(el => el.classList.remove("sel", "picked"));
   const host = $("details");
@@ -154,7 +158,7 @@ function details() {
     const a = layer === 1 ? from.reads : from.a;
     $(`w${layer}-${j}-${k}`).classList.add("sel");
     host.innerHTML = `<b>The weight from ${from.name} into ${into.name}</b>` +
-      row("w =", w[j][k]) +
+      engine(`${into.label}.w.${k}`) + row("w =", w[j][k]) +
       row("∂loss/∂w = δ · a =", `(${into.delta}) × (${a}) = ${W.grad[j][k]}`) +
       `<p class="hint">δ = ∂loss/∂z of ${into.name}; a = what ${from.name} passes on` +
       `${layer === 1 ? " (the pixel as the network reads it)" : ""}</p>` +
@@ -173,7 +177,8 @@ function details() {
       row("−∂loss/∂x =", N.want);
     return;
   }
-  let html = `<b>${N.name}</b>` + row("Σ: z = Σ w·a + b =", `${N.z} (b = ${N.b})`);
+  let html = `<b>${N.name}</b>` + engine(N.label) +
+    row("Σ: z = Σ w·a + b =", `${N.z} (b = ${N.b})`);
   if (N.parts) {
     html += row("output: a = relu(z) =", N.a) +
       row("−∂loss/∂a =", N.want) +

@@ -390,7 +390,7 @@ def svg(title: str, body: str, interactive: bool = False) -> str:
 class NeuronInput:
     """One input of the neuron drawn by :func:`neuron_schematic`."""
 
-    name: str  # "neuron 8 of hidden layer 1"
+    name: str  # "hidden layer 1, neuron 8" (engine.text.neuron_name)
     a: float
     w: float
 

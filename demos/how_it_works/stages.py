@@ -18,6 +18,7 @@ from demos.how_it_works import picture as pic
 from demos.how_it_works.numbers import Backprop, most_influential
 from demos.how_it_works.picture import LegendItem
 from demos.how_it_works.words import estimate, moved, would
+from engine.text import neuron_name
 from engine.viz import style
 from engine.viz.style import BLACK, GREEN, ORANGE, PURPLE, amount, loss_number, percent, probability
 from engine.viz.style import signed_number as number
@@ -25,8 +26,12 @@ from engine.viz.style import signed_number as number
 NEURON_ARROW = 90.0  # px for the largest −∂loss/∂(output) drawn, over every figure
 WEIGHT_ARROW = 60.0  # px for the largest |Δw| into the neuron a figure follows
 STRONGEST = 8  # lines drawn from the pixels in Step 4
+LISTED = 3  # Step 4's largest changes said in words, under the image
+LONGER = 3 * pic.SHORTEST  # px: a too-short set of black arrows' largest, drawn longer
+TINIEST = 4.0  # px: a change drawn shorter would read as a dot, which says "no change"
+LIST_TOP, INK_TOP = 442, 556  # y of Step 4's list of changes, and of its note on blank pixels
 NOTE_WIDTH = 310  # px: a note's box, wide enough for its text, clear of hidden layer 1's
-BREAKDOWN_AT, BREAKDOWN = (28, 58), 112  # where Steps 3 and 4's box starts, and its height
+BREAKDOWN_AT, BREAKDOWN = (28, 58), 131  # where Steps 3 and 4's box starts, and its height
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,12 @@ def focus_neurons(bp: Backprop) -> dict[int, int | None]:
                                 for layer in range(last - 1, 0, -1)}}
 
 
+def name(bp: Backprop, layer: int, j: int) -> str:
+    """Neuron j of ``layer`` (1: the first hidden layer) by its one name on every page:
+    "hidden layer 2, neuron 5", "output '3'" (engine.text.neuron_name)."""
+    return neuron_name(layer, j, len(bp.layers), str(j))
+
+
 def _changes(bp: Backprop, layer: int, j: int) -> np.ndarray:
     """Δw of the weights into neuron j of ``layer``: the SGD step's, w after − w before."""
     numbers = bp.layers[layer - 1]
@@ -141,45 +152,59 @@ def _taken(bp: Backprop, box: bool = False) -> list[pic.Box]:
     return taken + ([pic.Box(left, top, left + NOTE_WIDTH, top + BREAKDOWN)] if box else [])
 
 
+def arrow_lengths(bp: Backprop, layer: int, j: int, scales: Scales) -> tuple[np.ndarray,
+                                                                              float]:
+    """The black arrows' lengths on the lines into neuron j (px, signed as Δw), and the one
+    factor they are drawn longer by (1: true to the legend's scale). If the largest would be
+    too short to see (under 2·SHORTEST), all are drawn longer by one factor that makes it
+    LONGER: they stay in proportion (each Δw is in proportion to an activation, the point
+    of Step 2), and one tag says so. A change that would still be drawn under TINIEST px is
+    drawn that long, not as a dot (a dot is no change)."""
+    lengths = weight_scale(scales, layer) * _changes(bp, layer, j)
+    largest = float(np.abs(lengths).max())
+    factor = LONGER / largest if 0 < largest < 2 * pic.SHORTEST else 1.0
+    lengths = lengths * factor
+    small = (lengths != 0) & (np.abs(lengths) < TINIEST)
+    return np.where(small, np.sign(lengths) * TINIEST, lengths), factor
+
+
 def weight_arrows(bp: Backprop, layer: int, j: int, scales: Scales,
                   taken: list[pic.Box]) -> str:
     """Black arrows on the lines into neuron j: toward j if the weight grows (Δw > 0), back
-    toward its input if it shrinks, length ∝ Δw (a dot: no change; one too short to see
-    drawn longer, tagged ×N at its head); the largest change said in words beside the neuron
-    it comes from. Every label is put where it covers none in ``taken`` (and joins them)."""
+    toward its input if it shrinks, length ∝ Δw (a dot: no change; a set too short to see
+    drawn longer by one factor, see :func:`arrow_lengths`, tagged once at the largest's
+    head); the largest change said in words beside the neuron it comes from. Every label is
+    put where it covers none in ``taken`` (and joins them)."""
     layout = pic.Layout(tuple(bp.sizes))
     changes = _changes(bp, layer, j)
+    lengths, factor = arrow_lengths(bp, layer, j, scales)
+    scaled = {} if factor == 1 else {"data_times": pic.times(factor)}
     x2, y2 = layout.position(layer, j)
     biggest = int(np.argmax(np.abs(changes)))
-    parts, tags = [], []
-    for k, change in enumerate(changes):
+    parts = []
+    for k, (change, size) in enumerate(zip(changes, lengths, strict=True)):
         x1, y1 = layout.position(layer - 1, k)
         dx, dy = x2 - x1, y2 - y1
         length = (dx * dx + dy * dy) ** 0.5
         ux, uy = dx / length, dy / length
         tx, ty = x1 + 0.3 * dx, y1 + 0.3 * dy  # near the inputs, where the lines are apart
-        size, factor = pic.readable(weight_scale(scales, layer) * change)
-        scaled = {} if factor == 1 else {"data_times": pic.times(factor)}
         # A wide transparent edge makes the thin arrow easy to click in the explorer.
         parts.append(pic.arrow(tx, ty, tx + ux * size, ty + uy * size, BLACK, width=2.2,
                                id=f"dw{layer}-{j}-{k}", stroke="transparent",
-                               stroke_width="9", **scaled))
+                               stroke_width="9", **(scaled if change else {})))
         if k == biggest and change:  # in words; every number of every weight: in the panel
             words = _grows_by(change)
             x, y, anchor = pic.place(words, [(x1 - 18, y1 + 5, "end"), (x1 + 16, y1 - 9, "start"),
                                              (x1 + 16, y1 + 22, "start")], taken)
             parts.append(pic.text(x, y, words, size=pic.SMALL, anchor=anchor, colour=BLACK,
                                   weight="bold", halo=True))
-        if scaled:
-            head = max(size, 0)
-            tags.append((tx + ux * head + 6, ty + uy * head + 5, pic.times(factor)))
-    # The ×N tags at their arrows' heads, top to bottom, each moved along its column just
-    # enough to clear the others (lines converge on the neuron: their heads are close).
-    for hx, hy, tag in sorted(tags, key=lambda t: t[1]):
-        spots = [(hx, hy + d, "start") for d in (0, 4, -4, 8, -8, 12, -12, 16, -16, 20, 24)]
-        x, y, _ = pic.place(tag, spots, taken)
-        parts.append(pic.text(x, y, tag, size=pic.SMALL, anchor="start", colour=BLACK,
-                              halo=True, data_tag=tag))
+        if scaled and k == biggest:  # one tag for all, at the largest's head, moved along its
+            # column just enough to clear the others (lines converge: their heads are close)
+            hx, hy, tag = tx + ux * max(size, 0) + 6, ty + uy * max(size, 0) + 5, pic.times(factor)
+            spots = [(hx, hy + d, "start") for d in (0, 4, -4, 8, -8, 12, -12, 16, -16, 20, 24)]
+            x, y, _ = pic.place(tag, spots, taken)
+            parts.append(pic.text(x, y, tag, size=pic.SMALL, anchor="start", colour=BLACK,
+                                  halo=True, data_tag=tag))
     return "\n".join(parts)
 
 
@@ -214,17 +239,14 @@ def pixel_arrows(bp: Backprop, j: int, scales: Scales) -> str:
         half = scales.pixel * factor * change / 2
         parts.append(pic.arrow(x, y + half, x, y - half, BLACK, width=2.0, outline=True,
                                id=f"dw1-{j}-{k}", **(scaled if change else {})))
-    if scaled:
-        tag = pic.times(factor)
-        parts.append(pic.text(30, 456, f"arrows in the pixels drawn {tag}", size=pic.SMALL,
-                              anchor="start", weight="bold", halo=True, data_tag=tag))
+    # The list in a box of its own under the image, over no line: rows and columns counted
+    # as a reader counts them, from 1 (the explorer's pixels are named so too).
     side = int(round(bp.sizes[0] ** 0.5))
-    parts.append(pic.text(30, 476, "largest weight changes (rows, columns from 0):",
-                          size=pic.SMALL, anchor="start", colour=style.MUTED, halo=True))
-    for row, k in enumerate(strongest_changes(bp, 1, j, 3)):
-        r, c = divmod(k, side)
-        parts.append(pic.text(30, 495 + 18 * row, f"row {r}, col {c}: {_grows_by(changes[k])}",
-                              size=pic.SMALL, anchor="start", halo=True))
+    said = [f"row {k // side + 1}, col {k % side + 1}: {_grows_by(changes[k])}"
+            for k in strongest_changes(bp, 1, j, LISTED)]
+    tag = pic.times(factor) if scaled else ""
+    parts.append(note(([f"arrows in the pixels drawn {tag}"] if tag else [])
+                      + ["Largest changes (row 1 = top row):", *said], top=LIST_TOP, tag=tag))
     return "\n".join(parts)
 
 
@@ -235,43 +257,49 @@ def _grows_by(change: float) -> str:
     return f"{'grows' if change > 0 else 'shrinks'} by {amount(change)}"
 
 
-def note(lines: list[str], colour: str = style.NOTE, top: float = 452) -> str:
-    """A boxed note under the input image."""
+def note(lines: list[str], colour: str = style.NOTE, top: float = 452, tag: str = "") -> str:
+    """A boxed note under the input image; a line ending in ``tag`` (a ×N) is marked so."""
     height = 14 + 19 * len(lines)
     parts = [f'<rect x="28" y="{top}" width="{NOTE_WIDTH}" height="{height}" fill="white" '
              f'stroke="{colour}" rx="6"/>']
     parts += [pic.text(38, top + 21 + 19 * i, line, size=pic.SMALL, anchor="start",
-                       colour=colour)
+                       colour=colour, **({"data_tag": tag} if tag and line.endswith(tag) else {}))
               for i, line in enumerate(lines)]
     return "\n".join(parts)
 
 
-def breakdown(bp: Backprop, layer: int, k: int, main: int, main_name: str,
-              colour: str) -> str:
+def breakdown(bp: Backprop, layer: int, k: int, main: int, colour: str) -> str:
     """Where hidden neuron k's −∂loss/∂a comes from: each neuron it feeds passes back
     −δⱼ·wⱼₖ (the engine's own chain-rule contributions, which add up to it); one bar for the
-    neuron the story follows, one for all the others."""
+    neuron the story follows (``main``, of the next layer), one for all the others."""
     sent = -bp.layers[layer].sent[:, k]  # layer + 1's neurons, as passed back to k
     total = float(-bp.layers[layer - 1].grad_a[k])
     mine = float(sent[main])
     others = float(np.sum(np.delete(sent, main)))
     left, top = BREAKDOWN_AT
     scale = 50 / max(abs(mine), abs(others), 1e-12)  # bars of |value|; the text has the sign
-    parts = [f'<rect x="{left}" y="{top}" width="{NOTE_WIDTH}" height="{BREAKDOWN}" '
-             f'fill="white" stroke="{colour}" rx="6"/>',
-             pic.text(left + 10, top + 21, f"Why neuron {k} should {_way(total)}:",
+    source = f"from {name(bp, layer + 1, main)}"
+    long = len(source) > 18  # a hidden neuron's long name: on a line of its own
+    parts = [f'<rect x="{left}" y="{top}" width="{NOTE_WIDTH}" '
+             f'height="{BREAKDOWN - (0 if long else 19)}" fill="white" stroke="{colour}" '
+             f'rx="6"/>',
+             pic.text(left + 10, top + 21, f"Why {name(bp, layer, k)}",
                       size=pic.SMALL, anchor="start", colour=colour, weight="bold"),
-             pic.text(left + 10, top + 40, f"the {len(sent)} neurons it feeds each pass",
-                      size=pic.SMALL, anchor="start"),
-             pic.text(left + 10, top + 59, f"back a share; together {pic.plain(total)}:",
+             pic.text(left + 10, top + 40, f"should {_way(total)}: the {len(sent)} neurons "
+                      f"it feeds", size=pic.SMALL, anchor="start"),
+             pic.text(left + 10, top + 59, f"pass back a share; together {pic.plain(total)}:",
                       size=pic.SMALL, anchor="start")]
-    for row, (words, value) in enumerate(((f"from {main_name}", mine),
-                                          (f"from the other {len(sent) - 1}", others))):
-        yy = top + 80 + row * 19
+    if long:
+        parts.append(pic.text(left + 10, top + 80, source + ":", size=pic.SMALL,
+                              anchor="start"))
+        source = ""
+    rows = ((source, mine), (f"from the other {len(sent) - 1}", others))
+    for row, (words, value) in enumerate(rows):
+        yy = top + 80 + (row + (not source)) * 19
         parts.append(f'<rect x="{left + 225}" y="{yy - 11}" '
                      f'width="{max(scale * abs(value), 1):.1f}" height="12" fill="{colour}"/>')
-        parts.append(pic.text(left + 10, yy, f"{words}: {pic.plain(value)}", size=pic.SMALL,
-                              anchor="start"))
+        said = f"{words}: {pic.plain(value)}" if words else pic.plain(value)
+        parts.append(pic.text(left + 10, yy, said, size=pic.SMALL, anchor="start"))
     return "\n".join(parts)
 
 
@@ -303,7 +331,7 @@ def change_item(bp: Backprop, scales: Scales) -> LegendItem:
         return LegendItem("arrow", "black dot on a line: its weight does not change", BLACK)
     return LegendItem("arrow", f"black arrow on a line: how its weight changes in one step, "
                                f"toward the neuron = grows; {_per_hundredth(scales.weight)} px "
-                               f"per 0.01; ×N: drawn N times longer", BLACK)
+                               f"per 0.01; ×N: all drawn N times longer", BLACK)
 
 
 def pixel_item(bp: Backprop, scales: Scales) -> LegendItem:
@@ -430,7 +458,7 @@ def _step2(s: _Story) -> Stage:
     out, h2 = bp.layers[-1], bp.layers[-2]
     changes = _changes(bp, last, t)
     big = int(np.argmax(np.abs(changes)))
-    largest = (f"The largest change: the weight from neuron {big} (activation "
+    largest = (f"The largest change: the weight from {name(bp, last - 1, big)} (activation "
                f"{amount(h2.a[big])}) {_grows(changes[big])}." if changes[big] != 0 else
                "No weight changes: every neuron it reads is off for this image.")
     return Stage(
@@ -446,7 +474,7 @@ def _step2(s: _Story) -> Stage:
         maths=f"Each weight w from hidden neuron k into '{t}' changes by Δw = −η·∂loss/∂w = "
               f"−η·δ·a_k, with η = {bp.lr:g} and δ = ∂loss/∂{s.zt} = {number(-dz)} the same "
               f"for all of them: so each change is proportional to a_k, and neurons that are "
-              f"off (a = 0) change nothing. The largest: from neuron {big} (a = "
+              f"off (a = 0) change nothing. The largest: from {name(bp, last - 1, big)} (a = "
               f"{h2.a[big]:.3f}), w {number(out.w[t, big])} → {number(out.w_after[t, big])} "
               f"(Δw {number(changes[big])}).")
 
@@ -471,18 +499,19 @@ def _step3(s: _Story) -> Stage:
     outputs = bp.sizes[-1]
     return Stage(
         "step3", title,
-        f"One layer back: neuron {j2} of hidden layer 2 (activation "
+        f"One layer back: {name(bp, layer, j2)} (activation "
         f"{amount(bp.layers[layer - 1].a[j2])}) should {_active(c2)} (green arrow). That is "
         f"what all {outputs} outputs together ask of it, not only '{t}' (the box). Its "
         f"weights from hidden layer 1 change to do it (black arrows).",
         {layer: pic.Into(j2)}, rings={(s.last, t): OUTPUT_RING, (layer, j2): STEP3_RING},
         overlay="\n".join([neuron_arrow(bp, layer, j2, c2, s.scales, GREEN),
                            weight_arrows(bp, layer, j2, s.scales, _taken(bp, box=True)),
-                           breakdown(bp, layer, j2, t, f"'{t}'", GREEN)]),
+                           breakdown(bp, layer, j2, t, GREEN)]),
         legend=(WEIGHTS, change_item(bp, s.scales), neuron_item(GREEN, s.scales),
                 ring_item(STEP3_RING, f"the hidden neuron this step follows (solid purple: "
                                        f"'{t}')")),
-        maths=f"Neuron {j2} is the one, among those clearly on, whose output matters most: "
+        maths=f"{name(bp, layer, j2).capitalize()} is the one, among those clearly on, whose "
+              f"output matters most: "
               f"−∂loss/∂a = {number(c2)}, the sum of what the {outputs} outputs pass back to "
               f"it, each −δ·w (the box: from '{t}' and from the other {outputs - 1}). Its "
               f"weights from hidden layer 1 change by Δw = −η·δ·a, with its own δ = ∂loss/∂z "
@@ -505,10 +534,10 @@ def _step4(s: _Story) -> Stage:
              f"{number(blank.min(), 2)}), not 0: their weights change too (Δw = −η·δ·x)."
              if below else "")
     notes = [note(["Pixels show ink; the network reads a blank",
-                   "one as below the average image (< 0)."], ORANGE, top=552)] if reads else []
+                   "one as below the average image (< 0)."], ORANGE, top=INK_TOP)] if reads else []
     return Stage(
         "step4", title,
-        f"And once more: neuron {j1} of hidden layer 1 (activation "
+        f"And once more: {name(bp, layer, j1)} (activation "
         f"{amount(bp.layers[layer - 1].a[j1])}) should {_active(c1)} (orange arrow), through "
         f"its weights from the {bp.sizes[0]} pixels. The arrow in each pixel shows how its "
         f"weight changes; the lines of the {STRONGEST} largest changes are drawn.{plain}",
@@ -516,13 +545,13 @@ def _step4(s: _Story) -> Stage:
         rings={(layer + 1, j2): STEP3_RING, (layer, j1): STEP4_RING},
         overlay="\n".join([neuron_arrow(bp, layer, j1, c1, s.scales, ORANGE),
                            pixel_arrows(bp, j1, s.scales),
-                           breakdown(bp, layer, j1, j2, f"neuron {j2}", ORANGE), *notes]),
+                           breakdown(bp, layer, j1, j2, ORANGE), *notes]),
         legend=(WEIGHTS, pixel_item(bp, s.scales), neuron_item(ORANGE, s.scales),
                 ring_item(STEP4_RING, "the neuron this step follows (dashed green: Step 3's)")),
-        maths=f"Neuron {j1} of hidden layer 1: −∂loss/∂a = {number(c1)}, the sum of what the "
+        maths=f"{name(bp, layer, j1).capitalize()}: −∂loss/∂a = {number(c1)}, the sum of what the "
               f"neurons of hidden layer 2 pass back to it (the box). Each weight from pixel k "
-              f"changes by Δw = −η·δ·x_k.{reads} The four largest changes are listed under "
-              f"the image.")
+              f"changes by Δw = −η·δ·x_k.{reads} The {LISTED} largest changes are listed "
+              f"under the image.")
 
 
 def _apply(s: _Story) -> Stage:
@@ -576,14 +605,14 @@ def neuron_figure(bp: Backprop, title: str) -> str:
     terms = numbers.w[j] * before
     strongest = np.argsort(-np.abs(terms), kind="stable")[:4]
     rest = [k for k in range(len(terms)) if k not in set(strongest.tolist())]
-    inputs = [pic.NeuronInput(f"hidden 1, neuron {k}", float(before[k]), float(numbers.w[j, k]))
+    inputs = [pic.NeuronInput(name(bp, layer - 1, k), float(before[k]), float(numbers.w[j, k]))
               for k in strongest]
     z, a = float(numbers.z[j]), float(numbers.a[j])
     act = bp.activation
     if z < 0 and a == 0:  # what relu does to a negative sum
-        words = (f"Neuron {j} of hidden layer 2: the sum z = {pic.plain(z)} is negative, so relu "
-                 f"passes 0 on: for this image the neuron is off.")
+        words = (f"{name(bp, layer, j).capitalize()}: the sum z = {pic.plain(z)} is negative, "
+                 f"so relu passes 0 on: for this image the neuron is off.")
     else:
-        words = f"Neuron {j} of hidden layer 2: z = {pic.plain(z)}, and {act}(z) = {a:.3f}."
+        words = f"{name(bp, layer, j).capitalize()}: z = {pic.plain(z)}, and {act}(z) = {a:.3f}."
     return pic.neuron_schematic(title, inputs, (len(rest), float(terms[rest].sum())),
                                 float(numbers.b[j]), z, a, act, words)
