@@ -22,6 +22,7 @@ MEASURE = """() => {
       t.getBoundingClientRect().width > 0);
   return {
     window: innerWidth, figure: box.width, left: box.left, right: box.right,
+    box: (b => [b.left, b.right])(document.getElementById("figure").getBoundingClientRect()),
     bottom: box.bottom, height: innerHeight,
     text: Math.min(...texts.map(t => parseFloat(getComputedStyle(t).fontSize) *
                                      t.getScreenCTM().a)),
@@ -129,7 +130,109 @@ def test_a_phone_shows_the_page_at_its_width_with_targets_a_finger_can_hit(brows
         assert sizes["viewport tag"] == "width=device-width, initial-scale=1"
         assert sizes["window"] == 390  # without the tag Chromium lays the page out 980 wide
         assert sizes["scroll"] <= 390  # nothing scrolls sideways
-        assert 0 <= sizes["left"] and sizes["right"] <= 390  # the figure fits
+        # The figure's box fits (the figure is drawn wider, to be read, and swiped in it).
+        assert 0 <= sizes["box"][0] and sizes["box"][1] <= 390
         assert sizes["small"] == []  # every control at least 24×24 CSS px
         if name == "studio":  # a finger drawing on the pad draws, not scrolls the page
             assert sizes["pad"] == "none"
+
+
+def opened(browser, url: str, stage: str, ready: str | None = None, **context):
+    """A new tab on ``url`` made with ``context``, at the explorer's ``stage``."""
+    page = browser.new_page(**context)
+    page.goto(url)
+    if ready:
+        page.wait_for_function(ready)
+    page.evaluate(f"() => window.explorer.go(window.explorer.stages().indexOf('{stage}'))")
+    return page
+
+
+FIGURE_BOX = """() => { const box = document.getElementById("figure");
+  const b = box.getBoundingClientRect();
+  const ring = document.querySelector("#net .n[stroke-width='4']").getBoundingClientRect();
+  return {scrolls: box.scrollWidth > box.clientWidth, left: b.left, right: b.right,
+          ring: [ring.left, ring.right]}; }"""
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_a_phone_draws_the_figure_large_enough_to_read_in_a_box_a_finger_swipes(browser,
+                                                                                explorer):
+    from tests.browser import axe_violations
+
+    url, _ = explorer
+    for stage in ("step1", "step2", "step4"):
+        page = opened(browser, url, stage, **PHONE)
+        sizes, box = page.evaluate(MEASURE), page.evaluate(FIGURE_BOX)
+        # Fitted to the phone's width its smallest text was 5.3 px; drawn 52rem wide, 11.
+        assert sizes["text"] >= 11, (stage, sizes)
+        assert sizes["scroll"] <= 390 and box["scrolls"], (stage, sizes, box)
+        # The box has scrolled to what the stage is about: its ringed neuron is in sight.
+        assert box["left"] <= box["ring"][0] and box["ring"][1] <= box["right"], (stage, box)
+        # A thinner focus ring than a projector's (3 px crowded the buttons next to it).
+        page.focus("#next")
+        assert page.evaluate("() => getComputedStyle(document.activeElement).outlineWidth"
+                             ) == "2px"
+        assert axe_violations(page) == [], stage
+        page.close()
+
+
+@needs_chromium
+@pytest.mark.slow
+@pytest.mark.parametrize("context", [PHONE, ZOOMED], ids=["phone", "200%"])
+def test_the_figure_starts_in_the_first_screen_of_a_phone_or_a_zoomed_window(browser,
+                                                                            explorer, context):
+    url, _ = explorer
+    page = opened(browser, url, "step1", **context)
+    top, height = page.evaluate("() => [document.getElementById('net')"
+                                ".getBoundingClientRect().top, innerHeight]")
+    # The header (title, stages, networks, hint, glossary) took 44% of a phone's first screen
+    # and 56% at 200%; the keys are folded now and the buttons one wrapping row.
+    assert top <= 0.4 * height, (top, height)
+    page.close()
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_the_panel_scrolls_on_its_own_within_a_projectors_window(browser, explorer):
+    from tests.browser import axe_violations
+
+    url, _ = explorer
+    page = opened(browser, url, "step4", viewport={"width": 1280, "height": 900})
+    page.evaluate("() => explorer.select([...document.querySelectorAll('line.w')]"
+                  ".find(l => l.style.display !== 'none').id)")
+    panel = page.evaluate("""() => { const p = document.getElementById("panel");
+      return {bottom: p.getBoundingClientRect().bottom, height: innerHeight,
+              scrolls: p.scrollHeight > p.clientHeight,
+              page: document.documentElement.scrollHeight}; }""")
+    # A weight's numbers under Step 4's caption ran to 1,013 px, under the window's foot.
+    assert panel["bottom"] <= panel["height"] and panel["page"] <= panel["height"], panel
+    assert panel["scrolls"], panel  # (it holds more than the window: it scrolls inside)
+    assert axe_violations(page) == []  # a scrolling region the keyboard can reach
+    page.close()
+
+
+@needs_chromium
+@pytest.mark.slow
+@pytest.mark.parametrize("size", PROJECTORS)
+def test_after_a_teach_the_boxes_and_the_figure_are_in_view_together(browser, studio, size):
+    url, ready = studio
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    page.goto(url)
+    page.wait_for_function(ready)
+    page.click("#labels button[data-label='3']")
+    page.wait_for_function("() => window.studio.last.label === 3")
+    page.click("#teach")
+    page.wait_for_function("() => window.studio.last.steps === 1")
+    page.wait_for_timeout(100)
+    seen = page.evaluate("""() => { const r = id => document.getElementById(id)
+        .getBoundingClientRect(), net = r("net");
+      return {boxes: ["taught", "preview"].map(r).every(b => b.top >= 0 &&
+                                                            b.bottom <= innerHeight),
+              figure: net.top >= -1 && net.top + net.height / 2 <= innerHeight,
+              rects: ["taught", "preview", "net"].map(id => [r(id).top, r(id).bottom])}; }""")
+    # Bringing the boxes into view at 1280x900 took the figure out of it (its foot at 55 px):
+    # the column scrolls on its own now, beside the figure (whose top may be cut by a
+    # fraction of a pixel: the header's height is fractional).
+    assert seen["boxes"] and seen["figure"], seen
+    page.close()

@@ -202,6 +202,19 @@ function details() {
   }
   host.innerHTML = html;
 }
+function follow() {
+  // On a phone the figure is wider than its box: a new stage scrolls the box (not the page)
+  // to what the stage is about, its ringed neurons and its labels and arrows: centred if they
+  // fit in the box, else from their left edge (the story reads left to right).
+  const box = $("figure");
+  if (box.scrollWidth <= box.clientWidth) return;
+  const parts = [$("overlay"), ...current().stages[stage].rings.map(([l, j]) => $(`n${l}-${j}`))]
+    .map(el => el.getBoundingClientRect()).filter(r => r.width > 0);
+  if (!parts.length) return;
+  const b = box.getBoundingClientRect(), left = Math.min(...parts.map(r => r.left));
+  const right = Math.max(...parts.map(r => r.right)), wide = right - left;
+  box.scrollLeft += wide <= b.width ? (left + right - b.left - b.right) / 2 : left - b.left - 8;
+}
 function go(i) {
   stage = Math.max(0, Math.min(KEYS.length - 1, i));
   steps = 1;
@@ -215,6 +228,7 @@ function go(i) {
   }
   if (KEYS[stage] !== "repeat") story = null;
   draw();
+  follow();
 }
 function pickNetwork(n) {
   network = n; story = null;  // the learner's own choice: kept on every stage
