@@ -147,23 +147,39 @@ function engine(label) {
   // The engine's label, second to the name: what a print or the stepper's tooltip says.
   return label ? `<p class="hint engine">in the engine: ${escape(label)}</p>` : "";
 }
+function weightNumbers(layer, j, k, redo) {
+  // A weight's ∂loss/∂w, Δw and w after the step, as the engine printed them: in the data
+  // (the explorer's page), or, where a reading leaves them out (the studio's: 4,320 numbers
+  // per drawing for the one line selected), asked of explorer.ask, then `redo`; "…" until then.
+  const P = current(), W = P.weights && P.weights[layer - 1], key = `${layer}-${j}-${k}`;
+  if (W) return {grad: W.grad[j][k], dw: W.dw[j][k], after: W.after[j][k]};
+  const asked = P.asked || (P.asked = {}), ask = window.explorer.ask;
+  if (!asked[key] && ask) {
+    asked[key] = {grad: "…", dw: "…", after: "…"};
+    ask({reading: DATA.reading, layer, j, k}).then(
+      found => { asked[key] = found; if (current() === P) redo(); },
+      () => { delete asked[key]; });  // (a newer reading replaced this one: it is asked anew)
+  }
+  return asked[key] || {grad: "…", dw: "…", after: "…"};
+}
 function details() {
   document.querySelectorAll(".sel, .picked").forEach(el => el.classList.remove("sel", "picked"));
   const host = $("details");
   if (!selected) { host.innerHTML = '<span class="hint">Nothing selected.</span>'; return; }
   const P = current(), A = P.apply, S = P.stages[stage];
   if (selected.kind === "weight") {
-    const {layer, j, k} = selected, W = P.weights[layer - 1], w = weights().w[layer - 1];
+    const {layer, j, k} = selected, W = weightNumbers(layer, j, k, details);
+    const w = weights().w[layer - 1];
     const from = P.neurons[layer - 1][k], into = P.neurons[layer][j];
     const a = layer === 1 ? from.reads : from.a;
     $(`w${layer}-${j}-${k}`).classList.add("sel");
     host.innerHTML = `<b>The weight from ${from.name} into ${into.name}</b>` +
       engine(`${into.label}.w.${k}`) + row("w =", w[j][k]) +
-      row("∂loss/∂w = δ · a =", `(${into.delta}) × (${a}) = ${W.grad[j][k]}`) +
+      row("∂loss/∂w = δ · a =", `(${into.delta}) × (${a}) = ${W.grad}`) +
       `<p class="hint">δ = ∂loss/∂z of ${into.name}; a = what ${from.name} passes on` +
       `${layer === 1 ? " (the pixel as the network reads it)" : ""}</p>` +
-      row("Δw = −η·∂loss/∂w =", `${W.dw[j][k]} (η = ${A.lr})`) +
-      row("w after the step =", W.after[j][k]) +
+      row("Δw = −η·∂loss/∂w =", `${W.dw} (η = ${A.lr})`) +
+      row("w after the step =", W.after) +
       `<p class="hint">Every weight into ${into.name} shares its δ, so their changes differ ` +
       `only by a: the weight from the most active neuron changes most.</p>`;
     return;
@@ -215,6 +231,14 @@ function follow() {
   const right = Math.max(...parts.map(r => r.right)), wide = right - left;
   box.scrollLeft += wide <= b.width ? (left + right - b.left - b.right) / 2 : left - b.left - 8;
 }
+// On a phone the figure fits the screen (the whole network, small); "larger figure" draws it
+// wide enough to read in a box the finger swipes (figure.css), scrolled to the stage's part.
+$("figure-size").addEventListener("click", e => {
+  const large = $("figure").classList.toggle("large");
+  e.currentTarget.setAttribute("aria-pressed", String(large));
+  e.currentTarget.classList.toggle("on", large);
+  follow();
+});
 function go(i) {
   stage = Math.max(0, Math.min(KEYS.length - 1, i));
   steps = 1;
@@ -329,7 +353,8 @@ function spoken(id) {
       const w = weights().w[layer - 1][j][k];
       return `weight from ${names}: ${said(w)} (${sign(w)[0]})`;
     }
-    const dw = P.weights[layer - 1].dw[j][k], times = $(id).dataset.times;
+    const relabel = () => { if (focusId === id) $(id).setAttribute("aria-label", spoken(id)); };
+    const dw = weightNumbers(layer, j, k, relabel).dw, times = $(id).dataset.times;
     return `black arrow, the change in one step of the weight from ${names}: ${said(dw)} ` +
       `(${sign(dw)[1]})${times ? `, drawn ${times} longer than true` : ""}`;
   }
