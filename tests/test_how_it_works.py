@@ -713,4 +713,8 @@ def test_the_panel_shows_the_engines_label_under_the_name(browser, runs, tmp_pat
     assert page.inner_text("#details b") == (
         "The weight from hidden layer 2, neuron 7 into output '3'")
     assert page.inner_text("#details .engine") == "in the engine: layers.2.neurons.3.w.7"
+    page.evaluate("explorer.select('n0-9')")  # a pixel: how the network reads it, in words
+    assert page.inner_text("#details b") == "pixel (row 2, col 2)"
+    assert "standardised" not in page.inner_text("#details")
+    assert "compared with the training images' at this pixel" in page.inner_text("#details")
     page.close()

@@ -189,7 +189,9 @@ function details() {
   if (layer === 0) {
     host.innerHTML = `<b>${N.name}</b>` + row("ink:", N.ink) +
       row("the network reads", `${N.reads}`) +
-      '<p class="hint">(standardised: (ink − mean) ÷ std over the training images)</p>' +
+      '<p class="hint">(the ink compared with the training images\' at this pixel: (ink − ' +
+      'their mean) ÷ their spread, the standard deviation; a blank pixel mostly reads below 0)' +
+      '</p>' +
       row("−∂loss/∂x =", N.want);
     return;
   }
