@@ -330,7 +330,8 @@ def test_teaching_that_overflows_the_weights_is_undone(client, studio, monkeypat
     response = client.post("/api/teach", json={"pixels": three, "label": 8, "steps": 10})
     assert response.status_code == 422
     assert "not finite), so it was undone" in response.json()["error"]
-    assert client.post("/api/read", json={"pixels": three}).json() == before
+    again = client.post("/api/read", json={"pixels": three}).json()  # (reads are numbered)
+    assert again["data"].pop("reading") > before["data"].pop("reading") and again == before
     assert client.post("/api/save", json={"name": "after"}).status_code == 200
     assert all(math.isfinite(p.data) for p in MLP.load(studio.run_dir / "after.json")
                .parameters())
@@ -448,6 +449,7 @@ def test_the_server_survives_a_thousand_random_and_malformed_requests(client, st
     statuses = []
     for _ in range(1000):
         path = rng.choice(["/api/read", "/api/teach", "/api/reset", "/api/save", "/api/x",
+                           "/api/line",
                            "/", "/favicon.ico"])
         method = rng.choice(["POST", "POST", "POST", "GET", "PUT"])
         response = client.request(method, path, content=random_body(rng),
@@ -513,14 +515,17 @@ def test_a_request_naming_another_host_is_refused_and_writes_nothing(studio):
         port = int(url.rsplit(":", 1)[1].strip("/"))
         mine = f"127.0.0.1:{port}"
         session = json.loads(ask(url, "POST", "/api/session", mine, {})[2])["session"]
-        ask(url, "POST", "/api/read", mine, {"pixels": image}, session)
+        reading = json.loads(ask(url, "POST", "/api/read", mine, {"pixels": image},
+                                 session)[2])["data"]["reading"]
         sessions = dict(studio._sessions)
         for host in [f"evil.example:{port}", "evil.example", f"127.0.0.1:{port + 1}",
                      f"localhost.evil.example:{port}", "127.0.0.1", None, ""]:
             for method, path, body in [("GET", "/", None), ("POST", "/api/session", {}),
                                        ("POST", "/api/teach", {"pixels": image, "label": 1}),
                                        ("POST", "/api/save", {"name": "evil"}),
-                                       ("POST", "/api/reset", {}), ("GET", "/nothing", None)]:
+                                       ("POST", "/api/reset", {}), ("GET", "/nothing", None),
+                                       ("POST", "/api/line",
+                                        {"reading": reading, "layer": 1, "j": 0, "k": 0})]:
                 status, headers, text = ask(url, method, path, host, body, session)
                 assert status == 421, (host, path, text)
                 error = json.loads(text)["error"]
@@ -1034,4 +1039,84 @@ def test_a_teach_brings_both_boxes_into_view_on_a_projector(browser, served):
                          ".getElementById(id).getBoundingClientRect();"
                          " return r.top >= 0 && r.bottom <= innerHeight; })")
     assert seen == [True, True]  # the preview's foot was at 1,320 px, under the window's
+    page.close()
+
+
+def test_a_read_sends_no_weight_table_and_a_line_is_asked_with_the_same_numbers(client, studio,
+                                                                               norm):
+    # A read left out each weight's ∂loss/∂w, Δw and w after (4,320 numbers, two thirds of
+    # its answer); /api/line gives one, printed as the explorer's own tables print it.
+    image = samples()[5]
+    answer = client.post("/api/read", json={"pixels": image}).json()
+    data, reading = answer["data"], answer["data"]["reading"]
+    assert "weights" not in next(iter(data["passes"].values()))
+    full = lesson.read(studio.model, lesson.parse_digit({"pixels": image}, norm), None)["data"]
+    tables = next(iter(full["passes"].values()))["weights"]
+    sizes = data["sizes"]
+    for layer, j, k in [(1, 0, 0), (1, 15, 63), (2, 3, 7), (3, 9, 15)]:
+        line = client.post("/api/line", json={"reading": reading, "layer": layer, "j": j,
+                                               "k": k})
+        assert line.status_code == 200, line.text
+        assert {key: line.json()[key] for key in ("grad", "dw", "after")} == {
+            key: tables[layer - 1][key][j][k] for key in ("grad", "dw", "after")}
+    # Only the session's last read, a weight that exists, and whole numbers; one line each.
+    for body, status, words in [
+            ({"reading": reading - 1, "layer": 1, "j": 0, "k": 0}, 409, "'reading'"),
+            ({"reading": str(reading), "layer": 1, "j": 0, "k": 0}, 409, "'reading'"),
+            ({"reading": reading, "layer": 0, "j": 0, "k": 0}, 422, "'layer'"),
+            ({"reading": reading, "layer": 4, "j": 0, "k": 0}, 422, "'layer'"),
+            ({"reading": reading, "layer": True, "j": 0, "k": 0}, 422, "'layer'"),
+            ({"reading": reading, "layer": 1, "j": sizes[1], "k": 0}, 422, "'j'"),
+            ({"reading": reading, "layer": 1, "j": 0, "k": -1}, 422, "'k'"),
+            ({"reading": reading, "layer": 2, "j": 0, "k": 16.0}, 422, "'k'"),
+            ({"reading": reading, "layer": 1, "j": 0}, 422, "'k'")]:
+        response = client.post("/api/line", json=body)
+        error = response.json()["error"]
+        assert response.status_code == status and words in error and "\n" not in error, body
+    # Another site's page sends no session header: refused, as every other request is.
+    other = browser_of(app_of(studio))
+    assert other.post("/api/line", json={"reading": reading, "layer": 1, "j": 0,
+                                         "k": 0}).status_code == 409
+    assert other.post("/api/line", content=b'{}', headers={
+        "content-type": "text/plain", studio_app.HEADER: client.headers[studio_app.HEADER]}
+    ).status_code == 415
+    client.post("/api/read", json={"pixels": samples()[6]})  # a newer read replaces it
+    assert client.post("/api/line", json={"reading": reading, "layer": 1, "j": 0,
+                                          "k": 0}).status_code == 409
+
+
+@needs_chromium
+def test_a_selected_line_shows_in_the_studio_what_the_full_tables_show(browser, served,
+                                                                       studio, norm):
+    # The panel of a line the page asks for, against the same reading with every table in
+    # its data (as the studio sent it before, and as explore.html holds it), for a line of
+    # each layer, and an arrow's spoken name.
+    page = studio_page(browser, served, viewport={"width": 1280, "height": 900})
+    counts = page.evaluate("() => window.studio.last.counts")
+    lines = ["w1-4-27", "w2-3-7", "w3-2-11"]
+
+    def panels() -> list[str]:
+        texts = []
+        for line in lines:
+            page.evaluate("id => window.explorer.select(id)", line)
+            page.wait_for_function("() => !document.querySelector('#details')"
+                                   ".textContent.includes('…')")
+            texts.append(page.inner_text("#details"))
+        page.evaluate("() => window.explorer.go(window.explorer.stages().indexOf('step4'))")
+        arrow = page.evaluate("() => [...document.querySelectorAll('[id^=dw]')]"
+                              ".find(el => el.style.display !== 'none').id")
+        page.evaluate("id => window.explorer.select(id)", arrow)
+        page.wait_for_function("id => !document.getElementById(id).getAttribute('aria-label')"
+                               ".includes('…')", arg=arrow)
+        texts.append(page.get_attribute(f"#{arrow}", "aria-label"))
+        page.evaluate("() => window.explorer.go(0)")
+        return texts
+
+    asked = panels()
+    assert not page.evaluate("() => 'weights' in Object.values(DATA.passes)[0]")
+    full = lesson.read(studio.model, lesson.parse_digit(
+        {"pixels": [v for row in counts for v in row]}, norm), None)["data"]
+    page.evaluate("data => window.explorer.load(data)", full)
+    assert panels() == asked
+    assert "w after the step = " in asked[0] and page.evaluate("window.violations") == []
     page.close()

@@ -88,7 +88,7 @@ def _neurons(bp: Backprop) -> list[list[dict]]:
 
 
 def _table(a: np.ndarray) -> list[list[str]]:
-    return [[show(v) for v in row] for row in a]
+    return [[show(v) for v in row] for row in a.tolist()]  # (floats: twice as fast as numpy's)
 
 
 def _weights(bp: Backprop) -> list[dict]:
@@ -96,6 +96,15 @@ def _weights(bp: Backprop) -> list[dict]:
     (w itself is the network's, in :func:`_network`)."""
     return [{"grad": _table(n.grad_w), "dw": _table(n.w_after - n.w),
              "after": _table(n.w_after)} for n in bp.layers]
+
+
+def line_numbers(bp: Backprop, layer: int, j: int, k: int) -> dict[str, str]:
+    """One weight's numbers as :func:`_weights` prints them: the weight from neuron k of
+    ``layer`` - 1 into neuron j of ``layer`` (1: the first hidden layer). The studio sends
+    them when its page asks, not its 4,320 in every answer."""
+    n = bp.layers[layer - 1]
+    return {"grad": show(n.grad_w[j, k]), "dw": show(n.w_after[j, k] - n.w[j, k]),
+            "after": show(n.w_after[j, k])}
 
 
 _DRAWN: dict[bytes, dict] = {}  # the last few networks' _network, by their weights
@@ -172,7 +181,7 @@ def _stages(run: Run, scales: st.Scales) -> list[dict]:
     return result
 
 
-def _pass(run: Run, scales: st.Scales) -> dict:
+def _pass(run: Run, scales: st.Scales, tables: bool) -> dict:
     bp = run.bp
     levels = pic.shades(bp)
     after = bp.probabilities_after
@@ -182,7 +191,7 @@ def _pass(run: Run, scales: st.Scales) -> dict:
         "fills": [[grey(v) for v in layer] for layer in levels],
         "dark": [[style.dark(v) for v in layer] for layer in levels],
         "p": [f"P {probability(v)}" for v in bp.probabilities], "readings": _readings(bp),
-        "neurons": _neurons(bp), "weights": _weights(bp),
+        "neurons": _neurons(bp), **({"weights": _weights(bp)} if tables else {}),
         "apply": {"lr": f"{bp.lr:g}", "target": t,
                   "before": probability(bp.probabilities[t], PANEL_DIGITS),
                   "after": probability(after[t], PANEL_DIGITS),
@@ -210,10 +219,12 @@ def check_finite(run: Run) -> None:
                          f"are not finite (NaN or ±Infinity) in: {some(bad)}")
 
 
-def data(runs: list[Run]) -> dict:
+def data(runs: list[Run], tables: bool = True) -> dict:
     """Everything the page's script shows for these passes (the same network architecture
     in each), as JSON-ready data: the engine's numbers, printed, and the look the figures
-    use (``style``: the palette, grey scale, digits and thresholds of ``engine.viz.style``)."""
+    use (``style``: the palette, grey scale, digits and thresholds of ``engine.viz.style``).
+    ``tables=False``: without each weight's ∂loss/∂w, Δw and w after the step (two thirds of
+    the data), which the page then asks for a line at a time (:func:`line_numbers`)."""
     groups: dict[str, list[Backprop]] = {}
     for run in runs:
         check_finite(run)
@@ -222,7 +233,8 @@ def data(runs: list[Run]) -> dict:
     networks = {}
     for r in runs:
         networks.setdefault(r.network, _network(r.bp))
-    return {"passes": {f"{r.network}/{r.digit}": _pass(r, scales[r.network]) for r in runs},
+    return {"passes": {f"{r.network}/{r.digit}": _pass(r, scales[r.network], tables)
+                       for r in runs},
             "weights": networks,
             "networks": list(dict.fromkeys(r.network for r in runs)),
             "digits": list(dict.fromkeys(r.digit for r in runs)), "sizes": runs[0].bp.sizes,

@@ -154,13 +154,16 @@ function weightNumbers(layer, j, k, redo) {
   const P = current(), W = P.weights && P.weights[layer - 1], key = `${layer}-${j}-${k}`;
   if (W) return {grad: W.grad[j][k], dw: W.dw[j][k], after: W.after[j][k]};
   const asked = P.asked || (P.asked = {}), ask = window.explorer.ask;
-  if (!asked[key] && ask) {
-    asked[key] = {grad: "…", dw: "…", after: "…"};
-    ask({reading: DATA.reading, layer, j, k}).then(
-      found => { asked[key] = found; if (current() === P) redo(); },
-      () => { delete asked[key]; });  // (a newer reading replaced this one: it is asked anew)
+  let line = asked[key];
+  if (!line && ask) {
+    line = asked[key] = {grad: "…", dw: "…", after: "…", then: []};  // (the panel, a label)
+    ask({reading: DATA.reading, layer, j, k}).then(found => {
+      asked[key] = found;
+      if (current() === P) line.then.forEach(f => f());
+    }, () => { delete asked[key]; });  // (a newer reading replaced this one: asked anew)
   }
-  return asked[key] || {grad: "…", dw: "…", after: "…"};
+  if (line && line.then) line.then.push(redo);
+  return line || {grad: "…", dw: "…", after: "…"};
 }
 function details() {
   document.querySelectorAll(".sel, .picked").forEach(el => el.classList.remove("sel", "picked"));

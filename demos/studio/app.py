@@ -4,6 +4,9 @@ whose every number comes from :mod:`demos.studio.lesson`, computed by the engine
     GET  /              the page, with a new session of its own
     POST /api/session   a new session, for other clients: {"session": id}
     POST /api/read      {"bitmap": 32×32 of 0/1 | "pixels": 64 counts, "label"?: 0..9}
+    POST /api/line      {"reading": n, "layer": 1.., "j": …, "k": …}: one weight's ∂loss/∂w,
+                        Δw and w after the step in the session's last read (which its answer
+                        numbers as data.reading; the read sends no weight's, 4,320 numbers)
     POST /api/teach     {… the drawing, "label": 0..9, "steps": 1 | 10}
     POST /api/reset     {"start"?: "untrained" | "half-trained" | "trained"}: back to that
                         network (default: the one the session started from)
@@ -50,6 +53,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from demos.how_it_works import explorer
+from demos.how_it_works.numbers import Backprop
 from demos.studio import lesson
 from nn import MLP
 
@@ -73,6 +77,7 @@ class Session:
     model: MLP | None = None
     saves: int = 0
     start: str = lesson.NETWORK
+    last: tuple[int, Backprop] | None = None  # its last read, numbered, for /api/line
 
 
 class Studio:
@@ -99,6 +104,7 @@ class Studio:
                              f"digit ({e}); train it again with a smaller --lr") from None
         self.policy = policy(self._page)  # the Content-Security-Policy of every response
         self.saves = 0  # files saved by every session of this run
+        self.reads = 0  # reads answered, which number them
 
     def new_session(self) -> str:
         """A new session's id. It costs no model: only the ISSUED newest unused ids are
@@ -281,9 +287,39 @@ def create_app(studio: Studio, port: int) -> Doors:
 
 
 def _read(studio: Studio, session: Session, body: dict) -> dict:
-    return {**lesson.read(studio.model_of(session), lesson.parse_digit(body, studio.norm),
-                          lesson.parse_label(body, required=False), session.start),
-            **_starts(studio, session)}
+    """The drawing read, numbered, without each weight's printed numbers: formatting and
+    sending its 4,320 took a third of the answer's time, for the one line a learner selects
+    (the page asks for it with ``line``)."""
+    answer, bp = lesson.reading(
+        studio.model_of(session), lesson.parse_digit(body, studio.norm),
+        lesson.parse_label(body, required=False), session.start, tables=False)
+    studio.reads += 1
+    session.last = (studio.reads, bp)
+    answer["data"]["reading"] = studio.reads
+    return {**answer, **_starts(studio, session)}
+
+
+def _line(studio: Studio, session: Session, body: dict) -> dict:
+    """One weight's ∂loss/∂w, Δw and w after the step, printed as the explorer prints them,
+    in the session's last read (the body names its number, and the weight's layer, j, k)."""
+    reading = body.get("reading")
+    if session.last is None or type(reading) is not int or reading != session.last[0]:
+        raise lesson.Refused("'reading' must be the number of this page's last read (a newer "
+                             "read or a teach replaced it): read again", 409)
+    bp = session.last[1]
+    layer = _index(body, "layer", 1, len(bp.sizes) - 1)
+    j = _index(body, "j", 0, bp.sizes[layer] - 1)
+    k = _index(body, "k", 0, bp.sizes[layer - 1] - 1)
+    return {"reading": reading, "layer": layer, "j": j, "k": k,
+            **explorer.line_numbers(bp, layer, j, k)}
+
+
+def _index(body: dict, key: str, low: int, high: int) -> int:
+    """The body's whole number ``key``, from ``low`` to ``high``."""
+    value = body.get(key)
+    if type(value) is not int or not low <= value <= high:
+        raise lesson.Refused(f"'{key}' must be a whole number from {low} to {high}")
+    return value
 
 
 def _starts(studio: Studio, session: Session) -> dict:
@@ -295,6 +331,7 @@ def _teach(studio: Studio, session: Session, body: dict) -> dict:
     digit = lesson.parse_digit(body, studio.norm)
     label, steps = lesson.parse_label(body, required=True), lesson.parse_steps(body)
     model = studio.taught(session)  # only a request that teaches costs a model
+    session.last = None  # its answer holds every weight's numbers: none to ask for
     before = lesson.samples_right(model, studio.norm, studio.samples)
     kept = model.state_dict()
     try:
@@ -314,7 +351,7 @@ def _reset(studio: Studio, session: Session, body: dict) -> dict:
     start = body.get("start", session.start)
     if not isinstance(start, str) or start not in studio.starts:
         raise lesson.Refused(f"'start' must be one of {', '.join(studio.starts)}")
-    session.start, session.model = start, None
+    session.start, session.model, session.last = start, None, None
     return {"reset": True, **_starts(studio, session)}
 
 
@@ -344,7 +381,7 @@ def _save(studio: Studio, session: Session, body: dict) -> dict:
     return {"saved": path.name}
 
 
-ACTIONS = {"read": _read, "teach": _teach, "reset": _reset, "save": _save}
+ACTIONS = {"read": _read, "line": _line, "teach": _teach, "reset": _reset, "save": _save}
 
 
 async def _not_found(request: Request, exc) -> Response:

@@ -194,17 +194,19 @@ def read(model: MLP, digit: Digit, label: int | None, network: str = NETWORK) ->
     """The network's answer for the digit and the engine's numbers of one pass toward
     ``label`` (default: the network's own guess), in the explorer's form; ``network`` names
     it there ("untrained", "half-trained" or "trained": what the learner started from)."""
-    return _reading(model, digit, label, network)[0]
+    return reading(model, digit, label, network)[0]
 
 
-def _reading(model: MLP, digit: Digit, label: int | None, network: str) -> tuple[dict, Backprop]:
-    """:func:`read`'s answer, and the pass it drew (its step is the next one teaching takes)."""
+def reading(model: MLP, digit: Digit, label: int | None, network: str = NETWORK,
+            tables: bool = True) -> tuple[dict, Backprop]:
+    """:func:`read`'s answer, and the pass it drew (its step is the next one teaching takes);
+    ``tables=False``: without each weight's printed numbers (``explorer.data``'s)."""
     p = probabilities(model, digit)
     guess = int(np.argmax(p))
     target = guess if label is None else label
     run = explorer_run(model, digit, target, network)
     return {"counts": digit.counts.tolist(), "probabilities": [float(v) for v in p],
-            "guess": guess, "label": target, "data": explorer.data([run])}, run.bp
+            "guess": guess, "label": target, "data": explorer.data([run], tables)}, run.bp
 
 
 def explorer_run(model: MLP, digit: Digit, target: int, network: str = NETWORK) -> explorer.Run:
@@ -246,12 +248,12 @@ def teach(model: MLP, digit: Digit, label: int, steps: int, network: str = NETWO
     if not all(math.isfinite(v) for v in numbers):  # nothing to draw, nothing to save
         raise Refused("teaching made the network's numbers too large to be numbers (not "
                       "finite)")
-    reading, bp = _reading(model, digit, label, network)
+    answer, bp = reading(model, digit, label, network)
     return {"label": label, "steps": steps, "before": float(before[label]),
             "after": float(after[label]), "loss": losses[0], "lossAfter": losses[-1],
             "predictedChange": float(predicted), "firstChange": losses[1] - losses[0],
             **taught_words(label, steps, before[label], after[label], losses, predicted),
-            "preview": preview_words(bp), **reading}
+            "preview": preview_words(bp), **answer}
 
 
 def preview_words(bp: Backprop) -> str:
