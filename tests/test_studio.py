@@ -1044,8 +1044,8 @@ def test_a_teach_brings_both_boxes_into_view_on_a_projector(browser, served):
 
 def test_a_read_sends_no_weight_table_and_a_line_is_asked_with_the_same_numbers(client, studio,
                                                                                norm):
-    # A read left out each weight's ∂loss/∂w, Δw and w after (4,320 numbers, two thirds of
-    # its answer); /api/line gives one, printed as the explorer's own tables print it.
+    # A read left out each weight's ∂loss/∂w, Δw and w after (4,320 numbers, 41 of its
+    # 148 KB); /api/line gives one, printed as the explorer's own tables print it.
     image = samples()[5]
     answer = client.post("/api/read", json={"pixels": image}).json()
     data, reading = answer["data"], answer["data"]["reading"]

@@ -288,8 +288,8 @@ def create_app(studio: Studio, port: int) -> Doors:
 
 def _read(studio: Studio, session: Session, body: dict) -> dict:
     """The drawing read, numbered, without each weight's printed numbers: formatting and
-    sending its 4,320 took a third of the answer's time, for the one line a learner selects
-    (the page asks for it with ``line``)."""
+    sending its 4,320 (41 of the answer's 148 KB) took 6 of the server's 45 ms, for the one
+    line a learner selects (the page asks for it with ``line``)."""
     answer, bp = lesson.reading(
         studio.model_of(session), lesson.parse_digit(body, studio.norm),
         lesson.parse_label(body, required=False), session.start, tables=False)
