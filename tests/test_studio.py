@@ -1080,7 +1080,14 @@ def test_a_read_sends_no_weight_table_and_a_line_is_asked_with_the_same_numbers(
     assert other.post("/api/line", content=b'{}', headers={
         "content-type": "text/plain", studio_app.HEADER: client.headers[studio_app.HEADER]}
     ).status_code == 415
-    client.post("/api/read", json={"pixels": samples()[6]})  # a newer read replaces it
+    # Nor the network's drawing (its weights, line styles) when the page holds it.
+    held = next(iter(data["weights"].values()))["id"]
+    again = client.post("/api/read", json={"pixels": samples()[6], "have": held}).json()
+    assert again["data"]["weights"] == {"same": held} and again["data"]["reading"] > reading
+    other = client.post("/api/read", json={"pixels": image, "have": held + 1}).json()
+    assert other["data"]["weights"] == data["weights"]
+    bad = client.post("/api/read", json={"pixels": image, "have": "1"})
+    assert bad.status_code == 422 and bad.json()["error"].startswith("'have' must be")
     assert client.post("/api/line", json={"reading": reading, "layer": 1, "j": 0,
                                           "k": 0}).status_code == 409
 
@@ -1092,7 +1099,6 @@ def test_a_selected_line_shows_in_the_studio_what_the_full_tables_show(browser, 
     # its data (as the studio sent it before, and as explore.html holds it), for a line of
     # each layer, and an arrow's spoken name.
     page = studio_page(browser, served, viewport={"width": 1280, "height": 900})
-    counts = page.evaluate("() => window.studio.last.counts")
     lines = ["w1-4-27", "w2-3-7", "w3-2-11"]
 
     def panels() -> list[str]:
@@ -1112,10 +1118,18 @@ def test_a_selected_line_shows_in_the_studio_what_the_full_tables_show(browser, 
         page.evaluate("() => window.explorer.go(0)")
         return texts
 
+    # A second read of it is sent without the network's drawing, which the page holds.
+    sample = page.evaluate("() => window.studio.last.label")
+    with page.expect_response("**/api/read") as again:
+        page.click(f"#samples button[data-sample='{sample}']")  # (read as that digit)
+    assert set(again.value.json()["data"]["weights"]) == {"same"}
+    page.wait_for_function("n => window.studio.last.data.reading === n",
+                           arg=again.value.json()["data"]["reading"])
+    counts, label = page.evaluate("() => [window.studio.last.counts, window.studio.last.label]")
     asked = panels()
     assert not page.evaluate("() => 'weights' in Object.values(DATA.passes)[0]")
     full = lesson.read(studio.model, lesson.parse_digit(
-        {"pixels": [v for row in counts for v in row]}, norm), None)["data"]
+        {"pixels": [v for row in counts for v in row]}, norm), label)["data"]
     page.evaluate("data => window.explorer.load(data)", full)
     assert panels() == asked
     assert "w after the step = " in asked[0] and page.evaluate("window.violations") == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+import itertools
 import json
 import re
 import zlib
@@ -108,18 +109,22 @@ def line_numbers(bp: Backprop, layer: int, j: int, k: int) -> dict[str, str]:
 
 
 _DRAWN: dict[bytes, dict] = {}  # the last few networks' _network, by their weights
+_DRAWN_IDS = itertools.count(1)
 
 
 def _network(bp: Backprop) -> dict:
     """What belongs to the network, whatever it reads: its weights and how each is drawn.
     Kept for the last few networks (shared: not to be changed), because the studio asks again
-    for the same network at every stroke: its 1,440 line styles took 60 of a read's 250 ms."""
+    for the same network at every stroke: its 1,440 line styles took 60 of a read's 250 ms.
+    Its ``id`` names it, so that a page holding it need not be sent it again (the studio's:
+    49 KB of each read's answer)."""
     key = b"".join(repr(n.w.shape).encode() + np.asarray(n.w, float).tobytes()
                    for n in bp.layers)
     if key not in _DRAWN:
         if len(_DRAWN) >= 8:
             del _DRAWN[next(iter(_DRAWN))]  # the oldest
-        _DRAWN[key] = {"w": [_table(n.w) for n in bp.layers], "lines": _line_styles(bp),
+        _DRAWN[key] = {"id": next(_DRAWN_IDS), "w": [_table(n.w) for n in bp.layers],
+                       "lines": _line_styles(bp),
                        "strongest": _strongest(bp, 3)}
     return _DRAWN[key]
 

@@ -3,7 +3,9 @@ whose every number comes from :mod:`demos.studio.lesson`, computed by the engine
 
     GET  /              the page, with a new session of its own
     POST /api/session   a new session, for other clients: {"session": id}
-    POST /api/read      {"bitmap": 32×32 of 0/1 | "pixels": 64 counts, "label"?: 0..9}
+    POST /api/read      {"bitmap": 32×32 of 0/1 | "pixels": 64 counts, "label"?: 0..9,
+                        "have"?: id}: the answer's data.weights is {"same": id} when the
+                        network's drawing is the one the page holds (its data.weights' id)
     POST /api/line      {"reading": n, "layer": 1.., "j": …, "k": …}: one weight's ∂loss/∂w,
                         Δw and w after the step in the session's last read (which its answer
                         numbers as data.reading; the read sends no weight's, 4,320 numbers)
@@ -289,13 +291,22 @@ def create_app(studio: Studio, port: int) -> Doors:
 def _read(studio: Studio, session: Session, body: dict) -> dict:
     """The drawing read, numbered, without each weight's printed numbers: formatting and
     sending its 4,320 (41 of the answer's 148 KB) took 6 of the server's 45 ms, for the one
-    line a learner selects (the page asks for it with ``line``)."""
+    line a learner selects (the page asks for it with ``line``). Nor the network's drawing
+    (its weights and line styles, 49 KB) when the page holds it (``have``: its id), as it
+    does between teaches."""
+    have = body.get("have")
+    if have is not None and type(have) is not int:
+        raise lesson.Refused("'have' must be a whole number: the id of the network's drawing "
+                             "the page holds")
     answer, bp = lesson.reading(
         studio.model_of(session), lesson.parse_digit(body, studio.norm),
         lesson.parse_label(body, required=False), session.start, tables=False)
     studio.reads += 1
     session.last = (studio.reads, bp)
     answer["data"]["reading"] = studio.reads
+    drawn = answer["data"]["weights"]
+    if [d["id"] for d in drawn.values()] == [have]:
+        answer["data"]["weights"] = {"same": have}
     return {**answer, **_starts(studio, session)}
 
 
