@@ -519,3 +519,20 @@ def test_a_phone_shows_the_stepper_without_sideways_scrolling(browser, tmp_path,
     assert page.evaluate("document.getElementById('graph').scrollWidth") > 390
     assert axe_violations(page) == [] and errors == []
     page.close()
+
+
+@pytest.mark.slow
+def test_the_stepper_opens_on_the_first_steps_node(browser, tmp_path):
+    """A tall graph (an MLP reading a digit, 16 neurons a column) opened on a blank band of
+    330 px at 1280x900: the start scrolls the graph to where the first step will be."""
+    path = export_html(digit_loss(), tmp_path / "start.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    seen = page.evaluate("""() => {
+      const first = document.getElementById(steps[0].highlight[0]);
+      const r = first.getBoundingClientRect();
+      const box = document.getElementById('graph').getBoundingClientRect();
+      return r.top >= box.top && r.bottom <= box.bottom && r.left >= box.left &&
+             r.right <= box.right; }""")
+    assert seen
+    page.close()

@@ -34,7 +34,11 @@ function show() {
   mark(step ? step.highlight : [], step && step.changed ? step.changed : []);
   for (const el of flashed) el.classList.remove("flash");
   flashed = [];
-  if (!step) return;
+  if (!step) {  // the start: the graph shows where the first step will be, not a blank corner
+    const first = steps.length ? $(steps[0].highlight[0]) : null;
+    if (first) centre(first);
+    return;
+  }
   flashed = step.changes.map(([id]) => $(id)).filter(Boolean);
   for (const el of flashed) { void el.getBBox(); el.classList.add("flash"); }  // flash anew
   const node = $(step.highlight[0]);
