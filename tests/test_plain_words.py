@@ -125,7 +125,13 @@ def test_the_studios_teach_result_says_it_in_words(data):
     for model, steps in ((MLP(64, [16, 16, 10], rng=0), 1), (confident(data), 10)):
         taught = lesson.teach(model, digit, 3, steps)
         assert not JARGON.search(taught["title"] + " " + taught["words"]), taught["words"]
-        assert words.moved(taught["before"], taught["after"]) in taught["words"]
+        said = re.search(r"'3' went from ([\d.]+)% to ([\d.]+)%", taught["words"])
+        assert said or "'3' stayed at" in taught["words"], taught["words"]
+        if said:  # both boxes' percents with the same decimals (the preview's beside it)
+            assert [float(v) for v in said.groups()] == pytest.approx(
+                [100 * taught["before"], 100 * taught["after"]], abs=0.5), taught["words"]
+            shown = re.findall(r"\d+(?:\.(\d+))?%", taught["words"] + taught["preview"])
+            assert len({len(d) for d in shown}) == 1, (taught["words"], taught["preview"])
         assert f"from {amount(taught['loss'])} to {amount(taught['lossAfter'])}" \
             in taught["words"]
         estimate = words.estimate(taught["predictedChange"], taught["firstChange"],
@@ -202,3 +208,22 @@ def test_a_change_rounding_would_hide_is_written_with_more_decimals(runs):
     stages = st.stages(dataclasses.replace(bp, probabilities=p, probabilities_after=after),
                        st.scales_by_network({"a": [bp]})["a"], trained=False)
     assert "'3' went from 13.21% to 13.24%" in stages[-1].caption, stages[-1].caption
+
+
+def test_the_studios_two_boxes_write_their_percents_with_the_same_decimals(runs):
+    # After a teach the first box said "went from 12% to 13%" beside a preview "from 12.6% to
+    # 13.4%": it read as if the probability fell. The four numbers share their decimals.
+    assert words.joint_decimals((0.1201, 0.1262), (0.1262, 0.1338)) == 1
+    assert words.joint_decimals((0.11, 0.14), (0.14, 0.17)) == 0
+    assert words.joint_decimals((0.11, 0.14), (0.1321, 0.1324)) == 2
+    assert words.joint_decimals((0.11, 0.14), (0.13211, 0.13212)) == 0  # "stayed at about"
+    least = words.joint_decimals((0.1201, 0.1262), (0.1262, 0.1338))
+    taught = lesson.taught_words(3, 1, 0.1201, 0.1262, [2.12, 2.07], -0.06, least)
+    assert "'3' went from 12.0% to 12.6%," in taught["words"], taught["words"]
+    bp = runs[0].bp
+    t = bp.target
+    p, after = bp.probabilities.copy(), bp.probabilities_after.copy()
+    p[t], after[t] = 0.1262, 0.1338
+    said = lesson.preview_words(dataclasses.replace(bp, probabilities=p,
+                                                    probabilities_after=after), least)
+    assert f"'{t}' would go from 12.6% to 13.4%," in said, said

@@ -52,6 +52,18 @@ def moved(before: float, after: float, go: str = "went", stay: str = "stayed",
     return f"{stay} at {'' if a[0].isalpha() else 'about '}{a}"
 
 
+def joint_decimals(*pairs: tuple[float, float], least: int = 0) -> int:
+    """The decimals (at least ``least``, up to 2) that :func:`moved` needs for every pair of
+    probabilities (before, after) at once: the fewest with which no two different numbers of
+    a pair read the same. Texts shown side by side write their percents this way, so that
+    "from 12% to 13%" never stands beside "from 12.6% to 13.4%"."""
+    for decimals in range(least, 2):
+        if all(percent(a, decimals) != percent(b, decimals)
+               for a, b in pairs if percent(a, 2) != percent(b, 2)):
+            return decimals
+    return max(least, 2)
+
+
 def _did(change: float) -> str:
     return ("fell by " if change < 0 else "rose by " if change > 0 else "did not change") + (
         amount(change) if change else "")

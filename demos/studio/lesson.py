@@ -19,7 +19,7 @@ import engine
 from demos.digits.data import BITMAP_SIDE, counts
 from demos.how_it_works import explorer
 from demos.how_it_works.numbers import Backprop, backprop
-from demos.how_it_works.words import estimate, moved
+from demos.how_it_works.words import estimate, joint_decimals, moved
 from engine import Value
 from engine.viz import style
 from nn import MLP, SGD, cross_entropy, softmax
@@ -249,34 +249,42 @@ def teach(model: MLP, digit: Digit, label: int, steps: int, network: str = NETWO
         raise Refused("teaching made the network's numbers too large to be numbers (not "
                       "finite)")
     answer, bp = reading(model, digit, label, network)
+    # The two boxes stand side by side: their percents are written with the same decimals.
+    t = bp.target
+    least = joint_decimals((before[label], after[label]),
+                           (bp.probabilities[t], bp.probabilities_after[t]))
     return {"label": label, "steps": steps, "before": float(before[label]),
             "after": float(after[label]), "loss": losses[0], "lossAfter": losses[-1],
             "predictedChange": float(predicted), "firstChange": losses[1] - losses[0],
-            **taught_words(label, steps, before[label], after[label], losses, predicted),
-            "preview": preview_words(bp), **answer}
+            **taught_words(label, steps, before[label], after[label], losses, predicted,
+                           least),
+            "preview": preview_words(bp, least), **answer}
 
 
-def preview_words(bp: Backprop) -> str:
+def preview_words(bp: Backprop, least: int = 0) -> str:
     """What the next step on this digit would do (the pass ``bp``'s own step, read again by
-    the engine but not taken), in plain words for the page's preview."""
+    the engine but not taken), in plain words for the page's preview; its percents with at
+    least ``least`` decimals (as the box beside it)."""
     t = bp.target
-    went = moved(bp.probabilities[t], bp.probabilities_after[t], "would go", "would stay")
+    went = moved(bp.probabilities[t], bp.probabilities_after[t], "would go", "would stay",
+                 least)
     return (f"Press 'teach' again and the probability of '{t}' {went},"
             f" and the loss from {style.amount(bp.loss)} to {style.amount(bp.loss_after)}. "
             "The figure's stages show this step.")
 
 
 def taught_words(label: int, steps: int, before: float, after: float, losses: list[float],
-                 predicted: float) -> dict[str, str]:
+                 predicted: float, least: int = 0) -> dict[str, str]:
     """What a teach did, for the page to show as text: a title, plain words with the
-    engine's numbers (P as percentages, the estimate as a fall or a rise) and the maths."""
+    engine's numbers (P as percentages with at least ``least`` decimals, the estimate as a
+    fall or a rise) and the maths."""
     first = losses[1] - losses[0]
     when = "" if steps == 1 else " on the first step"
     return {
         "title": f"{'One step' if steps == 1 else f'{steps} steps'} (learning rate {LR:g}) "
                  f"on your '{label}'",
-        "words": f"The probability the network gives '{label}' {moved(before, after)}, "
-                 f"and the loss from "
+        "words": f"The probability the network gives '{label}' "
+                 f"{moved(before, after, least=least)}, and the loss from "
                  f"{style.amount(losses[0])} to {style.amount(losses[-1])}. "
                  f"{estimate(predicted, first, when)}",
         "maths": f"Each step moves every weight by Δw = −η·∂loss/∂w, η = {LR:g}, for this "
