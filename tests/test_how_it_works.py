@@ -718,3 +718,44 @@ def test_the_panel_shows_the_engines_label_under_the_name(browser, runs, tmp_pat
     assert "standardised" not in page.inner_text("#details")
     assert "compared with the training images' at this pixel" in page.inner_text("#details")
     page.close()
+
+
+@pytest.mark.slow
+def test_the_repeat_stage_says_what_it_shows_and_rounds_as_the_others(browser, written):
+    # The trained network was shown, its button on, under "Choose the trained network above
+    # to see it"; the caption said 12% where the other stages said 11.5%, and "batch loss
+    # 2.31" beside this image's loss 2.16 without saying they differ.
+    data = explorer.page_data((written / "explore.html").read_text())
+    story = data["passes"]["untrained/3"]["stages"]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((written / "explore.html").as_uri())
+    for _ in range(6):
+        page.click("#next")
+    assert page.text_content("#networks button.on") == "trained"
+    caption = page.text_content("#caption")
+    assert "Shown: the trained network, after this training." in caption, caption
+    assert "Choose the trained" not in caption
+    assert "the average loss over a batch of 32 training images" in caption
+    assert re.search(r"this one image's own loss was \d\.\d+ before training", caption)
+    said = re.search(r"rose from ([\d.]+%) to", caption)
+    assert said and f"'3' only {said.group(1)}" in story[1]["caption"], caption
+    page.click("button[data-value='untrained']")
+    assert "Shown: the untrained network, before it" in page.text_content("#caption")
+    # The main button in plain words (the glossary says what a step is).
+    assert page.text_content("#apply") == "take one learning step"
+    page.close()
+
+
+def test_legends_say_longer_in_words_and_what_a_dot_means(runs):  # noqa: F811
+    # The legends printed "18 px per 0.01", "9 px per 0.1": meaningless to a student.
+    for run in runs:
+        scales = st.scales_by_network({run.network: [run.bp]})[run.network]
+        for stage in st.stages(run.bp, scales, trained=run.network == "trained"):
+            legend = " ".join(item.words for item in stage.legend)
+            assert " px" not in legend and "per 0.0" not in legend, (stage.key, legend)
+            if stage.key in ("step2", "step3") and scales.weight:
+                assert "longer = a larger change" in legend, legend
+                assert "a dot: no change, the neuron it comes from is off" in legend
+            if stage.key == "step4":
+                assert "a dot: no change, the pixel is blank in every training image" \
+                    in legend, legend

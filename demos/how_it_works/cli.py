@@ -29,7 +29,7 @@ from demos.how_it_works import explorer
 from demos.how_it_works import stages as st
 from demos.how_it_works.numbers import Backprop, backprop
 from demos.how_it_works.web import asset, stylesheet
-from demos.how_it_works.words import caption_html, glossary
+from demos.how_it_works.words import caption_html, glossary, moved
 from engine import Value
 from engine.console import message
 from engine.files import atomic_write
@@ -229,7 +229,7 @@ def run(args) -> None:
         write_stepper(model, data.x_test[images[args.digit]], args.digit, args.html)
     untrained = passes()
     print(f"Training briefly ({args.epochs} epochs) for the trained network …")
-    training = train(model, data, data.x_test[images[args.digit]], args, out)
+    training = train(model, data, untrained[args.digit], args, out)
     trained = passes()
     scales = st.scales_by_network({"untrained": list(untrained.values()),
                                    "trained": list(trained.values())})
@@ -240,9 +240,10 @@ def run(args) -> None:
         sections.append(("After training", write_figures(trained[args.digit],
                                                          scales["trained"], out, "trained_",
                                                          trained=True)))
-    caption = training.caption + " Choose the trained network above to see it after this " \
-                                 "training."
-    runs = [explorer.Run(name, d, bp, caption, training.lines)
+    shown = {"trained": " Shown: the trained network, after this training.",
+             "untrained": " Shown: the untrained network, before it; choose 'trained' above "
+                          "to see it after."}
+    runs = [explorer.Run(name, d, bp, training.caption + shown[name], training.lines)
             for name, group in (("untrained", untrained), ("trained", trained))
             for d, bp in group.items()]
     atomic_write(explore, explorer.page(runs, "Explore how an MLP(64, [16, 16, 10]) learns: "
@@ -263,19 +264,24 @@ def write_stepper(model: MLP, x: np.ndarray, digit: int, path) -> None:
     print(f"Wrote {path}")
 
 
-def train(model: MLP, data, x: np.ndarray, args, out: Path) -> Training:
-    """The brief training, its figure, and what it did in words."""
-    losses, probability = brief_training(model, data, x, args.digit, args.epochs, args.seed)
+def train(model: MLP, data, bp: Backprop, args, out: Path) -> Training:
+    """The brief training, its figure, and what it did in words (``bp``: the untrained
+    network's pass on the image followed, whose captions' percents these words match)."""
+    losses, probability = brief_training(model, data, bp.x, args.digit, args.epochs,
+                                         args.seed)
     repeat_figure(losses, probability, args.digit, out / "repeat")
-    d = args.digit
+    d, up = args.digit, probability[-1] >= probability[0]
+    went = moved(probability[0], probability[-1], "rose" if up else "fell",
+                 least=st.percent_decimals(bp))
     return Training(
         f"Repeat for batch after batch of random training images: over {len(losses)} steps "
-        f"({args.epochs} passes over {len(data.x_train)} images) the batch loss fell from "
-        f"{losses[0]:.2f} to {losses[-1]:.2f}, and the probability the network gives our {d} "
-        f"of being a {d} rose from {style.percent(probability[0])} to "
-        f"{style.percent(probability[-1])}.",
+        f"({args.epochs} pass{'' if args.epochs == 1 else 'es'} over {len(data.x_train)} "
+        f"images) the batch loss, the average loss over a batch of 32 training images, fell "
+        f"from {losses[0]:.2f} to {losses[-1]:.2f} (this one image's own loss was "
+        f"{style.amount(bp.loss)} before training), and the probability the network gives "
+        f"our {d} of being a {d} {went}.",
         (f"{len(losses)} steps of training on batches of 32:",
-         f"batch loss {losses[0]:.2f} → {losses[-1]:.2f}",
+         f"average loss of a batch {losses[0]:.2f} → {losses[-1]:.2f}",
          f"P('{d}') for this image {style.probability(probability[0])} → "
          f"{style.probability(probability[-1])}"))
 

@@ -27,6 +27,15 @@ const hits = lines.map((el, i) => {
   return hit;
 });
 lines[lines.length - 1].after(...hits);
+// Over the lines, under each neuron's circle: a transparent one the size of the neuron, which
+// grows on a phone's "larger figure" (figure.css) so that a finger finds a 20 px neuron.
+const targets = [...document.querySelectorAll("#net circle.n")].map(el => {
+  const hit = document.createElementNS("http://www.w3.org/2000/svg", "circle");
+  ["cx", "cy", "r"].forEach(a => hit.setAttribute(a, el.getAttribute(a)));
+  hit.classList.add("nhit"); hit.dataset.for = el.id;
+  return hit;
+});
+hits[hits.length - 1].after(...targets);
 let network = DATA.networks[0], digit = DATA.digits[0], stage = 0, selected = null;
 let steps = 1;  // how many SGD steps the Apply stage shows (the engine's readings after each)
 let story = null;  // the network the story told before Repeat showed the trained one
@@ -99,6 +108,7 @@ function draw() {
     $(`n${layer}-${j}`).setAttribute("stroke-dasharray", dash || "none");
   }
   $("overlay").innerHTML = S.overlay;
+  if (selected && !drawnNow(selected)) selected = null;  // a selection never drawn here
   $("legend").innerHTML = S.legend;
   $("title").textContent = S.title;
   $("net-title").textContent = `${S.title}: the ${network} network reading a '${digit}'`;
@@ -113,7 +123,7 @@ function draw() {
     (steps > 1 ? `<br><b>After ${steps} steps</b> on this image (each from the engine's new ` +
      `grads): P('${A.target}') <span class="num">${R.target}</span>, loss ` +
      `<span class="num">${R.loss}</span>` : "") +
-    (steps < P.readings.length ? '<br><span class="hint">Press "apply one SGD step" again ' +
+    (steps < P.readings.length ? '<br><span class="hint">Press "take one learning step" again ' +
      "for one more step.</span>" : "") : "";
   buttons($("stages"), KEYS, k => NAMES[k], (k, i) => i === stage, (k, i) => go(i));
   buttons($("networks"), DATA.networks, n => n, n => n === network, pickNetwork);
@@ -123,6 +133,21 @@ function draw() {
   keepStop(inFigure);
 }
 let mathsOpen = false;  // whether the reader opened "show the maths": kept from stage to stage
+function drawnNow(s) {
+  // Whether the selection is drawn at this stage: a neuron always, a weight by its line or
+  // its black arrow.
+  if (s.kind !== "weight") return true;
+  const id = `${s.layer}-${s.j}-${s.k}`;
+  return $(`w${id}`).style.display !== "none" || Boolean($(`dw${id}`));
+}
+function folded(html) {
+  // A panel's maths under "show the maths", open as the reader last left a fold.
+  const fold = document.createElement("details");
+  fold.className = "maths"; fold.open = mathsOpen;
+  fold.innerHTML = `<summary>show the maths</summary>${html}`;
+  fold.addEventListener("toggle", () => { mathsOpen = fold.open; });
+  return fold;
+}
 function caption(S) {
   // Plain words first, then the maths folded: built as text, never parsed as HTML.
   const words = document.createElement("p");
@@ -140,8 +165,19 @@ function caption(S) {
 function escape(text) {
   return String(text).replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
 }
+function minus(value) {
+  // The engine's numbers as the page shows them: with a typographic minus sign.
+  return String(value).replace(/-/g, "−");
+}
+function size(value) {
+  // A number's size without its sign, for a sentence that says its sign in words.
+  return minus(value).replace(/^−/, "");
+}
 function row(label, value) {
-  return `<p>${label} <span class="num">${value}</span></p>`;
+  return `<p>${label} <span class="num">${minus(value)}</span></p>`;
+}
+function words(text) {
+  return `<p class="words">${text}</p>`;
 }
 function engine(label) {
   // The engine's label, second to the name: what a print or the stepper's tooltip says.
@@ -177,14 +213,15 @@ function details() {
     const a = layer === 1 ? from.reads : from.a;
     $(`w${layer}-${j}-${k}`).classList.add("sel");
     host.innerHTML = `<b>The weight from ${from.name} into ${into.name}</b>` +
-      engine(`${into.label}.w.${k}`) + row("w =", w[j][k]) +
+      engine(`${into.label}.w.${k}`) + words(weightWords(W, w[j][k], into, from, a));
+    host.append(folded(row("w =", w[j][k]) +
       row("∂loss/∂w = δ · a =", `(${into.delta}) × (${a}) = ${W.grad}`) +
       `<p class="hint">δ = ∂loss/∂z of ${into.name}; a = what ${from.name} passes on` +
       `${layer === 1 ? " (the pixel as the network reads it)" : ""}</p>` +
       row("Δw = −η·∂loss/∂w =", `${W.dw} (η = ${A.lr})`) +
       row("w after the step =", W.after) +
       `<p class="hint">Every weight into ${into.name} shares its δ, so their changes differ ` +
-      `only by a: the weight from the most active neuron changes most.</p>`;
+      `only by a: the weight from the most active neuron changes most.</p>`));
     return;
   }
   const {layer, j} = selected, N = P.neurons[layer][j];
@@ -198,8 +235,8 @@ function details() {
       row("−∂loss/∂x =", N.want);
     return;
   }
-  let html = `<b>${N.name}</b>` + engine(N.label) +
-    row("Σ: z = Σ w·a + b =", `${N.z} (b = ${N.b})`);
+  host.innerHTML = `<b>${N.name}</b>` + engine(N.label) + words(neuronWords(N, S));
+  let html = row("Σ: z = Σ w·a + b =", `${N.z} (b = ${N.b})`);
   if (N.parts) {
     html += row("output: a = relu(z) =", N.a) +
       row("−∂loss/∂a =", N.want) +
@@ -221,7 +258,37 @@ function details() {
       `<p class="hint">(${N.target ? "P − 1: this is the right digit" :
                                       "P: a wrong digit"})</p>`;
   }
-  host.innerHTML = html;
+  host.append(folded(html));
+}
+function weightWords(W, w, into, from, a) {
+  // A weight's step in one plain sentence from the engine's numbers: only their signs read.
+  const change = sign(W.dw)[1], dw = String(W.dw);
+  const step = dw === "…" ? `The change of this weight (now ${minus(w)}) in one step is on ` +
+    "its way…" : change === "it grows" ? `In one step this weight grows by ${size(dw)}, ` +
+    `from ${minus(w)} to ${minus(W.after)}` : change === "it shrinks" ? "In one step this " +
+    `weight shrinks by ${size(dw)}, from ${minus(w)} to ${minus(W.after)}` :
+    `In one step this weight stays ${minus(w)}`;
+  const d = sign(into.delta)[1];  // δ > 0: the loss falls as z falls
+  const want = d === "it grows" ? "should go down" : d === "it shrinks" ? "should go up"
+    : "is not asked to move";
+  return `${step}: ${into.name}, which it feeds, ${want}, and ${from.name} passes it ` +
+    `${minus(a)}.`;
+}
+function neuronWords(N, S) {
+  // A neuron in one plain sentence: what it passes on and which way the loss wants it.
+  if (N.parts) {
+    const want = sign(N.want)[1], d = sign(N.delta)[1];
+    return `${N.name} passes on ${minus(N.a)}; to lower the loss its output ` +
+      (want === "it grows" ? "should go up" : want === "it shrinks" ? "should go down"
+        : "need not move") +
+      (d === "no change" && want !== "no change" ? ", but its z is below 0, so none of " +
+       "that reaches its weights (relu passes no gradient there)." : ".");
+  }
+  const p = S.key === "apply" ? N.pAfter : N.p;
+  return `The network gives ${N.name} the probability ${minus(p)}` +
+    (S.key === "apply" ? " after one step" : "") + ": " +
+    (N.target ? "it is the right digit, so a step pushes it up." :
+                "it is a wrong digit, so a step pushes it down.");
 }
 function follow() {
   // On a phone the figure is wider than its box: a new stage scrolls the box (not the page)
@@ -278,12 +345,18 @@ function select(id) {
   place(id, document.activeElement === $(id));  // the tab stop follows the selection
   return true;
 }
+// Where the pointer last went up, to a fraction of a CSS px: a click's point is whole px, and
+// half a pixel is the gap between two lines that nearly cross.
+let pointer = null;
+$("net").addEventListener("pointerup", e => { pointer = [e.clientX, e.clientY]; });
 function nearest(e) {
   // The drawn line nearest the click, within REACH CSS px (where lines cross or meet, the
   // one the click is on, not the one drawn last), or null.
   const m = $("net").getScreenCTM();
   if (!m) return null;
-  const p = new DOMPoint(e.clientX, e.clientY).matrixTransform(m.inverse());
+  const [x, y] = pointer && Math.abs(pointer[0] - e.clientX) < 1 &&
+    Math.abs(pointer[1] - e.clientY) < 1 ? pointer : [e.clientX, e.clientY];
+  const p = new DOMPoint(x, y).matrixTransform(m.inverse());
   let best = null, closest = REACH / Math.hypot(m.a, m.b);  // in the drawing's units
   lines.forEach((el, i) => {
     if (el.style.display === "none") return;
@@ -298,7 +371,7 @@ function nearest(e) {
 $("net").addEventListener("click", e => {
   // A neuron or a black arrow is what it is; anything else (a line, its hit area, a label
   // or note over lines) selects the line nearest the click.
-  const el = e.target.closest("[id]");
+  const el = e.target.dataset.for ? $(e.target.dataset.for) : e.target.closest("[id]");
   if (el && !el.classList.contains("w") && select(el.id)) return;
   const line = nearest(e);
   if (line) select(line.id);
@@ -340,10 +413,10 @@ function centre(el) {
 }
 function said(value) {
   // A number as a screen reader should say it: a real minus sign, read "minus".
-  return String(value).replace(/^-/, "−");
+  return minus(value);
 }
 function sign(value) {
-  const x = parseFloat(String(value).replace("−", "-"));
+  const x = parseFloat(String(value).replace(/^−/, "-"));
   return x > 0 ? ["solid: positive", "it grows"] : x < 0 ? ["dashed: negative", "it shrinks"]
     : ["zero", "no change"];
 }

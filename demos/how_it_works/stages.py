@@ -40,8 +40,9 @@ class Scales:
     networks, so that a longer arrow is a larger −∂loss/∂(output) wherever it is. Black
     arrows: one scale per network for the lines into Steps 2 and 3's neurons (``weight``) and
     one for the pixels' weights of Step 4 (``pixel``, whose arrows sit inside a pixel), since
-    a trained network's changes are orders of magnitude smaller; each legend says how many px
-    are 0.01. A scale is 0 when there is nothing to draw."""
+    a trained network's changes are orders of magnitude smaller; a legend says "longer = a
+    larger change" in words (px per unit mean nothing to a student). A scale is 0 when there
+    is nothing to draw."""
 
     neuron: float
     weight: float
@@ -321,32 +322,38 @@ def shading_item(bp: Backprop) -> LegendItem:
                                  f"probability")
 
 
-def _per_hundredth(px: float) -> str:
-    px *= 0.01
-    return f"{px:.0f}" if px >= 10 else f"{px:.1f}" if px >= 0.1 else amount(px, 2)
-
-
 def change_item(bp: Backprop, scales: Scales) -> LegendItem:
     if scales.weight == 0:
         return LegendItem("arrow", "black dot on a line: its weight does not change", BLACK)
-    return LegendItem("arrow", f"black arrow on a line: how its weight changes in one step, "
-                               f"toward the neuron = grows; {_per_hundredth(scales.weight)} px "
-                               f"per 0.01; ×N: all drawn N times longer", BLACK)
+    return LegendItem("arrow", "black arrow on a line: how its weight changes in one step, "
+                               "toward the neuron = grows, longer = a larger change (×N: all "
+                               "drawn N times longer); a dot: no change, the neuron it comes "
+                               "from is off", BLACK)
 
 
 def pixel_item(bp: Backprop, scales: Scales) -> LegendItem:
-    return LegendItem("arrow", f"black arrow (white-edged) in a pixel: how its weight into the "
-                               f"ringed neuron changes, up = grows; "
-                               f"{_per_hundredth(scales.pixel)} px per 0.01", BLACK)
+    return LegendItem("arrow", "black arrow (white-edged) in a pixel: how its weight into the "
+                               "ringed neuron changes, up = grows, longer = a larger change; a "
+                               "dot: no change, the pixel is blank in every training image "
+                               "(it reads 0)", BLACK)
 
 
 def neuron_item(colour: str, scales: Scales) -> LegendItem:
-    return LegendItem("up", f"arrow by a neuron: which way its output should go to lower the "
-                            f"loss, longer = more; {scales.neuron * 0.1:.0f} px per 0.1", colour)
+    return LegendItem("up", "arrow by a neuron: which way its output should go to lower the "
+                            "loss, longer = more (one scale in every figure)", colour)
 
 
 def ring_item(ring: pic.Ring, words: str) -> LegendItem:
     return LegendItem("ring", f"{ring.name}: {words}", ring.colour, ring.dash)
+
+
+def percent_decimals(bp: Backprop) -> int:
+    """The decimals of a pass's captions' percents: whole, or one if the right digit's and
+    the top answer's would read the same (11.5% and 12.2%). Every caption about this image
+    writes its percents so, the "repeat" stage's too."""
+    ps = bp.probabilities
+    top = int(np.argmax(ps))
+    return int(top != bp.target and percent(ps[top]) == percent(ps[bp.target]))
 
 
 @dataclass(frozen=True)
@@ -381,11 +388,8 @@ class _Story:
 
     @property
     def decimals(self) -> int:
-        """This pass's captions' percents: whole, or one decimal if the right digit's and
-        the top answer's would read the same (11.5% and 12.2%)."""
-        ps = self.bp.probabilities
-        top = int(np.argmax(ps))
-        return int(top != self.t and percent(ps[top]) == percent(ps[self.t]))
+        """This pass's captions' percents (see :func:`percent_decimals`)."""
+        return percent_decimals(self.bp)
 
     def percent(self, p: float) -> str:
         """A probability as this pass's captions say it (see :attr:`decimals`)."""
