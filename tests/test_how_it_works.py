@@ -181,7 +181,7 @@ def test_the_rings_of_steps_3_and_4_differ_by_more_than_hue(figures):
     for key in ("step1", "step3", "step4"):
         _, root = stages[key]
         rings = {c.get("stroke"): c.get("stroke-dasharray") for c in root.iter(f"{SVG}circle")
-                 if c.get("stroke-width") == "4"}
+                 if c.get("stroke-width") == str(pic.RING_WIDTH)}
         legend = {c.get("stroke"): c.get("stroke-dasharray") for c in root.iter(f"{SVG}circle")
                   if c.get("r") == "7"}
         assert legend.items() <= rings.items(), key  # the legend draws its ring as it is
@@ -540,7 +540,7 @@ def test_a_click_at_a_drawn_lines_midpoint_selects_that_line(browser, written):
 DRAWN = """[...document.querySelectorAll('line.w')].filter(l => l.style.display !== 'none')
     .map(l => [l.id, l.getAttribute('stroke-dasharray')])"""
 RINGS = """[...document.querySelectorAll('circle.n')].filter(c => c.getAttribute('stroke-width')
-    === '4').map(c => [c.getAttribute('stroke'), c.getAttribute('stroke-dasharray')])"""
+    === '6').map(c => [c.getAttribute('stroke'), c.getAttribute('stroke-dasharray')])"""
 
 
 @pytest.mark.slow
@@ -753,9 +753,33 @@ def test_legends_say_longer_in_words_and_what_a_dot_means(runs):  # noqa: F811
         for stage in st.stages(run.bp, scales, trained=run.network == "trained"):
             legend = " ".join(item.words for item in stage.legend)
             assert " px" not in legend and "per 0.0" not in legend, (stage.key, legend)
+            assert all(len(item.words) <= 145 for item in stage.legend), legend  # one row
             if stage.key in ("step2", "step3") and scales.weight:
-                assert "longer = a larger change" in legend, legend
-                assert "a dot: no change, the neuron it comes from is off" in legend
-            if stage.key == "step4":
-                assert "a dot: no change, the pixel is blank in every training image" \
+                assert "how its weight changes, toward the neuron = grows, longer = more" \
                     in legend, legend
+                assert "a dot: no change (the neuron it comes from is off)" in legend
+            if stage.key == "step4":
+                assert "a dot: no change (blank in all training images)" in legend, legend
+
+
+def test_step4s_notes_leave_a_gap_and_its_rings_read_as_dashes_and_dots(figures, runs):  # noqa: F811
+    # Step 4's "Pixels show ink" box ended exactly where the legend began (684/684 px at
+    # 1280); the dashed green and dotted orange rings both looked olive under deuteranopia
+    # and the dots nearly vanished round a dark neuron.
+    legend_top = pic.HEIGHT - 112
+    for run in runs:
+        scales = st.scales_by_network({run.network: [run.bp]})[run.network]
+        step4 = st.stages(run.bp, scales, trained=run.network == "trained")[4]
+        root = ET.fromstring(st.figure(run.bp, step4))
+        boxes = sorted((float(r.get("y")), float(r.get("y")) + float(r.get("height")))
+                       for r in root.iter(f"{SVG}rect") if r.get("rx") == "6")
+        for (_, bottom), (top, _) in zip(boxes, boxes[1:] + [(legend_top, 0)], strict=True):
+            assert top - bottom >= 8, (run.network, run.digit, boxes)
+    _, root = figures[0]["step4"]
+    rings = {c.get("stroke"): c for c in root.iter(f"{SVG}circle")
+             if c.get("stroke-width") == str(pic.RING_WIDTH)}
+    assert pic.RING_WIDTH >= 6
+    assert rings[st.ORANGE].get("stroke-linecap") == "round"
+    assert rings[st.ORANGE].get("stroke-dasharray").startswith("0,")  # dots
+    assert rings[st.GREEN].get("stroke-linecap") == "butt"
+    assert float(rings[st.GREEN].get("stroke-dasharray").split(",")[0]) >= 10  # long dashes

@@ -148,7 +148,7 @@ def opened(browser, url: str, stage: str, ready: str | None = None, **context):
 
 FIGURE_BOX = """() => { const box = document.getElementById("figure");
   const b = box.getBoundingClientRect();
-  const ring = document.querySelector("#net .n[stroke-width='4']").getBoundingClientRect();
+  const ring = document.querySelector("#net .n[stroke-width='6']").getBoundingClientRect();
   return {scrolls: box.scrollWidth > box.clientWidth, left: b.left, right: b.right,
           ring: [ring.left, ring.right]}; }"""
 

@@ -180,7 +180,7 @@ def _stages(run: Run, scales: st.Scales) -> list[dict]:
         result.append({"key": stage.key, "title": stage.title, "caption": stage.caption,
                        "maths": stage.maths,
                        "visible": {str(k): _visible(v) for k, v in stage.visible.items()},
-                       "rings": [[layer, j, ring.colour, ring.dash]
+                       "rings": [[layer, j, ring.colour, ring.dash, pic.RING_WIDTH, ring.cap]
                                  for (layer, j), ring in stage.rings.items()],
                        "overlay": stage.overlay, "legend": pic.legend(list(stage.legend))})
     return result

@@ -96,15 +96,16 @@ function draw() {
     el.setAttribute("fill", after && last ? R.fills[j] : fill);
     if (layer > 0) {
       el.setAttribute("stroke", COLOURS.muted); el.setAttribute("stroke-width", "1");
-      el.setAttribute("stroke-dasharray", "none");
+      el.setAttribute("stroke-dasharray", "none"); el.setAttribute("stroke-linecap", "butt");
       const dark = after && last ? R.dark[j] : P.dark[layer][j];  // the shading shown
       $(`t${layer}-${j}`).setAttribute("fill", dark ? "white" : COLOURS.text);
     }
     if (last) $(`p${j}`).textContent = (after ? R.p : P.p)[j];
   }));
-  for (const [layer, j, colour, dash] of S.rings) {  // rings differ in dash, not only hue
+  for (const [layer, j, colour, dash, width, cap] of S.rings) {  // differ in dash, not hue
     $(`n${layer}-${j}`).setAttribute("stroke", colour);
-    $(`n${layer}-${j}`).setAttribute("stroke-width", "4");
+    $(`n${layer}-${j}`).setAttribute("stroke-width", String(width));
+    $(`n${layer}-${j}`).setAttribute("stroke-linecap", cap);  // round: a dotted ring's dots
     $(`n${layer}-${j}`).setAttribute("stroke-dasharray", dash || "none");
   }
   $("overlay").innerHTML = S.overlay;

@@ -72,18 +72,28 @@ class LineStyle:
 NEGATIVE_DASH = "6,4"  # a negative weight's line is dashed: its sign is read without colour
 
 
+RING_WIDTH = 6  # px: thick enough that a ring's dashes or dots read round a dark neuron
+
+
 @dataclass(frozen=True)
 class Ring:
     """A ring around a neuron: its colour and dash pattern ("": solid), so that rings of
-    different stages differ by more than hue."""
+    different stages differ by more than hue (under deuteranopia green and orange look
+    alike). A pattern of zero-length dashes ("0,9") is drawn as round dots."""
 
     colour: str
     dash: str = ""
     name: str = "ring"  # what the legend calls it: "dashed green ring"
 
-    def attributes(self, width: float = 4) -> str:
+    @property
+    def cap(self) -> str:
+        """The stroke's line cap: round for dots (a zero-length dash is then a dot)."""
+        return "round" if self.dash.startswith("0,") else "butt"
+
+    def attributes(self, width: float = RING_WIDTH) -> str:
         dash = f' stroke-dasharray="{self.dash}"' if self.dash else ""
-        return f'stroke="{self.colour}" stroke-width="{width:g}"{dash}'
+        return (f'stroke="{self.colour}" stroke-width="{width:g}"{dash}'
+                f' stroke-linecap="{self.cap}"')
 
 
 def line_style(w: float, scale: float, focused: bool = False) -> LineStyle:

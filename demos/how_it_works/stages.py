@@ -29,7 +29,9 @@ STRONGEST = 8  # lines drawn from the pixels in Step 4
 LISTED = 3  # Step 4's largest changes said in words, under the image
 LONGER = 3 * pic.SHORTEST  # px: a too-short set of black arrows' largest, drawn longer
 TINIEST = 4.0  # px: a change drawn shorter would read as a dot, which says "no change"
-LIST_TOP, INK_TOP = 442, 556  # y of Step 4's list of changes, and of its note on blank pixels
+# y of Step 4's list of changes (up to 5 lines: it ends at 551), and of its one-line note on
+# blank pixels (it ends at 595): a gap between them and above the legend (at HEIGHT - 112)
+LIST_TOP, INK_TOP = 442, 562
 NOTE_WIDTH = 310  # px: a note's box, wide enough for its text, clear of hidden layer 1's
 BREAKDOWN_AT, BREAKDOWN = (28, 58), 131  # where Steps 3 and 4's box starts, and its height
 
@@ -311,8 +313,8 @@ WEIGHTS_FORWARD = LegendItem("weights", "line: a weight, blue solid = positive, 
                                         "pixels: each neuron's 3 largest)")
 # Each stage's ring differs from the others by its dash as well as its hue.
 OUTPUT_RING = pic.Ring(PURPLE, "", "solid purple ring")
-STEP3_RING = pic.Ring(GREEN, "9,4", "dashed green ring")
-STEP4_RING = pic.Ring(ORANGE, "2,3", "dotted orange ring")
+STEP3_RING = pic.Ring(GREEN, "12,5", "dashed green ring")  # long dashes, short gaps
+STEP4_RING = pic.Ring(ORANGE, "0,9", "dotted orange ring")  # round dots, wide gaps
 
 
 def shading_item(bp: Backprop) -> LegendItem:
@@ -325,17 +327,17 @@ def shading_item(bp: Backprop) -> LegendItem:
 def change_item(bp: Backprop, scales: Scales) -> LegendItem:
     if scales.weight == 0:
         return LegendItem("arrow", "black dot on a line: its weight does not change", BLACK)
-    return LegendItem("arrow", "black arrow on a line: how its weight changes in one step, "
-                               "toward the neuron = grows, longer = a larger change (×N: all "
-                               "drawn N times longer); a dot: no change, the neuron it comes "
-                               "from is off", BLACK)
+    # In words, not px per 0.01 (meaningless to a student); a ×N tag says when arrows are
+    # drawn longer. One row of the legend: at most about 145 characters.
+    return LegendItem("arrow", "black arrow on a line: how its weight changes, toward the "
+                               "neuron = grows, longer = more; a dot: no change (the neuron it "
+                               "comes from is off)", BLACK)
 
 
 def pixel_item(bp: Backprop, scales: Scales) -> LegendItem:
-    return LegendItem("arrow", "black arrow (white-edged) in a pixel: how its weight into the "
-                               "ringed neuron changes, up = grows, longer = a larger change; a "
-                               "dot: no change, the pixel is blank in every training image "
-                               "(it reads 0)", BLACK)
+    return LegendItem("arrow", "black arrow in a pixel: how its weight into the ringed neuron "
+                               "changes, up = grows, longer = more; a dot: no change (blank in "
+                               "all training images)", BLACK)
 
 
 def neuron_item(colour: str, scales: Scales) -> LegendItem:
@@ -537,8 +539,8 @@ def _step4(s: _Story) -> Stage:
              f"training images, so most blank pixels read below 0 (here down to "
              f"{number(blank.min(), 2)}), not 0: their weights change too (Δw = −η·δ·x)."
              if below else "")
-    notes = [note(["Pixels show ink; the network reads a blank",
-                   "one as below the average image (< 0)."], ORANGE, top=INK_TOP)] if reads else []
+    notes = [note(["Blank pixels read below the average image."], ORANGE, top=INK_TOP)
+             ] if reads else []
     return Stage(
         "step4", title,
         f"And once more: {name(bp, layer, j1)} (activation "
