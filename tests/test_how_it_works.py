@@ -330,7 +330,7 @@ def test_the_neuron_figure_shows_the_activation_acting(bp):
     root = ET.fromstring(st.neuron_figure(bp, "One neuron"))
     words = " ".join(texts(root))
     assert root.find(f".//{SVG}polyline") is not None  # the activation curve
-    match = re.search(r"z = Σ w·a \+ b = (−?[\d.]+)", words)
+    match = re.search(r"the sum: (−?[\d.]+) z = Σ w·a \+ b", words)  # words, then formula
     z = float(match.group(1).replace("−", "-"))
     assert z < 0 and "output a = 0.000" in words  # relu cuts a negative sum to 0
     assert words.count("hidden layer 1, neuron") == 4 and "12 more inputs" in words
@@ -783,3 +783,23 @@ def test_step4s_notes_leave_a_gap_and_its_rings_read_as_dashes_and_dots(figures,
     assert rings[st.ORANGE].get("stroke-dasharray").startswith("0,")  # dots
     assert rings[st.GREEN].get("stroke-linecap") == "butt"
     assert float(rings[st.GREEN].get("stroke-dasharray").split(",")[0]) >= 10  # long dashes
+
+
+def test_the_neuron_figures_labels_are_clear_of_its_lines(bp):
+    # The index's first figure wrote "w = −0.211, w·a = −0.179" where the other inputs'
+    # lines, converging on Σ, crossed it.
+    root = ET.fromstring(st.neuron_figure(bp, "One neuron"))
+    lines = [[float(line.get(k)) for k in ("x1", "y1", "x2", "y2")]
+             for line in root.iter(f"{SVG}line") if line.get("x1") == "250"]
+    assert len(lines) == 5  # the four strongest inputs and the rest
+    labels = list(root.iter(f"{SVG}text"))
+    assert sum("w·a = " in "".join(t.itertext()) for t in labels) == 4
+    for label in labels:  # every text: the weights', the sum's, the legend's
+        box = pic.text_box(float(label.get("x")), float(label.get("y")),
+                           "".join(label.itertext()), int(label.get("font-size")),
+                           label.get("text-anchor", "start"))
+        for x1, y1, x2, y2 in lines:
+            for f in np.linspace(0, 1, 200):
+                x, y = x1 + f * (x2 - x1), y1 + f * (y2 - y1)
+                assert not (box.left <= x <= box.right and box.top <= y <= box.bottom), (
+                    "".join(label.itertext()), (x1, y1, x2, y2))

@@ -294,10 +294,12 @@ def write_figures(bp: Backprop, scales: st.Scales, out: Path, prefix: str,
     if not trained:
         name = f"{prefix}neuron.svg"
         atomic_write(out / name, st.neuron_figure(bp, NEURON_TITLE), "figure")
-        items.append(Figure(name, NEURON_TITLE, "A neuron multiplies each input by a weight, "
-                            "adds them up with a bias, and passes the sum through an "
-                            "activation function (relu: negative sums become 0). This is a "
-                            "real neuron of the network, reading the image below."))
+        items.append(Figure(name, NEURON_TITLE, "A neuron adds up what it receives, each "
+                            "input times its weight, plus a bias of its own, and passes the "
+                            "sum on if it is positive (0 if not). This is a real neuron of "
+                            "the network, reading the image below.",
+                            "z = Σ w·a + b; a = relu(z) = max(z, 0): relu is the activation "
+                            "function, which turns a negative sum into 0."))
     for stage in st.stages(bp, scales, trained):
         if trained and stage.key == "forward":
             continue

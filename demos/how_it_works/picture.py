@@ -425,8 +425,8 @@ def neuron_schematic(title: str, inputs: list[NeuronInput], rest: tuple[int, flo
                          f'stroke="{style.RULE}"/>')
             parts.append(text(230, y + 5, "…", size=15))
             parts.append(text(202, y + 5, f"{count} more inputs", size=13, anchor="end"))
-            parts.append(text(262, y - 10, f"their w·a add up to {plain(total)}", size=13,
-                              anchor="start", halo=True))
+            parts.append(text(202, y + 23, f"their w·a add up to {plain(total)}", size=13,
+                              anchor="end"))
             continue
         line = line_style(item.w, scale, focused=True)
         line = replace(line, width=line.width + 1, opacity=1)  # a few lines: all plain to see
@@ -436,15 +436,18 @@ def neuron_schematic(title: str, inputs: list[NeuronInput], rest: tuple[int, flo
         parts.append(text(230, y + 5, f"{item.a:.2f}", size=12,
                           colour="white" if style.dark(item.a) else style.TEXT))
         parts.append(text(202, y + 5, item.name, size=13, anchor="end"))
-        parts.append(text(262, y - 10, f"w = {plain(item.w)},  w·a = {plain(item.w * item.a)}",
-                          size=13, anchor="start", halo=True))
+        # Under the input's name, left of its circle, where no line runs (beside the lines,
+        # the ones converging on Σ crossed it).
+        parts.append(text(202, y + 23, f"w = {plain(item.w)},  w·a = {plain(item.w * item.a)}",
+                          size=13, anchor="end"))
     parts.append(arrow(sx, sy + 150, sx, sy + 38, style.MUTED, width=2))
     parts.append(text(sx + 10, sy + 140, f"bias b = {plain(bias)}", size=13, anchor="start"))
     parts.append(f'<circle cx="{sx}" cy="{sy}" r="34" fill="white" stroke="{style.STRONG_LINE}" '
                  f'stroke-width="2"/>')
     parts.append(text(sx, sy + 9, "Σ", size=26))
-    parts.append(text(sx, sy - 44, f"z = Σ w·a + b = {plain(z)}", size=14, weight="bold",
-                      halo=True))
+    # Plain words first, the formula after: the sum, then how it is made.
+    parts.append(text(sx, sy - 62, f"the sum: {plain(z)}", size=14, weight="bold", halo=True))
+    parts.append(text(sx, sy - 44, "z = Σ w·a + b", size=13, colour=style.MUTED, halo=True))
     parts.append(arrow(sx + 36, sy, sx + 88, sy, style.MUTED, width=2))
     parts += _activation_plot(sx + 100, sy, z, a, activation)
     ox = 1030
@@ -491,7 +494,7 @@ def _activation_plot(left: float, middle: float, z: float, a: float,
     px, py = at(max(min(z, span), -span), a)
     return [f'<rect x="{left - 10}" y="{top - 28}" width="{width + 20}" height="{height + 52}" '
             f'fill="{style.PANEL}" stroke="{style.PANEL_EDGE}" rx="6"/>',
-            text(left + width / 2, top - 10, f"{activation}: a = {activation}(z)", size=13,
+            text(left + width / 2, top - 10, f"what it passes on: {activation}(sum)", size=13,
                  weight="bold"),
             f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y0:.1f}" '
             f'stroke="{style.RULE}"/>',

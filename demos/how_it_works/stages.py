@@ -616,9 +616,10 @@ def neuron_figure(bp: Backprop, title: str) -> str:
     z, a = float(numbers.z[j]), float(numbers.a[j])
     act = bp.activation
     if z < 0 and a == 0:  # what relu does to a negative sum
-        words = (f"{name(bp, layer, j).capitalize()}: the sum z = {pic.plain(z)} is negative, "
-                 f"so relu passes 0 on: for this image the neuron is off.")
+        words = (f"{name(bp, layer, j).capitalize()}: its sum, {pic.plain(z)}, is negative, "
+                 f"so it passes on 0: for this image the neuron is off.")
     else:
-        words = f"{name(bp, layer, j).capitalize()}: z = {pic.plain(z)}, and {act}(z) = {a:.3f}."
+        words = (f"{name(bp, layer, j).capitalize()}: its sum is {pic.plain(z)}, and it passes "
+                 f"on {act}(sum) = {a:.3f}.")
     return pic.neuron_schematic(title, inputs, (len(rest), float(terms[rest].sum())),
                                 float(numbers.b[j]), z, a, act, words)
