@@ -803,3 +803,16 @@ def test_the_neuron_figures_labels_are_clear_of_its_lines(bp):
                 x, y = x1 + f * (x2 - x1), y1 + f * (y2 - y1)
                 assert not (box.left <= x <= box.right and box.top <= y <= box.bottom), (
                     "".join(label.itertext()), (x1, y1, x2, y2))
+
+
+@pytest.mark.slow
+def test_the_index_opens_the_neuron_in_plain_words_then_the_formula(written):
+    # Its caption opened with "relu" and the figure with "z = Σ w·a + b".
+    page = (written / "index.html").read_text()
+    first = re.search(r"<figcaption>(.*?)</figcaption>", page, re.S).group(1)
+    words, maths = re.search(r'<p class="words">(.*?)</p><details class="maths">'
+                             r"<summary>show the maths</summary><p>(.*?)</p>", first).groups()
+    assert words.startswith("A neuron adds up what it receives, each input times its weight")
+    assert "relu" not in words and "Σ" not in words and "z = Σ w·a + b" in maths
+    figure = " ".join(texts(ET.parse(written / "neuron.svg").getroot()))
+    assert figure.index("the sum: ") < figure.index("z = Σ w·a + b")
