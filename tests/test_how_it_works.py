@@ -440,12 +440,11 @@ def test_the_explorer_shows_the_engines_numbers_when_clicked(browser, written, d
     grads = np.array([engine.grad(loss, row) for row in weights])
     k = int(np.argmax(np.abs(grads[3])))
     page.click(f"#dw3-3-{k}")
-    panel = page.inner_text("#details")
-    g = grads[3, k]
-    assert f"= {explorer.show(g)}" in panel
-    assert f"{explorer.show((weights[3][k].data - 0.1 * g) - weights[3][k].data)} (η = 0.1)" \
-        in panel
-    assert f"w = {explorer.show(weights[3][k].data)}" in panel
+    panel = panel_maths(page)  # (its numbers with a typographic minus)
+    g, typed = grads[3, k], lambda x: explorer.show(x).replace("-", "−")
+    assert f"= {typed(g)}" in panel
+    assert f"{typed((weights[3][k].data - 0.1 * g) - weights[3][k].data)} (η = 0.1)" in panel
+    assert f"w = {typed(weights[3][k].data)}" in panel
 
     # Apply: the probability of '3' after the step, read again (here: recomputed afresh).
     page.click("#apply")
@@ -469,7 +468,7 @@ def test_the_explorer_shows_the_engines_numbers_when_clicked(browser, written, d
     fresh = MLP(64, [16, 16, 10], rng=0)
     h2 = fresh.layers[1](fresh.layers[0](list(x)))
     (g,) = engine.grad(cross_entropy(fresh.layers[2](h2), 3), [h2[15]])
-    assert f"sum of all of them: {explorer.show(-g)}" in page.inner_text("#details")
+    assert f"sum of all of them: {typed(-g)}" in panel_maths(page)
     page.click("button[data-value='trained']")
     page.click("button[data-value='8']")
     page.click("#apply")
@@ -508,32 +507,67 @@ def test_going_back_from_the_last_stage_gives_back_the_storys_network(browser, w
     page.close()
 
 
-MIDPOINTS = """[...document.querySelectorAll('line.w')].filter(l => l.style.display !== 'none')
-    .map(l => { const m = l.ownerSVGElement.getScreenCTM(), at = a => +l.getAttribute(a);
-      const p = new DOMPoint((at('x1') + at('x2')) / 2, (at('y1') + at('y2')) / 2)
-        .matrixTransform(m);
-      return [l.id, p.x, p.y]; })"""
+CLICK_POINTS = """count => {
+  // Up to ``count`` drawn lines, each with the point (CSS px) a click should select it at: the
+  // middle of its longest run not under a neuron, a pixel or a black arrow (a line from a
+  // pixel starts under the image, and a click on a pixel selects the pixel). A line whose point
+  // is within 1 px of another drawn line is skipped: where lines cross, a click is ambiguous.
+  const m = document.getElementById('net').getScreenCTM(), at = (l, a) => +l.getAttribute(a);
+  const drawn = [...document.querySelectorAll('line.w')].filter(l => l.style.display !== 'none');
+  const seg = drawn.map(l => [['x1', 'y1'], ['x2', 'y2']].flatMap(([x, y]) =>
+    (p => [p.x, p.y])(new DOMPoint(at(l, x), at(l, y)).matrixTransform(m))));
+  const far = ([x1, y1, x2, y2], x, y) => { const dx = x2 - x1, dy = y2 - y1;
+    const t = Math.max(0, Math.min(1, ((x - x1) * dx + (y - y1) * dy) / (dx * dx + dy * dy)));
+    return Math.hypot(x1 + t * dx - x, y1 + t * dy - y); };
+  const clear = (x, y) => { const e = document.elementFromPoint(x, y);
+    return Boolean(e) && !e.closest('.n, [id^="dw"]'); };
+  const points = [];
+  let skipped = 0;
+  for (let i = 0; i < drawn.length && points.length < count; i++) {
+    const [x1, y1, x2, y2] = seg[i];
+    const along = n => [x1 + (x2 - x1) * n / 100, y1 + (y2 - y1) * n / 100];
+    let best = [0, -1], from = null;
+    for (let n = 0; n <= 101; n++) {
+      const open = n <= 100 && clear(...along(n));
+      if (open && from === null) from = n;
+      if (!open && from !== null) {
+        if (n - 1 - from > best[1] - best[0]) best = [from, n - 1];
+        from = null;
+      }
+    }
+    const [x, y] = along((best[0] + best[1]) / 2);
+    if (best[1] - best[0] < 4 || seg.some((s, o) => o !== i && far(s, x, y) <= 1)) skipped++;
+    else points.push([drawn[i].id, x, y]);
+  }
+  return [points, skipped, drawn.length];
+}"""
 
 
 @pytest.mark.slow
-def test_a_click_at_a_drawn_lines_midpoint_selects_that_line(browser, written):
-    # The stages that follow one neuron's lines (the others draw hundreds, and lines into
-    # two columns of equal height share their midpoints): every drawn line, clicked with the
-    # mouse at its midpoint, of two networks and two digits.
+def test_a_click_on_a_drawn_line_selects_that_line_at_every_stage(browser, written):
+    # Every stage of two networks: up to 60 drawn lines each, clicked with the mouse where
+    # they show. The dense stages (464 lines) leave about 47 lines clear of every other by a
+    # pixel, and skip about 417: a click there selects the nearest line (figure.js nearest),
+    # measured to a fraction of a pixel (a click's clientX is whole px, half a pixel apart
+    # nearly crossing lines were confused: 7 of 8 at the untrained network's Step 4).
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto((written / "explore.html").as_uri())
     picked = "(document.querySelector('line.sel') || {}).id || null"
-    clicked = right = 0
-    for network, digit in (("untrained", 3), ("trained", 8)):
-        page.evaluate(f"explorer.setNetwork('{network}'); explorer.setDigit({digit})")
-        for stage in ("step2", "step3", "step4"):
-            page.evaluate(f"explorer.go(explorer.stages().indexOf('{stage}'))")
-            for name, x, y in page.evaluate(MIDPOINTS):
+    clicked = 0
+    for network in ("untrained", "trained"):
+        for stage in ("forward", "step2", "step3", "step4", "apply", "repeat"):
+            page.evaluate(f"explorer.setNetwork('{network}');"
+                          f"explorer.go(explorer.stages().indexOf('{stage}'))")
+            points, skipped, drawn = page.evaluate(CLICK_POINTS, 60)
+            right = 0
+            for name, x, y in points:
                 page.evaluate("explorer.select('n3-0')")  # a neuron: no line selected
                 page.mouse.click(x, y)
-                clicked += 1
                 right += page.evaluate(picked) == name
-    assert clicked >= 60 and right / clicked >= 0.95, f"{right} of {clicked}"
+            assert len(points) >= min(40, drawn // 2), (network, stage, skipped, drawn)
+            assert right / len(points) >= 0.95, (network, stage, right, len(points), skipped)
+            clicked += len(points)
+    assert clicked >= 300, clicked
     page.close()
 
 
@@ -783,6 +817,79 @@ def test_step4s_notes_leave_a_gap_and_its_rings_read_as_dashes_and_dots(figures,
     assert rings[st.ORANGE].get("stroke-dasharray").startswith("0,")  # dots
     assert rings[st.GREEN].get("stroke-linecap") == "butt"
     assert float(rings[st.GREEN].get("stroke-dasharray").split(",")[0]) >= 10  # long dashes
+
+
+def panel_maths(page) -> str:
+    """The panel's text with its maths unfolded, as a reader who pressed 'show the maths'."""
+    page.evaluate("document.querySelectorAll('#details details').forEach(d => { d.open = true; })")
+    return page.inner_text("#details")
+
+
+@pytest.mark.slow
+def test_a_selection_not_drawn_at_the_new_stage_leaves_the_panel(browser, written):
+    # A weight selected at Step 2 stayed in the panel at Step 4, where its line is not drawn.
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((written / "explore.html").as_uri())
+    at = "id => explorer.go(explorer.stages().indexOf(id))"
+    drawn = "id => document.getElementById(id).style.display !== 'none'"
+    page.evaluate(at, "step2")
+    line = page.evaluate("[...document.querySelectorAll('line.w')]"
+                         ".find(l => l.style.display !== 'none').id")
+    page.evaluate("id => explorer.select(id)", line)
+    assert page.inner_text("#details").startswith("The weight from")
+    page.evaluate(at, "step4")
+    assert not page.evaluate(drawn, line) and not page.query_selector("#d" + line)
+    assert page.inner_text("#details") == "Nothing selected."
+    # Kept where it is drawn: a weight from Forward (all lines) to Apply, a neuron everywhere.
+    page.evaluate(at, "forward")
+    page.evaluate("id => explorer.select(id)", line)
+    page.evaluate(at, "apply")
+    assert page.evaluate(drawn, line) and page.inner_text("#details").startswith("The weight")
+    page.evaluate("explorer.select('n2-4')")
+    for stage in ("step1", "step4", "repeat"):
+        page.evaluate(at, stage)
+        assert page.inner_text("#details b") == "hidden layer 2, neuron 4", stage
+    page.close()
+
+
+@pytest.mark.slow
+def test_the_panel_opens_with_a_plain_sentence_and_folds_its_maths(browser, written):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((written / "explore.html").as_uri())
+    # The weight into '3' from the most active neuron of hidden layer 2 (Step 2 draws them all).
+    k, w, grad, dw, after, delta, a, into, source = page.evaluate("""() => {
+      const P = DATA.passes['untrained/3'], W = P.weights[2], N = P.neurons;
+      const k = N[2].map((n, i) => [Math.abs(parseFloat(n.a)), i])
+        .sort((x, y) => y[0] - x[0])[0][1];
+      return [k, DATA.weights.untrained.w[2][3][k], W.grad[3][k], W.dw[3][k], W.after[3][k],
+              N[3][3].delta, N[2][k].a, N[3][3].name, N[2][k].name]; }""")
+    page.evaluate(f"explorer.go(explorer.stages().indexOf('step2')); explorer.select('w3-3-{k}')")
+    typed = [str(v).replace("-", "−") for v in (w, grad, dw, after, delta, a)]
+    sentence = page.inner_text("#details p.words")
+    grows = "grows" if float(dw) > 0 else "shrinks"
+    assert sentence == (f"In one step this weight {grows} by {typed[2].lstrip('−')}, from "
+                        f"{typed[0]} to {typed[3]}: {into}, which it feeds, should go "
+                        f"{'down' if float(delta) > 0 else 'up'}, and {source} passes it "
+                        f"{typed[5]}.")
+    # The maths folded, as the captions' is; no ASCII minus anywhere in the panel.
+    assert page.evaluate("document.querySelector('#details details').open") is False
+    assert "∂loss/∂w" not in page.inner_text("#details")
+    maths = panel_maths(page)
+    assert f"= ({typed[4]}) × ({typed[5]}) = {typed[1]}" in maths and "-" not in maths
+    # A weight from a neuron that is off does not change, and says so.
+    off = page.evaluate("DATA.passes['untrained/3'].neurons[2].findIndex(n => +n.a === 0)")
+    if off >= 0:
+        page.evaluate(f"explorer.select('w3-3-{off}')")
+        assert page.inner_text("#details p.words").startswith("In one step this weight stays ")
+    # Opened once, a fold stays open: the next selection's and the caption's.
+    page.evaluate("explorer.select('n2-4')")
+    assert page.evaluate("document.querySelector('#details details').open") is True
+    assert page.inner_text("#details p.words").startswith("hidden layer 2, neuron 4 passes on ")
+    page.evaluate("explorer.select('n3-3')")
+    assert page.inner_text("#details p.words").startswith(
+        "The network gives output '3' the probability ")
+    assert "right digit, so a step pushes it up." in page.inner_text("#details p.words")
+    page.close()
 
 
 def test_the_neuron_figures_labels_are_clear_of_its_lines(bp):

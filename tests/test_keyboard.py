@@ -231,8 +231,10 @@ def test_a_learner_inspects_a_step4_weight_with_the_keyboard_only(page):
       return [DATA.weights.untrained.w[{layer - 1}][{j}][{k}], W.grad[{j}][{k}], W.dw[{j}][{k}],
               W.after[{j}][{k}], P.neurons[0][{k}].name, P.neurons[1][{j}].name]; }}""")
     w, grad, dw, after, source, into = data
+    page.evaluate("document.querySelector('#details details').open = true")  # the maths
     panel = page.inner_text("#details")
     assert panel.startswith(f"The weight from {source} into {into}")
+    w, grad, dw, after = (str(x).replace("-", "−") for x in (w, grad, dw, after))
     assert f"w = {w}\n" in panel and f"= {grad}\n" in panel
     assert f"{dw} (η = 0.1)" in panel and f"w after the step = {after}" in panel
     page.keyboard.press("PageDown")  # and on to the next stage

@@ -204,6 +204,8 @@ def test_the_panel_scrolls_on_its_own_within_a_projectors_window(browser, explor
     page = opened(browser, url, "step4", viewport={"width": 1280, "height": 900})
     page.evaluate("() => explorer.select([...document.querySelectorAll('line.w')]"
                   ".find(l => l.style.display !== 'none').id)")
+    # Its maths unfolded, the caption's and the weight's: the longest the panel gets.
+    page.evaluate("() => document.querySelectorAll('#panel details').forEach(d => d.open = true)")
     panel = page.evaluate("""() => { const p = document.getElementById("panel");
       return {bottom: p.getBoundingClientRect().bottom, height: innerHeight,
               scrolls: p.scrollHeight > p.clientHeight,
@@ -238,4 +240,37 @@ def test_after_a_teach_the_boxes_and_the_figure_are_in_view_together(browser, st
     # the column scrolls on its own now, beside the figure (whose top may be cut by a
     # fraction of a pixel: the header's height is fractional).
     assert seen["boxes"] and seen["figure"], seen
+    page.close()
+
+
+NEURON_TARGETS = """() => [...document.querySelectorAll("#net circle.n")].map(c => {
+  // What a finger 11 px left and right of each neuron's centre lands on.
+  const b = c.getBoundingClientRect(), x = b.left + b.width / 2, y = b.top + b.height / 2;
+  const hit = e => e && (e.id || (e.dataset && e.dataset.for) || e.tagName);
+  return [c.id, b.width, hit(document.elementFromPoint(x - 11, y)),
+          hit(document.elementFromPoint(x + 11, y))]; })"""
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_a_phones_larger_figure_gives_each_neuron_a_target_a_finger_can_hit(browser, explorer):
+    # Drawn 52rem wide a neuron is 20 CSS px across (an output 23): its target is 26 (a circle
+    # the script lays under it, transparent), so a tap 11 px from its centre, left or right,
+    # selects it.
+    url, _ = explorer
+    page = opened(browser, url, "step3", **PHONE)
+    page.tap("#figure-size")
+    page.evaluate("() => document.getElementById('figure').scrollLeft = 0")
+    targets = page.evaluate(NEURON_TARGETS)
+    seen = [(name, left, right) for name, width, left, right in targets
+            if page.evaluate(f"() => (r => r.left >= 11 && r.right <= 379)(document."
+                             f"getElementById('{name}').getBoundingClientRect())")]
+    assert len(seen) >= 16 and all(19 <= width <= 23 for _, width, _, _ in targets)  # 20, 23
+    assert [t for t in seen if t[1] != t[0] or t[2] != t[0]] == []
+    # A tap there selects it.
+    name = seen[0][0]
+    box = page.evaluate(f"() => (r => [r.left, r.top, r.width])(document.getElementById("
+                        f"'{name}').getBoundingClientRect())")
+    page.touchscreen.tap(box[0] + box[2] / 2 - 11, box[1] + box[2] / 2)
+    assert page.inner_text("#details b").startswith("hidden layer")
     page.close()
