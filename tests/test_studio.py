@@ -5,6 +5,7 @@ import json
 import math
 import os
 import random
+import re
 import time
 
 import numpy as np
@@ -711,7 +712,8 @@ def test_a_learner_draws_a_digit_and_teaches_the_network(served, studio, norm):
         text = page.text_content("#taught")
         # Plain words first, with the engine's numbers; the maths folded (closed) after them.
         assert taught["words"] in text and taught["title"] in text
-        assert f"from {percent(taught['before'])} to {percent(taught['after'])}" in text
+        assert any(f"from {percent(taught['before'], d)} to {percent(taught['after'], d)}"
+                   in text for d in range(3))  # the decimals the preview's need too
         assert page.evaluate("() => document.querySelector('#taught details.maths').open") \
             is False and not page.is_visible("#taught details.maths p")
         # What the explorer's figure shows now is the taught network's reading.
@@ -949,8 +951,14 @@ def test_after_teaching_what_happened_and_the_preview_are_two_boxes(browser, ser
     assert page.text_content("#taught h3") == "What teaching did"
     assert page.text_content("#preview h3") == "Preview: the next step (not taken yet)"
     done, preview = page.text_content("#taught"), page.text_content("#preview")
-    assert taught["words"] in done and f"from {percent(taught['before'])} to " \
-        f"{percent(taught['after'])}" in done and "Press 'teach' again" not in done
+    assert taught["words"] in done and "Press 'teach' again" not in done
+    # The two boxes' percents with the same decimals: "went from 12% to 13%" stood beside
+    # "would go from 12.6% to 13.4%", which read as a fall.
+    d = next(d for d in range(3) if f"from {percent(taught['before'], d)} to "
+             f"{percent(taught['after'], d)}" in done)
+    shown = re.findall(r"from ([\d.]+)% to ([\d.]+)%", done + preview)
+    assert len(shown) == 2, (done, preview)
+    assert all((len(p.split(".")[1]) if "." in p else 0) == d for pair in shown for p in pair)
     assert preview.endswith(taught["preview"]) and "Press 'teach' again" in preview
     assert taught["title"] not in preview
     # Told apart by the frame's style, not only its colour.
@@ -1107,6 +1115,8 @@ def test_a_selected_line_shows_in_the_studio_what_the_full_tables_show(browser, 
             page.evaluate("id => window.explorer.select(id)", line)
             page.wait_for_function("() => !document.querySelector('#details')"
                                    ".textContent.includes('…')")
+            page.evaluate("() => document.querySelectorAll('#details details')"
+                          ".forEach(d => { d.open = true; })")  # its maths, unfolded
             texts.append(page.inner_text("#details"))
         page.evaluate("() => window.explorer.go(window.explorer.stages().indexOf('step4'))")
         arrow = page.evaluate("() => [...document.querySelectorAll('[id^=dw]')]"
