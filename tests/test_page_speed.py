@@ -33,11 +33,11 @@ def eager_after_steps(model, x, target, lr):
     return values, weights, readings
 
 
-def trained(activation: str, data) -> MLP:
+def trained(activation: str, data, steps: int = 60, fused: bool = False) -> MLP:
     """A network some way into training (its answers sure, some relus off), by plain SGD."""
-    model = MLP(64, [16, 16, 10], activation=activation, rng=1)
+    model = MLP(64, [16, 16, 10], activation=activation, rng=1, fused=fused)
     optimizer = SGD(model.parameters(), lr=0.05)
-    for i in range(60):
+    for i in range(steps):
         optimizer.zero_grad()
         cross_entropy(model(list(data.x_train[i])), int(data.train.labels[i])).backward()
         optimizer.step()
@@ -167,3 +167,125 @@ def test_the_studio_leaves_what_it_made_at_start_out_of_full_collections(tmp_pat
         assert gc.get_freeze_count() > len(model.parameters())
     finally:
         gc.unfreeze()  # the test process as it was
+
+
+def eager_backprop(model, x, pixels, target, lr):
+    """numbers.backprop as it was before a read's server time was cut (issue 22, item 9): the
+    engine's step-by-step backward walk for every node's contributions, and a second
+    topological order for the neurons; kept to check the quicker pass gives its very bits."""
+    from engine import Value, backward_steps, find_neurons, topological_order
+
+    inputs = [Value(float(v), label=f"x{i}") for i, v in enumerate(x)]
+    logits = model(inputs)
+    loss = cross_entropy(logits, target)
+    model.zero_grad()
+    passed = {step.node: step.contributions for step in backward_steps(loss)}
+    found = {n.parts.weights: n.parts for n in find_neurons(topological_order(loss))}
+    parts = [[found[tuple(neuron.w)] for neuron in layer.neurons] for layer in model.layers]
+    params = model.parameters()
+    after = numbers._after_steps(model, params, x, target, lr)
+    layers = [eager_layer(neurons, passed, w_after, b_after)
+              for neurons, (w_after, b_after) in zip(parts, after.weights, strict=True)]
+    predicted = sum(p.grad * (new - p.data) for p, new in zip(params, after.values, strict=True))
+    return numbers.Backprop(
+        sizes=(model.nin, *model.nouts), activation=model.activation, x=np.asarray(x, float),
+        pixels=np.asarray(pixels, float), target=target, layers=layers,
+        probabilities=np.array(softmax(logits)), loss=loss.data, lr=lr,
+        loss_after=after.readings[0].loss, probabilities_after=after.readings[0].probabilities,
+        predicted_change=predicted, input_grads=np.array([v.grad for v in inputs]),
+        readings=after.readings)
+
+
+def eager_layer(neurons, passed: dict, w_after, b_after) -> numbers.LayerNumbers:
+    """numbers._layer as it was: what a neuron sent back read off the walk's steps."""
+    def sent(n) -> list[float]:
+        if n.products:
+            return [passed[m][1] for m in n.products]
+        return list(passed[n.total][1:2 * len(n.weights):2])
+
+    return numbers.LayerNumbers(
+        z=np.array([n.total.data for n in neurons]), a=np.array([n.out.data for n in neurons]),
+        grad_a=np.array([n.out.grad for n in neurons]),
+        delta=np.array([n.total.grad for n in neurons]),
+        w=np.array([[w.data for w in n.weights] for n in neurons]),
+        b=np.array([n.bias.data for n in neurons]),
+        grad_w=np.array([[w.grad for w in n.weights] for n in neurons]),
+        sent=np.array([sent(n) for n in neurons]), w_after=w_after, b_after=b_after)
+
+
+def eager_reading(model, digit, label, network, monkeypatch):
+    """lesson.reading as it was: a forward pass for the answer's probabilities, then the
+    eager backprop (which reads the digit again) toward the label or the guess."""
+    from demos.how_it_works import explorer
+    from demos.studio import lesson
+
+    p = lesson.probabilities(model, digit)
+    guess = int(np.argmax(p))
+    target = guess if label is None else label
+    with monkeypatch.context() as patch:
+        patch.setattr(lesson, "backprop", eager_backprop)
+        run = lesson.explorer_run(model, digit, target, network)
+    return {"counts": digit.counts.tolist(), "probabilities": [float(v) for v in p],
+            "guess": guess, "label": target, "data": explorer.data([run], False)}, run.bp
+
+
+def same_numbers(ours, theirs) -> bool:
+    """Whether two Backprops hold the same numbers, bit for bit (NaN = NaN)."""
+    if isinstance(ours, (list, tuple)):
+        return len(ours) == len(theirs) and all(map(same_numbers, ours, theirs))
+    if hasattr(ours, "__dataclass_fields__"):
+        return all(same_numbers(getattr(ours, f), getattr(theirs, f))
+                   for f in ours.__dataclass_fields__)
+    if isinstance(ours, str):
+        return ours == theirs
+    return np.array_equal(ours, theirs, equal_nan=True) and np.shape(ours) == np.shape(theirs)
+
+
+@pytest.mark.parametrize("activation, fused", [("relu", False), ("tanh", False), ("relu", True)])
+def test_a_read_answers_what_the_eager_pass_answered(data, activation, fused, monkeypatch):
+    # A studio read took 39 ms of the server's time, 13 of them walking the backward pass one
+    # step at a time to keep every node's contributions, and it read the digit twice: the
+    # quicker read's answer is the same bytes as the eager one's, and the pass it keeps (for
+    # a line's numbers and the next teach) the same numbers, on an untrained, a half-trained
+    # and a trained network (neurons as products and a sum, or one wsum node: fused), some
+    # of the studio's sample digits, toward the guess and a label.
+    import json
+
+    from demos.studio import cli, lesson
+
+    norm = lesson.Normalisation(data.mean, data.std)
+    networks = {"untrained": MLP(64, [16, 16, 10], activation=activation, rng=0, fused=fused),
+                "half-trained": trained(activation, data, steps=12, fused=fused),
+                "trained": trained(activation, data, fused=fused)}
+    samples = cli.samples()
+    for network, model in networks.items():
+        for d, counts in [(d, samples[d]) for d in (0, 3, 5, 8, 9)]:
+            digit = norm.digit(np.reshape(counts, (8, 8)))
+            for label in (None, (d + 1) % 10):
+                answer, bp = lesson.reading(model, digit, label, network, tables=False)
+                eager, eager_bp = eager_reading(model, digit, label, network, monkeypatch)
+                assert json.dumps(answer) == json.dumps(eager), (network, d, label)
+                assert same_numbers(bp, eager_bp), (network, d, label)
+
+
+def test_a_read_reads_the_digit_once_and_walks_no_steps(data, monkeypatch):
+    # A read took 39 ms of the server's time: the digit read twice (once for the answer's
+    # probabilities, once for the pass) and the backward pass walked one step at a time
+    # (1,540 steps) for contributions it needed on 1,440 edges; now one reading, the
+    # engine's backward(), and the network's drawn boxes made once per shape.
+    from demos.how_it_works import picture, stages
+    from demos.studio import cli, lesson
+    from engine.autodiff import BackwardSteps
+
+    model = MLP(64, [16, 16, 10], rng=0)
+    digit = lesson.Normalisation(data.mean, data.std).digit(np.reshape(cli.samples()[3], (8, 8)))
+    lesson.reading(model, digit, None, tables=False)  # the first: shapes' caches are made
+    reads, steps, boxes = [], [], []
+    call, step, drawn = MLP.__call__, BackwardSteps.__next__, picture.drawn_boxes
+    monkeypatch.setattr(MLP, "__call__", lambda self, *a: reads.append(1) or call(self, *a))
+    monkeypatch.setattr(BackwardSteps, "__next__", lambda self: steps.append(1) or step(self))
+    monkeypatch.setattr(picture, "drawn_boxes", lambda *a: boxes.append(1) or drawn(*a))
+    answer, bp = lesson.reading(model, digit, None, tables=False)
+    assert (len(reads), len(steps), len(boxes)) == (1, 0, 0)
+    assert stages.pic.drawn_boxes is not drawn  # (the patch is the one stages calls)
+    assert answer["label"] == answer["guess"] == bp.target

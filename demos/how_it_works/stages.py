@@ -10,6 +10,7 @@ static figures draw it, the explorer switches between the stages of every networ
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -151,8 +152,15 @@ def neuron_arrow(bp: Backprop, layer: int, j: int, value: float, scales: Scales,
 def _taken(bp: Backprop, box: bool = False) -> list[pic.Box]:
     """What a stage's labels must leave clear: the network as drawn, and the box of Steps 3
     and 4 (``box``)."""
-    (left, top), taken = BREAKDOWN_AT, pic.drawn_boxes(pic.Layout(tuple(bp.sizes)))
+    (left, top), taken = BREAKDOWN_AT, list(_drawn_boxes(tuple(bp.sizes)))
     return taken + ([pic.Box(left, top, left + NOTE_WIDTH, top + BREAKDOWN)] if box else [])
+
+
+@functools.lru_cache(maxsize=8)
+def _drawn_boxes(sizes: tuple[int, ...]) -> tuple[pic.Box, ...]:
+    """The network's boxes as drawn, by its sizes (they depend on nothing else): 1.5 ms of
+    each studio read, twice, when made anew (issue 22, item 9)."""
+    return tuple(pic.drawn_boxes(pic.Layout(sizes)))
 
 
 def arrow_lengths(bp: Backprop, layer: int, j: int, scales: Scales) -> tuple[np.ndarray,

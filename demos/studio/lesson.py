@@ -200,19 +200,22 @@ def read(model: MLP, digit: Digit, label: int | None, network: str = NETWORK) ->
 def reading(model: MLP, digit: Digit, label: int | None, network: str = NETWORK,
             tables: bool = True) -> tuple[dict, Backprop]:
     """:func:`read`'s answer, and the pass it drew (its step is the next one teaching takes);
-    ``tables=False``: without each weight's printed numbers (``explorer.data``'s)."""
-    p = probabilities(model, digit)
-    guess = int(np.argmax(p))
-    target = guess if label is None else label
-    run = explorer_run(model, digit, target, network)
+    ``tables=False``: without each weight's printed numbers (``explorer.data``'s). The
+    answer's probabilities are the pass's own: the digit is read once (a separate reading for
+    them cost 2 ms of every stroke's)."""
+    run = explorer_run(model, digit, label, network)
+    p = run.bp.probabilities
     return {"counts": digit.counts.tolist(), "probabilities": [float(v) for v in p],
-            "guess": guess, "label": target, "data": explorer.data([run], tables)}, run.bp
+            "guess": int(np.argmax(p)), "label": run.bp.target,
+            "data": explorer.data([run], tables)}, run.bp
 
 
-def explorer_run(model: MLP, digit: Digit, target: int, network: str = NETWORK) -> explorer.Run:
-    """The engine's numbers of one pass on the digit toward ``target``, for the explorer."""
+def explorer_run(model: MLP, digit: Digit, target: int | None,
+                 network: str = NETWORK) -> explorer.Run:
+    """The engine's numbers of one pass on the digit toward ``target`` (None: the network's
+    guess), for the explorer."""
     bp = backprop(model, digit.x, digit.ink, target, lr=LR)
-    return explorer.Run(network, target, bp, "Teach it your handwriting: each press of "
+    return explorer.Run(network, bp.target, bp, "Teach it your handwriting: each press of "
                         "'teach' is one such step on your digit.",
                         ("Each 'teach' is one step on your digit;",
                          "training repeats it over thousands of images."))
