@@ -171,7 +171,7 @@ def test_a_weights_sign_reads_without_colour(bp, figures):
     assert drawn > 500
     neuron = ET.fromstring(st.neuron_figure(bp, "One neuron"))
     signs = {line.get("stroke"): line.get("stroke-dasharray")
-             for line in neuron.iter(f"{SVG}line") if line.get("x1") == "250"}
+             for line in neuron.iter(f"{SVG}line") if line.get("x1") == "272"}
     assert signs[pic.style.NEGATIVE] == pic.NEGATIVE_DASH and signs[pic.style.POSITIVE] is None
 
 
@@ -897,7 +897,7 @@ def test_the_neuron_figures_labels_are_clear_of_its_lines(bp):
     # lines, converging on Σ, crossed it.
     root = ET.fromstring(st.neuron_figure(bp, "One neuron"))
     lines = [[float(line.get(k)) for k in ("x1", "y1", "x2", "y2")]
-             for line in root.iter(f"{SVG}line") if line.get("x1") == "250"]
+             for line in root.iter(f"{SVG}line") if line.get("x1") == "272"]
     assert len(lines) == 5  # the four strongest inputs and the rest
     labels = list(root.iter(f"{SVG}text"))
     assert sum("w·a = " in "".join(t.itertext()) for t in labels) == 4
@@ -923,3 +923,16 @@ def test_the_index_opens_the_neuron_in_plain_words_then_the_formula(written):
     assert "relu" not in words and "Σ" not in words and "z = Σ w·a + b" in maths
     figure = " ".join(texts(ET.parse(written / "neuron.svg").getroot()))
     assert figure.index("the sum: ") < figure.index("z = Σ w·a + b")
+
+
+def test_the_neuron_figures_text_is_projector_sized_and_inside_it(bp):
+    # Its inputs' names, weights and the activation plot were 12 and 13 units: 12.4 px on the
+    # index at 1280x900, under the 14 px a projector needs (the other figures' smallest: 15).
+    root = ET.fromstring(st.neuron_figure(bp, "One neuron"))
+    width = float(root.get("viewBox").split()[2])
+    for label in root.iter(f"{SVG}text"):
+        said = "".join(label.itertext())
+        assert int(label.get("font-size")) >= 14, said
+        box = pic.text_box(float(label.get("x")), float(label.get("y")), said,
+                           int(label.get("font-size")), label.get("text-anchor", "start"))
+        assert 0 <= box.left and box.right <= width, said

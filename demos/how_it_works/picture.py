@@ -413,41 +413,44 @@ def neuron_schematic(title: str, inputs: list[NeuronInput], rest: tuple[int, flo
     parts = [f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
              text(WIDTH / 2, 30, title, size=19, weight="bold")]
     sx, sy = 540, 250  # Σ
+    cx = 252  # the inputs' circles; their names and weights end left of them, at cx - 28
     scale = max(abs(i.w) for i in inputs)
     rows = [*inputs, None]
     for row, item in enumerate(rows):
         y = 90 + row * 70
         if item is None:  # the other inputs, summed
             count, total = rest
-            parts.append(f'<line x1="250" y1="{y}" x2="{sx - 34}" y2="{sy}" stroke="{style.RULE}" '
+            parts.append(f'<line x1="{cx + 20}" y1="{y}" x2="{sx - 34}" y2="{sy}" '
+                         f'stroke="{style.RULE}" '
                          f'stroke-width="1.5" stroke-dasharray="5,4"/>')
-            parts.append(f'<circle cx="230" cy="{y}" r="20" fill="{style.FAINT_FILL}" '
+            parts.append(f'<circle cx="{cx}" cy="{y}" r="20" fill="{style.FAINT_FILL}" '
                          f'stroke="{style.RULE}"/>')
-            parts.append(text(230, y + 5, "…", size=15))
-            parts.append(text(202, y + 5, f"{count} more inputs", size=13, anchor="end"))
-            parts.append(text(202, y + 23, f"their w·a add up to {plain(total)}", size=13,
+            parts.append(text(cx, y + 5, "…", size=15))
+            parts.append(text(cx - 28, y + 5, f"{count} more inputs", size=14, anchor="end"))
+            parts.append(text(cx - 28, y + 23, f"w·a in all: {plain(total)}", size=14,
                               anchor="end"))
             continue
         line = line_style(item.w, scale, focused=True)
         line = replace(line, width=line.width + 1, opacity=1)  # a few lines: all plain to see
-        parts.append(f'<line x1="250" y1="{y}" x2="{sx - 34}" y2="{sy}" {line.attributes()}/>')
-        parts.append(f'<circle cx="230" cy="{y}" r="20" fill="{grey(min(item.a, 1.0))}" '
+        parts.append(f'<line x1="{cx + 20}" y1="{y}" x2="{sx - 34}" y2="{sy}" '
+                     f'{line.attributes()}/>')
+        parts.append(f'<circle cx="{cx}" cy="{y}" r="20" fill="{grey(min(item.a, 1.0))}" '
                      f'stroke="{style.MUTED}"/>')
-        parts.append(text(230, y + 5, f"{item.a:.2f}", size=12,
+        parts.append(text(cx, y + 5, f"{item.a:.2f}", size=14,
                           colour="white" if style.dark(item.a) else style.TEXT))
-        parts.append(text(202, y + 5, item.name, size=13, anchor="end"))
+        parts.append(text(cx - 28, y + 5, item.name, size=14, anchor="end"))
         # Under the input's name, left of its circle, where no line runs (beside the lines,
         # the ones converging on Σ crossed it).
-        parts.append(text(202, y + 23, f"w = {plain(item.w)},  w·a = {plain(item.w * item.a)}",
-                          size=13, anchor="end"))
+        weighed = f"w = {plain(item.w)}, w·a = {plain(item.w * item.a)}"
+        parts.append(text(cx - 28, y + 23, weighed, size=14, anchor="end"))
     parts.append(arrow(sx, sy + 150, sx, sy + 38, style.MUTED, width=2))
-    parts.append(text(sx + 10, sy + 140, f"bias b = {plain(bias)}", size=13, anchor="start"))
+    parts.append(text(sx + 10, sy + 140, f"bias b = {plain(bias)}", size=14, anchor="start"))
     parts.append(f'<circle cx="{sx}" cy="{sy}" r="34" fill="white" stroke="{style.STRONG_LINE}" '
                  f'stroke-width="2"/>')
     parts.append(text(sx, sy + 9, "Σ", size=26))
     # Plain words first, the formula after: the sum, then how it is made.
     parts.append(text(sx, sy - 62, f"the sum: {plain(z)}", size=14, weight="bold", halo=True))
-    parts.append(text(sx, sy - 44, "z = Σ w·a + b", size=13, colour=style.MUTED, halo=True))
+    parts.append(text(sx, sy - 44, "z = Σ w·a + b", size=14, colour=style.MUTED, halo=True))
     parts.append(arrow(sx + 36, sy, sx + 88, sy, style.MUTED, width=2))
     parts += _activation_plot(sx + 100, sy, z, a, activation)
     ox = 1030
@@ -458,8 +461,7 @@ def neuron_schematic(title: str, inputs: list[NeuronInput], rest: tuple[int, flo
     parts.append(text(WIDTH / 2, 470, words, size=14))
     parts.append(legend([
         LegendItem("weights", "line: a weight, blue solid = positive, red dashed = negative; "
-                              "wider for larger |w| (the strongest four of this neuron's "
-                              "inputs)"),
+                              "wider = larger (its four strongest inputs)"),
         LegendItem("shading", "shading: activation a, white = 0, dark = high (1 and above)")],
         top=500))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
@@ -494,16 +496,16 @@ def _activation_plot(left: float, middle: float, z: float, a: float,
     px, py = at(max(min(z, span), -span), a)
     return [f'<rect x="{left - 10}" y="{top - 28}" width="{width + 20}" height="{height + 52}" '
             f'fill="{style.PANEL}" stroke="{style.PANEL_EDGE}" rx="6"/>',
-            text(left + width / 2, top - 10, f"what it passes on: {activation}(sum)", size=13,
+            text(left + width / 2, top - 10, f"what it passes on: {activation}(sum)", size=14,
                  weight="bold"),
             f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y0:.1f}" '
             f'stroke="{style.RULE}"/>',
             f'<line x1="{ux:.1f}" y1="{uy:.1f}" x2="{ux:.1f}" y2="{vy:.1f}" '
             f'stroke="{style.RULE}"/>',
-            text(x1 - 4, y0 + 16, "z", size=12, anchor="end"),
+            text(x1 - 4, y0 + 16, "z", size=14, anchor="end"),
             f'<polyline points="{points}" fill="none" stroke="{style.STRONG_LINE}" '
             f'stroke-width="2.5"/>',
             f'<line x1="{px:.1f}" y1="{y0:.1f}" x2="{px:.1f}" y2="{py:.1f}" stroke="{PURPLE}" '
             f'stroke-dasharray="4,3"/>',
             f'<circle cx="{px:.1f}" cy="{py:.1f}" r="6" fill="{PURPLE}"/>',
-            text(px, y0 + 16, f"z = {plain(z)}", size=12, colour=PURPLE)]
+            text(px, y0 + 16, f"z = {plain(z)}", size=14, colour=PURPLE)]
