@@ -952,6 +952,9 @@ def test_after_teaching_what_happened_and_the_preview_are_two_boxes(browser, ser
     assert page.text_content("#preview h3") == "Preview: the next step (not taken yet)"
     done, preview = page.text_content("#taught"), page.text_content("#preview")
     assert taught["words"] in done and "Press 'teach' again" not in done
+    # In words, not "the 10 sample digits read right: 1 → 2".
+    assert (f"Of the 10 sample digits, the network read {taught['samplesBefore']} right before "
+            f"this step and {taught['samplesAfter']} after it.") in done
     # The two boxes' percents with the same decimals: "went from 12% to 13%" stood beside
     # "would go from 12.6% to 13.4%", which read as a fall.
     d = next(d for d in range(3) if f"from {percent(taught['before'], d)} to "
