@@ -1174,4 +1174,8 @@ def test_the_studios_connections_send_without_waiting_for_an_ack():
             server.close()
             await server.wait_closed()
 
-    assert asyncio.run(accepted_nodelay()) != 0
+    # In a thread of its own: the browser tests' Playwright keeps an event loop running here.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, accepted_nodelay()).result(timeout=10) != 0
