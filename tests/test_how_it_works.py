@@ -610,12 +610,13 @@ def test_the_explorer_dashes_negative_weights_and_rings_differ_in_dash(browser, 
 def test_the_index_escapes_what_it_puts_into_its_template():
     figure = cli.Figure("a b.svg", 'the "3"', "<b>@DIGIT@</b> & more")
     text = cli.page([("Before <training>", [figure])], 3, "my explorer.html", "x&y.html")
-    assert '<img src="a b.svg" alt="the &quot;3&quot;">' in text
+    assert '<a href="a b.svg"><img src="a b.svg" alt="the &quot;3&quot;"></a>' in text
     assert ('<figcaption><p class="words">&lt;b&gt;@DIGIT@&lt;/b&gt; &amp; more</p>'
             "</figcaption>") in text  # one pass
     assert "<h2>Before &lt;training&gt;</h2>" in text
     assert 'href="my%20explorer.html"' in text and 'href="x%26y.html"' in text
-    assert text.count("@") == 2  # every placeholder filled: only the caption's are left
+    # Every placeholder filled: only the caption's are left.
+    assert re.findall(r"@[A-Z]+@", text) == ["@DIGIT@"]
 
 
 @pytest.mark.slow
@@ -634,12 +635,17 @@ def test_the_index_fits_a_phone_and_is_the_same_at_1280(browser, written):
     assert len(figures) == 13
     for natural, left, right, height in figures:
         assert natural > 0 and 0 <= left and right <= 390 and height > 0  # shown, and fits
+    # Its text is small there: a tap opens the figure itself, full size, and a hint says so.
+    assert page.evaluate("[...document.images].every(i => i.parentElement.tagName === 'A' &&"
+                         " i.parentElement.getAttribute('href') === i.getAttribute('src'))")
+    assert page.is_visible('#full-size')
     page.close()
     # On a laptop the figures take the text's full width, as before.
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(index.as_uri())
     widths = page.evaluate("[...document.images].map(i => i.getBoundingClientRect().width)")
     assert widths == [1140] * 13  # the width of the text (the body's max-width)
+    assert not page.is_visible('#full-size')  # (a phone's hint)
     page.close()
 
 

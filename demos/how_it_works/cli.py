@@ -114,7 +114,7 @@ def page(sections: list[tuple[str, list[Figure]]], digit: int, explore: str,
     e = html.escape
     figures = "\n".join(
         f"<h2>{e(heading)}</h2>\n" + "\n".join(
-            f'<figure><img src="{e(f.file)}" alt="{e(f.title)}">'
+            f'<figure><a href="{e(f.file)}"><img src="{e(f.file)}" alt="{e(f.title)}"></a>'
             f"<figcaption>{caption_html(f.caption, f.maths)}</figcaption></figure>"
             for f in items)
         for heading, items in sections)
