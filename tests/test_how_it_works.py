@@ -365,7 +365,8 @@ def test_the_command_writes_figures_a_page_and_the_explorer(written):
     page = (written / "index.html").read_text()
     parser = _Links()
     parser.feed(page)
-    assert parser.links == ["explore.html", *[f"{n}.svg" for n in names]]
+    # Each figure shown, and a link to itself (opened full size on a phone).
+    assert parser.links == ["explore.html", *[f"{n}.svg" for n in names for _ in "ab"]]
     assert all((written / link).is_file() for link in parser.links)
     assert "http" not in page and "<script" not in page
     assert "max-height" not in page  # figures are shown at their width, not shrunk to fit
