@@ -9,7 +9,8 @@ whose every number comes from :mod:`demos.studio.lesson`, computed by the engine
     POST /api/line      {"reading": n, "layer": 1.., "j": …, "k": …}: one weight's ∂loss/∂w,
                         Δw and w after the step in the session's last read (which its answer
                         numbers as data.reading; the read sends no weight's, 4,320 numbers)
-    POST /api/teach     {… the drawing, "label": 0..9, "steps": 1 | 10}
+    POST /api/teach     {… the drawing, "label": 0..9, "steps": 1 | 10}: with its ripple,
+                        the digits whose answers it changed (lesson.ripple)
     POST /api/reset     {"start"?: "untrained" | "half-trained" | "trained"}: back to that
                         network (default: the one the session started from)
     POST /api/save      {"name": "mine"}: the taught model as run_dir/mine.json (new files only)
@@ -58,6 +59,7 @@ from demos.how_it_works import explorer
 from demos.how_it_works.numbers import Backprop
 from demos.studio import lesson
 from nn import MLP
+from nn.compiled import CompiledStep, compile_step
 
 MAX_BODY = 64 * 1024  # bytes: a 32×32 bitmap as JSON is about 2 KB
 SESSIONS = 32  # taught models kept in memory, one per browser session that taught
@@ -80,6 +82,7 @@ class Session:
     saves: int = 0
     start: str = lesson.NETWORK
     last: tuple[int, Backprop] | None = None  # its last read, numbered, for /api/line
+    compiled: tuple[MLP, CompiledStep] | None = None  # its model's traced forward (ripple)
 
 
 class Studio:
@@ -88,11 +91,14 @@ class Studio:
     the loaded model is always one, "trained"."""
 
     def __init__(self, model: MLP, norm: lesson.Normalisation, run_dir: Path,
-                 samples: dict[int, list[int]], starts: dict[str, MLP] | None = None):
+                 samples: dict[int, list[int]], starts: dict[str, MLP] | None = None,
+                 held_out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
         self.starts = {**(starts or {}), lesson.NETWORK: model}
         for start in self.starts.values():
             lesson.check_model(start)
         self.model, self.norm, self.run_dir, self.samples = model, norm, Path(run_dir), samples
+        # The digits a teach's ripple is told on: the samples, and the run's test split.
+        self.watched = lesson.watched(norm, samples, held_out or lesson.held_out(model))
         lesson.remove_unfinished_saves(self.run_dir)  # left by a save that was killed
         self._issued: OrderedDict[str, None] = OrderedDict()
         self._sessions: OrderedDict[str, Session] = OrderedDict()
@@ -344,6 +350,9 @@ def _teach(studio: Studio, session: Session, body: dict) -> dict:
     model = studio.taught(session)  # only a request that teaches costs a model
     session.last = None  # its answer holds every weight's numbers: none to ask for
     before = lesson.samples_right(model, studio.norm, studio.samples)
+    if session.compiled is None or session.compiled[0] is not model:  # traced once: 35 ms
+        session.compiled = (model, compile_step(model, exact=True))
+    answers = lesson.answers(session.compiled[1], studio.watched)
     kept = model.state_dict()
     try:
         taught = lesson.teach(model, digit, label, steps, session.start)
@@ -353,6 +362,8 @@ def _teach(studio: Studio, session: Session, body: dict) -> dict:
     # Teaching one digit moves every weight: how the other digits fare says what it cost.
     return {**taught, "samplesBefore": before, "samplesAfter": lesson.samples_right(
         model, studio.norm, studio.samples), "samples": len(studio.samples),
+        "ripple": lesson.ripple(studio.watched, answers,
+                                lesson.answers(session.compiled[1], studio.watched)),
         **_starts(studio, session)}
 
 

@@ -302,3 +302,89 @@ def copy_model(model: MLP) -> MLP:
     twin.load_state_dict(model.state_dict())
     twin.metadata = dict(getattr(model, "metadata", {}) or {})
     return twin
+
+
+SHOWN = 12  # digits the ripple shows as images: those whose answer flipped first
+
+
+@dataclass(frozen=True)
+class Watched:
+    """The digits whose answers a teach is checked against: the ten sample digits, then the
+    held-out test digits of the model's run (never trained on). ``names`` say which is which
+    ("sample 3", "test digit 17": its place in the UCI digits file)."""
+
+    names: list[str]
+    counts: np.ndarray  # (N, 64) int: the ink as the page draws it
+    labels: np.ndarray  # (N,) int: the right answers
+    x: np.ndarray  # (N, 64) float: standardised, as the network reads them
+
+
+def held_out(model: MLP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The test split of the model's run (made from the seed in its metadata, 0 if none, as
+    the digits demo splits the digits): ``(counts (N, 64), labels, indices in the file)``."""
+    from demos.digits.train import TrainConfig, prepare
+
+    seed = (getattr(model, "metadata", None) or {}).get("seed", 0)
+    data = prepare(TrainConfig(seed=seed))
+    ink = (data.test.images.reshape(len(data.test.labels), -1) * 16).round().astype(np.int64)
+    return ink, data.test.labels.astype(np.int64), data.test_index
+
+
+def watched(norm: Normalisation, samples: dict[int, list[int]],
+            test: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Watched:
+    """The samples and the held-out digits ``test`` (:func:`held_out`'s; those that are
+    samples left out), standardised by ``norm``."""
+    ink, labels, index = test
+    # A sample (the first of its kind in the file) may be in the test split too: once only.
+    seen = {(d, tuple(image)) for d, image in samples.items()}
+    new = [(int(d), tuple(row)) not in seen for d, row in zip(labels, ink, strict=True)]
+    ink, labels, index = ink[new], labels[new], index[new]
+    names = [f"sample {d}" for d in samples] + [f"test digit {i}" for i in index]
+    counts_ = np.array([*samples.values(), *ink], dtype=np.int64).reshape(-1, 64)
+    every = np.array([*samples, *labels], dtype=np.int64)
+    return Watched(names, counts_, every, (counts_ / 16.0 - norm.mean) / norm.std)
+
+
+def answers(step, digits: Watched) -> np.ndarray:
+    """Each digit's probabilities (N, 10) from the engine's compiled forward pass of the
+    model (``step``: ``compile_step(model, exact=True)``, whose every number is the very float
+    the model's own forward pass computes; 370 eager passes took 0.7 s), as nn.softmax."""
+    return np.array([softmax(row) for row in step.logits(digits.x)])
+
+
+def ripple(digits: Watched, before: np.ndarray, after: np.ndarray) -> dict:
+    """Which digits a teach changed, from their probabilities before and after it: every
+    digit whose answer flipped ("flipped", by name), and the first SHOWN of them all in order
+    ("shown"): those that flipped first, then those whose probability of their right answer
+    fell most, each with its ink and "before → after" in words."""
+    rows = np.arange(len(digits.labels))
+    right = digits.labels
+    was, now = before.argmax(axis=1), after.argmax(axis=1)
+    fall = before[rows, right] - after[rows, right]
+    flipped = was != now
+    order = sorted(rows, key=lambda i: (not flipped[i], -fall[i], i))
+    shown = [{"name": digits.names[i], "label": int(right[i]),
+              "counts": digits.counts[i].tolist(), "before": int(was[i]), "after": int(now[i]),
+              "pBefore": float(before[i, right[i]]), "pAfter": float(after[i, right[i]]),
+              "words": f"a '{right[i]}', read '{was[i]}' → '{now[i]}', P('{right[i]}') "
+                       + " → ".join(percents(before[i, right[i]], after[i, right[i]]))}
+             for i in order[:SHOWN]]
+    samples = sum(name.startswith("sample") for name in digits.names)
+    changed = int(flipped.sum())
+    fell = int((fall > 0).sum())
+    return {"flipped": [digits.names[i] for i in order[:changed]], "shown": shown,
+            "samples": samples, "heldOut": len(rows) - samples,
+            "words": f"Of the {samples} sample digits and {len(rows) - samples} test digits "
+                     f"it never trained on, {changed} changed their answer and the "
+                     f"probability of the right answer fell for {fell}. First those that "
+                     "changed, then those that fell most:"}
+
+
+def percents(before: float, after: float) -> tuple[str, str]:
+    """Two probabilities as percentages with the fewest decimals (up to 2) that tell them
+    apart ("10.4%", "9.8%", not "10%", "10%"), as :func:`moved` writes them."""
+    for decimals in range(3):
+        pair = style.percent(before, decimals), style.percent(after, decimals)
+        if pair[0] != pair[1]:
+            break
+    return pair
