@@ -193,7 +193,7 @@ def eager_backprop(model, x, pixels, target, lr):
         probabilities=np.array(softmax(logits)), loss=loss.data, lr=lr,
         loss_after=after.readings[0].loss, probabilities_after=after.readings[0].probabilities,
         predicted_change=predicted, input_grads=np.array([v.grad for v in inputs]),
-        readings=after.readings)
+        readings=after.readings, along=after.along)
 
 
 def eager_layer(neurons, passed: dict, w_after, b_after) -> numbers.LayerNumbers:

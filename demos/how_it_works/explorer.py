@@ -23,9 +23,9 @@ import numpy as np
 
 from demos.how_it_works import picture as pic
 from demos.how_it_works import stages as st
-from demos.how_it_works.numbers import Backprop
+from demos.how_it_works.numbers import ALONG, Backprop
 from demos.how_it_works.web import asset, stylesheet
-from demos.how_it_works.words import estimate, glossary
+from demos.how_it_works.words import estimate, far_off, glossary
 from engine.files import json_text, some
 from engine.text import neuron_name
 from engine.viz import style
@@ -202,8 +202,19 @@ def _pass(run: Run, scales: st.Scales, tables: bool) -> dict:
                   "after": probability(after[t], PANEL_DIGITS),
                   "loss": loss_number(bp.loss, PANEL_DIGITS),
                   "lossAfter": loss_number(bp.loss_after, PANEL_DIGITS),
-                  "estimate": estimate(bp.predicted_change, bp.loss_after - bp.loss)},
+                  "estimate": estimate(bp.predicted_change, bp.loss_after - bp.loss),
+                  "along": _along(bp)},
     }
+
+
+def _along(bp: Backprop) -> dict:
+    """The loss along the step for the apply stage's chart: the engine's losses at t = 0 … 2
+    step sizes (1: the step taken), the straight line's start and slope (the loss before and
+    Σ ∂loss/∂w·Δw), and whether they part (then the note says so). The page only draws."""
+    return {"t": [round(float(t), 3) for t in ALONG],
+            "loss": [float(f"{v:.7g}") for v in bp.along],
+            "start": float(f"{bp.loss:.7g}"), "slope": float(f"{bp.predicted_change:.7g}"),
+            "apart": far_off(bp.predicted_change, bp.loss_after - bp.loss)}
 
 
 def check_finite(run: Run) -> None:
@@ -213,7 +224,7 @@ def check_finite(run: Run) -> None:
     bp = run.bp
     named = {"input": bp.x, "input grads": bp.input_grads, "probabilities": bp.probabilities,
              "loss": bp.loss, "loss after the step": bp.loss_after,
-             "predicted change": bp.predicted_change,
+             "predicted change": bp.predicted_change, "loss along the step": bp.along,
              **{f"read after step {i}": [r.loss, *r.probabilities]
                 for i, r in enumerate(bp.readings, start=1)}}
     for i, layer in enumerate(bp.layers, start=1):

@@ -125,13 +125,45 @@ function draw() {
      `grads): P('${A.target}') <span class="num">${R.target}</span>, loss ` +
      `<span class="num">${R.loss}</span>` : "") +
     (steps < P.readings.length ? '<br><span class="hint">Press "take one learning step" again ' +
-     "for one more step.</span>" : "") : "";
+     "for one more step.</span>" : "") + alongChart(A.along) : "";
   buttons($("stages"), KEYS, k => NAMES[k], (k, i) => i === stage, (k, i) => go(i));
   buttons($("networks"), DATA.networks, n => n, n => n === network, pickNetwork);
   buttons($("digits"), DATA.digits, d => `'${d}'`, d => d === digit,
           d => { digit = d; draw(); });
   details();
   keepStop(inFigure);
+}
+function alongChart(L) {
+  // The real loss along the step (the engine's, at t = 0 … 2 steps) beside its straight-line
+  // estimate (the tangent at t = 0: loss before + t·Σ ∂loss/∂w·Δw), the step taken (t = 1)
+  // marked. Only drawn: every number is the data's. Its words are HTML, at the panel's size.
+  const W = 220, H = 120, pad = 6, line = t => L.start + L.slope * t;
+  const lo0 = Math.min(...L.loss, line(2)), hi = Math.max(...L.loss, line(0), line(2));
+  const lo = Math.max(0, lo0), span = hi - lo || 1;
+  const x = t => pad + (t / 2) * (W - 2 * pad);
+  const y = v => H - pad - ((v - lo) / span) * (H - 2 * pad);
+  // The estimate stops where it would go below 0 (a loss never does).
+  const end = L.slope < 0 ? Math.min(2, (lo - L.start) / L.slope) : 2;
+  const real = L.t.map((t, i) => `${x(t).toFixed(1)},${y(L.loss[i]).toFixed(1)}`).join(" ");
+  const at = L.t.indexOf(1);
+  return '<div class="along"><b>The real loss along the step</b>' +
+    `<svg id="along" viewBox="0 0 ${W} ${H}" role="img" aria-label="The real loss along the ` +
+    `step, from before it to a step twice as big, and the straight-line estimate">` +
+    `<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="${COLOURS.rule}"/>` +
+    `<line x1="${x(1)}" y1="${pad}" x2="${x(1)}" y2="${H - pad}" stroke="${COLOURS.rule}" ` +
+    'stroke-dasharray="2 3"/>' +
+    `<line id="along-estimate" x1="${x(0)}" y1="${y(line(0)).toFixed(1)}" x2="${x(end).toFixed(1)}" ` +
+    `y2="${y(line(end)).toFixed(1)}" stroke="${COLOURS.purple}" stroke-width="2" ` +
+    'stroke-dasharray="6 4"/>' +
+    `<polyline id="along-real" points="${real}" fill="none" stroke="${COLOURS.text}" ` +
+    'stroke-width="2.5"/>' +
+    `<circle id="along-step" cx="${x(1)}" cy="${y(L.loss[at]).toFixed(1)}" r="5" ` +
+    `fill="${COLOURS.orange}" stroke="${COLOURS.text}"/></svg>` +
+    '<div class="along-axis"><span>before</span><span>this step</span><span>2 × it</span></div>' +
+    '<div>solid: the real loss along the step (read by the engine)</div>' +
+    '<div>dashed: the straight-line estimate</div><div>dot: where this step lands</div>' +
+    (L.apart ? "<div>Where they part, the step was too big for a straight line.</div>" : "") +
+    "</div>";
 }
 let mathsOpen = false;  // whether the reader opened "show the maths": kept from stage to stage
 function drawnNow(s) {

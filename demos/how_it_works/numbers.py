@@ -53,6 +53,9 @@ class Reading:
 
 
 STEPS = 5  # SGD steps on the one image, for watching P rise step by step
+# The step's multiples t at which the loss along it, loss(w − t·η·g), is read: 0 (before) to
+# 2 (twice the step), 1 the step taken; 41 points draw a smooth curve.
+ALONG = np.linspace(0.0, 2.0, 41)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Backprop:
     predicted_change: float  # Σ ∂loss/∂w·Δw over every weight and bias
     input_grads: np.ndarray  # ∂loss/∂x for each pixel as read
     readings: list[Reading]  # after 1, 2, … STEPS steps on this image (the first: *_after)
+    along: np.ndarray  # the loss read at w − t·η·g for each t of ALONG (the step: t = 1)
 
     def activations(self, layer: int) -> np.ndarray:
         """Layer 0 is what the network reads; 1… are the neurons' outputs."""
@@ -118,7 +122,7 @@ def backprop(model: MLP, x: np.ndarray, pixels: np.ndarray, target: int | None,
                     loss=loss.data, lr=lr, loss_after=after.readings[0].loss,
                     probabilities_after=after.readings[0].probabilities,
                     predicted_change=predicted, input_grads=np.array([v.grad for v in inputs]),
-                    readings=after.readings)
+                    readings=after.readings, along=after.along)
 
 
 def _sent(neurons) -> np.ndarray:
@@ -155,6 +159,7 @@ class _After:
     values: list[float]  # every parameter after the first step, in parameters() order
     weights: list[tuple[np.ndarray, np.ndarray]]  # per layer: (w, b) after the first step
     readings: list[Reading]
+    along: np.ndarray  # the loss at w − t·η·g for each t of ALONG
 
 
 @dataclass
@@ -193,7 +198,9 @@ def _after_steps(model: MLP, params: list[Value], x, target: int, lr: float) -> 
         if lr not in scratch.optimizers:  # (momentum 0: an SGD keeps no state between uses)
             scratch.optimizers[lr] = SGD(scratch.params, lr=lr)
         optimizer = scratch.optimizers[lr]
-        values = optimizer.update(gather(params, "data"), gather(params, "grad"))
+        data, grad = gather(params, "data"), gather(params, "grad")
+        along = _along(scratch, data, optimizer.update(np.zeros_like(data), grad), x, target)
+        values = optimizer.update(data, grad)
         scatter(scratch.params, "data", values)
         weights = [layer.arrays() for layer in scratch.twin.layers]
         rows, targets = np.asarray(x, float).reshape(1, -1), np.array([target])
@@ -208,7 +215,21 @@ def _after_steps(model: MLP, params: list[Value], x, target: int, lr: float) -> 
                 logits = [Value(float(v)) for v in z]
                 readings.append(Reading(cross_entropy(logits, target).data,
                                         np.array(softmax(logits))))
-    return _After(values.tolist(), weights, readings)
+    return _After(values.tolist(), weights, readings, along)
+
+
+def _along(scratch: _Scratch, data: np.ndarray, change: np.ndarray, x, target: int) -> np.ndarray:
+    """The loss of the image at w + t·Δw for each t of ALONG, Δw = −η·∂loss/∂w the step's
+    change: the engine's compiled forward (exact) with each moved parameter vector, then its
+    cross_entropy. The real loss along the step, beside the straight line its slope draws."""
+    at = {id(p): i for i, p in enumerate(scratch.params)}  # the tape reads its own order
+    order = np.array([at[id(p)] for p in scratch.step.tape.params])
+    rows = np.asarray(x, float).reshape(1, -1)
+    losses = []
+    for t in ALONG:
+        z = scratch.step.logits(rows, (data + t * change)[order])[0]
+        losses.append(cross_entropy([Value(float(v)) for v in z], target).data)
+    return np.array(losses)
 
 
 CLEARLY_ON = 0.25  # of the layer's largest activation: a neuron a learner sees shaded
