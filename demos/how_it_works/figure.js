@@ -139,7 +139,9 @@ function alongChart(L) {
   // marked. Only drawn: every number is the data's. Its words are HTML, at the panel's size.
   const W = 220, H = 120, pad = 6, line = t => L.start + L.slope * t;
   const lo0 = Math.min(...L.loss, line(2)), hi = Math.max(...L.loss, line(0), line(2));
-  const lo = Math.max(0, lo0), span = hi - lo || 1;
+  // At least 1% of the loss tall: a change at the floats' last digits is drawn flat, not
+  // stretched to the chart's height.
+  const lo = Math.max(0, lo0), span = Math.max(hi - lo, hi / 100) || 1;
   const x = t => pad + (t / 2) * (W - 2 * pad);
   const y = v => H - pad - ((v - lo) / span) * (H - 2 * pad);
   // The estimate stops where it would go below 0 (a loss never does).
