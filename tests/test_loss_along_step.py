@@ -34,7 +34,7 @@ def eager_loss(x, values, target: int) -> float:
 
 def test_each_point_is_the_loss_of_a_network_moved_that_far_along_the_step(stepped):
     bp, x, w, g = stepped
-    assert len(bp.along) == len(ALONG) == 41 and ALONG[0] == 0 and ALONG[-1] == 2
+    assert len(bp.along) == len(ALONG) == 21 and ALONG[0] == 0 and ALONG[-1] == 2
     for t, loss in zip(ALONG, bp.along, strict=True):
         assert loss == pytest.approx(eager_loss(x, w - t * bp.lr * g, 3), abs=1e-12)
 
@@ -84,12 +84,12 @@ def test_the_apply_stage_draws_the_chart_readable_at_1280(browser, page_url, net
     page.evaluate("explorer.go(explorer.stages().indexOf('apply'))")
     assert page.locator("#along").is_visible()
     points = page.get_attribute("#along-real", "points").split()
-    assert len(points) == 41
+    assert len(points) == 21
     assert page.locator("#along-estimate").count() == 1
     marker = page.locator("#along-step")
-    # The marker sits on the real curve at t = 1 (the 21st point).
+    # The marker sits on the real curve at t = 1 (the 11th point).
     assert (float(marker.get_attribute("cx")), float(marker.get_attribute("cy"))) == \
-        pytest.approx(tuple(map(float, points[20].split(","))), abs=0.11)
+        pytest.approx(tuple(map(float, points[10].split(","))), abs=0.11)
     sizes = page.evaluate("[...document.querySelectorAll('.along *')].filter(e => "
                           "e.childElementCount === 0 && e.textContent.trim())"
                           ".map(e => parseFloat(getComputedStyle(e).fontSize))")
