@@ -44,12 +44,22 @@ def moved(before: float, after: float, go: str = "went", stay: str = "stayed",
     least ``least``, up to 2) as it takes for two different numbers not to read the same:
     "went from 13.2% to 13.6%", not "from 13% to 13%"; "stayed at about 13%" when even 2
     decimals read the same. ``go`` and ``stay`` are the verbs ("would go", "would stay")."""
-    for decimals in range(least, 3):
-        a, b = percent(before, decimals), percent(after, decimals)
-        if a != b:
-            return f"{go} from {a} to {b}"
+    a, b = percents(before, after, least)
+    if a != b:
+        return f"{go} from {a} to {b}"
     a = percent(before)
     return f"{stay} at {'' if a[0].isalpha() else 'about '}{a}"
+
+
+def percents(before: float, after: float, least: int = 0) -> tuple[str, str]:
+    """Two probabilities as percentages with the fewest decimals (at least ``least``, up to
+    2) that tell them apart ("10.4%", "9.8%", not "10%", "10%"); at 2 decimals if even those
+    read the same."""
+    for decimals in range(least, 3):
+        pair = percent(before, decimals), percent(after, decimals)
+        if pair[0] != pair[1]:
+            break
+    return pair
 
 
 def joint_decimals(*pairs: tuple[float, float], least: int = 0) -> int:

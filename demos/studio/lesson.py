@@ -19,7 +19,7 @@ import engine
 from demos.digits.data import BITMAP_SIDE, counts
 from demos.how_it_works import explorer
 from demos.how_it_works.numbers import Backprop, backprop
-from demos.how_it_works.words import estimate, joint_decimals, moved
+from demos.how_it_works.words import estimate, joint_decimals, moved, percents
 from engine import Value
 from engine.viz import style
 from nn import MLP, SGD, cross_entropy, softmax
@@ -378,13 +378,3 @@ def ripple(digits: Watched, before: np.ndarray, after: np.ndarray) -> dict:
                      f"it never trained on, {changed} changed their answer and the "
                      f"probability of the right answer fell for {fell}. First those that "
                      "changed, then those that fell most:"}
-
-
-def percents(before: float, after: float) -> tuple[str, str]:
-    """Two probabilities as percentages with the fewest decimals (up to 2) that tell them
-    apart ("10.4%", "9.8%", not "10%", "10%"), as :func:`moved` writes them."""
-    for decimals in range(3):
-        pair = style.percent(before, decimals), style.percent(after, decimals)
-        if pair[0] != pair[1]:
-            break
-    return pair
