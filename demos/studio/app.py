@@ -349,7 +349,6 @@ def _teach(studio: Studio, session: Session, body: dict) -> dict:
     label, steps = lesson.parse_label(body, required=True), lesson.parse_steps(body)
     model = studio.taught(session)  # only a request that teaches costs a model
     session.last = None  # its answer holds every weight's numbers: none to ask for
-    before = lesson.samples_right(model, studio.norm, studio.samples)
     if session.compiled is None or session.compiled[0] is not model:  # traced once: 35 ms
         session.compiled = (model, compile_step(model, exact=True))
     answers = lesson.answers(session.compiled[1], studio.watched)
@@ -359,12 +358,13 @@ def _teach(studio: Studio, session: Session, body: dict) -> dict:
     except lesson.Refused as e:  # a network that can be neither drawn nor saved: undo it
         model.load_state_dict(kept)
         raise lesson.Refused(f"{e}, so it was undone: the network is as it was", 422) from None
-    # Teaching one digit moves every weight: how the other digits fare says what it cost.
-    return {**taught, "samplesBefore": before, "samplesAfter": lesson.samples_right(
-        model, studio.norm, studio.samples), "samples": len(studio.samples),
-        "ripple": lesson.ripple(studio.watched, answers,
-                                lesson.answers(session.compiled[1], studio.watched)),
-        **_starts(studio, session)}
+    # Teaching one digit moves every weight: how the other digits fare says what it cost
+    # (the samples read once, with the held-out digits, before the teach and after it).
+    after = lesson.answers(session.compiled[1], studio.watched)
+    return {**taught, "samplesBefore": lesson.samples_right(studio.watched, answers),
+            "samplesAfter": lesson.samples_right(studio.watched, after),
+            "samples": len(studio.samples),
+            "ripple": lesson.ripple(studio.watched, answers, after), **_starts(studio, session)}
 
 
 def _reset(studio: Studio, session: Session, body: dict) -> dict:

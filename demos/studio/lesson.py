@@ -221,10 +221,11 @@ def explorer_run(model: MLP, digit: Digit, target: int | None,
                          "training repeats it over thousands of images."))
 
 
-def samples_right(model: MLP, norm: Normalisation, samples: dict[int, list[int]]) -> int:
-    """How many of the sample digits (one of each) the model reads right."""
-    return sum(int(np.argmax(probabilities(model, norm.digit(np.reshape(image, (8, 8)))))) == d
-               for d, image in samples.items())
+def samples_right(digits: Watched, p: np.ndarray) -> int:
+    """How many of the sample digits (one of each, the first of ``digits``) the
+    probabilities ``p`` (:func:`answers`) read right."""
+    n = digits.samples
+    return int((p[:n].argmax(axis=1) == digits.labels[:n]).sum())
 
 
 def teach(model: MLP, digit: Digit, label: int, steps: int, network: str = NETWORK) -> dict:
@@ -318,6 +319,11 @@ class Watched:
     labels: np.ndarray  # (N,) int: the right answers
     x: np.ndarray  # (N, 64) float: standardised, as the network reads them
 
+    @property
+    def samples(self) -> int:
+        """How many of them are sample digits (they come first)."""
+        return sum(name.startswith("sample") for name in self.names)
+
 
 def held_out(model: MLP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The test split of the model's run (made from the seed in its metadata, 0 if none, as
@@ -369,7 +375,7 @@ def ripple(digits: Watched, before: np.ndarray, after: np.ndarray) -> dict:
               "words": f"a '{right[i]}', read '{was[i]}' → '{now[i]}', P('{right[i]}') "
                        + " → ".join(percents(before[i, right[i]], after[i, right[i]]))}
              for i in order[:SHOWN]]
-    samples = sum(name.startswith("sample") for name in digits.names)
+    samples = digits.samples
     changed = int(flipped.sum())
     fell = int((fall > 0).sum())
     return {"flipped": [digits.names[i] for i in order[:changed]], "shown": shown,
