@@ -17,6 +17,7 @@ probability of the right digit rising step after step.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 
@@ -173,6 +174,13 @@ class _Scratch:
     step: CompiledStep
     optimizers: dict[float, SGD] = field(default_factory=dict)
 
+    @functools.cached_property
+    def tape_order(self) -> np.ndarray:
+        """Where each of the compiled tape's parameters is in ``params`` (it reads its own
+        order): a parameter vector in ``params`` order, indexed by it, is the tape's."""
+        at = {id(p): i for i, p in enumerate(self.params)}
+        return np.array([at[id(p)] for p in self.step.tape.params])
+
 
 _SCRATCH: dict[tuple, _Scratch] = {}  # by (nin, nouts, activation)
 _SCRATCH_LOCK = threading.Lock()  # one after-steps at a time on a scratch network
@@ -223,8 +231,7 @@ def _along(scratch: _Scratch, data: np.ndarray, change: np.ndarray, x, target: i
     """The loss of the image at w + t·Δw for each t of ALONG, Δw = −η·∂loss/∂w the step's
     change: the engine's compiled forward (exact) with each moved parameter vector, then its
     cross_entropy. The real loss along the step, beside the straight line its slope draws."""
-    at = {id(p): i for i, p in enumerate(scratch.params)}  # the tape reads its own order
-    order = np.array([at[id(p)] for p in scratch.step.tape.params])
+    order = scratch.tape_order
     rows = np.asarray(x, float).reshape(1, -1)
     losses = []
     for t in ALONG:
