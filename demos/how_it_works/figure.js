@@ -175,11 +175,14 @@ function drawnNow(s) {
   const id = `${s.layer}-${s.j}-${s.k}`;
   return $(`w${id}`).style.display !== "none" || Boolean($(`dw${id}`));
 }
-function folded(html) {
-  // A panel's maths under "show the maths", open as the reader last left a fold.
-  const fold = document.createElement("details");
-  fold.className = "maths"; fold.open = mathsOpen;
-  fold.innerHTML = `<summary>show the maths</summary>${html}`;
+function folded(maths) {
+  // A caption's or a panel's maths (a node, or the panel's HTML) under "show the maths",
+  // open as the reader last left a fold.
+  const fold = document.createElement("details"), summary = document.createElement("summary");
+  fold.className = "maths"; fold.open = mathsOpen; summary.textContent = "show the maths";
+  fold.append(summary);
+  if (typeof maths === "string") fold.insertAdjacentHTML("beforeend", maths);
+  else fold.append(maths);
   fold.addEventListener("toggle", () => { mathsOpen = fold.open; });
   return fold;
 }
@@ -189,13 +192,9 @@ function caption(S) {
   words.className = "words"; words.textContent = S.caption;
   $("caption").replaceChildren(words);
   if (!S.maths) return;
-  const fold = document.createElement("details"), summary = document.createElement("summary");
   const maths = document.createElement("p");
-  fold.className = "maths"; summary.textContent = "show the maths"; maths.textContent = S.maths;
-  fold.open = mathsOpen;
-  fold.addEventListener("toggle", () => { mathsOpen = fold.open; });
-  fold.append(summary, maths);
-  $("caption").append(fold);
+  maths.textContent = S.maths;
+  $("caption").append(folded(maths));
 }
 function escape(text) {
   return String(text).replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
