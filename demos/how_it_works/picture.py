@@ -96,11 +96,16 @@ class Ring:
                 f' stroke-linecap="{self.cap}"')
 
 
+LEVELS = 100  # a line's strength, |w| ÷ its layer's largest, in hundredths
+
+
 def line_style(w: float, scale: float, focused: bool = False) -> LineStyle:
     """A weight's line: its sign's colour and dash (blue solid positive, red dashed
     negative), width and strength ∝ |w| / the layer's largest (the few lines into one neuron
-    are all drawn visibly, however small their w)."""
-    strength = abs(w) / scale if scale else 0.0
+    are all drawn visibly, however small their w). The strength is kept to hundredths
+    (:data:`LEVELS`), so that a training's frames can name a line's look by one small number
+    (``frames.line_codes``)."""
+    strength = round(abs(w) / scale * LEVELS) / LEVELS if scale else 0.0
     return LineStyle(style.POSITIVE if w > 0 else style.NEGATIVE,
                      round((1.0 if focused else 0.5) + 3.5 * strength, 2),
                      round((0.5 if focused else 0.12) + 0.5 * strength, 2),
