@@ -95,6 +95,13 @@ def test_the_estimate_is_a_fall_or_a_rise_never_a_negative_loss():
     assert words.estimate(-0.3, 0.05, " on the first step") == (
         "A straight-line estimate said the loss would fall by 0.300 on the first step; it "
         "rose by 0.0500: the step was too big for a straight line.")
+    # A network sure of its digit: both changes in the floats' last digits, no verdict on
+    # the step's size (it was "too big for a straight line", from a miss of 2e-9).
+    assert words.estimate(-1e-9, -3e-9) == (
+        "A straight-line estimate said the loss would fall by less than 0.000001; it fell by "
+        "less than 0.000001: both next to nothing, as the network is already sure of this "
+        "answer.")
+    assert not words.far_off(-1e-9, -3e-9) and words.far_off(-1e-3, -3e-3)
     for predicted, actual in ((-7.4e-4, -6.7e-4), (-1e-9, 0.0), (-12.5, -3.0)):
         said = words.estimate(predicted, actual)
         assert not JARGON.search(said) and not NEGATIVE.search(said), said

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from engine.viz.style import FAR_OFF, amount, percent
+from engine.viz.style import FAR_OFF, LEAST_AMOUNT, amount, percent
 
 MATHS = "show the maths"  # the words of the fold's summary, on every page
 
@@ -28,8 +28,17 @@ def caption_html(caption: str, maths: str) -> str:
 
 def far_off(predicted: float, actual: float) -> bool:
     """Whether a straight-line estimate of the loss's change (``predicted``) missed the
-    change read again (``actual``) by more than FAR_OFF of itself: the step was too big."""
-    return abs(predicted - actual) > FAR_OFF * abs(predicted)
+    change read again (``actual``) by more than FAR_OFF of itself: the step was too big.
+    Never when both are too small to be written (:func:`negligible`): a network already sure
+    of a digit moves its loss by ~1e-9, and such a miss is in the floats' last digits."""
+    return not negligible(predicted, actual) and (
+        abs(predicted - actual) > FAR_OFF * abs(predicted))
+
+
+def negligible(*changes: float) -> bool:
+    """Whether every change is below what ``style.amount`` writes out (it says "less than
+    0.000001")."""
+    return all(abs(c) < LEAST_AMOUNT for c in changes)
 
 
 def would(change: float) -> str:
@@ -84,7 +93,9 @@ def estimate(predicted: float, actual: float, when: str = "") -> str:
     loss below 0): "A straight-line estimate said the loss would fall by 0.922; it fell by
     0.230: the step was too big for a straight line." ``when`` says which step (" on the
     first step")."""
-    verdict = ("the step was too big for a straight line" if far_off(predicted, actual) else
+    verdict = ("both next to nothing, as the network is already sure of this answer"
+               if negligible(predicted, actual) else
+               "the step was too big for a straight line" if far_off(predicted, actual) else
                "close, as a straight line is for a small step")
     return (f"A straight-line estimate said the loss would {would(predicted)}{when}; it "
             f"{_did(actual)}: {verdict}.")

@@ -64,6 +64,7 @@ DARK = 0.55  # above this level a shade is dark: its label is written in white
 # A straight-line (first-order) estimate of the loss's change is far off when it misses the
 # change read again by more than this × the estimate.
 FAR_OFF = 0.5
+LEAST_AMOUNT = 1e-6  # smaller amounts are written "less than 0.000001" (amount)
 FIGURE_DIGITS = 3  # decimals (or significant digits) of a number drawn in a figure or caption
 PANEL_DIGITS = 4  # of a number in a panel, read up close: one more
 GRAPH_SMALL, GRAPH_LARGE = 1e-3, 1e4  # a graph drawing's number outside these, in e-notation
@@ -153,7 +154,7 @@ def amount(x: float, digits: int = FIGURE_DIGITS) -> str:
     written out in decimals, never e-notation (``0.922``, ``0.000742``, ``2.16``); below a
     millionth, ``less than 0.000001``."""
     x = abs(float(x))
-    if x < 1e-6:
+    if x < LEAST_AMOUNT:
         return "0" if x == 0 else "less than 0.000001"
     x = float(f"{x:.{digits}g}")  # rounded first: 9.9996 has 1 digit before the point, 10.0 2
     return f"{x:.{max(0, digits - 1 - math.floor(math.log10(x)))}f}"
