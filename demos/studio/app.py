@@ -14,6 +14,13 @@ whose every number comes from :mod:`demos.studio.lesson`, computed by the engine
     POST /api/reset     {"start"?: "untrained" | "half-trained" | "trained"}: back to that
                         network (default: the one the session started from)
     POST /api/save      {"name": "mine"}: the taught model as run_dir/mine.json (new files only)
+    POST /api/train     {"action": "play" | "pause" | "batch" | "speed", "speed"?: 1 | 3 | 10,
+                        "start"?: a network (with play: train from it), the drawing?}: the
+                        session's live training (demos.studio.live), with its frame now
+    GET  /api/stream?session=ID   server-sent events "frame", about 25 a second while the
+                        session plays (its training advances only while this is open)
+    POST /api/story     {"layer": 1.., "j": …, "k"?: …}: a weight's (or a neuron's) story over
+                        the live training: its value and grad (or a and δ) at each kept frame
 
 The doors: a request must name the studio itself as its Host (127.0.0.1, localhost or [::1],
 with the studio's port), or it is a 421 that no route sees, since a page on another site whose
@@ -43,13 +50,17 @@ import secrets
 import socket
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import numpy as np
+from sse_starlette import EventSourceResponse
+from sse_starlette.sse import AppStatus
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -58,6 +69,7 @@ from starlette.routing import Route
 from demos.how_it_works import explorer
 from demos.how_it_works.numbers import Backprop
 from demos.studio import lesson
+from demos.studio import live as training
 from nn import MLP
 from nn.compiled import CompiledStep, compile_step
 
@@ -71,6 +83,8 @@ MAX_SAVES_IN_ALL = 1000  # and all sessions together, in one run of the studio
 HEADER = "x-studio-session"
 PAGE = Path(__file__).with_name("studio.html")
 HOSTS = ("127.0.0.1", "localhost", "[::1]")  # the names of this machine a browser sends
+STREAMS = 8  # live training streams open at once (each trains while its page plays)
+PERIOD = 0.04  # seconds between two frames of a stream: 25 a second
 
 
 @dataclass
@@ -83,6 +97,8 @@ class Session:
     start: str = lesson.NETWORK
     last: tuple[int, Backprop] | None = None  # its last read, numbered, for /api/line
     compiled: tuple[MLP, CompiledStep] | None = None  # its model's traced forward (ripple)
+    live: training.Live | None = None  # its live training, once it has pressed play
+    stream: object | None = None  # its open stream (a new one ends the old)
 
 
 class Studio:
@@ -112,7 +128,32 @@ class Studio:
                              f"digit ({e}); train it again with a smaller --lr") from None
         self.policy = policy(self._page)  # the Content-Security-Policy of every response
         self.saves = 0  # files saved by every session of this run
+        self._training_set: training.TrainingSet | None = None  # made at the first play
+        self.streams: weakref.WeakSet = weakref.WeakSet()  # the open streams' generators
+        self.closing = threading.Event()  # set when the server stops: streams end
         self.reads = 0  # reads answered, which number them
+
+    def training_set(self) -> training.TrainingSet:
+        """The run's training images, standardised: prepared once, for every session."""
+        if self._training_set is None:
+            self._training_set = training.training_set(self.model, self.norm)
+        return self._training_set
+
+    def live(self, session: Session) -> training.Live:
+        """The session's live training, on its own model (made, with fresh Adam state and
+        counters, when the session's model changed: a reset or a new start)."""
+        model = self.taught(session)
+        if session.live is None or session.live.model is not model:
+            n = self.watched.samples  # the held-out digits follow the samples
+            digit = (session.live.digit if session.live is not None else
+                     self.norm.digit(np.array(self.samples[3]).reshape(8, 8)))
+            session.live = training.Live(model, self.training_set(),
+                                         (self.watched.x[n:], self.watched.labels[n:]), digit)
+        return session.live
+
+    def alive(self, session: Session) -> bool:
+        """Whether the session is still kept (beyond SESSIONS taught ones, it was dropped)."""
+        return any(s is session for s in self._sessions.values())
 
     def new_session(self) -> str:
         """A new session's id. It costs no model: only the ISSUED newest unused ids are
@@ -280,18 +321,146 @@ def create_app(studio: Studio, port: int) -> Doors:
                                     status_code=404)
             with studio.lock:
                 session = studio.session(request.headers.get(HEADER))
-                return JSONResponse(action(studio, session, body))
+                answer = action(studio, session, body)
+            if isinstance(answer, training.Story):  # the engine's passes, without the lock
+                told = await anyio.to_thread.run_sync(training.tell, answer)
+                answer = {"layer": answer.layer, "j": answer.j, "k": answer.k, **told}
+            return JSONResponse(answer)
         except lesson.Refused as e:
             return JSONResponse({"error": str(e)}, status_code=e.status)
 
     async def no_icon(request: Request) -> Response:
         return Response(status_code=204)
 
+    async def stream(request: Request) -> Response:
+        try:
+            _same_site(request)
+            with studio.lock:
+                session = studio.session(request.query_params.get("session"))
+                if session.stream is None and len(studio.streams) >= STREAMS:
+                    raise lesson.Refused(f"the studio streams {STREAMS} trainings at once, "
+                                         "the most it does: close another page's", 429)
+                events = _frames(studio, session)
+                session.stream = events  # a stream already open sees it and ends
+                studio.streams.add(events)
+        except lesson.Refused as e:
+            return JSONResponse({"error": str(e)}, status_code=e.status)
+        return EventSourceResponse(events, ping=15)
+
     routes = [Route("/", home, methods=["GET"]), Route("/favicon.ico", no_icon),
+              Route("/api/stream", stream, methods=["GET"]),
               Route("/api/{action:str}", api, methods=["POST"])]
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed,
                                                        500: _failed})
     return Doors(app, port, studio.policy)  # the policy of the page made at start
+
+
+def _same_site(request: Request) -> None:
+    """Refuse (403) a request another site's page made: its browser says so in
+    Sec-Fetch-Site, or names the page's origin in Origin (a stream's GET carries no header
+    of ours: EventSource cannot send one)."""
+    site = request.headers.get("sec-fetch-site")
+    if site in ("cross-site", "same-site"):
+        raise lesson.Refused(f"the studio's stream opens from its own page only, and this "
+                             f"request came from another site (Sec-Fetch-Site: {site})", 403)
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"http://{request.headers.get('host')}":
+        raise lesson.Refused(f"the studio's stream opens from its own page only, and this "
+                             f"request came from Origin {origin[:80]!r}", 403)
+
+
+async def _frames(studio: Studio, session: Session):
+    """A session's stream: while it plays, a frame every PERIOD seconds of ``speed`` batches
+    (trained in a worker thread under the studio's lock, so that reads interleave); it
+    ends when a newer stream of the session opens, the session is dropped or the server
+    stops, and its training block is closed then (the Values hold the exact state)."""
+    me = session.stream  # this generator: the route set it before the first frame
+    due = time.monotonic()
+    try:
+        # AppStatus: sse-starlette's word that uvicorn was told to stop (Ctrl-C).
+        while session.stream is me and not (studio.closing.is_set() or AppStatus.should_exit):
+            frame = await anyio.to_thread.run_sync(_advance, studio, session, me)
+            if frame is not None:
+                yield {"event": "frame", "data": frame}
+            due = max(due + PERIOD, time.monotonic())
+            await anyio.sleep(max(due - time.monotonic(), 0))
+    finally:
+        if session.stream is me:
+            session.stream = None
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_settle, studio, session)
+
+
+def _advance(studio: Studio, session: Session, me: object) -> str | None:
+    """One frame of the session's training as JSON, if it plays (and this stream is its)."""
+    with studio.lock:
+        live = session.live
+        if (live is None or not live.playing or session.stream is not me
+                or not studio.alive(session)):
+            return None
+        return json.dumps(live.advance(live.speed), separators=(",", ":"))
+
+
+def _settle(studio: Studio, session: Session) -> None:
+    """End the session's training block (its stream went away): the Values are exact."""
+    with studio.lock:
+        if session.live is not None and session.stream is None:
+            session.live.pause()
+
+
+def _stop(session: Session) -> None:
+    """Pause the session's training (a teach or a reset works on the exact state)."""
+    if session.live is not None:
+        session.live.playing = False
+        session.live.pause()
+
+
+def _train(studio: Studio, session: Session, body: dict) -> dict:
+    """Play, pause, one batch or a speed for the session's live training; "start" with play
+    trains from that network afresh; the drawing, if sent, is the one each frame reads."""
+    action = body.get("action")
+    if action not in ("play", "pause", "batch", "speed"):
+        raise lesson.Refused("'action' must be one of play, pause, batch, speed")
+    speed = body.get("speed")
+    if (action == "speed" or speed is not None) and (type(speed) is not int
+                                                     or speed not in training.SPEEDS):
+        raise lesson.Refused(f"'speed' must be one of {', '.join(map(str, training.SPEEDS))}")
+    if "start" in body:
+        if action != "play":
+            raise lesson.Refused("'start' goes with 'action': 'play' (it trains from there)")
+        _reset(studio, session, {"start": body["start"]})
+    drawing = ({"digit": lesson.parse_digit(body, studio.norm),
+                "label": lesson.parse_label(body, required=False)}
+               if "pixels" in body or "bitmap" in body else None)
+    live = studio.live(session)
+    if drawing is not None:
+        live.digit, live.label = drawing["digit"], drawing["label"]
+    live.speed = speed if speed is not None else live.speed
+    frame = None
+    if action == "play":
+        live.playing = True
+    elif action in ("pause", "batch"):
+        _stop(session)
+        if action == "batch":
+            frame = live.advance(1)
+            live.pause()
+    session.last = None  # the model moves: a line of the last read no longer holds
+    return {"playing": live.playing, "speed": live.speed, "frame": frame or live.frame(),
+            **_starts(studio, session)}
+
+
+def _story(studio: Studio, session: Session, body: dict) -> training.Story:
+    """A weight's (``k`` given) or a neuron's story over the session's live training, to be
+    told (``training.tell``: an eager pass per kept frame, once) outside the lock."""
+    live = session.live
+    if live is None or live.model is not session.model:
+        raise lesson.Refused("this page has not trained yet: press play or one batch first",
+                             409)
+    sizes = [live.model.nin, *live.model.nouts]
+    layer = _index(body, "layer", 1, len(sizes) - 1)
+    j = _index(body, "j", 0, sizes[layer] - 1)
+    k = None if body.get("k") is None else _index(body, "k", 0, sizes[layer - 1] - 1)
+    return training.plan(live, layer, j, k)
 
 
 def _read(studio: Studio, session: Session, body: dict) -> dict:
@@ -347,6 +516,7 @@ def _starts(studio: Studio, session: Session) -> dict:
 def _teach(studio: Studio, session: Session, body: dict) -> dict:
     digit = lesson.parse_digit(body, studio.norm)
     label, steps = lesson.parse_label(body, required=True), lesson.parse_steps(body)
+    _stop(session)  # a teach while playing pauses first: it works on the exact state
     model = studio.taught(session)  # only a request that teaches costs a model
     session.last = None  # its answer holds every weight's numbers: none to ask for
     if session.compiled is None or session.compiled[0] is not model:  # traced once: 35 ms
@@ -373,7 +543,8 @@ def _reset(studio: Studio, session: Session, body: dict) -> dict:
     start = body.get("start", session.start)
     if not isinstance(start, str) or start not in studio.starts:
         raise lesson.Refused(f"'start' must be one of {', '.join(studio.starts)}")
-    session.start, session.model, session.last = start, None, None
+    _stop(session)
+    session.start, session.model, session.last, session.live = start, None, None, None
     return {"reset": True, **_starts(studio, session)}
 
 
@@ -403,7 +574,8 @@ def _save(studio: Studio, session: Session, body: dict) -> dict:
     return {"saved": path.name}
 
 
-ACTIONS = {"read": _read, "line": _line, "teach": _teach, "reset": _reset, "save": _save}
+ACTIONS = {"read": _read, "line": _line, "teach": _teach, "reset": _reset, "save": _save,
+           "train": _train, "story": _story}
 
 
 async def _not_found(request: Request, exc) -> Response:
@@ -444,7 +616,9 @@ def running(studio: Studio) -> Iterator[str]:
 
     sock = listening_socket()
     app = create_app(studio, sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    # A stream ends when the studio closes; the grace period is a last resort.
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning",
+                                           timeout_graceful_shutdown=3))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started and thread.is_alive():
@@ -452,6 +626,7 @@ def running(studio: Studio) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
     finally:
+        studio.closing.set()  # open streams end (uvicorn waits for them)
         server.should_exit = True
         thread.join(10)
         sock.close()

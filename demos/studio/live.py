@@ -1,0 +1,262 @@
+"""A session's live training in the studio: the session's own model trained by the digits
+demo's recipe, one batch at a time, and each moment of it as a frame (``frames.frame``).
+
+The recipe (``python -m demos.digits``'s): Adam (lr 0.02) on batches of 32 training images,
+in the order ``rng([seed, epoch]).permutation(N)``, each image standardised by the model's
+normalisation, x = (count/16 − mean) / std. One batch of B images is one step on the mean
+loss, L = (1/B) Σ_i −log softmax(z(x_i))[y_i], through the compiled training step
+(``nn.compiled``, exact: the very floats the eager engine computes).
+
+While it plays, the parameters live in the training block's vector (``step.training``);
+each frame writes them back into the model's Values (``sync``), so that the drawing's
+activations and probabilities are the eager engine's own (a forward pass of Values, under
+``no_grad``). Pausing ends the block: the Values then hold the exact state, and the four
+steps, the panels and "teach" work on it; playing again opens a new block, and Adam's
+moments and step count carry on.
+
+No web library here: :mod:`demos.studio.app` streams the frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import engine
+from demos.how_it_works import frames
+from demos.studio import lesson
+from engine import Value
+from engine.viz.style import panel_number as show
+from nn import MLP, Adam, cross_entropy, softmax
+from nn.compiled import CompiledStep, Training, compile_step
+
+LR = 0.02  # the digits demo's Adam learning rate
+BATCH = 32  # images a step
+SPEEDS = (1, 3, 10)  # batches a frame
+ACCURACY_EVERY = 10  # batches between two readings of the held-out digits
+HISTORY = 240  # recorded frames kept for a story (thinned, first and last always kept)
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """The run's training images as the network reads them (prepared once per studio):
+    ``x`` (N, 64) standardised, ``labels`` (N,), and the run's ``seed`` for its shuffles."""
+
+    x: np.ndarray
+    labels: np.ndarray
+    seed: int
+
+    @property
+    def per_epoch(self) -> int:
+        """Batches in one pass: ⌈N / BATCH⌉ (the last one may be smaller)."""
+        return -(-len(self.x) // BATCH)
+
+    def rows(self, step: int) -> np.ndarray:
+        """The rows of batch ``step`` (counted from the start): batch ``step mod per_epoch``
+        of epoch ``step div per_epoch``'s permutation, as the digits demo takes them."""
+        epoch, batch = divmod(step, self.per_epoch)
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.x))
+        return order[batch * BATCH:(batch + 1) * BATCH]
+
+
+def training_set(model: MLP, norm: lesson.Normalisation) -> TrainingSet:
+    """The training split of the model's run (the seed in its metadata, 0 if none),
+    standardised by ``norm``."""
+    from demos.digits.train import TrainConfig, prepare
+
+    seed = (getattr(model, "metadata", None) or {}).get("seed", 0)
+    data = prepare(TrainConfig(seed=seed))
+    return TrainingSet((data.train.inputs - norm.mean) / norm.std,
+                       data.train.labels.astype(np.int64), seed)
+
+
+@dataclass(frozen=True, eq=False)
+class Recorded:
+    """One recorded frame of the history: after ``step`` batches, the parameters ``theta``
+    (a copy, in ``model.parameters()`` order) and the last batch's ``loss``."""
+
+    step: int
+    epoch: int
+    loss: float | None
+    theta: np.ndarray
+
+
+@dataclass
+class Live:
+    """One session's training: its model (the session's own, ``studio.taught``), Adam's
+    state, the counters, the digit whose activations each frame shows, and the history."""
+
+    model: MLP
+    data: TrainingSet
+    test: tuple[np.ndarray, np.ndarray]  # held-out (x standardised, labels)
+    digit: lesson.Digit
+    label: int | None = None
+    playing: bool = False
+    speed: int = 1
+    steps: int = 0
+    loss: float | None = None
+    history: list[Recorded] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.optimizer = Adam(self.model.parameters(), lr=LR)
+        self.step: CompiledStep = compile_step(self.model, exact=True)
+        self.block: Training | None = None
+        self.cache: dict = {}  # the eager passes stories read, by moment, digit and label
+        self._record()
+
+    @property
+    def epoch(self) -> int:
+        """Whole passes over the training images done."""
+        return self.steps // self.data.per_epoch
+
+    def theta(self) -> np.ndarray:
+        """The parameters now, in ``model.parameters()`` order."""
+        return (self.block.theta if self.block is not None
+                else np.array([p.data for p in self.model.parameters()]))
+
+    def advance(self, batches: int) -> dict:
+        """Train ``batches`` batches (opening a training block if none is open) and return
+        the frame after them; the held-out accuracy is read when a multiple of
+        ACCURACY_EVERY batches was reached in them."""
+        if self.block is None:
+            self.block = self.step.training(self.optimizer).__enter__()
+        before = self.steps
+        for _ in range(batches):
+            rows = self.data.rows(self.steps)
+            self.loss = self.block(self.data.x[rows], self.data.labels[rows])
+            self.steps += 1
+        accuracy = None
+        if self.steps // ACCURACY_EVERY > before // ACCURACY_EVERY:
+            x, labels = self.test
+            accuracy = float((self.block.logits(x).argmax(axis=1) == labels).mean())
+        self.block.sync()  # the Values hold the state the frame shows
+        self._record()
+        return self.frame(accuracy)
+
+    def pause(self) -> None:
+        """End the training block: the model's Values hold the exact state (and ``.grad``
+        the last batch's gradient); Adam keeps its moments for the next block."""
+        if self.block is not None:
+            block, self.block = self.block, None
+            block.__exit__(None, None, None)
+
+    def frame(self, accuracy: float | None = None) -> dict:
+        """The frame of the model's Values now (``frames.frame``), the drawing's
+        ``digits["drawing"]``; it adds the drawing's exact ``probabilities``."""
+        weights = [np.array([[w.data for w in n.w] for n in layer.neurons])
+                   for layer in self.model.layers]
+        activations, p = self.activations()
+        shown = frames.shading(activations, p)
+        return {**frames.frame(self.steps, self.epoch, self.loss, accuracy, weights,
+                               {"drawing": shown}),
+                "probabilities": [float(v) for v in p]}
+
+    def activations(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """The drawing read by the eager engine (no graph kept): each hidden layer's a, and
+        the probabilities softmax(z) of the outputs."""
+        x = list(self.digit.x)
+        hidden = []
+        with engine.no_grad():
+            for layer in self.model.layers:
+                x = layer(x)
+                hidden.append(np.array([v.data for v in x]))
+            p = np.array(softmax(x))
+        return hidden[:-1], p
+
+    def _record(self) -> None:
+        """Keep this moment for stories; beyond HISTORY, every other one is dropped (the
+        first and the last kept), so the kept ones stay spread over the whole run."""
+        self.history.append(Recorded(self.steps, self.epoch, self.loss, self.theta().copy()))
+        if len(self.history) > HISTORY:
+            self.history = [*self.history[:-1:2], self.history[-1]]
+            kept = {id(r) for r in self.history}
+            self.cache = {key: v for key, v in list(self.cache.items()) if id(key[0]) in kept}
+
+
+@dataclass(frozen=True)
+class Pass:
+    """The eager engine's pass on the drawing toward ``label`` at one recorded moment: each
+    parameter's grad (``model.parameters()`` order) and each layer's activations."""
+
+    grads: np.ndarray
+    a: list[np.ndarray]  # per layer 1..L (the last: the logits)
+
+
+@dataclass(frozen=True)
+class Story:
+    """What a story reads, taken under the studio's lock (the history's moments, the model's
+    shape, the digit and label) so that the engine's passes run without it."""
+
+    model: MLP
+    history: list[Recorded]
+    x: np.ndarray
+    label: int
+    layer: int
+    j: int
+    k: int | None
+    cache: dict  # the live training's: (Recorded, digit, label) -> Pass
+
+
+def plan(live: Live, layer: int, j: int, k: int | None) -> Story:
+    """A weight's (``k`` given) or a neuron's story to tell, on the drawing toward its label
+    (default: the network's answer now), over the recorded moments (the state now
+    recorded first, if it was taught since its last frame)."""
+    if not np.array_equal(live.theta(), live.history[-1].theta):
+        live._record()
+    label = live.label if live.label is not None else int(np.argmax(live.activations()[1]))
+    return Story(lesson.copy_model(live.model), list(live.history), live.digit.x.copy(), label,
+                 layer, j, k, live.cache)
+
+
+def tell(story: Story) -> dict:
+    """The story's numbers. For a weight w_jk of ``layer``: its value and ∂loss/∂w_jk at each
+    recorded step, with ∂loss/∂w_jk = δ_j · a_k now; for a neuron: its a_j and
+    δ_j = ∂loss/∂z_j (which is ∂loss/∂b_j: z_j = Σ_k w_jk a_k + b_j). Every grad is the eager
+    engine's backward() on this one digit, loss = −log softmax(z)_label."""
+    model, layer, j, k = story.model, story.layer, story.j, story.k
+    sizes = [model.nin, *model.nouts]
+    start = sum((sizes[i] + 1) * sizes[i + 1] for i in range(layer - 1))
+    width = sizes[layer - 1] + 1  # one neuron's weights, then its bias
+    w_at, b_at = start + j * width + (width - 1 if k is None else k), start + j * width + width - 1
+    passes = [_pass(story, kept) for kept in story.history]
+    steps = [kept.step for kept in story.history]
+    delta = [float(p.grads[b_at]) for p in passes]
+    last = len(sizes) - 1
+    where = {"deltaFrom": f"δ_{j} = ∂loss/∂z_{j} of layer {layer}, sent back from "
+                          + ("the loss: p − one-hot of the label" if layer == last
+                             else f"layer {layer + 1}'s δ through its weights (and relu)")}
+    if k is None:
+        a = [float(p.a[layer - 1][j]) for p in passes]
+        return {"steps": steps, "a": a, "delta": delta, "label": story.label,
+                "now": {"delta": show(delta[-1]), "a": show(a[-1]), **where,
+                        "aFrom": f"neuron {j} of layer {layer}, reading the drawing"},
+                "words": f"Neuron {j} of layer {layer} over {steps[-1]} batches: its "
+                         f"activation on the drawing and its δ toward '{story.label}'."}
+    a_k = story.x[k] if layer == 1 else passes[-1].a[layer - 2][k]
+    grad = [float(p.grads[w_at]) for p in passes]
+    return {"steps": steps, "value": [float(kept.theta[w_at]) for kept in story.history],
+            "grad": grad, "label": story.label,
+            "now": {"delta": show(delta[-1]), "a": show(a_k), "grad": show(grad[-1]), **where,
+                    "aFrom": (f"input {k}: pixel {k} of the drawing, standardised" if layer == 1
+                              else f"a_{k}: neuron {k} of layer {layer - 1}, reading the "
+                                   "drawing")},
+            "words": f"The weight from {k} into neuron {j} of layer {layer} over {steps[-1]} "
+                     f"batches: its value, and ∂loss/∂w = δ·a on the drawing toward "
+                     f"'{story.label}'."}
+
+
+def _pass(story: Story, kept: Recorded) -> Pass:
+    """The eager pass at one recorded moment (kept: a story asked again costs nothing)."""
+    key = (kept, story.x.tobytes(), story.label)
+    if key not in story.cache:
+        for p, v in zip(story.model.parameters(), kept.theta.tolist(), strict=True):
+            p.data, p.grad = v, 0.0
+        x: list = [Value(float(v)) for v in story.x]
+        a = []
+        for layer in story.model.layers:
+            x = layer(x)
+            a.append(np.array([v.data for v in x]))
+        cross_entropy(x, story.label).backward()
+        story.cache[key] = Pass(np.array([p.grad for p in story.model.parameters()]), a)
+    return story.cache[key]
