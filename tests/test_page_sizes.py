@@ -84,6 +84,31 @@ def studio(tmp_path_factory):
         yield url, "() => window.studio && window.studio.last"
 
 
+FILM_BUDGET = 300_000  # bytes the training film may add to explore.html (issue 23, item 2)
+
+
+def film_bytes(text: str) -> int:
+    """What the film adds to the explorer page ``text``: its data block's bytes with the film
+    less without it (the rest of the page is the same)."""
+    from demos.how_it_works import explorer
+
+    data = explorer.page_data(text)
+    assert f'type="application/json">{explorer.pack(data)}</script>' in text  # as written
+    return len(explorer.pack(data)) - len(explorer.pack({k: v for k, v in data.items()
+                                                         if k != "film"}))
+
+
+def test_the_training_film_adds_at_most_300_kb_to_the_explorer(explorer):
+    from pathlib import Path
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    text = Path(url2pathname(urlparse(explorer[0]).path)).read_text()
+    added = film_bytes(text)
+    # 279 KB with its 30 frames' weights printed to 3 significant digits (4: 310 KB).
+    assert 100_000 < added <= FILM_BUDGET, added
+
+
 PAGES = ["explorer", "studio"]
 STAGES = ["forward", "step1", "step2", "step3", "step4", "apply"]
 

@@ -27,6 +27,7 @@ from demos.digits.plots import plt, save_figure
 from demos.digits.train import TrainConfig, prepare
 from demos.how_it_works import explorer
 from demos.how_it_works import stages as st
+from demos.how_it_works.frames import Film
 from demos.how_it_works.numbers import Backprop, backprop
 from demos.how_it_works.web import asset, stylesheet
 from demos.how_it_works.words import caption_html, glossary, moved
@@ -41,17 +42,24 @@ NEURON_TITLE = "One neuron: weights, a sum, an activation"
 REPEAT_TITLE = "Repeated over many batches: the loss falls"
 
 
-def brief_training(model: MLP, data, watch: np.ndarray, digit: int, epochs: int, seed: int):
+LR, BATCH = 0.02, 32  # the brief training's Adam
+
+
+def brief_training(model: MLP, data, watch: np.ndarray, digit: int, epochs: int, seed: int,
+                   film: Film | None = None):
     """Adam on random batches of 32; returns the loss of each batch, and P(digit) for
-    ``watch`` before training and after each step."""
-    optimizer = Adam(model.parameters(), lr=0.02)
+    ``watch`` before training and after each step. ``film``: told of the start and of every
+    step (``film.after``), which it records while the network trains."""
+    optimizer = Adam(model.parameters(), lr=LR)
     losses = []
     with engine.no_grad():
         probability = [softmax(model(list(watch)))[digit]]
+    if film is not None:
+        film.after(0, None)
     for epoch in range(epochs):
         order = np.random.default_rng([seed, epoch]).permutation(len(data.x_train))
-        for start in range(0, len(order), 32):
-            rows = order[start:start + 32]
+        for start in range(0, len(order), BATCH):
+            rows = order[start:start + BATCH]
             loss = engine.sum([cross_entropy(model(list(data.x_train[i])),
                                              int(data.train.labels[i])) for i in rows])
             loss = loss / len(rows)
@@ -61,6 +69,8 @@ def brief_training(model: MLP, data, watch: np.ndarray, digit: int, epochs: int,
             losses.append(loss.data)
             with engine.no_grad():
                 probability.append(softmax(model(list(watch)))[digit])
+            if film is not None:
+                film.after(len(losses), loss.data)
     return losses, probability
 
 
@@ -229,7 +239,12 @@ def run(args) -> None:
         write_stepper(model, data.x_test[images[args.digit]], args.digit, args.html)
     untrained = passes()
     print(f"Training briefly ({args.epochs} epochs) for the trained network …")
-    training = train(model, data, untrained[args.digit], args, out)
+    # The film of this training, for the explorer's Repeat stage: every digit it offers.
+    film = Film(model, data.x_test, data.test.labels,
+                {d: (data.x_test[i], d) for d, i in images.items()},
+                epoch_steps=-(-len(data.x_train) // BATCH), epochs=args.epochs, lr=LR,
+                batch=BATCH)
+    training = train(model, data, untrained[args.digit], args, out, film)
     trained = passes()
     scales = st.scales_by_network({"untrained": list(untrained.values()),
                                    "trained": list(trained.values())})
@@ -247,7 +262,8 @@ def run(args) -> None:
             for name, group in (("untrained", untrained), ("trained", trained))
             for d, bp in group.items()]
     atomic_write(explore, explorer.page(runs, "Explore how an MLP(64, [16, 16, 10]) learns: "
-                                              "every number from glassgrad's engine"),
+                                              "every number from glassgrad's engine",
+                                 film=film.data()),
                  "HTML page")
     link = os.path.relpath(explore.resolve(), out.resolve())
     stepper = os.path.relpath(Path(args.html).resolve(), out.resolve()) if args.html else None
@@ -264,11 +280,13 @@ def write_stepper(model: MLP, x: np.ndarray, digit: int, path) -> None:
     print(f"Wrote {path}")
 
 
-def train(model: MLP, data, bp: Backprop, args, out: Path) -> Training:
+def train(model: MLP, data, bp: Backprop, args, out: Path, film: Film | None = None
+          ) -> Training:
     """The brief training, its figure, and what it did in words (``bp``: the untrained
-    network's pass on the image followed, whose captions' percents these words match)."""
+    network's pass on the image followed, whose captions' percents these words match);
+    ``film`` records it."""
     losses, probability = brief_training(model, data, bp.x, args.digit, args.epochs,
-                                         args.seed)
+                                         args.seed, film)
     repeat_figure(losses, probability, args.digit, out / "repeat")
     d, up = args.digit, probability[-1] >= probability[0]
     went = moved(probability[0], probability[-1], "rose" if up else "fell",

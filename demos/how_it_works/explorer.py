@@ -12,6 +12,7 @@ a panel: it computes nothing. No network requests; it opens by double-click.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import itertools
 import json
@@ -23,6 +24,7 @@ import numpy as np
 
 from demos.how_it_works import picture as pic
 from demos.how_it_works import stages as st
+from demos.how_it_works.frames import line_looks
 from demos.how_it_works.numbers import ALONG, Backprop
 from demos.how_it_works.web import asset, stylesheet
 from demos.how_it_works.words import estimate, far_off, glossary
@@ -107,6 +109,10 @@ def line_numbers(bp: Backprop, layer: int, j: int, k: int) -> dict[str, str]:
     return {"grad": show(n.grad_w[j, k]), "dw": show(n.w_after[j, k] - n.w[j, k]),
             "after": show(n.w_after[j, k])}
 
+
+# Each line code's look, made once (shared: not to be changed): 1.5 ms that every studio
+# read would spend again.
+_looks = functools.cache(line_looks)
 
 _DRAWN: dict[bytes, dict] = {}  # the last few networks' _network, by their weights
 _DRAWN_IDS = itertools.count(1)
@@ -235,10 +241,12 @@ def check_finite(run: Run) -> None:
                          f"are not finite (NaN or ±Infinity) in: {some(bad)}")
 
 
-def data(runs: list[Run], tables: bool = True) -> dict:
+def data(runs: list[Run], tables: bool = True, film: dict | None = None) -> dict:
     """Everything the page's script shows for these passes (the same network architecture
     in each), as JSON-ready data: the engine's numbers, printed, and the look the figures
-    use (``style``: the palette, grey scale, digits and thresholds of ``engine.viz.style``).
+    use (``style``: the palette, grey scale, digits and thresholds of ``engine.viz.style``;
+    ``looks``: each line code's style, ``frames.line_looks``). ``film``: the training run's
+    film (``frames.Film.data``), for a page that has one (the studio's has none).
     ``tables=False``: without each weight's ∂loss/∂w, Δw and w after the step (41 of a
     studio answer's 148 KB), which its page then asks for a line at a time
     (:func:`line_numbers`)."""
@@ -255,7 +263,8 @@ def data(runs: list[Run], tables: bool = True) -> dict:
             "weights": networks,
             "networks": list(dict.fromkeys(r.network for r in runs)),
             "digits": list(dict.fromkeys(r.digit for r in runs)), "sizes": runs[0].bp.sizes,
-            "style": style.page_style()}
+            "style": style.page_style(), "looks": _looks(),
+            **({} if film is None else {"film": film})}
 
 
 def pack(data: dict) -> str:
@@ -288,17 +297,18 @@ def page_data(text: str) -> dict:
     return unpack(found.group(1))
 
 
-def page(runs: list[Run], title: str, extra: str = "") -> str:
+def page(runs: list[Run], title: str, extra: str = "", film: dict | None = None) -> str:
     """The explorer for these passes (the same network architecture in each). ``extra``: HTML
     put at the end of the body (the studio's pad and its script; the page's script offers
-    ``window.explorer.load(data)`` to show new passes)."""
+    ``window.explorer.load(data)`` to show new passes); ``film``: the training run's film
+    (:func:`data`)."""
     first = runs[0].bp
     layout = pic.Layout(tuple(first.sizes))
     drawing = pic.svg("", "\n".join([
         pic.connections(first, layout, {1: "all", 2: "all", 3: "all"}, ids=True),
         pic.neurons(first, layout), '<g id="rings"></g><g id="overlay"></g>',
         '<g id="legend"></g>']), interactive=True)
-    parts = {"TITLE": html.escape(title), "SVG": drawing, "DATA": pack(data(runs)),
+    parts = {"TITLE": html.escape(title), "SVG": drawing, "DATA": pack(data(runs, film=film)),
              "EXTRA": extra, "GLOSSARY": glossary(), "STYLE": stylesheet("figure.css"),
              # inflate.js after figure.js: its one function is hoisted, figure.js stays first
              # in the block (its "use strict" applies to both).
