@@ -666,7 +666,11 @@ def test_the_explorer_weighs_at_most_600_kb_and_opens_its_packed_data(browser, w
     # 837 KB, 702 KB of them the data; the data is now written deflated and base64-coded.
     path = written / "explore.html"
     text = path.read_text(encoding="utf-8")
-    assert path.stat().st_size <= 600_000
+    # Issue 23 gives the training film its own budget (tests/test_page_sizes.py): 300 KB more.
+    from tests.test_page_sizes import FILM_BUDGET, film_bytes
+
+    assert path.stat().st_size - film_bytes(text) <= 600_000
+    assert path.stat().st_size <= 600_000 + FILM_BUDGET
     block = re.search(r'<script id="data" type="application/json">(.*?)</script>', text,
                       re.S).group(1)
     assert set(json.loads(block)) == {"deflate", "size"}
@@ -773,6 +777,8 @@ def test_the_repeat_stage_says_what_it_shows_and_rounds_as_the_others(browser, w
     for _ in range(6):
         page.click("#next")
     assert page.text_content("#networks button.on") == "trained"
+    if "film" in explorer.page_data((written / "explore.html").read_text()):
+        page.click("button[data-value='trained']")  # the network itself, not the film
     caption = page.text_content("#caption")
     assert "Shown: the trained network, after this training." in caption, caption
     assert "Choose the trained" not in caption

@@ -62,33 +62,43 @@ function buttons(host, items, label, active, pick) {
 // What each line was last drawn with (its network's style, its opacity, whether shown): a
 // redraw sets only what changed. Setting every line's stroke, width and dash at each stage
 // made the browser restyle all 1,440 lines (stage changes up to 150 ms, the goal is 100).
-const drawn = lines.map(() => ({style: null, base: null, opacity: null, shown: null}));
-function drawLines(S, N) {
-  // Colour, width and dash change with the network only; opacity and visibility per stage.
+// A training frame's lines change at every frame: each part (colour, width, dash) is set
+// only if it changed, and a frame leaves the lines it hides as they were (the next draw()
+// styles them, so that a hidden line is always its network's outside the film).
+const drawn = lines.map(() => ({style: null, base: null, opacity: null, shown: null,
+                                colour: null, width: null, dash: null}));
+function drawLines(S, styleOf, strongest, hidden = true) {
+  // Colour, width and dash change with the network (or the training frame: styleOf(i) is
+  // line i's style); opacity and visibility per stage. ``hidden``: style the hidden too.
   lines.forEach((el, i) => {
     const [layer, j, k] = where[i], was = drawn[i];
-    if (was.style !== N.lines[i]) {
-      const [colour, width, opacity, dash] = N.lines[i].split(" ");
-      el.setAttribute("stroke", colour); el.setAttribute("stroke-width", width);
-      el.setAttribute("stroke-dasharray", dash || "none");  // negative: dashed, not only red
-      was.style = N.lines[i]; was.base = opacity;
+    const on = shown(S.visible[layer], layer, j, k, strongest);
+    if (was.shown !== on) {
+      el.style.display = hits[i].style.display = on ? "" : "none";
+      was.shown = on;
+    }
+    if (!on && !hidden) return;
+    const style = styleOf(i);
+    if (was.style !== style) {
+      const [colour, width, opacity, dash = "none"] = style.split(" ");
+      if (was.colour !== colour) { el.setAttribute("stroke", colour); was.colour = colour; }
+      if (was.width !== width) { el.setAttribute("stroke-width", width); was.width = width; }
+      if (was.dash !== dash) {  // negative: dashed, not only red
+        el.setAttribute("stroke-dasharray", dash); was.dash = dash;
+      }
+      was.style = style; was.base = opacity;
     }
     const into = S.visible[layer] && S.visible[layer].into !== undefined;
     const opacity = into ? String(Math.min(1, Number(was.base) + 0.28)) : was.base;
     if (was.opacity !== opacity) {
       el.setAttribute("stroke-opacity", opacity); was.opacity = opacity;
     }
-    const on = shown(S.visible[layer], layer, j, k, N.strongest);
-    if (was.shown !== on) {
-      el.style.display = hits[i].style.display = on ? "" : "none";
-      was.shown = on;
-    }
   });
 }
 function draw() {
   const P = current(), S = P.stages[stage], N = weights();
   const inFigure = $("net").contains(document.activeElement);  // kept there after the redraw
-  drawLines(S, N);
+  drawLines(S, i => N.lines[i], N.strongest);
   const after = S.key === "apply", R = P.readings[steps - 1];
   P.fills.forEach((fills, layer) => fills.forEach((fill, j) => {
     const last = layer === P.fills.length - 1;
@@ -126,6 +136,14 @@ function draw() {
      `<span class="num">${R.loss}</span>` : "") +
     (steps < P.readings.length ? '<br><span class="hint">Press "take one learning step" again ' +
      "for one more step.</span>" : "") + alongChart(A.along) : "";
+  if (filmOn()) {  // the film's player in the box, and its frame on the figure
+    player = player || makePlayer();
+    box.style.display = "block";
+    if (box.firstChild !== player) box.replaceChildren(player);
+    showFrame(at);
+  } else {
+    play(false);
+  }
   buttons($("stages"), KEYS, k => NAMES[k], (k, i) => i === stage, (k, i) => go(i));
   buttons($("networks"), DATA.networks, n => n, n => n === network, pickNetwork);
   buttons($("digits"), DATA.digits, d => `'${d}'`, d => d === digit,
@@ -239,6 +257,13 @@ function details() {
   document.querySelectorAll(".sel, .picked").forEach(el => el.classList.remove("sel", "picked"));
   const host = $("details");
   if (!selected) { host.innerHTML = '<span class="hint">Nothing selected.</span>'; return; }
+  if (filmOn() && selected.layer > 0) {  // its story over the film's frames
+    const {layer, j, k} = selected;
+    $(selected.kind === "weight" ? `w${layer}-${j}-${k}` : `n${layer}-${j}`)
+      .classList.add(selected.kind === "weight" ? "sel" : "picked");
+    filmDetails(host);
+    return;
+  }
   const P = current(), A = P.apply, S = P.stages[stage];
   if (selected.kind === "weight") {
     const {layer, j, k} = selected, W = weightNumbers(layer, j, k, details);
@@ -256,6 +281,7 @@ function details() {
       row("w after the step =", W.after) +
       `<p class="hint">Every weight into ${into.name} shares its δ, so their changes differ ` +
       `only by a: the weight from the most active neuron changes most.</p>`));
+    asked(host);
     return;
   }
   const {layer, j} = selected, N = P.neurons[layer][j];
@@ -293,6 +319,7 @@ function details() {
                                       "P: a wrong digit"})</p>`;
   }
   host.append(folded(html));
+  asked(host);
 }
 function weightWords(W, w, into, from, a) {
   // A weight's step in one plain sentence from the engine's numbers: only their signs read.
@@ -347,7 +374,7 @@ $("figure-size").addEventListener("click", e => {
 });
 function go(i) {
   stage = Math.max(0, Math.min(KEYS.length - 1, i));
-  steps = 1;
+  steps = 1; picked = false;
   // The story's last stage is about the network after training: show that one, and on
   // leaving it give back the story's own network, whose captions the other stages tell.
   if (KEYS[stage] === "repeat" && DATA.networks.includes("trained")) {
@@ -362,6 +389,7 @@ function go(i) {
 }
 function pickNetwork(n) {
   network = n; story = null;  // the learner's own choice: kept on every stage
+  picked = KEYS[stage] === "repeat";  // (there: that network instead of the film)
   draw();
 }
 function apply() {
@@ -462,7 +490,7 @@ function spoken(id) {
     const [layer, j, k] = [+m[2], +m[3], +m[4]];
     const names = `${P.neurons[layer - 1][k].name} into ${P.neurons[layer][j].name}`;
     if (!m[1]) {
-      const w = weights().w[layer - 1][j][k];
+      const w = filmOn() ? FILM.w[at][layer - 1][j][k] : weights().w[layer - 1][j][k];
       return `weight from ${names}: ${said(w)} (${sign(w)[0]})`;
     }
     const relabel = () => { if (focusId === id) $(id).setAttribute("aria-label", spoken(id)); };
@@ -567,7 +595,265 @@ function load(data) {
   }
   draw();
 }
+// --- Training: a frame drawn on the figure, the loss curve, the film, a weight's story -------
+// Every number is the data's (frames.py: the engine's, recorded while it trained); the page
+// looks each line's code up in DATA.looks and writes what the frame says.
+const FILM = DATA.film || null;
+let at = 0, playing = null;  // the film's frame shown, and its timer while it plays
+let lastStory = null;  // the story last drawn in the panel (for tests: explorer.story())
+function look(code) {
+  // A line's code (frames.line_codes): c >= 0 positive, strength c/100; c < 0 negative.
+  return code >= 0 ? DATA.looks.positive[code] : DATA.looks.negative[-1 - code];
+}
+function strongestOf(codes, S) {
+  // Per layer and neuron, the inputs of the largest strength (a code's |c| or −1 − c) for
+  // the layers the stage shows by their strongest lines: read off the codes, no weights.
+  const out = [];
+  let i = 0;
+  for (let layer = 1; layer < DATA.sizes.length; layer++) {
+    const J = DATA.sizes[layer], K = DATA.sizes[layer - 1], spec = S.visible[layer];
+    out.push([]);
+    for (let j = 0; j < J; j++, i += K) {
+      if (!spec || !spec.strongest) { out[layer - 1].push([]); continue; }
+      const order = [...Array(K).keys()], c = codes.slice(i, i + K).map(v => (v < 0 ? -1 - v : v));
+      order.sort((a, b) => c[b] - c[a] || a - b);  // ties: the first input, as np's stable sort
+      out[layer - 1].push(order.slice(0, spec.strongest));
+    }
+  }
+  return out;
+}
+function frame(f, key) {
+  // Draw frame ``f`` for the digit ``key``: each line's look (only what changed: drawLines'
+  // cache) and the lines the stage shows (its strongest per neuron, from the frame's codes),
+  // the neurons of layers 1…L shaded as the frame says (the pixels stay the image's).
+  const S = current().stages[stage];
+  drawLines(S, i => look(f.lines[i]), strongestOf(f.lines, S), false);
+  const D = f.digits[key], last = D.fills.length - 1;
+  D.fills.forEach((fills, l) => fills.forEach((fill, j) => {
+    const el = $(`n${l + 1}-${j}`);
+    if (el.getAttribute("fill") !== fill) el.setAttribute("fill", fill);
+    $(`t${l + 1}-${j}`).setAttribute("fill", D.dark[l][j] ? "white" : COLOURS.text);
+    if (l === last) $(`p${j}`).textContent = D.p[j];
+  }));
+}
+function chartPath(xs, ys, x, y) {
+  // An SVG path through the points whose value is a number (a null leaves a gap).
+  let d = "", pen = "M";
+  xs.forEach((s, i) => {
+    if (ys[i] === null || ys[i] === undefined) { pen = "M"; return; }
+    d += `${pen}${x(s).toFixed(1)},${y(ys[i]).toFixed(1)}`; pen = "L";
+  });
+  return d;
+}
+function percent(fraction) {
+  return `${(100 * fraction).toFixed(1).replace(/\.0$/, "")}%`;
+}
+function accuracyPoints(C) {
+  // [step, fraction] pairs from C.accuracy: either pairs already, or one entry per entry of
+  // C.losses (the step after its batch: i + 1), null where not measured.
+  return (C.accuracy || []).map((v, i) => (Array.isArray(v) ? v : [i + 1, v]))
+    .filter(([, v]) => v !== null && v !== undefined);
+}
+function trainingChart(host, C) {
+  // The batch loss at each step (solid line, losses[i] after step i + 1) and the held-out
+  // accuracy (dashed line through round dots, 0-100% on its own axis), a marker at step
+  // C.marker; epochs ticked. Its words are HTML at the panel's size; it takes the host's width.
+  const W = 320, H = 150, pad = 8, steps = Math.max(1, C.steps || C.losses.length);
+  const known = C.losses.filter(v => v !== null), top = Math.max(...known, 1e-9);
+  const x = s => pad + (s / steps) * (W - 2 * pad), y = v => H - pad - (v / top) * (H - 2 * pad);
+  const yA = v => H - pad - v * (H - 2 * pad), acc = accuracyPoints(C);
+  const lossAt = C.losses[C.marker - 1], accAt = acc.filter(([s]) => s <= C.marker).pop();
+  const said = `step ${C.marker}: ` + (lossAt === undefined || lossAt === null ? "no batch yet"
+    : `loss ${minus(lossAt)}`) + (accAt ? `, ${percent(accAt[1])} of test digits right` : "");
+  let ticks = "";
+  for (let s = C.epochSteps; C.epochSteps && s < steps; s += C.epochSteps) {
+    ticks += `<line x1="${x(s).toFixed(1)}" y1="${pad}" x2="${x(s).toFixed(1)}" y2="${H - pad}" ` +
+      `stroke="${COLOURS.rule}" stroke-dasharray="1 3"/>`;
+  }
+  const dots = acc.length <= 60 ? acc.map(([s, v]) => `<circle cx="${x(s).toFixed(1)}" ` +
+    `cy="${yA(v).toFixed(1)}" r="3" fill="${COLOURS.purple}"/>`).join("") : "";
+  host.innerHTML = '<div class="training"><b>Training so far</b>' +
+    `<svg class="training-chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escape(said)}">` +
+    `<title>The batch loss at each training step and the share of test digits read right` +
+    `</title><desc>${escape(said)}</desc>` + ticks +
+    `<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="${COLOURS.rule}"/>` +
+    `<path class="loss" d="${chartPath(C.losses.map((v, i) => i + 1), C.losses, x, y)}" ` +
+    `fill="none" stroke="${COLOURS.text}" stroke-width="1.5"/>` +
+    `<path class="accuracy" d="${chartPath(acc.map(p => p[0]), acc.map(p => p[1]), x, yA)}" ` +
+    `fill="none" stroke="${COLOURS.purple}" stroke-width="2" stroke-dasharray="6 4"/>${dots}` +
+    `<line class="marker" x1="${x(C.marker).toFixed(1)}" y1="${pad}" x2="${x(C.marker).toFixed(1)}" ` +
+    `y2="${H - pad}" stroke="${COLOURS.orange}" stroke-width="3"/></svg>` +
+    '<div class="chart-axis"><span>0</span><span>training step (a batch of 32 images)</span>' +
+    `<span>${steps}</span></div>` +
+    `<div>solid line: loss (0 to ${minus(top)} high)</div>` +
+    "<div>dashed line with dots: right on test digits (0 to 100% high)</div>" +
+    `<div>upright bar: ${escape(said)}</div></div>`;
+  return host.firstChild;
+}
+function storyChart(host, story) {
+  // A weight's story (its value and its ∂loss/∂w over the steps) or a neuron's (its a and its
+  // δ): two small line charts, a marker at story.marker (default: the last step), and the
+  // story's words. Takes the film's numbers or the studio's /api/story answer.
+  const weight = story.value !== undefined, value = weight ? story.value : story.a;
+  const grad = weight ? story.grad : story.delta, S = story.steps;
+  const names = weight ? ["its value w", "its gradient ∂loss/∂w"] : ["its output a", "its δ"];
+  const marker = story.marker === undefined ? S[S.length - 1] : story.marker;
+  const W = 320, H = 80, pad = 6, first = S[0], span = Math.max(1, S[S.length - 1] - first);
+  const x = s => pad + ((s - first) / span) * (W - 2 * pad);
+  const one = (ys, name) => {
+    const lo = Math.min(0, ...ys), hi = Math.max(0, ...ys), h = hi - lo || 1;
+    const y = v => H - pad - ((v - lo) / h) * (H - 2 * pad), i = S.indexOf(marker);
+    const now = i >= 0 ? `, ${minus(ys[i].toPrecision(4))} at step ${marker}` : "";
+    return `<div>${name} (from ${minus(lo.toPrecision(3))} to ${minus(hi.toPrecision(3))})</div>` +
+      `<svg class="story-chart" viewBox="0 0 ${W} ${H}" role="img" ` +
+      `aria-label="${escape(name)} over ${S.length} steps${escape(now)}">` +
+      `<line x1="${pad}" y1="${y(0).toFixed(1)}" x2="${W - pad}" y2="${y(0).toFixed(1)}" ` +
+      `stroke="${COLOURS.rule}" stroke-dasharray="2 3"/>` +
+      `<path d="${chartPath(S, ys, x, y)}" fill="none" stroke="${COLOURS.text}" stroke-width="2"/>` +
+      (i >= 0 ? `<circle cx="${x(marker).toFixed(1)}" cy="${y(ys[i]).toFixed(1)}" r="5" ` +
+       `fill="${COLOURS.orange}" stroke="${COLOURS.text}"/>` : "") + "</svg>";
+  };
+  host.innerHTML = `<div class="story-charts">${one(value, names[0])}${one(grad, names[1])}` +
+    `<div class="chart-axis"><span>step ${first}</span><span>dot: step ${marker}</span>` +
+    `<span>${S[S.length - 1]}</span></div>` +
+    (story.words ? `<p class="words">${escape(story.words)}</p>` : "") + "</div>";
+  lastStory = story;
+  return host.firstChild;
+}
+let picked = false;  // a network chosen on the Repeat stage: its own drawing, not the film
+function filmOn() {
+  return Boolean(FILM) && KEYS[stage] === "repeat" && !picked;
+}
+function filmStory() {
+  // The selection's story over the film's frames, on the chosen digit: a weight's w and its
+  // ∂loss/∂w = δ_j·a_k, a neuron's a and δ. The product of the two stored exact floats is an
+  // IEEE double product, bit for bit the engine's grad (a test checks it against backward()).
+  const key = String(digit), F = FILM.frames, {layer, j, k} = selected;
+  const steps = F.map(f => f.step), A = FILM.a[key], D = FILM.delta[key];
+  const input = (i, kk) => (layer === 1 ? FILM.x[key][kk] : A[i][layer - 2][kk]);
+  const names = P => [P.neurons[layer][j].name, k === undefined ? "" : P.neurons[layer - 1][k].name];
+  const [into, from] = names(current());
+  if (k === undefined) {
+    return {steps, a: F.map((f, i) => A[i][layer - 1][j]), delta: F.map((f, i) => D[i][layer - 1][j]),
+            marker: F[at].step, into};
+  }
+  return {steps, value: F.map((f, i) => FILM.w[i][layer - 1][j][k]),
+          grad: F.map((f, i) => D[i][layer - 1][j] * input(i, k)),
+          delta: D[at][layer - 1][j], a: input(at, k), marker: F[at].step, into, from};
+}
+function filmDetails(host) {
+  // The panel on the film: the selected weight's or neuron's story, in the panel's names.
+  const s = filmStory(), g = n => minus(Number(n).toPrecision(4));
+  let words;
+  if (s.from) {
+    const grad = s.grad[at];
+    words = `At step ${s.marker}, ∂loss/∂w = δ·a = (${g(s.delta)})(${g(s.a)}) = ${g(grad)}: ` +
+      `δ is how much the loss wants ${s.into}'s sum to change (its ∂loss/∂z), a is what ` +
+      `${s.from} sent it.`;
+    host.innerHTML = `<b>The weight from ${s.from} into ${s.into}</b>` +
+      `<p class="hint">over the training, on the '${digit}'</p>`;
+    lastStory = null;
+    const chart = document.createElement("div");
+    storyChart(chart, {steps: s.steps, value: s.value, grad: s.grad, marker: s.marker, words});
+    host.append(chart);
+  } else {
+    words = `At step ${s.marker}, ${s.into} sends a = ${g(s.a[at])} on the '${digit}', and δ = ` +
+      `${g(s.delta[at])}: how much the loss wants its sum to change (its ∂loss/∂z).`;
+    host.innerHTML = `<b>${s.into}</b><p class="hint">over the training, on the '${digit}'</p>`;
+    const chart = document.createElement("div");
+    storyChart(chart, {steps: s.steps, a: s.a, delta: s.delta, marker: s.marker, words});
+    host.append(chart);
+  }
+}
+function asked(host) {
+  // The studio's story of the selection over its live training (window.explorer.askStory,
+  // set by the studio once it has trained), drawn under the panel's numbers when it comes.
+  const ask = window.explorer.askStory, s = selected;
+  if (!ask || !s || s.layer === 0) return;
+  const box = document.createElement("div");
+  box.className = "asked"; box.innerHTML = '<p class="hint">Its story over the training…</p>';
+  host.append(box);
+  ask({layer: s.layer, j: s.j, k: s.k}).then(answer => {
+    if (selected === s && box.isConnected) storyChart(box, answer);
+  }, () => box.remove());
+}
+let player = null;  // the film's player, built once: a redraw keeps the scrubber's focus
+function makePlayer() {
+  const box = document.createElement("div"), last = FILM.frames.length - 1;
+  box.id = "film";
+  box.innerHTML = '<div class="film-controls"><button type="button" id="film-play" ' +
+    'aria-pressed="false">▶ play</button><label for="film-scrub">training frame</label>' +
+    `<input type="range" id="film-scrub" min="0" max="${last}" step="1" value="0"></div>` +
+    '<p id="film-where" class="num"></p><div id="film-chart"></div>' +
+    '<p class="hint">The network buttons above show a network instead; the stage\'s ' +
+    "button brings the film back.</p>";
+  box.querySelector("#film-play").onclick = () => play(playing === null);
+  box.querySelector("#film-scrub").addEventListener("input", e => {
+    play(false); showFrame(Number(e.target.value));
+  });
+  return box;
+}
+function play(on) {
+  // Play: a frame every 250 ms (4 a second) to the last; pressing play there starts again.
+  if (playing !== null) clearInterval(playing);
+  playing = null;
+  if (on && filmOn()) {
+    if (at === FILM.frames.length - 1) showFrame(0);
+    playing = setInterval(() => {
+      if (!filmOn() || at >= FILM.frames.length - 1) { play(false); return; }
+      showFrame(at + 1);
+    }, 250);
+  }
+  if (player) {
+    const b = player.querySelector("#film-play");
+    b.setAttribute("aria-pressed", String(playing !== null));
+    b.textContent = playing !== null ? "❚❚ pause" : "▶ play";
+  }
+}
+function filmCaption(f) {
+  // The caption: plain words with the engine's numbers, then its maths folded.
+  const D = f.digits[String(digit)], ps = D.p.map(p => parseFloat(p.replace(/[^\d.]/g, "")));
+  const read = ps.indexOf(Math.max(...ps));
+  const acc = f.accuracy === null ? "" : `${percent(f.accuracy)} of the test digits are read right`;
+  const text = "Training from the untrained network: " + (f.step === 0
+    ? `before any batch${acc ? `, ${acc}` : ""}`
+    : `after ${f.step} batches of ${FILM.batch} images the loss of a batch is ` +
+      `${minus(f.loss)}${acc ? ` and ${acc}` : ""}`) +
+    `; the '${digit}' is read '${read}' with ${D.p[read]}.`;
+  const words = document.createElement("p"), maths = document.createElement("p");
+  words.className = "words"; words.textContent = text;
+  maths.textContent = `Each step: the loss of a batch of ${FILM.batch} training images, ` +
+    "loss = −(1/32) Σ log P(its right digit), its gradient by backpropagation, and " +
+    `${FILM.optimizer} moves every weight (learning rate ${FILM.lr}). ${FILM.epochSteps} ` +
+    "steps make one epoch (every training image once).";
+  $("caption").replaceChildren(words, folded(maths));
+}
+function showFrame(i) {
+  // Frame i of the film: the figure, the player's words, its chart, the caption, the panel.
+  at = Math.max(0, Math.min(FILM.frames.length - 1, i));
+  const f = FILM.frames[at];
+  frame(f, String(digit));
+  if (!player) return;
+  const scrub = player.querySelector("#film-scrub");
+  scrub.value = String(at);
+  const where = `step ${f.step} of ${FILM.steps} · epoch ${f.epoch}`;
+  scrub.setAttribute("aria-valuetext", where);
+  player.querySelector("#film-where").textContent = where;
+  trainingChart(player.querySelector("#film-chart"), {
+    losses: FILM.losses, accuracy: FILM.frames.map((g, n) => [g.step, FILM.accuracy[n]]),
+    marker: f.step, epochSteps: FILM.epochSteps, steps: FILM.steps});
+  $("net-title").textContent = `Training, step ${f.step}: the network reading a '${digit}'`;
+  filmCaption(f);
+  if (selected) details();
+}
+function filmAt(i) {
+  // For tests: show frame i (as the scrubber does) and give it back.
+  play(false); showFrame(i);
+  return FILM.frames[at];
+}
 window.explorer = {go, select, apply, load, stage: () => KEYS[stage], stages: () => KEYS.slice(),
                    setNetwork: pickNetwork, network: () => network,
-                   setDigit: d => { digit = d; draw(); }};
+                   setDigit: d => { digit = d; draw(); },
+                   frame, trainingChart, storyChart, filmAt, story: () => lastStory,
+                   askStory: null};  // the studio's: async ({layer, j, k}) => /api/story answer
 draw();
