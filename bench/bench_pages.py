@@ -16,6 +16,10 @@ What is timed, each with ``performance.now()`` in the page:
 2. The studio (``python -m demos.studio``'s trained network and its starting points, served
    on a free port as the tests serve it): a press on a sample digit, from the request to the
    explorer drawing the answer (``window.explorer.load`` returned), and to the next frame.
+3. The studio's live training (issue 23: at least 20 frames a second): a session plays from
+   the untrained network at speed 1 and 10 and its stream is read for 3 s by a plain HTTP
+   client; frames a second as they arrive, and the server's time per frame (wall and CPU of
+   ``live.Live.advance``: the batches, the held-out reading, the eager reading of the digit).
 
 The figures are medians and maxima over the repeats; the machine's other load counts in
 them, so a run on a busy machine is slower than a learner's laptop. So each line gives the
@@ -204,6 +208,54 @@ STUDIO = """async digit => {
 }"""
 
 
+def bench_live(run: Path, seconds: float = 3.0) -> None:
+    print("\n3. The studio's live training: frames streamed while it plays (goal: ≥ 20 a second)")
+    try:
+        import httpx2 as httpx
+
+        server = studio_server(run)
+    except ImportError as e:
+        print(f"   missing, not measured ({e.name}: pip install -e '.[studio,test]')")
+        return
+    from demos.studio import app, cli, live
+
+    advance, served = live.Live.advance, []
+
+    def timed_advance(self, batches):  # the server's time on each frame
+        start, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return advance(self, batches)
+        finally:
+            served.append(((time.perf_counter() - start) * 1000,
+                           (time.thread_time() - cpu) * 1000))
+
+    live.Live.advance = timed_advance
+    try:
+        with server as url, httpx.Client(base_url=url, timeout=30) as client:
+            for speed in (1, 10):
+                token = client.post("/api/session", json={}).json()["session"]
+                client.post("/api/train", headers={app.HEADER: token}, json={
+                    "action": "play", "speed": speed, "start": "untrained",
+                    "pixels": cli.samples()[3]})
+                served.clear()
+                arrived = []
+                with client.stream("GET", f"/api/stream?session={token}") as response:
+                    for text in response.iter_lines():
+                        if text.startswith("data:"):
+                            arrived.append(time.perf_counter())
+                        if arrived and arrived[-1] - arrived[0] >= seconds:
+                            break
+                rate = (len(arrived) - 1) / (arrived[-1] - arrived[0])
+                wall = [w for w, _ in served]
+                cpu = [c for _, c in served]
+                print(f"   speed {speed:>2} ({speed} batch{'es' if speed > 1 else ''} a frame)"
+                      f"  {rate:5.1f} frames a second; server per frame median "
+                      f"{statistics.median(wall):.1f} ms, max {max(wall):.1f} "
+                      f"(CPU median {statistics.median(cpu):.1f} ms)")
+    finally:
+        live.Live.advance = advance
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -228,6 +280,7 @@ def main(argv=None) -> int:
                   f"{os.cpu_count()} cores (1-minute average, before the run)\n")
             bench_explorer(browser, path, repeat)
             bench_studio(browser, Path(tmp) / "studio", repeat)
+            bench_live(Path(tmp) / "studio")
         finally:
             browser.close()
     return 0
