@@ -290,3 +290,42 @@ def test_a_weights_story_equals_an_independent_loops_values_and_grads(studio, st
     assert neuron["a"] == a and neuron["delta"] == delta
     assert weight["now"]["grad"] == studio_app.explorer.show(grads[-1])
     assert "layer 1" in weight["now"]["aFrom"] and weight["label"] == 5
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_studio_command_with_a_stream_open(tmp_path):
+    # The real command: uvicorn waits for open connections, so a stream that never ended
+    # would hang it (sse-starlette's word of the signal ends the stream).
+    import signal
+    import subprocess
+    import sys
+
+    from demos.studio.app import listening_socket
+
+    with listening_socket() as sock:
+        port = sock.getsockname()[1]  # a free port, closed again before the studio takes it
+    studio = subprocess.Popen([sys.executable, "-m", "demos.studio", "--port", str(port),
+                               "--out", str(tmp_path / "run")], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with httpx.Client(timeout=20) as client:
+            for _ in range(600):
+                try:
+                    client.get(url)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            headers = session_of(client, url)
+            client.post(url + "api/train", headers=headers, json={"action": "play"})
+            token = headers[studio_app.HEADER]
+            with client.stream("GET", f"{url}api/stream?session={token}") as response:
+                next(response.iter_lines())
+                stopping = time.monotonic()
+                studio.send_signal(signal.SIGINT)
+                out, _ = studio.communicate(timeout=10)
+        assert time.monotonic() - stopping < 5 and "studio stopped" in out
+    finally:
+        if studio.poll() is None:
+            studio.kill()
+            studio.wait()
