@@ -6,7 +6,10 @@ trained network, their numbers by numpy), so that the page is tested on its own:
 numbers being the engine's is the data side's test."""
 
 import json
+import re
 import statistics
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -66,10 +69,19 @@ def make_film(runs) -> dict:  # noqa: F811
     return film
 
 
-@pytest.fixture(scope="module")
-def film_page(runs, tmp_path_factory):  # noqa: F811
-    """The explorer of ``runs`` with a film: its data block written again with the film and
-    the line looks in it. Returns (path, film)."""
+@pytest.fixture(scope="module", params=["made", "real"])
+def film_page(request, runs, tmp_path_factory):  # noqa: F811
+    """The explorer with a film: the real command's page ("real", its film recorded while the
+    network trained), or the explorer of ``runs`` with its data block written again with a
+    film made here and the line looks ("made"). Returns (path, film)."""
+    if request.param == "real":
+        out = tmp_path_factory.mktemp("real")
+        done = subprocess.run([sys.executable, "-m", "demos.how_it_works", "--out", str(out),
+                               "--epochs", "1", "--digits", "3,8"],
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        path = out / "explore.html"
+        return path, explorer.page_data(path.read_text(encoding="utf-8"))["film"]
     film = make_film(runs)
     text = explorer.page(runs, "film")
     data = explorer.page_data(text)
@@ -114,7 +126,7 @@ def test_the_film_plays_and_restarts_from_its_end(browser, film_page):
     assert 3 <= shown <= 7, shown
     assert strokes(page) != before
     f = film["frames"][int(page.input_value("#film-scrub"))]
-    assert f"step {f['step']} of 90" in page.inner_text("#film-where")
+    assert f"step {f['step']} of {film['steps']}" in page.inner_text("#film-where")
     page.click("#film-play")  # pause
     assert page.get_attribute("#film-play", "aria-pressed") == "false"
     page.evaluate(f"explorer.filmAt({len(film['frames']) - 1})")
@@ -144,9 +156,14 @@ def test_the_scrubber_moves_by_keyboard_and_the_outputs_are_the_frames(browser, 
     assert page.input_value("#film-scrub") == str(end)
     last = film["frames"][end]
     assert outputs() == last["digits"]["3"]["p"]
-    assert f"step {last['step']} of 90 · epoch {last['epoch']}" == page.inner_text("#film-where")
+    assert page.inner_text("#film-where") == (f"step {last['step']} of {film['steps']} · "
+                                              f"epoch {last['epoch']}")
     label = page.get_attribute("#film-chart svg", "aria-label")
-    assert label.startswith(f"step {last['step']}: loss {film['losses'][last['step'] - 1]}")
+    said = re.match(r"step (\d+): loss ([\d.]+), ([\d.]+)% of test digits right$", label)
+    assert said, label
+    assert int(said.group(1)) == last["step"]
+    assert float(said.group(2)) == float(f"{film['losses'][last['step'] - 1]:.3g}")
+    assert float(said.group(3)) == round(100 * last["accuracy"], 1)
     caption = page.inner_text("#caption .words")
     assert caption.startswith(f"Training from the untrained network: after {last['step']} "
                               "batches of 32 images the loss of a batch is"), caption
@@ -264,3 +281,32 @@ def test_the_films_frames_round_trip_through_the_page_data(film_page):
     path, film = film_page
     data = explorer.page_data(path.read_text(encoding="utf-8"))
     assert json.dumps(data["film"]) == json.dumps(film)
+
+
+@pytest.mark.slow
+def test_the_studio_can_draw_its_story_answers_and_its_loss_curve(browser, film_page):
+    # The studio's page sets explorer.askStory (its /api/story) once it has trained live:
+    # the panel draws the answer for the selected weight or neuron with storyChart.
+    path, _ = film_page
+    page = open_repeat(browser, path)
+    page.evaluate("""window.questions = [];
+        explorer.askStory = async q => { questions.push(q); return q.k === undefined
+          ? {steps: [0, 10, 20], a: [0.5, 0.25, 1.5], delta: [0.1, -0.2, 0.05], words: "a neuron"}
+          : {steps: [0, 10, 20], value: [0.1, 0.2, -0.3], grad: [1e-3, -2e-3, 5e-4],
+             words: "its story"}; };
+        explorer.go(explorer.stages().indexOf('step2')); explorer.select('w3-3-7')""")
+    page.wait_for_selector("#details .asked svg")
+    assert page.evaluate("questions") == [{"layer": 3, "j": 3, "k": 7}]
+    assert page.evaluate("explorer.story()")["value"] == [0.1, 0.2, -0.3]
+    assert "its story" in page.inner_text("#details .asked")
+    page.evaluate("explorer.select('n2-5')")
+    page.wait_for_selector("#details .asked svg")
+    assert page.evaluate("explorer.story()")["delta"] == [0.1, -0.2, 0.05]
+    # Its loss curve: a loss per batch, the accuracy null but every tenth.
+    label = page.evaluate("""(() => { const host = document.createElement('div');
+        document.body.append(host);
+        const svg = explorer.trainingChart(host, {losses: [2.3, 2.1, 1.9, 1.2],
+          accuracy: [null, null, 0.5, null], marker: 3, epochSteps: 45, steps: 4});
+        return svg.querySelector('svg').getAttribute('aria-label'); })()""")
+    assert label == "step 3: loss 1.90, 50% of test digits right"
+    page.close()

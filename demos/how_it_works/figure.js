@@ -281,7 +281,7 @@ function details() {
       row("w after the step =", W.after) +
       `<p class="hint">Every weight into ${into.name} shares its δ, so their changes differ ` +
       `only by a: the weight from the most active neuron changes most.</p>`));
-    asked(host);
+    studioStory(host);
     return;
   }
   const {layer, j} = selected, N = P.neurons[layer][j];
@@ -319,7 +319,7 @@ function details() {
                                       "P: a wrong digit"})</p>`;
   }
   host.append(folded(html));
-  asked(host);
+  studioStory(host);
 }
 function weightWords(W, w, into, from, a) {
   // A weight's step in one plain sentence from the engine's numbers: only their signs read.
@@ -645,6 +645,10 @@ function chartPath(xs, ys, x, y) {
   });
   return d;
 }
+function loss3(value) {
+  // A batch loss in a sentence: 3 significant digits (the curve keeps the data's 7).
+  return minus(Number(value).toPrecision(3));
+}
 function percent(fraction) {
   return `${(100 * fraction).toFixed(1).replace(/\.0$/, "")}%`;
 }
@@ -664,7 +668,7 @@ function trainingChart(host, C) {
   const yA = v => H - pad - v * (H - 2 * pad), acc = accuracyPoints(C);
   const lossAt = C.losses[C.marker - 1], accAt = acc.filter(([s]) => s <= C.marker).pop();
   const said = `step ${C.marker}: ` + (lossAt === undefined || lossAt === null ? "no batch yet"
-    : `loss ${minus(lossAt)}`) + (accAt ? `, ${percent(accAt[1])} of test digits right` : "");
+    : `loss ${loss3(lossAt)}`) + (accAt ? `, ${percent(accAt[1])} of test digits right` : "");
   let ticks = "";
   for (let s = C.epochSteps; C.epochSteps && s < steps; s += C.epochSteps) {
     ticks += `<line x1="${x(s).toFixed(1)}" y1="${pad}" x2="${x(s).toFixed(1)}" y2="${H - pad}" ` +
@@ -685,7 +689,7 @@ function trainingChart(host, C) {
     `y2="${H - pad}" stroke="${COLOURS.orange}" stroke-width="3"/></svg>` +
     '<div class="chart-axis"><span>0</span><span>training step (a batch of 32 images)</span>' +
     `<span>${steps}</span></div>` +
-    `<div>solid line: loss (0 to ${minus(top)} high)</div>` +
+    `<div>solid line: loss (0 to ${loss3(top)} high)</div>` +
     "<div>dashed line with dots: right on test digits (0 to 100% high)</div>" +
     `<div>upright bar: ${escape(said)}</div></div>`;
   return host.firstChild;
@@ -748,7 +752,7 @@ function filmDetails(host) {
   if (s.from) {
     const grad = s.grad[at];
     words = `At step ${s.marker}, ∂loss/∂w = δ·a = (${g(s.delta)})(${g(s.a)}) = ${g(grad)}: ` +
-      `δ is how much the loss wants ${s.into}'s sum to change (its ∂loss/∂z), a is what ` +
+      `δ is how much the loss wants the sum of ${s.into} to change (its ∂loss/∂z), a is what ` +
       `${s.from} sent it.`;
     host.innerHTML = `<b>The weight from ${s.from} into ${s.into}</b>` +
       `<p class="hint">over the training, on the '${digit}'</p>`;
@@ -765,7 +769,7 @@ function filmDetails(host) {
     host.append(chart);
   }
 }
-function asked(host) {
+function studioStory(host) {
   // The studio's story of the selection over its live training (window.explorer.askStory,
   // set by the studio once it has trained), drawn under the panel's numbers when it comes.
   const ask = window.explorer.askStory, s = selected;
@@ -818,7 +822,7 @@ function filmCaption(f) {
   const text = "Training from the untrained network: " + (f.step === 0
     ? `before any batch${acc ? `, ${acc}` : ""}`
     : `after ${f.step} batches of ${FILM.batch} images the loss of a batch is ` +
-      `${minus(f.loss)}${acc ? ` and ${acc}` : ""}`) +
+      `${loss3(f.loss)}${acc ? ` and ${acc}` : ""}`) +
     `; the '${digit}' is read '${read}' with ${D.p[read]}.`;
   const words = document.createElement("p"), maths = document.createElement("p");
   words.className = "words"; words.textContent = text;
