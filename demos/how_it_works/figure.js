@@ -500,6 +500,11 @@ function spoken(id) {
   }
   const n = /^n(\d+)-(\d+)$/.exec(id), layer = +n[1], N = P.neurons[layer][+n[2]];
   if (layer === 0) return `${N.name}: ink ${N.ink}`;
+  if (filmOn()) {  // the film's frame, as the figure shows it
+    const key = String(digit), j = +n[2];
+    return layer === DATA.sizes.length - 1 ? `${N.name}: ${FILM.frames[at].digits[key].p[j]}`
+      : `${N.name}: output ${said(FILM.a[key][at][layer - 1][j].toPrecision(4))}`;
+  }
   if (N.p !== undefined) return `${N.name}: P ${S.key === "apply" ? N.pAfter : N.p}`;
   return `${N.name}: output ${said(N.a)}`;
 }
