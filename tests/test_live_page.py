@@ -115,10 +115,13 @@ def test_play_on_the_untrained_network_learns_the_drawn_digit_live(browser, serv
     page.evaluate("() => window.explorer.select('w3-3-0')")
     page.wait_for_function("() => /\\d/.test(document.getElementById('details').textContent)"
                            " && !document.getElementById('details').textContent.includes('…')")
-    # Its story over the live training (explorer.askStory: the server's /api/story).
-    story = page.evaluate("() => window.explorer.askStory({layer: 3, j: 3, k: 0})")
+    # Its story over the live training opens in the panel (explorer.askStory: /api/story).
+    page.wait_for_function("() => document.querySelector('#details .story-charts')")
+    story = page.evaluate("() => window.explorer.story()")
     assert len(story["steps"]) == len(story["value"]) == len(story["grad"]) >= 2
-    assert story["steps"][-1] == frame["step"] and story["words"]
+    assert story["steps"][-1] == frame["step"] and story["words"] in page.text_content(
+        "#details")
+    page.screenshot(path="/tmp/live-story.png", full_page=True)
     assert errors == []
     page.close()
 
