@@ -329,3 +329,35 @@ def test_ctrl_c_stops_the_studio_command_with_a_stream_open(tmp_path):
         if studio.poll() is None:
             studio.kill()
             studio.wait()
+
+
+def test_the_history_is_thinned_keeping_the_first_and_the_last(studio, monkeypatch):
+    monkeypatch.setattr(live, "HISTORY", 10)
+    client = learner(app_of(studio))
+    client.post("/api/reset", json={"start": "untrained"})
+    for _ in range(25):
+        client.post("/api/train", json={"action": "batch", "pixels": DIGIT, "label": 3})
+    steps = client.post("/api/story", json={"layer": 3, "j": 3, "k": 0}).json()["steps"]
+    assert steps[0] == 0 and steps[-1] == 25 and len(steps) <= 10
+    assert steps == sorted(set(steps))
+    # A teach while paused is a moment of its own: the story's last point is the taught state.
+    taught = client.post("/api/teach", json={"pixels": DIGIT, "label": 3}).json()
+    story = client.post("/api/story", json={"layer": 3, "j": 3}).json()
+    assert story["steps"][-2:] == [25, 25] and taught["after"] > taught["before"]
+
+
+@pytest.mark.slow
+def test_a_dropped_sessions_stream_ends(studio, monkeypatch):
+    monkeypatch.setattr(studio_app, "SESSIONS", 1)  # one taught model kept: B's drops A's
+    with studio_app.running(studio) as url, httpx.Client(timeout=20) as client:
+        one, two = session_of(client, url), session_of(client, url)
+        client.post(url + "api/train", headers=one, json={"action": "play"})
+        with client.stream("GET", f"{url}api/stream?session={one[studio_app.HEADER]}") as r:
+            lines = r.iter_lines()
+            next(lines)
+            client.post(url + "api/train", headers=two, json={"action": "batch"})
+            ended = time.monotonic()
+            for _ in lines:
+                assert time.monotonic() - ended < 3, "the dropped session's stream goes on"
+        gone = client.post(url + "api/train", headers=one, json={"action": "pause"})
+        assert gone.status_code == 409

@@ -394,9 +394,10 @@ async def _frames(studio: Studio, session: Session):
 def _advance(studio: Studio, session: Session, me: object) -> str | None:
     """One frame of the session's training as JSON, if it plays (and this stream is its)."""
     with studio.lock:
+        if not studio.alive(session):  # dropped (beyond SESSIONS taught): its stream ends
+            session.stream = None
         live = session.live
-        if (live is None or not live.playing or session.stream is not me
-                or not studio.alive(session)):
+        if live is None or not live.playing or session.stream is not me:
             return None
         return json.dumps(live.advance(live.speed), separators=(",", ":"))
 
