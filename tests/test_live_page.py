@@ -232,3 +232,24 @@ def test_the_live_box_passes_axe_and_fits_a_phone(browser, served):
     assert sizes["scroll"] <= 390 and sizes["small"] == 0, sizes
     phone.locator("#live").screenshot(path="/tmp/live-phone.png")
     phone.close()
+
+
+def test_a_stream_refused_for_too_many_trainings_is_one_line(browser, served, monkeypatch):
+    monkeypatch.setattr(studio_app, "STREAMS", 1)  # one page may train at once
+    context = browser.new_context(**DESKTOP)
+    tabs = [context.new_page(), context.new_page()]
+    for tab in tabs:
+        tab.goto(served)
+        tab.wait_for_function("() => window.studio && window.studio.last")
+    tabs[0].click("#play")
+    tabs[0].wait_for_function("() => window.studio.live.received.length >= 3")
+    tabs[1].click("#play")  # its stream is a 429
+    tabs[1].wait_for_function("() => document.getElementById('status').textContent"
+                              ".startsWith('refused')")
+    status = tabs[1].text_content("#status")
+    assert "at most a few pages train at once" in status and "\n" not in status
+    assert tabs[1].get_attribute("#play", "aria-pressed") == "false"
+    received = tabs[0].evaluate("window.studio.live.received.length")
+    tabs[0].wait_for_timeout(300)
+    assert tabs[0].evaluate("window.studio.live.received.length") > received  # it goes on
+    context.close()
