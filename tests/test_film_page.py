@@ -169,6 +169,8 @@ def test_the_scrubber_moves_by_keyboard_and_the_outputs_are_the_frames(browser, 
                               "batches of 32 images the loss of a batch is"), caption
     page.click("#digits button[data-value='8']")  # the digit buttons switch the frame's digit
     assert outputs() == last["digits"]["8"]["p"]
+    tops = ", ".join(f"{max(a):.2f}" for a in film["a"]["8"][end][:-1])
+    assert f"as a share of its layer's largest ({tops})" in page.text_content("#legend")
     page.evaluate("explorer.select('n3-3')")  # the figure's tab stop says the frame's P
     assert page.get_attribute("#n3-3", "aria-label") == f"output '3': {last['digits']['8']['p'][3]}"
     page.keyboard.press("Home")

@@ -852,6 +852,13 @@ function showFrame(i) {
     losses: FILM.losses, accuracy: FILM.frames.map((g, n) => [g.step, FILM.accuracy[n]]),
     marker: f.step, epochSteps: FILM.epochSteps, steps: FILM.steps});
   $("net-title").textContent = `Training, step ${f.step}: the network reading a '${digit}'`;
+  // The legend's "its layer's largest" are this frame's (the shading's scale), not the
+  // trained network's.
+  const tops = FILM.a[String(digit)][at].slice(0, -1).map(a => Math.max(...a).toFixed(2));
+  $("legend").querySelectorAll("text").forEach(t => {
+    t.textContent = t.textContent.replace(/layer's largest \([^)]*\)/,
+                                          `layer's largest (${tops.join(", ")})`);
+  });
   filmCaption(f);
   if (selected) details();
 }
