@@ -210,7 +210,8 @@ def test_a_refusal_is_one_line_in_the_status(browser, served):
 
 def test_the_live_box_passes_axe_and_fits_a_phone(browser, served):
     page = studio_page(browser, served, **DESKTOP)
-    page.click("#play")
+    page.focus("#play")  # by the keyboard
+    page.keyboard.press("Enter")
     page.wait_for_function("() => window.studio.live.received.length >= 5")
     pause(page)
     # The chart's loss line joins the losses the frames told (3 batches a frame: one loss in
