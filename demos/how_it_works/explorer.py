@@ -46,12 +46,14 @@ class Run:
     repeat_lines: tuple[str, ...]  # and for its note in the picture
 
 
-def _neuron_names(bp: Backprop) -> list[list[str]]:
-    side = int(round(bp.sizes[0] ** 0.5))
+def neuron_names(sizes) -> list[list[str]]:
+    """Each neuron's name in a network of these layer ``sizes`` (the pixels first), as every
+    page shows it: "pixel (row 2, col 5)", "hidden layer 2, neuron 5", "output '3'"."""
+    side = int(round(sizes[0] ** 0.5))
     # Rows and columns counted from 1, row 1 the top, as Step 4's list counts them.
-    names = [[f"pixel (row {i // side + 1}, col {i % side + 1})" for i in range(bp.sizes[0])]]
-    layers = len(bp.sizes) - 1  # one name per neuron, the stepper's too (engine.text)
-    names += [[neuron_name(layer, j, layers, str(j)) for j in range(bp.sizes[layer])]
+    names = [[f"pixel (row {i // side + 1}, col {i % side + 1})" for i in range(sizes[0])]]
+    layers = len(sizes) - 1  # one name per neuron, the stepper's too (engine.text)
+    names += [[neuron_name(layer, j, layers, str(j)) for j in range(sizes[layer])]
               for layer in range(1, layers + 1)]
     return names
 
@@ -66,7 +68,7 @@ def engine_label(layer: int, j: int) -> str:
 
 def _neurons(bp: Backprop) -> list[list[dict]]:
     """What a click on a neuron shows, per layer and neuron (layer 0: the pixels)."""
-    names = _neuron_names(bp)
+    names = neuron_names(bp.sizes)
     data = [[{"name": names[0][i], "ink": f"{bp.pixels[i] * 16:.0f} of 16",
               "reads": show(bp.x[i]), "want": show(-bp.input_grads[i])}
              for i in range(bp.sizes[0])]]

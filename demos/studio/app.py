@@ -17,7 +17,7 @@ whose every number comes from :mod:`demos.studio.lesson`, computed by the engine
     POST /api/train     {"action": "play" | "pause" | "batch" | "speed", "speed"?: 1 | 3 | 10,
                         "start"?: a network (with play: train from it), the drawing?}: the
                         session's live training (demos.studio.live), with its frame now
-    GET  /api/stream?session=ID   server-sent events "frame", about 25 a second while the
+    GET  /api/stream?session=ID   server-sent events "frame", about 30 a second while the
                         session plays (its training advances only while this is open)
     POST /api/story     {"layer": 1.., "j": …, "k"?: …}: a weight's (or a neuron's) story over
                         the live training: its value and grad (or a and δ) at each kept frame
@@ -84,7 +84,9 @@ HEADER = "x-studio-session"
 PAGE = Path(__file__).with_name("studio.html")
 HOSTS = ("127.0.0.1", "localhost", "[::1]")  # the names of this machine a browser sends
 STREAMS = 8  # live training streams open at once (each trains while its page plays)
-PERIOD = 0.04  # seconds between two frames of a stream: 25 a second
+# Seconds between two frames of a stream: 30 a second, so that a busy machine (a frame waits
+# for the lock while a read runs) still shows the 20 a second a moving picture needs.
+PERIOD = 1 / 30
 
 
 @dataclass
