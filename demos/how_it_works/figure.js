@@ -118,7 +118,8 @@ function draw() {
     $(`n${layer}-${j}`).setAttribute("stroke-linecap", cap);  // round: a dotted ring's dots
     $(`n${layer}-${j}`).setAttribute("stroke-dasharray", dash || "none");
   }
-  $("overlay").innerHTML = S.overlay;
+  // On the film, the note's summary of the whole training would contradict the frame shown.
+  $("overlay").innerHTML = filmOn() ? "" : S.overlay;
   if (selected && !drawnNow(selected)) selected = null;  // a selection never drawn here
   $("legend").innerHTML = S.legend;
   $("title").textContent = S.title;
@@ -145,7 +146,8 @@ function draw() {
     play(false);
   }
   buttons($("stages"), KEYS, k => NAMES[k], (k, i) => i === stage, (k, i) => go(i));
-  buttons($("networks"), DATA.networks, n => n, n => n === network, pickNetwork);
+  // On the film neither network is shown, but the run between them: no button is pressed.
+  buttons($("networks"), DATA.networks, n => n, n => n === network && !filmOn(), pickNetwork);
   buttons($("digits"), DATA.digits, d => `'${d}'`, d => d === digit,
           d => { digit = d; draw(); });
   details();
