@@ -77,7 +77,8 @@ def test_play_on_the_untrained_network_learns_the_drawn_digit_live(browser, serv
     page.wait_for_function("() => window.studio.live.received.length >= 5")
     first = page.evaluate(COUNTER)
     assert page.evaluate("() => window.explorer.stage()") == "repeat"
-    # Four seconds of frames: how many arrived, and how long the page took to draw each.
+    # Four seconds of frames at normal (the page's default, 30 batches a second, a frame
+    # each): how many arrived, and how long the page took to draw each.
     start = page.evaluate("() => performance.now()")
     page.wait_for_timeout(4000)
     timing = page.evaluate(f"""() => ({{
@@ -135,11 +136,11 @@ def test_one_batch_and_the_speeds_are_the_servers(browser, served):
         page.click("#batch")
         page.wait_for_function("() => window.studio.last !== null")  # read after it
         assert page.text_content("#counters").startswith(f"batch {n} · epoch 0 · loss ")
-        page.click("#live button[data-speed='10']")
+        page.click("#live button[data-speed='300']")
     assert page.evaluate("() => [...document.querySelectorAll('#live [data-speed]')]"
                          ".map(b => b.getAttribute('aria-pressed'))") == ["false", "false",
                                                                            "true"]
-    page.click("#play")  # fast: ten batches a frame
+    page.click("#play")  # fast: 300 batches a second, ten a frame
     page.wait_for_function("() => window.studio.live.received.length >= 3")
     read = pause(page)
     step = page.evaluate("window.studio.live.frame.step")
@@ -154,6 +155,24 @@ def test_one_batch_and_the_speeds_are_the_servers(browser, served):
     page.close()
 
 
+def test_slow_shows_5_frames_a_second_each_one_batch_further(browser, served):
+    page = studio_page(browser, served, **DESKTOP)
+    errors = errors_of(page)
+    page.click("#live button[data-speed='5']")
+    page.click("#play")
+    page.wait_for_function("() => window.studio.live.received.length >= 2")
+    page.wait_for_timeout(2000)
+    live = page.evaluate("() => ({received: window.studio.live.received,"
+                         " steps: window.studio.live.steps})")
+    pause(page)
+    received, steps = live["received"], live["steps"]
+    rate = (len(received) - 1) / ((received[-1] - received[0]) / 1000)
+    assert 4 <= rate <= 6, f"{rate:.1f} frames a second"
+    assert len(steps) >= 8 and steps == list(range(steps[0], steps[0] + len(steps)))
+    assert errors == []
+    page.close()
+
+
 def test_two_tabs_train_independently(browser, served):
     context = browser.new_context(**DESKTOP)
     tabs = [context.new_page(), context.new_page()]
@@ -161,8 +180,8 @@ def test_two_tabs_train_independently(browser, served):
         tab.goto(served)
         tab.wait_for_function("() => window.studio && window.studio.last")
         untrained_three(tab)
-    tabs[0].click("#live button[data-speed='10']")
-    tabs[1].click("#live button[data-speed='1']")
+    tabs[0].click("#live button[data-speed='300']")
+    tabs[1].click("#live button[data-speed='5']")
     for tab in tabs:
         tab.click("#play")
     for tab in tabs:
@@ -188,7 +207,7 @@ def test_a_page_that_goes_away_stops_its_training(browser, served):
     for _ in range(50):  # (the keepalive pause may wait behind a busy machine's frames)
         page.wait_for_timeout(100)
         answer = page.request.post(served + "api/train", data=json.dumps({"action": "speed",
-                                   "speed": 3, "pixels": samples()[3]}),
+                                   "speed": 30, "pixels": samples()[3]}),
                                    headers={"Content-Type": "application/json",
                                             studio_app.HEADER: session})
         assert answer.ok
@@ -218,8 +237,8 @@ def test_the_live_box_passes_axe_and_fits_a_phone(browser, served):
     page.keyboard.press("Enter")
     page.wait_for_function("() => window.studio.live.received.length >= 5")
     pause(page)
-    # The chart's loss line joins the losses the frames told (3 batches a frame: one loss in
-    # 3 steps), a point for each.
+    # The chart's loss line joins the losses the frames told (normal: one batch a frame), a
+    # point for each.
     told = page.evaluate("window.studio.live.losses.length")
     d = page.get_attribute("#live-chart path.loss", "d")
     assert told >= 5 and d.count("M") == 1 and d.count("L") == told - 1, (told, d)

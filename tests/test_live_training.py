@@ -100,13 +100,13 @@ def test_the_stream_gives_20_frames_a_second_and_the_loss_falls_over_an_epoch(st
     with studio_app.running(studio) as url, httpx.Client(timeout=20) as client:
         headers = session_of(client, url)
         played = client.post(url + "api/train", headers=headers, json={
-            "action": "play", "speed": 1, "start": "untrained", "pixels": DIGIT}).json()
+            "action": "play", "speed": 30, "start": "untrained", "pixels": DIGIT}).json()
         assert played["playing"] and played["frame"]["step"] == 0
         got = stream_frames(client, url, headers, 3.2)
     times = [t for t, _ in got if t - got[0][0] <= 3.0]
     assert len(times) / 3.0 >= 20, f"{len(times) / 3.0:.1f} frames a second"
     steps = [f["step"] for _, f in got]
-    assert steps == list(range(1, len(got) + 1))  # speed 1: one batch a frame, none lost
+    assert steps == list(range(1, len(got) + 1))  # normal: one batch a frame, none lost
     per_epoch = studio.training_set().per_epoch
     losses = [f["loss"] for _, f in got][:per_epoch]
     assert len(losses) == per_epoch and got[per_epoch][1]["epoch"] == 1
@@ -114,11 +114,30 @@ def test_the_stream_gives_20_frames_a_second_and_the_loss_falls_over_an_epoch(st
     assert [f["accuracy"] is not None for _, f in got[:20]] == [s % 10 == 0 for s in steps[:20]]
 
 
+def test_slow_sends_5_frames_a_second_each_one_batch_further(studio):
+    with studio_app.running(studio) as url, httpx.Client(timeout=20) as client:
+        headers = session_of(client, url)
+        played = client.post(url + "api/train", headers=headers, json={
+            "action": "play", "speed": 5, "start": "untrained", "pixels": DIGIT}).json()
+        assert played["speed"] == 5
+        got = stream_frames(client, url, headers, 2.1)
+    times = [t for t, _ in got]
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert 4 <= rate <= 6, f"{rate:.1f} frames a second"
+    assert 0.17 <= float(np.median(np.diff(times))) <= 0.23
+    assert [f["step"] for _, f in got] == list(range(1, len(got) + 1))  # never a frame again
+
+
+def test_the_pace_of_each_speed():
+    assert live.SPEEDS == (5, 30, 300)
+    assert [live.pace(speed) for speed in live.SPEEDS] == [(1, 0.2), (1, 1 / 30), (10, 1 / 30)]
+
+
 def test_streamed_frames_equal_an_independent_replay(studio, starts, norm):  # noqa: F811
     with studio_app.running(studio) as url, httpx.Client(timeout=20) as client:
         headers = session_of(client, url)
         client.post(url + "api/train", headers=headers, json={
-            "action": "play", "speed": 3, "start": "untrained", "pixels": DIGIT})
+            "action": "play", "speed": 300, "start": "untrained", "pixels": DIGIT})
         got = [f for _, f in stream_frames(client, url, headers, 10, most=8)]
         paused = client.post(url + "api/train", headers=headers,
                              json={"action": "pause"}).json()
@@ -126,7 +145,7 @@ def test_streamed_frames_equal_an_independent_replay(studio, starts, norm):  # n
     replay = Replay(starts, norm)
     test = studio.watched.x[studio.watched.samples:], studio.watched.labels[studio.watched.samples:]
     for frame in got:
-        loss = [replay.batch() for _ in range(3)][-1]
+        loss = [replay.batch() for _ in range(10)][-1]  # fast: 10 batches a frame
         assert frame["step"] == replay.steps and frame["loss"] == float(f"{loss:.7g}")
         assert frame["lines"] == frames.line_codes(replay.weights())
         shading, p = replay.shading()
@@ -179,7 +198,7 @@ def test_a_reset_or_start_while_playing_starts_the_training_afresh(studio):
 def test_bad_train_requests_get_one_line(studio):
     client = learner(app_of(studio))
     for body, words in [({"action": "fly"}, "'action' must be one of"),
-                        ({"action": "speed", "speed": 2}, "'speed' must be one of 1, 3, 10"),
+                        ({"action": "speed", "speed": 3}, "'speed' must be one of 5, 30, 300"),
                         ({"action": "pause", "start": "untrained"}, "'start' goes with"),
                         ({"action": "play", "start": "wise"}, "'start' must be one of")]:
         answer = client.post("/api/train", json=body)
@@ -216,7 +235,7 @@ def test_a_second_stream_ends_the_first_and_leaving_stops_the_training(studio):
     with studio_app.running(studio) as url, httpx.Client(timeout=20) as client:
         headers = session_of(client, url)
         token = headers[studio_app.HEADER]
-        client.post(url + "api/train", headers=headers, json={"action": "play", "speed": 1})
+        client.post(url + "api/train", headers=headers, json={"action": "play", "speed": 30})
         ended = threading.Event()
 
         def first():
@@ -237,10 +256,10 @@ def test_a_second_stream_ends_the_first_and_leaving_stops_the_training(studio):
         # The second went away too: the training stands still, though it still "plays".
         time.sleep(0.3)
         before = client.post(url + "api/train", headers=headers,
-                             json={"action": "speed", "speed": 1}).json()
+                             json={"action": "speed", "speed": 30}).json()
         time.sleep(0.6)
         after = client.post(url + "api/train", headers=headers,
-                            json={"action": "speed", "speed": 1}).json()
+                            json={"action": "speed", "speed": 30}).json()
         assert before["playing"] and after["frame"]["step"] == before["frame"]["step"] > 0
 
 

@@ -14,11 +14,13 @@ whose every number comes from :mod:`demos.studio.lesson`, computed by the engine
     POST /api/reset     {"start"?: "untrained" | "half-trained" | "trained"}: back to that
                         network (default: the one the session started from)
     POST /api/save      {"name": "mine"}: the taught model as run_dir/mine.json (new files only)
-    POST /api/train     {"action": "play" | "pause" | "batch" | "speed", "speed"?: 1 | 3 | 10,
-                        "start"?: a network (with play: train from it), the drawing?}: the
-                        session's live training (demos.studio.live), with its frame now
-    GET  /api/stream?session=ID   server-sent events "frame", about 30 a second while the
-                        session plays (its training advances only while this is open)
+    POST /api/train     {"action": "play" | "pause" | "batch" | "speed", "speed"?: 5 | 30 |
+                        300 (batches a second), "start"?: a network (with play: train from
+                        it), the drawing?}: the session's live training (demos.studio.live),
+                        with its frame now
+    GET  /api/stream?session=ID   server-sent events "frame" while the session plays (its
+                        training advances only while this is open): one a batch up to 30
+                        batches a second (5 frames a second at 5), 30 a second beyond
     POST /api/story     {"layer": 1.., "j": …, "k"?: …}: a weight's (or a neuron's) story over
                         the live training: its value and grad (or a and δ) at each kept frame
 
@@ -84,9 +86,10 @@ HEADER = "x-studio-session"
 PAGE = Path(__file__).with_name("studio.html")
 HOSTS = ("127.0.0.1", "localhost", "[::1]")  # the names of this machine a browser sends
 STREAMS = 8  # live training streams open at once (each trains while its page plays)
-# Seconds between two frames of a stream: 30 a second, so that a busy machine (a frame waits
-# for the lock while a read runs) still shows the 20 a second a moving picture needs.
-PERIOD = 1 / 30
+# The shortest time between two frames of a stream (training.PERIOD): 30 a second, so that a
+# busy machine (a frame waits for the lock while a read runs) still shows the 20 a second a
+# moving picture needs; slower speeds space their frames further (training.pace).
+PERIOD = training.PERIOD
 
 
 @dataclass
@@ -372,19 +375,21 @@ def _same_site(request: Request) -> None:
 
 
 async def _frames(studio: Studio, session: Session):
-    """A session's stream: while it plays, a frame every PERIOD seconds of ``speed`` batches
-    (trained in a worker thread under the studio's lock, so that reads interleave); it
-    ends when a newer stream of the session opens, the session is dropped or the server
-    stops, and its training block is closed then (the Values hold the exact state)."""
+    """A session's stream: while it plays, a frame of the batches its speed asks, at the pace
+    it asks (``training.pace``: one batch every 0.2 s at 5 batches a second, 10 batches every
+    PERIOD at 300), trained in a worker thread under the studio's lock, so that reads
+    interleave; it ends when a newer stream of the session opens, the session is dropped or
+    the server stops, and its training block is closed then (the Values hold the exact
+    state)."""
     me = session.stream  # this generator: the route set it before the first frame
     due = time.monotonic()
     try:
         # AppStatus: sse-starlette's word that uvicorn was told to stop (Ctrl-C).
         while session.stream is me and not (studio.closing.is_set() or AppStatus.should_exit):
-            frame = await anyio.to_thread.run_sync(_advance, studio, session, me)
+            frame, period = await anyio.to_thread.run_sync(_advance, studio, session, me)
             if frame is not None:
                 yield {"event": "frame", "data": frame}
-            due = max(due + PERIOD, time.monotonic())
+            due = max(due + period, time.monotonic())
             await anyio.sleep(max(due - time.monotonic(), 0))
     finally:
         if session.stream is me:
@@ -393,15 +398,17 @@ async def _frames(studio: Studio, session: Session):
             await anyio.to_thread.run_sync(_settle, studio, session)
 
 
-def _advance(studio: Studio, session: Session, me: object) -> str | None:
-    """One frame of the session's training as JSON, if it plays (and this stream is its)."""
+def _advance(studio: Studio, session: Session, me: object) -> tuple[str | None, float]:
+    """One frame of the session's training as JSON, if it plays (and this stream is its), and
+    the seconds until the next one (its speed's, ``training.pace``; PERIOD if none)."""
     with studio.lock:
         if not studio.alive(session):  # dropped (beyond SESSIONS taught): its stream ends
             session.stream = None
         live = session.live
         if live is None or not live.playing or session.stream is not me:
-            return None
-        return json.dumps(live.advance(live.speed), separators=(",", ":"))
+            return None, PERIOD
+        batches, period = training.pace(live.speed)
+        return json.dumps(live.advance(batches), separators=(",", ":")), period
 
 
 def _settle(studio: Studio, session: Session) -> None:
