@@ -314,3 +314,32 @@ def test_the_studio_can_draw_its_story_answers_and_its_loss_curve(browser, film_
         return svg.querySelector('svg').getAttribute('aria-label'); })()""")
     assert label == "step 3: loss 1.90, 50% of test digits right"
     page.close()
+
+
+@pytest.mark.slow
+def test_the_figure_shows_the_training_at_a_glance_under_the_image(browser, film_page):
+    # The panel's chart sits beside a projected figure at the panel's size; the figure itself
+    # says the batch, the loss and the share right, in its own units (growing with it), under
+    # the image where the Repeat stage's note was, and only while the film shows.
+    path, film = film_page
+    page = open_repeat(browser, path)
+    page.evaluate("explorer.filmAt(5)")
+    shown = film["frames"][5]
+    words = page.evaluate("[...document.querySelectorAll('#training text')].map(t => "
+                          "t.textContent)")
+    assert words[0] == f"batch {shown['step']} · epoch {shown['epoch']}"
+    loss = film["losses"][shown["step"] - 1]
+    assert words[1] == (f"loss {float(f'{loss:.3g}'):g} · "
+                        f"{round(100 * shown['accuracy'], 1):g}% right"), words
+    assert page.evaluate("document.getElementById('overlay').childElementCount") == 0
+    sizes = page.evaluate("[...document.querySelectorAll('#training text')].map(t => "
+                          "t.getBoundingClientRect().height)")
+    assert min(sizes) >= 14, sizes  # text of at least 14 px at 1280×900
+    box = page.evaluate("(() => { const r = document.querySelector('#training rect')"
+                        ".getBoundingClientRect(), i = document.getElementById('n0-63')"
+                        ".getBoundingClientRect(); return [r.top, i.bottom, r.right, "
+                        "document.getElementById('n1-15').getBoundingClientRect().left]; })()")
+    assert box[0] > box[1] and box[2] < box[3], box  # under the image, left of hidden layer 1
+    page.click("#prev")  # leaving the film clears it
+    assert page.evaluate("document.getElementById('training').childElementCount") == 0
+    page.close()

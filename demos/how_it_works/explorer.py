@@ -308,7 +308,8 @@ def page(runs: list[Run], title: str, extra: str = "", film: dict | None = None)
     layout = pic.Layout(tuple(first.sizes))
     drawing = pic.svg("", "\n".join([
         pic.connections(first, layout, {1: "all", 2: "all", 3: "all"}, ids=True),
-        pic.neurons(first, layout), '<g id="rings"></g><g id="overlay"></g>',
+        pic.neurons(first, layout), (
+            '<g id="rings"></g><g id="overlay"></g><g id="training"></g>'),
         '<g id="legend"></g>']), interactive=True)
     parts = {"TITLE": html.escape(title), "SVG": drawing, "DATA": pack(data(runs, film=film)),
              "EXTRA": extra, "GLOSSARY": glossary(), "STYLE": stylesheet("figure.css"),

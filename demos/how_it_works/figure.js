@@ -120,6 +120,7 @@ function draw() {
   }
   // On the film, the note's summary of the whole training would contradict the frame shown.
   $("overlay").innerHTML = filmOn() ? "" : S.overlay;
+  if (!filmOn()) figureChart(null);  // the film's player draws it again with its frame
   if (selected && !drawnNow(selected)) selected = null;  // a selection never drawn here
   $("legend").innerHTML = S.legend;
   $("title").textContent = S.title;
@@ -683,6 +684,7 @@ function trainingChart(host, C) {
   }
   const dots = acc.length <= 60 ? acc.map(([s, v]) => `<circle cx="${x(s).toFixed(1)}" ` +
     `cy="${yA(v).toFixed(1)}" r="3" fill="${COLOURS.purple}"/>`).join("") : "";
+  figureChart(C);  // the same numbers at a glance in the figure, under the image
   host.innerHTML = '<div class="training"><b>Training so far</b>' +
     `<svg class="training-chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escape(said)}">` +
     `<title>The batch loss at each training step and the share of test digits read right` +
@@ -700,6 +702,36 @@ function trainingChart(host, C) {
     "<div>dashed line with dots: right on test digits (0 to 100% high)</div>" +
     `<div>upright bar: ${escape(said)}</div></div>`;
   return host.firstChild;
+}
+function figureChart(C) {
+  // The training at a glance inside the figure, under the image where the notes go (their
+  // note is cleared): the batch loss falling (solid), the test digits read right rising
+  // (dashed, 0-100%), a bar at the step shown, and two large lines of words. Drawn in the
+  // figure's own units, it grows with the figure on a projector; the panel's trainingChart
+  // has the axes and details. C as trainingChart's; null: none.
+  const g = $("training");
+  if (!C) { g.innerHTML = ""; return; }
+  $("overlay").innerHTML = "";
+  const X0 = 28, X1 = 226, Y0 = 484, Y1 = 566, steps = Math.max(1, C.steps || C.losses.length);
+  const known = C.losses.filter(v => v !== null && v !== undefined);
+  const top = Math.max(...known, 1e-9), acc = accuracyPoints(C);
+  const x = s => X0 + 6 + (s / steps) * (X1 - X0 - 12);
+  const y = v => Y1 - (v / top) * (Y1 - Y0), yA = v => Y1 - v * (Y1 - Y0);
+  const lossAt = C.losses[C.marker - 1], accAt = acc.filter(([s]) => s <= C.marker).pop();
+  const said = (lossAt === undefined || lossAt === null ? "no batch yet" :
+    `loss ${loss3(lossAt)}`) + (accAt ? ` · ${percent(accAt[1])} right` : "");
+  const text = (yy, words, weight) => `<text x="${X0 + 8}" y="${yy}" font-size="15" ` +
+    `font-weight="${weight}" fill="${COLOURS.text}">${escape(words)}</text>`;
+  const epoch = C.epoch !== undefined ? ` · epoch ${C.epoch}` :
+    C.epochSteps ? ` · epoch ${Math.floor(C.marker / C.epochSteps)}` : "";
+  g.innerHTML = `<rect x="${X0}" y="446" width="${X1 - X0}" height="146" rx="6" fill="white" ` +
+    `stroke="${COLOURS.muted}"/>` + text(466, `batch ${C.marker}${epoch}`, "bold") +
+    `<path d="${chartPath(C.losses.map((v, i) => i + 1), C.losses, x, y)}" fill="none" ` +
+    `stroke="${COLOURS.text}" stroke-width="2"/>` +
+    `<path d="${chartPath(acc.map(p => p[0]), acc.map(p => p[1]), x, yA)}" fill="none" ` +
+    `stroke="${COLOURS.purple}" stroke-width="2.5" stroke-dasharray="6 4"/>` +
+    `<line x1="${x(C.marker).toFixed(1)}" y1="${Y0 - 4}" x2="${x(C.marker).toFixed(1)}" ` +
+    `y2="${Y1 + 2}" stroke="${COLOURS.orange}" stroke-width="3"/>` + text(584, said, "normal");
 }
 function storyChart(host, story) {
   // A weight's story (its value and its ∂loss/∂w over the steps) or a neuron's (its a and its
@@ -872,6 +904,6 @@ function filmAt(i) {
 window.explorer = {go, select, apply, load, stage: () => KEYS[stage], stages: () => KEYS.slice(),
                    setNetwork: pickNetwork, network: () => network,
                    setDigit: d => { digit = d; draw(); },
-                   frame, trainingChart, storyChart, filmAt, story: () => lastStory,
+                   frame, trainingChart, figureChart, storyChart, filmAt, story: () => lastStory,
                    askStory: null};  // the studio's: async ({layer, j, k}) => /api/story answer
 draw();
