@@ -5,6 +5,7 @@ weight's story, trains in two tabs at once, and checks the box's accessibility a
 phone."""
 
 import json
+import re
 import statistics
 
 import pytest
@@ -94,6 +95,14 @@ def test_play_on_the_untrained_network_learns_the_drawn_digit_live(browser, serv
     assert page.evaluate(COUNTER) > first  # the counter rises
     assert page.evaluate(OUTPUTS) != before  # the digit's probabilities move as it learns
     assert "epoch" in page.text_content("#counters")
+    # The Repeat stage's caption says this moment of the training, in words, and the figure
+    # holds the training at a glance: the batch its frame is at.
+    caption = page.inner_text("#caption .words")
+    assert re.match(r"Training from the untrained network: after \d+ batches of 32 images the "
+                    r"loss of a batch is [\d.]+ and [\d.]+% of the test digits are read right; "
+                    r"your drawing is read '\d' with P [\d.]+\.$", caption), caption
+    assert page.evaluate("document.querySelector('#training text').textContent").startswith(
+        "batch ")
 
     read = pause(page)
     frame = page.evaluate("window.studio.live.frame")

@@ -853,23 +853,30 @@ function play(on) {
     b.textContent = playing !== null ? "❚❚ pause" : "▶ play";
   }
 }
-function filmCaption(f) {
-  // The caption: plain words with the engine's numbers, then its maths folded.
-  const D = f.digits[String(digit)], ps = D.p.map(p => parseFloat(p.replace(/[^\d.]/g, "")));
+function trainingCaption(f, key, A) {
+  // The caption of a moment of training (frame f, digit key): plain words with the engine's
+  // numbers, then its maths folded. A, the training: from (its start, in words), subject
+  // (the digit followed, in words), batch, optimizer, lr, epochSteps (null: not said).
+  const D = f.digits[key], ps = D.p.map(p => parseFloat(p.replace(/[^\d.]/g, "")));
   const read = ps.indexOf(Math.max(...ps));
   const acc = f.accuracy === null ? "" : `${percent(f.accuracy)} of the test digits are read right`;
-  const text = "Training from the untrained network: " + (f.step === 0
+  const text = `Training from ${A.from}: ` + (f.step === 0 || f.loss === null
     ? `before any batch${acc ? `, ${acc}` : ""}`
-    : `after ${f.step} batches of ${FILM.batch} images the loss of a batch is ` +
+    : `after ${f.step} batches of ${A.batch} images the loss of a batch is ` +
       `${loss3(f.loss)}${acc ? ` and ${acc}` : ""}`) +
-    `; the '${digit}' is read '${read}' with ${D.p[read]}.`;
+    `; ${A.subject} is read '${read}' with ${D.p[read]}.`;
   const words = document.createElement("p"), maths = document.createElement("p");
   words.className = "words"; words.textContent = text;
-  maths.textContent = `Each step: the loss of a batch of ${FILM.batch} training images, ` +
-    "loss = −(1/32) Σ log P(its right digit), its gradient by backpropagation, and " +
-    `${FILM.optimizer} moves every weight (learning rate ${FILM.lr}). ${FILM.epochSteps} ` +
-    "steps make one epoch (every training image once).";
+  maths.textContent = `Each step: the loss of a batch of ${A.batch} training images, ` +
+    `loss = −(1/${A.batch}) Σ log P(its right digit), its gradient by backpropagation, and ` +
+    `${A.optimizer} moves every weight (learning rate ${A.lr}).` + (A.epochSteps ?
+      ` ${A.epochSteps} steps make one epoch (every training image once).` : "");
   $("caption").replaceChildren(words, folded(maths));
+}
+function filmCaption(f) {
+  trainingCaption(f, String(digit), {from: "the untrained network", subject: `the '${digit}'`,
+                                     batch: FILM.batch, optimizer: FILM.optimizer,
+                                     lr: FILM.lr, epochSteps: FILM.epochSteps});
 }
 function showFrame(i) {
   // Frame i of the film: the figure, the player's words, its chart, the caption, the panel.
@@ -904,6 +911,6 @@ function filmAt(i) {
 window.explorer = {go, select, apply, load, stage: () => KEYS[stage], stages: () => KEYS.slice(),
                    setNetwork: pickNetwork, network: () => network,
                    setDigit: d => { digit = d; draw(); },
-                   frame, trainingChart, figureChart, storyChart, filmAt, story: () => lastStory,
+                   frame, trainingChart, figureChart, trainingCaption, storyChart, filmAt, story: () => lastStory,
                    askStory: null};  // the studio's: async ({layer, j, k}) => /api/story answer
 draw();

@@ -456,6 +456,8 @@ def _train(studio: Studio, session: Session, body: dict) -> dict:
             live.pause()
     session.last = None  # the model moves: a line of the last read no longer holds
     return {"playing": live.playing, "speed": live.speed, "frame": frame or live.frame(),
+            "recipe": {"batch": training.BATCH, "optimizer": "Adam", "lr": f"{training.LR:g}",
+                       "epochSteps": live.data.per_epoch},
             **_starts(studio, session)}
 
 
