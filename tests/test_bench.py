@@ -63,6 +63,7 @@ def test_the_page_bench_times_the_explorer_and_the_studio():
                          capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     for measure in ("opening its data", "a stage change", "a neuron selected",
-                    "a line selected", "answer to a drawing"):
+                    "a line selected", "answer to a drawing", "a film frame",
+                    "live training in the page", "frames a second; server per frame"):
         assert measure in run.stdout, run.stdout
     assert run.stdout.count("the 100 ms goal") == 4
