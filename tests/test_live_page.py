@@ -131,6 +131,11 @@ def test_play_on_the_untrained_network_learns_the_drawn_digit_live(browser, serv
     assert len(story["steps"]) == len(story["value"]) == len(story["grad"]) >= 2
     assert story["steps"][-1] == frame["step"] and story["words"] in page.text_content(
         "#details")
+    # At the step shown, both factors of ∂loss/∂w = δ·a and where each comes from.
+    listed = page.inner_text("#details .factors").replace("−", "-").splitlines()
+    now = story["now"]
+    assert listed == [f"δ = {now['delta']}: {now['deltaFrom']}", f"a = {now['a']}: {now['aFrom']}",
+                      f"∂loss/∂w = δ·a = {now['grad']}"], listed
     page.screenshot(path="/tmp/live-story.png", full_page=True)
     assert errors == []
     page.close()

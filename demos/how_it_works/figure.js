@@ -733,6 +733,15 @@ function figureChart(C) {
     `<line x1="${x(C.marker).toFixed(1)}" y1="${Y0 - 4}" x2="${x(C.marker).toFixed(1)}" ` +
     `y2="${Y1 + 2}" stroke="${COLOURS.orange}" stroke-width="3"/>` + text(584, said, "normal");
 }
+function factors(now) {
+  // The studio's story at the step shown: each factor of ∂loss/∂w = δ·a, its value and where
+  // it comes from, in the server's words (the film's sentence says them itself).
+  if (!now) return "";
+  const item = (name, value, from) => (value === undefined ? "" :
+    `<li>${name} = <span class="num">${minus(value)}</span>${from ? `: ${escape(from)}` : ""}</li>`);
+  return '<ul class="factors">' + item("δ", now.delta, now.deltaFrom) + item("a", now.a, now.aFrom) +
+    item("∂loss/∂w = δ·a", now.grad, "") + "</ul>";
+}
 function storyChart(host, story) {
   // A weight's story (its value and its ∂loss/∂w over the steps) or a neuron's (its a and its
   // δ): two small line charts, a marker at story.marker (default: the last step), and the
@@ -759,7 +768,8 @@ function storyChart(host, story) {
   host.innerHTML = `<div class="story-charts">${one(value, names[0])}${one(grad, names[1])}` +
     `<div class="chart-axis"><span>step ${first}</span><span>dot: step ${marker}</span>` +
     `<span>${S[S.length - 1]}</span></div>` +
-    (story.words ? `<p class="words">${escape(story.words)}</p>` : "") + "</div>";
+    (story.words ? `<p class="words">${escape(story.words)}</p>` : "") + factors(story.now) +
+    "</div>";
   lastStory = story;
   return host.firstChild;
 }
