@@ -660,6 +660,19 @@ function loss3(value) {
 function percent(fraction) {
   return `${(100 * fraction).toFixed(1).replace(/\.0$/, "")}%`;
 }
+function sig4(value) {
+  // A number of the data to at most 4 significant digits, never more than it holds (the
+  // film's weights hold 3: "0.123", not "0.1230").
+  return minus(String(Number(Number(value).toPrecision(4))));
+}
+function lossPoints(C) {
+  // [steps, losses] of C.losses: one per step (losses[i] after step i + 1; the film's), or
+  // [step, loss] pairs (the studio's: a frame of 10 batches tells its last one's).
+  if (C.losses.length && Array.isArray(C.losses[0])) {
+    return [C.losses.map(p => p[0]), C.losses.map(p => p[1])];
+  }
+  return [C.losses.map((v, i) => i + 1), C.losses];
+}
 function accuracyPoints(C) {
   // [step, fraction] pairs from C.accuracy: either pairs already, or one entry per entry of
   // C.losses (the step after its batch: i + 1), null where not measured.
@@ -670,11 +683,12 @@ function trainingChart(host, C) {
   // The batch loss at each step (solid line, losses[i] after step i + 1) and the held-out
   // accuracy (dashed line through round dots, 0-100% on its own axis), a marker at step
   // C.marker; epochs ticked. Its words are HTML at the panel's size; it takes the host's width.
-  const W = 320, H = 150, pad = 8, steps = Math.max(1, C.steps || C.losses.length);
-  const known = C.losses.filter(v => v !== null), top = Math.max(...known, 1e-9);
+  const [xs, ys] = lossPoints(C), W = 320, H = 150, pad = 8;
+  const steps = Math.max(1, C.steps || xs[xs.length - 1] || 0);
+  const known = ys.filter(v => v !== null && v !== undefined), top = Math.max(...known, 1e-9);
   const x = s => pad + (s / steps) * (W - 2 * pad), y = v => H - pad - (v / top) * (H - 2 * pad);
   const yA = v => H - pad - v * (H - 2 * pad), acc = accuracyPoints(C);
-  const lossAt = C.losses[C.marker - 1], accAt = acc.filter(([s]) => s <= C.marker).pop();
+  const lossAt = ys[xs.lastIndexOf(C.marker)], accAt = acc.filter(([s]) => s <= C.marker).pop();
   const said = `step ${C.marker}: ` + (lossAt === undefined || lossAt === null ? "no batch yet"
     : `loss ${loss3(lossAt)}`) + (accAt ? `, ${percent(accAt[1])} of test digits right` : "");
   let ticks = "";
@@ -690,7 +704,7 @@ function trainingChart(host, C) {
     `<title>The batch loss at each training step and the share of test digits read right` +
     `</title><desc>${escape(said)}</desc>` + ticks +
     `<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="${COLOURS.rule}"/>` +
-    `<path class="loss" d="${chartPath(C.losses.map((v, i) => i + 1), C.losses, x, y)}" ` +
+    `<path class="loss" d="${chartPath(xs, ys, x, y)}" ` +
     `fill="none" stroke="${COLOURS.text}" stroke-width="1.5"/>` +
     `<path class="accuracy" d="${chartPath(acc.map(p => p[0]), acc.map(p => p[1]), x, yA)}" ` +
     `fill="none" stroke="${COLOURS.purple}" stroke-width="2" stroke-dasharray="6 4"/>${dots}` +
@@ -712,12 +726,13 @@ function figureChart(C) {
   const g = $("training");
   if (!C) { g.innerHTML = ""; return; }
   $("overlay").innerHTML = "";
-  const X0 = 28, X1 = 226, Y0 = 484, Y1 = 566, steps = Math.max(1, C.steps || C.losses.length);
-  const known = C.losses.filter(v => v !== null && v !== undefined);
+  const [xs, ys] = lossPoints(C), X0 = 28, X1 = 226, Y0 = 484, Y1 = 566;
+  const steps = Math.max(1, C.steps || xs[xs.length - 1] || 0);
+  const known = ys.filter(v => v !== null && v !== undefined);
   const top = Math.max(...known, 1e-9), acc = accuracyPoints(C);
   const x = s => X0 + 6 + (s / steps) * (X1 - X0 - 12);
   const y = v => Y1 - (v / top) * (Y1 - Y0), yA = v => Y1 - v * (Y1 - Y0);
-  const lossAt = C.losses[C.marker - 1], accAt = acc.filter(([s]) => s <= C.marker).pop();
+  const lossAt = ys[xs.lastIndexOf(C.marker)], accAt = acc.filter(([s]) => s <= C.marker).pop();
   const said = (lossAt === undefined || lossAt === null ? "no batch yet" :
     `loss ${loss3(lossAt)}`) + (accAt ? ` · ${percent(accAt[1])} right` : "");
   const text = (yy, words, weight) => `<text x="${X0 + 8}" y="${yy}" font-size="15" ` +
@@ -726,7 +741,7 @@ function figureChart(C) {
     C.epochSteps ? ` · epoch ${Math.floor(C.marker / C.epochSteps)}` : "";
   g.innerHTML = `<rect x="${X0}" y="446" width="${X1 - X0}" height="146" rx="6" fill="white" ` +
     `stroke="${COLOURS.muted}"/>` + text(466, `batch ${C.marker}${epoch}`, "bold") +
-    `<path d="${chartPath(C.losses.map((v, i) => i + 1), C.losses, x, y)}" fill="none" ` +
+    `<path d="${chartPath(xs, ys, x, y)}" fill="none" ` +
     `stroke="${COLOURS.text}" stroke-width="2"/>` +
     `<path d="${chartPath(acc.map(p => p[0]), acc.map(p => p[1]), x, yA)}" fill="none" ` +
     `stroke="${COLOURS.purple}" stroke-width="2.5" stroke-dasharray="6 4"/>` +
@@ -754,8 +769,8 @@ function storyChart(host, story) {
   const x = s => pad + ((s - first) / span) * (W - 2 * pad);
   const one = (ys, name) => {
     const lo = Math.min(0, ...ys), hi = Math.max(0, ...ys), h = hi - lo || 1;
-    const y = v => H - pad - ((v - lo) / h) * (H - 2 * pad), i = S.indexOf(marker);
-    const now = i >= 0 ? `, ${minus(ys[i].toPrecision(4))} at step ${marker}` : "";
+    const y = v => H - pad - ((v - lo) / h) * (H - 2 * pad), i = S.lastIndexOf(marker);  // (the state now)
+    const now = i >= 0 ? `, ${sig4(ys[i])} at step ${marker}` : "";
     return `<div>${name} (from ${minus(lo.toPrecision(3))} to ${minus(hi.toPrecision(3))})</div>` +
       `<svg class="story-chart" viewBox="0 0 ${W} ${H}" role="img" ` +
       `aria-label="${escape(name)} over ${S.length} steps${escape(now)}">` +
@@ -796,7 +811,7 @@ function filmStory() {
 }
 function filmDetails(host) {
   // The panel on the film: the selected weight's or neuron's story, in the panel's names.
-  const s = filmStory(), g = n => minus(Number(n).toPrecision(4));
+  const s = filmStory(), g = sig4;
   let words;
   if (s.from) {
     const grad = s.grad[at];
@@ -866,10 +881,11 @@ function play(on) {
 function trainingCaption(f, key, A) {
   // The caption of a moment of training (frame f, digit key): plain words with the engine's
   // numbers, then its maths folded. A, the training: from (its start, in words), subject
-  // (the digit followed, in words), batch, optimizer, lr, epochSteps (null: not said).
-  const D = f.digits[key], ps = D.p.map(p => parseFloat(p.replace(/[^\d.]/g, "")));
-  const read = ps.indexOf(Math.max(...ps));
-  const acc = f.accuracy === null ? "" : `${percent(f.accuracy)} of the test digits are read right`;
+  // (the digit followed, in words), batch, optimizer, lr, epochSteps (null: not said), and
+  // testedAt: the batch the accuracy f gives was read at, when not f's own.
+  const D = f.digits[key], read = D.read;  // the engine's answer, from exact probabilities
+  const acc = f.accuracy === null ? "" : `${percent(f.accuracy)} of the test digits are read ` +
+    `right${A.testedAt !== undefined && A.testedAt !== f.step ? ` (at batch ${A.testedAt})` : ""}`;
   const text = `Training from ${A.from}: ` + (f.step === 0 || f.loss === null
     ? `before any batch${acc ? `, ${acc}` : ""}`
     : `after ${f.step} batches of ${A.batch} images the loss of a batch is ` +

@@ -51,7 +51,7 @@ def shading(activations: list[np.ndarray], probabilities: np.ndarray) -> dict:
     """How the figure shades the neurons for one digit (``picture.shades``' rule): each hidden
     layer's a ÷ its largest, the outputs by probability; per layer from the first hidden one
     (the pixels never change while the network trains): fills, whether a label is written in
-    white on them, and the outputs' texts."""
+    white on them, the outputs' texts, and which output is largest (the answer)."""
     levels = []
     for a in activations:
         top = float(np.max(a))
@@ -59,7 +59,10 @@ def shading(activations: list[np.ndarray], probabilities: np.ndarray) -> dict:
     levels.append(np.asarray(probabilities))
     return {"fills": [[style.grey(v) for v in layer] for layer in levels],
             "dark": [[style.dark(v) for v in layer] for layer in levels],
-            "p": [f"P {probability(v)}" for v in probabilities]}
+            "p": [f"P {probability(v)}" for v in probabilities],
+            # The network's answer, from the exact probabilities: two printed alike ("P 0.111"
+            # for '5' and '8') would leave a page to guess.
+            "read": int(np.argmax(probabilities))}
 
 
 def frame(step: int, epoch: int, loss: float | None, accuracy: float | None,
