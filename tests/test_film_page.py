@@ -343,3 +343,20 @@ def test_the_figure_shows_the_training_at_a_glance_under_the_image(browser, film
     page.click("#prev")  # leaving the film clears it
     assert page.evaluate("document.getElementById('training').childElementCount") == 0
     page.close()
+
+
+def test_a_training_caption_names_the_engines_answer_not_a_guess_from_printed_text(
+        browser, film_page):
+    # An untrained network printed P 0.111 for both '5' and '8' while the engine's answer
+    # was '8': the caption took the first of the printed tie.
+    path, film = film_page
+    page = open_repeat(browser, path)
+    shown = film["frames"][3]
+    tie = dict(shown["digits"]["3"], p=["P 0.100"] * 5 + ["P 0.111", "P 0.100", "P 0.100",
+                                                          "P 0.111", "P 0.100"], read=8)
+    caption = page.evaluate("""f => { window.explorer.trainingCaption(f, "3", {from: "x",
+        subject: "the '3'", batch: 32, optimizer: "Adam", lr: "0.02", epochSteps: 45});
+        return document.querySelector('#caption .words').textContent; }""",
+                            dict(shown, digits={"3": tie}))
+    assert caption.endswith("the '3' is read '8' with P 0.111."), caption
+    page.close()
