@@ -191,8 +191,9 @@ def test_a_reset_or_start_while_playing_starts_the_training_afresh(studio):
     client.post("/api/train", json={"action": "batch"})
     reset = client.post("/api/reset", json={"start": "half-trained"}).json()
     assert reset["start"] == "half-trained"
-    answer = client.post("/api/train", json={"action": "pause"}).json()
-    assert answer["frame"]["step"] == 0 and not answer["playing"]
+    assert client.post("/api/train", json={"action": "pause"}).status_code == 409  # none yet
+    answer = client.post("/api/train", json={"action": "batch"}).json()
+    assert answer["frame"]["step"] == 1 and not answer["playing"]
 
 
 def test_bad_train_requests_get_one_line(studio):
@@ -359,10 +360,13 @@ def test_the_history_is_thinned_keeping_the_first_and_the_last(studio, monkeypat
     steps = client.post("/api/story", json={"layer": 3, "j": 3, "k": 0}).json()["steps"]
     assert steps[0] == 0 and steps[-1] == 25 and len(steps) <= 10
     assert steps == sorted(set(steps))
-    # A teach while paused is a moment of its own: the story's last point is the taught state.
+    # A teach while paused replaces the moment at its step (the taught state is the state
+    # now): the steps stay strictly increasing, and the last point is the taught state.
+    before = client.post("/api/story", json={"layer": 3, "j": 3}).json()
     taught = client.post("/api/teach", json={"pixels": DIGIT, "label": 3}).json()
     story = client.post("/api/story", json={"layer": 3, "j": 3}).json()
-    assert story["steps"][-2:] == [25, 25] and taught["after"] > taught["before"]
+    assert story["steps"] == steps and taught["after"] > taught["before"]
+    assert story["a"][-1] > before["a"][-1] and story["a"][:-1] == before["a"][:-1]
 
 
 @pytest.mark.slow
@@ -380,3 +384,136 @@ def test_a_dropped_sessions_stream_ends(studio, monkeypatch):
                 assert time.monotonic() - ended < 3, "the dropped session's stream goes on"
         gone = client.post(url + "api/train", headers=one, json={"action": "pause"})
         assert gone.status_code == 409
+
+
+def live_of(studio, client) -> live.Live:
+    """The live training of the in-process ``client``'s session."""
+    return studio._sessions[client.headers[studio_app.HEADER]].live
+
+
+@pytest.mark.slow
+def test_closed_streams_give_their_slots_back(studio, monkeypatch):
+    # Each reload of a page closes its stream: the cap counts the streams open now, so that
+    # after STREAMS of them were closed (or asked with HEAD, which never starts one), one opens.
+    monkeypatch.setattr(studio_app, "STREAMS", 2)
+    with studio_app.running(studio) as url, httpx.Client(timeout=20) as client:
+        for _ in range(3):
+            for _ in range(2):
+                token = session_of(client, url)[studio_app.HEADER]
+                with client.stream("GET", f"{url}api/stream?session={token}") as response:
+                    assert response.status_code == 200
+            for _ in range(40):  # the server sees the client leave within a frame or two
+                if not studio.streams:
+                    break
+                time.sleep(0.05)
+            token = session_of(client, url)[studio_app.HEADER]
+            assert client.head(f"{url}api/stream?session={token}").status_code == 200
+        time.sleep(0.3)
+        token = session_of(client, url)[studio_app.HEADER]
+        with client.stream("GET", f"{url}api/stream?session={token}") as response:
+            assert response.status_code == 200, response.read()
+        time.sleep(0.3)
+        assert not studio.streams
+
+
+def test_a_long_runs_kept_moments_are_spread_evenly(studio):
+    client = learner(app_of(studio))
+    client.post("/api/reset", json={"start": "untrained"})
+    client.post("/api/train", json={"action": "batch", "pixels": DIGIT, "label": 3})
+    training = live_of(studio, client)
+    for batches in [10] * 250 + [1] * 7:  # fast (10 batches a frame), then one at a time
+        training.advance(batches)
+    training.pause()
+    steps = client.post("/api/story", json={"layer": 3, "j": 3}).json()["steps"]
+    assert steps[0] == 0 and steps[-1] == training.steps == 2508
+    assert len(steps) <= live.HISTORY + 1 and steps == sorted(set(steps))
+    assert max(np.diff(steps)) <= 2 * 2508 / live.HISTORY, steps
+    assert len(steps) >= live.HISTORY / 2
+
+
+def test_a_story_is_told_on_the_drawing_and_label_it_is_sent(studio):
+    app = app_of(studio)
+    other = samples()[7]
+    one, two = learner(app), learner(app)
+    for client, pixels in ((one, DIGIT), (two, other)):
+        client.post("/api/reset", json={"start": "untrained"})
+        for _ in range(3):
+            client.post("/api/train", json={"action": "batch", "pixels": pixels, "label": 5})
+    # One trained following DIGIT toward 5; its story on `other` toward 7 is two's own.
+    two.post("/api/train", json={"action": "pause", "pixels": other, "label": 7})
+    for question in ({"layer": 2, "j": 3, "k": 4}, {"layer": 1, "j": 2}):
+        sent = one.post("/api/story", json={**question, "pixels": other, "label": 7}).json()
+        assert sent == two.post("/api/story", json=question).json() and sent["label"] == 7
+    # Without a label, a drawing's story is toward the network's answer on it.
+    read = one.post("/api/read", json={"pixels": other}).json()
+    guess = int(np.argmax(read["probabilities"]))
+    assert one.post("/api/story", json={"layer": 1, "j": 2, "pixels": other}).json()["label"] \
+        == guess
+    # Nothing sent: the live training's digit and label, as before.
+    assert one.post("/api/story", json={"layer": 1, "j": 2}).json()["label"] == 5
+    bad = one.post("/api/story", json={"layer": 1, "j": 2, "pixels": [99] * 64})
+    assert bad.status_code == 422 and len(bad.json()["error"].splitlines()) == 1
+
+
+def test_stories_at_once_compute_each_pass_once_and_the_cache_stays_bounded(studio,
+                                                                             monkeypatch):
+    counted = []
+    real = live.cross_entropy
+    monkeypatch.setattr(live, "cross_entropy", lambda *a: counted.append(1) or real(*a))
+    with studio_app.running(studio) as url, httpx.Client(timeout=30) as client:
+        headers = session_of(client, url)
+        client.post(url + "api/reset", headers=headers, json={"start": "untrained"})
+        for _ in range(30):
+            client.post(url + "api/train", headers=headers, json={
+                "action": "batch", "pixels": DIGIT, "label": 3})
+        session = studio._sessions[headers[studio_app.HEADER]]
+        answers, start = [], threading.Barrier(4)
+
+        def ask(j):
+            start.wait()
+            answers.append(client.post(url + "api/story", headers=headers,
+                                       json={"layer": 2, "j": j}).json())
+
+        threads = [threading.Thread(target=ask, args=(j,)) for j in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [len(a["steps"]) for a in answers] == [31] * 4
+        assert len(counted) == 31, f"{len(counted)} eager passes for 31 moments"
+        for pixels in samples().values():  # other drawings: the cache holds the last one's
+            client.post(url + "api/story", headers=headers,
+                        json={"layer": 2, "j": 0, "pixels": pixels})
+        assert len(session.live.passes.by) == 31
+
+
+def test_pause_or_speed_before_any_training_is_refused_and_makes_nothing(studio):
+    client = learner(app_of(studio))
+    client.post("/api/read", json={"pixels": DIGIT})
+    for body in ({"action": "pause"}, {"action": "speed", "speed": 5}):
+        answer = client.post("/api/train", json=body)
+        assert answer.status_code == 409 and "press play or one batch" in answer.json()["error"]
+    session = studio._sessions[client.headers[studio_app.HEADER]]
+    assert session.live is None and session.model is None
+
+
+@pytest.mark.slow
+def test_a_failing_training_ends_its_stream_with_one_error_event(studio, monkeypatch, capfd):
+    def broken(self, batches):
+        raise RuntimeError("the training broke at /some/private/path")
+
+    monkeypatch.setattr(live.Live, "advance", broken)
+    with studio_app.running(studio) as url, httpx.Client(timeout=20) as client:
+        headers = session_of(client, url)
+        client.post(url + "api/train", headers=headers, json={"action": "play"})
+        token = headers[studio_app.HEADER]
+        started = time.monotonic()
+        with client.stream("GET", f"{url}api/stream?session={token}") as response:
+            lines = [line for line in response.iter_lines() if line.strip()]
+        assert time.monotonic() - started < 5  # it ended
+        paused = client.post(url + "api/train", headers=headers,
+                             json={"action": "speed", "speed": 30}).json()
+    assert lines[0] == "event: error" and len(lines) == 2, lines
+    assert "RuntimeError" in lines[1] and "/some/private" not in lines[1]
+    assert not paused["playing"]
+    assert "the training broke at /some/private/path" in capfd.readouterr().err

@@ -21,8 +21,11 @@ whose every number comes from :mod:`demos.studio.lesson`, computed by the engine
     GET  /api/stream?session=ID   server-sent events "frame" while the session plays (its
                         training advances only while this is open): one a batch up to 30
                         batches a second (5 frames a second at 5), 30 a second beyond
-    POST /api/story     {"layer": 1.., "j": …, "k"?: …}: a weight's (or a neuron's) story over
-                        the live training: its value and grad (or a and δ) at each kept frame
+    POST /api/story     {"layer": 1.., "j": …, "k"?: …, the drawing?, "label"?: 0..9}: a
+                        weight's (or a neuron's) story over the live training: its value and
+                        grad (or a and δ) at each kept moment and now, on the drawing toward
+                        the label sent (default: the training's; with a drawing and no label,
+                        the network's answer on it)
 
 The doors: a request must name the studio itself as its Host (127.0.0.1, localhost or [::1],
 with the studio's port), or it is a 421 that no route sees, since a page on another site whose
@@ -46,13 +49,13 @@ import gc
 import hashlib
 import html
 import json
+import logging
 import os
 import re
 import secrets
 import socket
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -134,7 +137,7 @@ class Studio:
         self.policy = policy(self._page)  # the Content-Security-Policy of every response
         self.saves = 0  # files saved by every session of this run
         self._training_set: training.TrainingSet | None = None  # made at the first play
-        self.streams: weakref.WeakSet = weakref.WeakSet()  # the open streams' generators
+        self.streams: set = set()  # the open streams' generators (each gives its slot back)
         self.closing = threading.Event()  # set when the server stops: streams end
         self.reads = 0  # reads answered, which number them
 
@@ -350,7 +353,7 @@ def create_app(studio: Studio, port: int) -> Doors:
                 studio.streams.add(events)
         except lesson.Refused as e:
             return JSONResponse({"error": str(e)}, status_code=e.status)
-        return EventSourceResponse(events, ping=15)
+        return _released(studio, session, events, EventSourceResponse(events, ping=15))
 
     routes = [Route("/", home, methods=["GET"]), Route("/favicon.ico", no_icon),
               Route("/api/stream", stream, methods=["GET"]),
@@ -386,7 +389,11 @@ async def _frames(studio: Studio, session: Session):
     try:
         # AppStatus: sse-starlette's word that uvicorn was told to stop (Ctrl-C).
         while session.stream is me and not (studio.closing.is_set() or AppStatus.should_exit):
-            frame, period = await anyio.to_thread.run_sync(_advance, studio, session, me)
+            try:
+                frame, period = await anyio.to_thread.run_sync(_advance, studio, session, me)
+            except Exception as e:  # noqa: BLE001 (any failure: the terminal, then one line)
+                yield _failure(studio, session, e)
+                return
             if frame is not None:
                 yield {"event": "frame", "data": frame}
             due = max(due + period, time.monotonic())
@@ -396,6 +403,38 @@ async def _frames(studio: Studio, session: Session):
             session.stream = None
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(_settle, studio, session)
+
+
+def _released(studio: Studio, session: Session, events, response: Response):
+    """The stream's response as an ASGI app that, however it ends, gives the stream's slot
+    back (and ends its training block): its generator's own ``finally`` never runs when it
+    never started (a HEAD request, a client gone at once), and a set of weak references
+    kept an ended one until a full collection (a reference cycle), so that 8 reloads
+    filled the STREAMS slots for everyone."""
+
+    async def app(scope, receive, send) -> None:
+        try:
+            await response(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await events.aclose()  # its finally, if it started
+                studio.streams.discard(events)
+                if session.stream is events:
+                    session.stream = None
+                    await anyio.to_thread.run_sync(_settle, studio, session)
+
+    return app
+
+
+def _failure(studio: Studio, session: Session, e: Exception) -> dict:
+    """A training that failed: the traceback to the terminal, as a failed request's (its text
+    may name files), the session paused, and one ``error`` event for the page."""
+    logging.getLogger("uvicorn.error").error("The live training failed", exc_info=e)
+    with studio.lock:
+        if session.live is not None:
+            session.live.playing = False
+    return {"event": "error", "data": f"the live training failed ({type(e).__name__}; the "
+                                      "studio's terminal says more): it is paused"}
 
 
 def _advance(studio: Studio, session: Session, me: object) -> tuple[str | None, float]:
@@ -439,6 +478,8 @@ def _train(studio: Studio, session: Session, body: dict) -> dict:
         if action != "play":
             raise lesson.Refused("'start' goes with 'action': 'play' (it trains from there)")
         _reset(studio, session, {"start": body["start"]})
+    if action in ("pause", "speed") and session.live is None:  # nothing to pause: make no
+        raise lesson.Refused(_UNTRAINED, 409)  # model copy, nor load the training set, for it
     drawing = ({"digit": lesson.parse_digit(body, studio.norm),
                 "label": lesson.parse_label(body, required=False)}
                if "pixels" in body or "bitmap" in body else None)
@@ -461,18 +502,25 @@ def _train(studio: Studio, session: Session, body: dict) -> dict:
             **_starts(studio, session)}
 
 
+_UNTRAINED = "this page has not trained yet: press play or one batch first"
+
+
 def _story(studio: Studio, session: Session, body: dict) -> training.Story:
-    """A weight's (``k`` given) or a neuron's story over the session's live training, to be
-    told (``training.tell``: an eager pass per kept frame, once) outside the lock."""
+    """A weight's (``k`` given) or a neuron's story over the session's live training, on the
+    body's drawing and label if it sends them, to be told (``training.tell``: an eager pass
+    per kept moment, once) outside the lock."""
     live = session.live
     if live is None or live.model is not session.model:
-        raise lesson.Refused("this page has not trained yet: press play or one batch first",
-                             409)
+        raise lesson.Refused(_UNTRAINED, 409)
     sizes = [live.model.nin, *live.model.nouts]
     layer = _index(body, "layer", 1, len(sizes) - 1)
     j = _index(body, "j", 0, sizes[layer] - 1)
     k = None if body.get("k") is None else _index(body, "k", 0, sizes[layer - 1] - 1)
-    return training.plan(live, layer, j, k)
+    # The page's drawing and label, as a read's: after a pause the learner draws and reads
+    # without training, and the story's "now" is about the digit on the panel.
+    digit = (lesson.parse_digit(body, studio.norm) if "pixels" in body or "bitmap" in body
+             else None)
+    return training.plan(live, layer, j, k, digit, lesson.parse_label(body, required=False))
 
 
 def _read(studio: Studio, session: Session, body: dict) -> dict:

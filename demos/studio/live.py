@@ -19,6 +19,7 @@ No web library here: :mod:`demos.studio.app` streams the frames.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,8 +37,9 @@ BATCH = 32  # images a step
 SPEEDS = (5, 30, 300)  # batches a second: slow, normal, fast
 PERIOD = 1 / 30  # the shortest time between two frames of the stream, in seconds
 ACCURACY_EVERY = 10  # batches between two readings of the held-out digits
-# Recorded frames kept for a story (thinned, first and last always kept): a story's first
-# telling runs the eager engine once per kept frame, ~8 ms each (240 of them took 1.9 s).
+# Recorded moments kept for a story (evenly spread over the run, by a stride that doubles):
+# a story's first telling runs the eager engine once per kept moment, ~8 ms each (240 of them
+# took 1.9 s).
 HISTORY = 60
 
 
@@ -98,6 +100,17 @@ class Recorded:
     theta: np.ndarray
 
 
+class Passes:
+    """The eager passes stories read, by recorded moment, for one drawing and label (a new
+    one empties it); ``lock``: one story of a Live is told at a time, so that stories asked
+    at once compute each pass once, the first filling it for the others."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.on: tuple[bytes, int] | None = None  # the drawing and label the passes are on
+        self.by: dict[Recorded, Pass] = {}
+
+
 @dataclass
 class Live:
     """One session's training: its model (the session's own, ``studio.taught``), Adam's
@@ -112,14 +125,16 @@ class Live:
     speed: int = 30  # batches a second (SPEEDS)
     steps: int = 0
     loss: float | None = None
-    history: list[Recorded] = field(default_factory=list)
+    history: list[Recorded] = field(default_factory=list)  # the first moment of each stride
+    stride: int = 1  # batches between two kept moments: doubled when HISTORY are kept
 
     def __post_init__(self):
         self.optimizer = Adam(self.model.parameters(), lr=LR)
         self.step: CompiledStep = compile_step(self.model, exact=True)
         self.block: Training | None = None
-        self.cache: dict = {}  # the eager passes stories read, by moment, digit and label
-        self._record()
+        self.now: Recorded | None = None  # the state now, if a story asked it between strides
+        self.passes = Passes()
+        self.history.append(self._moment())
 
     @property
     def epoch(self) -> int:
@@ -168,10 +183,11 @@ class Live:
                                {"drawing": shown}),
                 "probabilities": [float(v) for v in p]}
 
-    def activations(self) -> tuple[list[np.ndarray], np.ndarray]:
-        """The drawing read by the eager engine (no graph kept): each hidden layer's a, and
-        the probabilities softmax(z) of the outputs."""
-        x = list(self.digit.x)
+    def activations(self, x: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+        """The drawing (``x``, standardised; default: the one followed) read by the eager
+        engine (no graph kept): each hidden layer's a, and the probabilities softmax(z) of
+        the outputs."""
+        x = list(self.digit.x if x is None else x)
         hidden = []
         with engine.no_grad():
             for layer in self.model.layers:
@@ -180,14 +196,38 @@ class Live:
             p = np.array(softmax(x))
         return hidden[:-1], p
 
+    def _moment(self) -> Recorded:
+        return Recorded(self.steps, self.epoch, self.loss, self.theta().copy())
+
     def _record(self) -> None:
-        """Keep this moment for stories; beyond HISTORY, every other one is dropped (the
-        first and the last kept), so the kept ones stay spread over the whole run."""
-        self.history.append(Recorded(self.steps, self.epoch, self.loss, self.theta().copy()))
+        """Keep this moment for stories if it is the first in a new stride of batches (a frame
+        may train 10); beyond HISTORY kept, the stride doubles and only the first moment of
+        each doubled stride stays. So the kept moments stay evenly spread over the whole run
+        (at most about 2 · steps / HISTORY apart), the first one always kept; the state now
+        is added when a story is asked (:meth:`moments`)."""
+        if self.steps // self.stride <= self.history[-1].step // self.stride:
+            return
+        self.history.append(self._moment())
         if len(self.history) > HISTORY:
-            self.history = [*self.history[:-1:2], self.history[-1]]
-            kept = {id(r) for r in self.history}
-            self.cache = {key: v for key, v in list(self.cache.items()) if id(key[0]) in kept}
+            self.stride *= 2
+            kept = self.history
+            self.history = [r for i, r in enumerate(kept)  # the first of each stride
+                            if i == 0 or r.step // self.stride > kept[i - 1].step // self.stride]
+
+    def moments(self) -> list[Recorded]:
+        """The kept moments and the state now, which a story ends on: a moment of its own
+        between two strides, or the last kept one replaced when its step has not changed
+        (a teach while paused: the taught state is the state at that step now)."""
+        last = self.history[-1]
+        if np.array_equal(self.theta(), last.theta):
+            return list(self.history)
+        if self.steps == last.step:
+            self.history[-1] = self._moment()
+            return list(self.history)
+        if self.now is None or self.now.step != self.steps or not np.array_equal(
+                self.theta(), self.now.theta):
+            self.now = self._moment()
+        return [*self.history, self.now]
 
 
 @dataclass(frozen=True)
@@ -211,18 +251,20 @@ class Story:
     layer: int
     j: int
     k: int | None
-    cache: dict  # the live training's: (Recorded, digit, label) -> Pass
+    passes: Passes  # the live training's
 
 
-def plan(live: Live, layer: int, j: int, k: int | None) -> Story:
-    """A weight's (``k`` given) or a neuron's story to tell, on the drawing toward its label
-    (default: the network's answer now), over the recorded moments (the state now
-    recorded first, if it was taught since its last frame)."""
-    if not np.array_equal(live.theta(), live.history[-1].theta):
-        live._record()
-    label = live.label if live.label is not None else int(np.argmax(live.activations()[1]))
-    return Story(lesson.copy_model(live.model), list(live.history), live.digit.x.copy(), label,
-                 layer, j, k, live.cache)
+def plan(live: Live, layer: int, j: int, k: int | None, digit: lesson.Digit | None = None,
+         label: int | None = None) -> Story:
+    """A weight's (``k`` given) or a neuron's story to tell over the recorded moments and
+    the state now, on ``digit`` toward ``label`` (a page's drawing and label; default: the
+    ones the training follows), toward the network's answer now if no label."""
+    if digit is None:
+        digit, label = live.digit, live.label if label is None else label
+    if label is None:
+        label = int(np.argmax(live.activations(digit.x)[1]))
+    return Story(lesson.copy_model(live.model), live.moments(), digit.x.copy(), label,
+                 layer, j, k, live.passes)
 
 
 def tell(story: Story) -> dict:
@@ -235,7 +277,7 @@ def tell(story: Story) -> dict:
     start = sum((sizes[i] + 1) * sizes[i + 1] for i in range(layer - 1))
     width = sizes[layer - 1] + 1  # one neuron's weights, then its bias
     w_at, b_at = start + j * width + (width - 1 if k is None else k), start + j * width + width - 1
-    passes = [_pass(story, kept) for kept in story.history]
+    passes = _passes(story)
     steps = [kept.step for kept in story.history]
     delta = [float(p.grads[b_at]) for p in passes]
     names = explorer.neuron_names(sizes)  # the panel's names, one per neuron
@@ -270,17 +312,26 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _passes(story: Story) -> list[Pass]:
+    """The eager pass at each of the story's moments, kept for the next story on the same
+    drawing and label (asked again, or at once: one computes, the others wait and read);
+    only the story's moments are kept, so at most HISTORY + 1 passes."""
+    cache = story.passes
+    with cache.lock:
+        if cache.on != (story.x.tobytes(), story.label):
+            cache.on, cache.by = (story.x.tobytes(), story.label), {}
+        cache.by = {kept: cache.by.get(kept) or _pass(story, kept) for kept in story.history}
+        return list(cache.by.values())
+
+
 def _pass(story: Story, kept: Recorded) -> Pass:
-    """The eager pass at one recorded moment (kept: a story asked again costs nothing)."""
-    key = (kept, story.x.tobytes(), story.label)
-    if key not in story.cache:
-        for p, v in zip(story.model.parameters(), kept.theta.tolist(), strict=True):
-            p.data, p.grad = v, 0.0
-        x: list = [Value(float(v)) for v in story.x]
-        a = []
-        for layer in story.model.layers:
-            x = layer(x)
-            a.append(np.array([v.data for v in x]))
-        cross_entropy(x, story.label).backward()
-        story.cache[key] = Pass(np.array([p.grad for p in story.model.parameters()]), a)
-    return story.cache[key]
+    """The eager engine's pass on the story's drawing toward its label at one moment."""
+    for p, v in zip(story.model.parameters(), kept.theta.tolist(), strict=True):
+        p.data, p.grad = v, 0.0
+    x: list = [Value(float(v)) for v in story.x]
+    a = []
+    for layer in story.model.layers:
+        x = layer(x)
+        a.append(np.array([v.data for v in x]))
+    cross_entropy(x, story.label).backward()
+    return Pass(np.array([p.grad for p in story.model.parameters()]), a)
