@@ -153,9 +153,16 @@ def test_streamed_frames_equal_an_independent_replay(studio, starts, norm):  # n
         if frame["accuracy"] is not None:
             right = replay.step.logits(test[0]).argmax(axis=1) == test[1]
             assert frame["accuracy"] == float(f"{right.mean():.7g}")
-    # Paused, the Values hold the last frame's state: a read gives its probabilities.
-    assert paused["frame"]["step"] == got[-1]["step"] and not paused["playing"]
-    assert read["probabilities"] == got[-1]["probabilities"]
+    # Paused, the Values hold the state it stopped at (a frame or so after the last one read:
+    # the stream trains on until the pause arrives), the replay's at that step, and a read
+    # gives its probabilities.
+    stopped = paused["frame"]
+    assert stopped["step"] >= got[-1]["step"] and not paused["playing"]
+    while replay.steps < stopped["step"]:
+        replay.batch()
+    assert stopped["lines"] == frames.line_codes(replay.weights())
+    assert stopped["probabilities"] == replay.shading()[1]
+    assert read["probabilities"] == stopped["probabilities"]
 
 
 def test_one_batch_then_teach_works_on_that_exact_state(studio, norm):  # noqa: F811
