@@ -292,3 +292,25 @@ def test_a_stream_refused_for_too_many_trainings_is_one_line(browser, served, mo
     tabs[0].wait_for_timeout(300)
     assert tabs[0].evaluate("window.studio.live.received.length") > received  # it goes on
     context.close()
+
+
+def test_a_story_is_told_on_the_drawing_and_label_the_panel_shows(browser, served):
+    # The training follows the '3' it was played with; after a pause the learner picks the
+    # sample '7' (read toward 7): the story must be the 7's, as the panel's numbers are.
+    page = studio_page(browser, served, **DESKTOP)
+    untrained_three(page)
+    page.evaluate("() => { window.studio.last = null; }")
+    page.click("#batch")
+    page.wait_for_function("() => window.studio.last !== null")
+    page.evaluate("() => { window.studio.last = null; }")
+    page.click("#samples button[data-sample='7']")
+    page.wait_for_function("() => window.studio.last !== null && window.studio.last.label === 7")
+    page.evaluate("() => window.explorer.select('w1-2-30')")
+    page.wait_for_function("() => document.querySelector('#details .story-charts')")
+    story = page.evaluate("() => window.explorer.story()")
+    assert story["label"] == 7, story["label"]
+    # Input 30's a is the 7's pixel 30 as the network reads it, as the read printed it.
+    reads = page.evaluate("() => Object.values(window.studio.last.data.passes)[0]"
+                          ".neurons[0][30].reads")
+    assert story["now"]["a"] == reads, (story["now"], reads)
+    page.close()
