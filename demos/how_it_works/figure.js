@@ -127,6 +127,18 @@ function draw() {
   $("net-title").textContent = `${S.title}: the ${network} network reading a '${digit}'`;
   $("stage-title").textContent = S.title;
   caption(S);
+  applyBox(P, after, R);
+  buttons($("stages"), KEYS, k => NAMES[k], (k, i) => i === stage, (k, i) => go(i));
+  // On the film neither network is shown, but the run between them: no button is pressed.
+  buttons($("networks"), DATA.networks, n => n, n => n === network && !filmOn(), pickNetwork);
+  buttons($("digits"), DATA.digits, d => `'${d}'`, d => d === digit,
+          d => { digit = d; draw(); });
+  details();
+  keepStop(inFigure);
+}
+function applyBox(P, after, R) {
+  // The box under the caption: the apply stage's step and its loss along the step, or on
+  // the film, its player (with the frame drawn on the figure).
   const A = P.apply, box = $("apply-box");
   box.style.display = after ? "block" : "none";
   box.innerHTML = after ? `<b>One step (learning rate ${A.lr}) on this image</b><br>` +
@@ -146,13 +158,6 @@ function draw() {
   } else {
     play(false);
   }
-  buttons($("stages"), KEYS, k => NAMES[k], (k, i) => i === stage, (k, i) => go(i));
-  // On the film neither network is shown, but the run between them: no button is pressed.
-  buttons($("networks"), DATA.networks, n => n, n => n === network && !filmOn(), pickNetwork);
-  buttons($("digits"), DATA.digits, d => `'${d}'`, d => d === digit,
-          d => { digit = d; draw(); });
-  details();
-  keepStop(inFigure);
 }
 function alongChart(L) {
   // The real loss along the step (the engine's, at t = 0 … 2 steps) beside its straight-line
@@ -267,27 +272,31 @@ function details() {
     filmDetails(host);
     return;
   }
-  const P = current(), A = P.apply, S = P.stages[stage];
-  if (selected.kind === "weight") {
-    const {layer, j, k} = selected, W = weightNumbers(layer, j, k, details);
-    const w = weights().w[layer - 1];
-    const from = P.neurons[layer - 1][k], into = P.neurons[layer][j];
-    const a = layer === 1 ? from.reads : from.a;
-    $(`w${layer}-${j}-${k}`).classList.add("sel");
-    host.innerHTML = `<b>The weight from ${from.name} into ${into.name}</b>` +
-      engine(`${into.label}.w.${k}`) + words(weightWords(W, w[j][k], into, from, a));
-    host.append(folded(row("w =", w[j][k]) +
-      row("∂loss/∂w = δ · a =", `(${into.delta}) × (${a}) = ${W.grad}`) +
-      `<p class="hint">δ = ∂loss/∂z of ${into.name}; a = what ${from.name} passes on` +
-      `${layer === 1 ? " (the pixel as the network reads it)" : ""}</p>` +
-      row("Δw = −η·∂loss/∂w =", `${W.dw} (η = ${A.lr})`) +
-      row("w after the step =", W.after) +
-      `<p class="hint">Every weight into ${into.name} shares its δ, so their changes differ ` +
-      `only by a: the weight from the most active neuron changes most.</p>`));
-    studioStory(host);
-    return;
-  }
-  const {layer, j} = selected, N = P.neurons[layer][j];
+  if (selected.kind === "weight") weightDetails(host); else neuronDetails(host);
+  studioStory(host);
+}
+function weightDetails(host) {
+  // A weight's numbers in the panel: a sentence, then its maths folded.
+  const P = current(), A = P.apply;
+  const {layer, j, k} = selected, W = weightNumbers(layer, j, k, details);
+  const w = weights().w[layer - 1];
+  const from = P.neurons[layer - 1][k], into = P.neurons[layer][j];
+  const a = layer === 1 ? from.reads : from.a;
+  $(`w${layer}-${j}-${k}`).classList.add("sel");
+  host.innerHTML = `<b>The weight from ${from.name} into ${into.name}</b>` +
+    engine(`${into.label}.w.${k}`) + words(weightWords(W, w[j][k], into, from, a));
+  host.append(folded(row("w =", w[j][k]) +
+    row("∂loss/∂w = δ · a =", `(${into.delta}) × (${a}) = ${W.grad}`) +
+    `<p class="hint">δ = ∂loss/∂z of ${into.name}; a = what ${from.name} passes on` +
+    `${layer === 1 ? " (the pixel as the network reads it)" : ""}</p>` +
+    row("Δw = −η·∂loss/∂w =", `${W.dw} (η = ${A.lr})`) +
+    row("w after the step =", W.after) +
+    `<p class="hint">Every weight into ${into.name} shares its δ, so their changes differ ` +
+    `only by a: the weight from the most active neuron changes most.</p>`));
+}
+function neuronDetails(host) {
+  // A neuron's (or a pixel's) numbers in the panel: a sentence, then its maths folded.
+  const P = current(), S = P.stages[stage], {layer, j} = selected, N = P.neurons[layer][j];
   $(`n${layer}-${j}`).classList.add("picked");
   if (layer === 0) {
     host.innerHTML = `<b>${N.name}</b>` + row("ink:", N.ink) +
@@ -322,7 +331,6 @@ function details() {
                                       "P: a wrong digit"})</p>`;
   }
   host.append(folded(html));
-  studioStory(host);
 }
 function weightWords(W, w, into, from, a) {
   // A weight's step in one plain sentence from the engine's numbers: only their signs read.
