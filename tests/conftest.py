@@ -16,6 +16,17 @@ def data():
     return prepare(TrainConfig(hidden=[16, 16]))
 
 
+@pytest.fixture(scope="session")
+def explore_html(tmp_path_factory):
+    """explore.html as ``python -m demos.how_it_works`` writes it with its defaults (2 epochs,
+    digits 3, 8, 1, its film): made once for every module that reads it (25 s)."""
+    from demos.how_it_works import cli
+
+    out = tmp_path_factory.mktemp("how-default")
+    assert cli.main(["--out", str(out)]) == 0
+    return out / "explore.html"
+
+
 def image(data, digit: int):
     """The first test image of ``digit``: its standardised inputs and its 64 ink levels."""
     import numpy as np

@@ -8,7 +8,7 @@ import pytest
 
 import engine
 from demos.digits.train import TrainConfig, prepare
-from demos.how_it_works import cli, explorer, frames
+from demos.how_it_works import explorer, frames
 from demos.how_it_works.numbers import backprop
 from nn import MLP, Adam, cross_entropy
 
@@ -16,11 +16,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory) -> str:
+def page(explore_html) -> str:
     """The command's explorer (its defaults: seed 0, 2 epochs, digits 3, 8, 1)."""
-    out = tmp_path_factory.mktemp("film")
-    assert cli.main(["--out", str(out)]) == 0
-    return (out / "explore.html").read_text()
+    return explore_html.read_text()
 
 
 @pytest.fixture(scope="module")

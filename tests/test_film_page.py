@@ -8,8 +8,6 @@ numbers being the engine's is the data side's test."""
 import json
 import re
 import statistics
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -70,18 +68,12 @@ def make_film(runs) -> dict:  # noqa: F811
 
 
 @pytest.fixture(scope="module", params=["made", "real"])
-def film_page(request, runs, tmp_path_factory):  # noqa: F811
+def film_page(request, runs, tmp_path_factory, explore_html):  # noqa: F811
     """The explorer with a film: the real command's page ("real", its film recorded while the
     network trained), or the explorer of ``runs`` with its data block written again with a
     film made here and the line looks ("made"). Returns (path, film)."""
     if request.param == "real":
-        out = tmp_path_factory.mktemp("real")
-        done = subprocess.run([sys.executable, "-m", "demos.how_it_works", "--out", str(out),
-                               "--epochs", "1", "--digits", "3,8"],
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr
-        path = out / "explore.html"
-        return path, explorer.page_data(path.read_text(encoding="utf-8"))["film"]
+        return explore_html, explorer.page_data(explore_html.read_text(encoding="utf-8"))["film"]
     film = make_film(runs)
     text = explorer.page(runs, "film")
     data = explorer.page_data(text)

@@ -189,8 +189,11 @@ def test_slow_shows_5_frames_a_second_each_one_batch_further(browser, served):
 
 
 def test_two_tabs_train_independently(browser, served):
-    context = browser.new_context(**DESKTOP)
-    tabs = [context.new_page(), context.new_page()]
+    # Two windows: to the studio each page is a session of its own, as each tab is; a
+    # background tab gets no animation frames, so its drawing (and a wait polled on them) would
+    # idle until brought to the front.
+    contexts = [browser.new_context(**DESKTOP) for _ in range(2)]
+    tabs = [context.new_page() for context in contexts]
     for tab in tabs:
         tab.goto(served)
         tab.wait_for_function("() => window.studio && window.studio.last")
@@ -210,7 +213,8 @@ def test_two_tabs_train_independently(browser, served):
     frames = [tab.evaluate("window.studio.live.frame") for tab in tabs]
     assert frames[0]["step"] == steps and frames[0]["step"] != frames[1]["step"]
     assert frames[0]["lines"] != frames[1]["lines"]  # different weights
-    context.close()
+    for context in contexts:
+        context.close()
 
 
 def test_a_page_that_goes_away_stops_its_training(browser, served):
