@@ -25,13 +25,9 @@ RING = """() => { const g = document.getElementById('focus-ring'), r = g.querySe
 
 
 @pytest.fixture(scope="module")
-def explorer(tmp_path_factory):
+def explorer(explore_html):
     """explore.html of the how-it-works command (untrained and trained, digits 3, 8, 1)."""
-    from demos.how_it_works import cli
-
-    out = tmp_path_factory.mktemp("keyboard")
-    assert cli.main(["--out", str(out), "--epochs", "1"]) == 0
-    return (out / "explore.html").as_uri()
+    return explore_html.as_uri()
 
 
 @pytest.fixture()

@@ -6,7 +6,7 @@ the chart at the apply stage, its words 14 px or more at 1280×900, with no axe 
 import numpy as np
 import pytest
 
-from demos.how_it_works import cli, explorer
+from demos.how_it_works import explorer
 from demos.how_it_works.numbers import ALONG, backprop
 from demos.how_it_works.words import far_off
 from nn import MLP, cross_entropy
@@ -66,10 +66,8 @@ def test_a_big_step_parts_from_the_straight_line_and_the_chart_says_so(data):
 
 
 @pytest.fixture(scope="module")
-def page_url(tmp_path_factory):
-    out = tmp_path_factory.mktemp("along")
-    assert cli.main(["--out", str(out), "--epochs", "1", "--digits", "3"]) == 0
-    return (out / "explore.html").as_uri()
+def page_url(explore_html):
+    return explore_html.as_uri()
 
 
 @needs_chromium

@@ -86,13 +86,9 @@ def test_a_read_builds_one_graph(data, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def explorer_page(tmp_path_factory):
-    """explore.html of the how-it-works command, small: one digit, one epoch."""
-    from demos.how_it_works import cli
-
-    out = tmp_path_factory.mktemp("speed")
-    assert cli.main(["--out", str(out), "--digits", "3", "--epochs", "1"]) == 0
-    return (out / "explore.html").as_uri()
+def explorer_page(explore_html):
+    """explore.html of the how-it-works command (the session's: made once)."""
+    return explore_html.as_uri()
 
 
 # In the page: the attributes set on the network's lines while ``call`` runs, by name.
