@@ -100,28 +100,16 @@ def backprop(model: MLP, x: np.ndarray, pixels: np.ndarray, target: int | None,
     input is that walk's contribution, ∂loss/∂node · ∂node/∂input, computed for those edges
     alone: the walk kept every node's and took 13 of a studio read's 39 ms (issue 22, item 9).
     """
-    inputs = [Value(float(v), label=f"x{i}") for i, v in enumerate(x)]
-    logits = model(inputs)
-    probabilities = np.array(softmax(logits))
-    if target is None:
-        target = int(np.argmax(probabilities))
-    loss = cross_entropy(logits, target)
-    params = model.parameters()
-    for p in params:  # (model.zero_grad() walks the model again)
-        p.grad = 0.0
-    backward(loss)
-    # The neurons are found among the interior nodes (a neuron's weights are read off it).
-    order = topological_order(loss, leaves=False)
-    found = {n.parts.weights: n.parts for n in find_neurons(order)}
-    parts = [[found[tuple(neuron.w)] for neuron in layer.neurons] for layer in model.layers]
+    walk = _walk(model, x, target)
+    target, params, parts, inputs = walk.target, walk.params, walk.parts, walk.inputs
     after = _after_steps(model, params, x, target, lr)
     layers = [_layer(neurons, w_after, b_after)
               for neurons, (w_after, b_after) in zip(parts, after.weights, strict=True)]
     predicted = sum(p.grad * (new - p.data) for p, new in zip(params, after.values, strict=True))
     return Backprop(sizes=(model.nin, *model.nouts), activation=model.activation,
                     x=np.asarray(x, float), pixels=np.asarray(pixels, float),
-                    target=target, layers=layers, probabilities=probabilities,
-                    loss=loss.data, lr=lr, loss_after=after.readings[0].loss,
+                    target=target, layers=layers, probabilities=walk.probabilities,
+                    loss=walk.loss, lr=lr, loss_after=after.readings[0].loss,
                     probabilities_after=after.readings[0].probabilities,
                     predicted_change=predicted, input_grads=np.array([v.grad for v in inputs]),
                     readings=after.readings, along=after.along)
@@ -143,18 +131,44 @@ def forward_backward(model: MLP, x: np.ndarray, target: int) -> Pass:
     runs them (the same floats), without the SGD steps, the walk's contributions and the
     loss along the step that a film frame does not show (a fifth of backprop's time). It
     sets every parameter's ``.grad`` to this image's gradient."""
-    logits = model([Value(float(v), label=f"x{i}") for i, v in enumerate(x)])
+    walk = _walk(model, x, target)
+    return Pass([np.array([n.out.data for n in layer]) for layer in walk.parts],
+                [np.array([n.total.grad for n in layer]) for layer in walk.parts],
+                walk.probabilities, walk.loss)
+
+
+@dataclass(frozen=True)
+class _Walked:
+    """One image's pass, as :func:`_walk` leaves it: its input Values, probabilities, the
+    target, the loss, the parameters (their ``.grad`` this image's) and each layer's neurons'
+    parts (``engine.neuron.NeuronParts``, per layer, in the model's order)."""
+
+    inputs: list[Value]
+    probabilities: np.ndarray
+    target: int
+    loss: float
+    params: list[Value]
+    parts: list[list]
+
+
+def _walk(model: MLP, x: np.ndarray, target: int | None) -> _Walked:
+    """The engine forward and backward on one image toward ``target`` (None: the network's
+    own guess, read off this same pass), every parameter's grad set to this image's."""
+    inputs = [Value(float(v), label=f"x{i}") for i, v in enumerate(x)]
+    logits = model(inputs)
     probabilities = np.array(softmax(logits))
+    if target is None:
+        target = int(np.argmax(probabilities))
     loss = cross_entropy(logits, target)
-    for p in model.parameters():
+    params = model.parameters()
+    for p in params:  # (model.zero_grad() walks the model again)
         p.grad = 0.0
     backward(loss)
+    # The neurons are found among the interior nodes (a neuron's weights are read off it).
     found = {n.parts.weights: n.parts for n in find_neurons(topological_order(loss,
                                                                                leaves=False))}
     parts = [[found[tuple(neuron.w)] for neuron in layer.neurons] for layer in model.layers]
-    return Pass([np.array([n.out.data for n in layer]) for layer in parts],
-                [np.array([n.total.grad for n in layer]) for layer in parts],
-                probabilities, loss.data)
+    return _Walked(inputs, probabilities, target, loss.data, params, parts)
 
 
 def _sent(neurons) -> np.ndarray:
