@@ -24,7 +24,7 @@ import numpy as np
 
 from demos.how_it_works import picture as pic
 from demos.how_it_works import stages as st
-from demos.how_it_works.frames import line_looks
+from demos.how_it_works.frames import line_codes, line_looks
 from demos.how_it_works.numbers import ALONG, Backprop
 from demos.how_it_works.web import asset, stylesheet
 from demos.how_it_works.words import estimate, far_off, glossary
@@ -140,15 +140,12 @@ def _network(bp: Backprop) -> dict:
 def _line_styles(bp: Backprop) -> list[str]:
     """Every line's colour, width, opacity and dash for this network (in the drawing's id
     order), as ``"<colour> 1.2 0.4 <dash>"`` (the colour: ``style.POSITIVE`` or
-    ``style.NEGATIVE``; the dash, a negative weight's only: ``picture.NEGATIVE_DASH``)."""
-    styles = []
-    for numbers in bp.layers:
-        scale = float(np.abs(numbers.w).max())
-        for row in numbers.w:
-            for w in row:
-                s = pic.line_style(w, scale)
-                styles.append(f"{s.colour} {s.width} {s.opacity} {s.dash}".rstrip())
-    return styles
+    ``style.NEGATIVE``; the dash, a negative weight's only: ``picture.NEGATIVE_DASH``): each
+    line's code (``frames.line_codes``, the rule of ``picture.line_style`` for a whole layer at
+    once) looked up in the codes' looks, as a training frame's lines are."""
+    looks = _looks()
+    return [looks["positive"][c] if c >= 0 else looks["negative"][-1 - c]
+            for c in line_codes([n.w for n in bp.layers])]
 
 
 def _visible(spec) -> object:
