@@ -175,8 +175,7 @@ class Live:
     def frame(self, accuracy: float | None = None) -> dict:
         """The frame of the model's Values now (``frames.frame``), the drawing's
         ``digits["drawing"]``; it adds the drawing's exact ``probabilities``."""
-        weights = [np.array([[w.data for w in n.w] for n in layer.neurons])
-                   for layer in self.model.layers]
+        weights = [layer.arrays()[0] for layer in self.model.layers]
         activations, p = self.activations()
         shown = frames.shading(activations, p)
         return {**frames.frame(self.steps, self.epoch, self.loss, accuracy, weights,
@@ -274,9 +273,12 @@ def tell(story: Story) -> dict:
     engine's backward() on this one digit, loss = −log softmax(z)_label."""
     model, layer, j, k = story.model, story.layer, story.j, story.k
     sizes = [model.nin, *model.nouts]
-    start = sum((sizes[i] + 1) * sizes[i + 1] for i in range(layer - 1))
-    width = sizes[layer - 1] + 1  # one neuron's weights, then its bias
-    w_at, b_at = start + j * width + (width - 1 if k is None else k), start + j * width + width - 1
+    # Where the neuron's bias and the weight are in model.parameters(): its grads' and the
+    # recorded theta's order.
+    at = {id(p): i for i, p in enumerate(model.parameters())}
+    neuron = model.layers[layer - 1].neurons[j]
+    b_at = at[id(neuron.b)]
+    w_at = b_at if k is None else at[id(neuron.w[k])]
     passes = _passes(story)
     steps = [kept.step for kept in story.history]
     delta = [float(p.grads[b_at]) for p in passes]
