@@ -687,16 +687,22 @@ function accuracyPoints(C) {
   return (C.accuracy || []).map((v, i) => (Array.isArray(v) ? v : [i + 1, v]))
     .filter(([, v]) => v !== null && v !== undefined);
 }
+function trainingRead(C) {
+  // What both training charts read off C: the losses' points, the steps the x axis spans,
+  // the loss scale's top, the accuracies' points, and the loss and accuracy at the marker.
+  const [xs, ys] = lossPoints(C), acc = accuracyPoints(C);
+  const known = ys.filter(v => v !== null && v !== undefined);
+  return {xs, ys, acc, steps: Math.max(1, C.steps || xs[xs.length - 1] || 0),
+          top: Math.max(...known, 1e-9), lossAt: ys[xs.lastIndexOf(C.marker)],
+          accAt: acc.filter(([s]) => s <= C.marker).pop()};
+}
 function trainingChart(host, C) {
   // The batch loss at each step (solid line, losses[i] after step i + 1) and the held-out
   // accuracy (dashed line through round dots, 0-100% on its own axis), a marker at step
   // C.marker; epochs ticked. Its words are HTML at the panel's size; it takes the host's width.
-  const [xs, ys] = lossPoints(C), W = 320, H = 150, pad = 8;
-  const steps = Math.max(1, C.steps || xs[xs.length - 1] || 0);
-  const known = ys.filter(v => v !== null && v !== undefined), top = Math.max(...known, 1e-9);
+  const {xs, ys, acc, steps, top, lossAt, accAt} = trainingRead(C), W = 320, H = 150, pad = 8;
   const x = s => pad + (s / steps) * (W - 2 * pad), y = v => H - pad - (v / top) * (H - 2 * pad);
-  const yA = v => H - pad - v * (H - 2 * pad), acc = accuracyPoints(C);
-  const lossAt = ys[xs.lastIndexOf(C.marker)], accAt = acc.filter(([s]) => s <= C.marker).pop();
+  const yA = v => H - pad - v * (H - 2 * pad);
   const said = `step ${C.marker}: ` + (lossAt === undefined || lossAt === null ? "no batch yet"
     : `loss ${loss3(lossAt)}`) + (accAt ? `, ${percent(accAt[1])} of test digits right` : "");
   let ticks = "";
@@ -734,13 +740,9 @@ function figureChart(C) {
   const g = $("training");
   if (!C) { g.innerHTML = ""; return; }
   $("overlay").innerHTML = "";
-  const [xs, ys] = lossPoints(C), X0 = 28, X1 = 226, Y0 = 484, Y1 = 566;
-  const steps = Math.max(1, C.steps || xs[xs.length - 1] || 0);
-  const known = ys.filter(v => v !== null && v !== undefined);
-  const top = Math.max(...known, 1e-9), acc = accuracyPoints(C);
-  const x = s => X0 + 6 + (s / steps) * (X1 - X0 - 12);
+  const {xs, ys, acc, steps, top, lossAt, accAt} = trainingRead(C);
+  const X0 = 28, X1 = 226, Y0 = 484, Y1 = 566, x = s => X0 + 6 + (s / steps) * (X1 - X0 - 12);
   const y = v => Y1 - (v / top) * (Y1 - Y0), yA = v => Y1 - v * (Y1 - Y0);
-  const lossAt = ys[xs.lastIndexOf(C.marker)], accAt = acc.filter(([s]) => s <= C.marker).pop();
   const said = (lossAt === undefined || lossAt === null ? "no batch yet" :
     `loss ${loss3(lossAt)}`) + (accAt ? ` · ${percent(accAt[1])} right` : "");
   const text = (yy, words, weight) => `<text x="${X0 + 8}" y="${yy}" font-size="15" ` +
@@ -945,6 +947,7 @@ function filmAt(i) {
 window.explorer = {go, select, apply, load, stage: () => KEYS[stage], stages: () => KEYS.slice(),
                    setNetwork: pickNetwork, network: () => network,
                    setDigit: d => { digit = d; draw(); },
-                   frame, trainingChart, figureChart, trainingCaption, storyChart, filmAt, story: () => lastStory,
+                   frame, trainingChart, figureChart, trainingCaption, storyChart, filmAt,
+                   percent, loss3, story: () => lastStory,
                    askStory: null};  // the studio's: async ({layer, j, k}) => /api/story answer
 draw();
