@@ -17,11 +17,9 @@ pytest.importorskip("playwright.sync_api")
 from demos.studio import app as studio_app  # noqa: E402
 from demos.studio.cli import samples  # noqa: E402
 from tests.browser import axe_violations  # noqa: E402
-from tests.test_studio import base_model, norm, starts, studio_page  # noqa: E402, F401
+from tests.test_studio import base_model, draw, norm, starts, studio_page  # noqa: E402, F401
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-THREE = [(0.25, 0.15), (0.75, 0.12), (0.8, 0.3), (0.45, 0.48), (0.8, 0.65), (0.75, 0.88),
-         (0.25, 0.85)]  # a '3', as fractions of the pad
 COUNTER = "() => Number(/batch (\\d+)/.exec(document.getElementById('counters').textContent)[1])"
 OUTPUTS = "() => [...Array(10).keys()].map(j => document.getElementById('p' + j).textContent)"
 
@@ -40,13 +38,7 @@ def untrained_three(page) -> None:
     page.wait_for_function("() => window.studio.last.start === 'untrained'")
     page.click("#clear")
     page.wait_for_function("() => window.studio.last.counts.flat().every(v => v === 0)")
-    box = page.locator("#pad").bounding_box()
-    at = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in THREE]
-    page.mouse.move(*at[0])
-    page.mouse.down()
-    for point in at[1:]:
-        page.mouse.move(*point, steps=6)
-    page.mouse.up()
+    draw(page)
     page.wait_for_timeout(300)  # the last stroke's read
     page.wait_for_function("() => window.studio.last.counts.flat().filter(v => v > 0)"
                            ".length > 10")

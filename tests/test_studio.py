@@ -45,6 +45,19 @@ def studio(norm, tmp_path):
 
 
 PORT = 8765  # the port the apps under test answer as (a TestClient sends no request out)
+THREE = [(0.25, 0.15), (0.75, 0.12), (0.8, 0.3), (0.45, 0.48), (0.8, 0.65), (0.75, 0.88),
+         (0.25, 0.85)]  # a '3', as fractions of the pad
+
+
+def draw(page, points=THREE) -> None:
+    """One stroke with the mouse on the page's pad through ``points`` (fractions of it)."""
+    box = page.locator("#pad").bounding_box()
+    at = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for point in at[1:]:
+        page.mouse.move(*point, steps=6)
+    page.mouse.up()
 
 
 def app_of(studio):
@@ -676,15 +689,7 @@ def test_a_learner_draws_a_digit_and_teaches_the_network(served, studio, norm):
         page.wait_for_function("() => window.studio && window.studio.last")
         page.click("#clear")
         page.wait_for_function("() => window.studio.last.counts.flat().every(v => v === 0)")
-        box = page.locator("#pad").bounding_box()
-        three = [(0.25, 0.15), (0.75, 0.12), (0.8, 0.3), (0.45, 0.48), (0.8, 0.65),
-                 (0.75, 0.88), (0.25, 0.85)]
-        page.mouse.move(box["x"] + three[0][0] * box["width"],
-                        box["y"] + three[0][1] * box["height"])
-        page.mouse.down()
-        for x, y in three[1:]:
-            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=6)
-        page.mouse.up()
+        draw(page)
         page.wait_for_timeout(400)
         page.wait_for_function("() => !document.querySelector('#status').textContent"
                                ".startsWith('refused')")
