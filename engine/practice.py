@@ -3,8 +3,12 @@
 For every step of the backward pass, in order, and every input that needs a grad, two
 questions: the local derivative ∂node/∂input, then that input's grad after the step,
 input.grad + node.grad × ∂node/∂input. An answer is a number or a fraction (``-3/4``),
-right within a relative tolerance; a wrong one is told which factor of the chain rule is off.
-The questions are computed on a copy of the graph: nothing of the user's graph changes.
+right within a relative tolerance. A first wrong answer gets a hint that names what to use
+(which rule, which factor, which grad), never the number, and a known slip (the upstream
+grad forgotten, ``=`` for ``+=``, a sign, tanh's derivative written with its input) is named;
+the answer comes after a second wrong try, or on request (``?``). A question missed is asked
+again a few questions later, and the end says which kinds of step went wrong. The questions
+are computed on a copy of the graph: nothing of the user's graph changes.
 
     >>> from engine import Value, practice
     >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
@@ -25,8 +29,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from engine.autodiff import backward_steps, copy_graph, topological_order
 from engine.node import Node
@@ -34,7 +39,17 @@ from engine.ops import OPS
 from engine.text import NodeNames, formula, written
 
 RTOL = 1e-3  # an answer worked out by hand, to three or four digits, is right
+REASK_AFTER = 3  # a missed question comes back after this many other questions
+SHOW = ("?", "show")  # what a learner types at the command line to see the answer
 _FRACTION = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?)\s*/\s*([+-]?\d+(?:\.\d*)?)\s*$")
+
+
+class Slip(NamedTuple):
+    """A likely wrong answer: its ``value``, the slip's ``name`` and what to say (no number)."""
+
+    value: float
+    name: str  # "upstream", "assign", "early", "sign", "input", "local"
+    words: str
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,16 @@ class Question:
     local: float  # ∂node/∂input
     before: float  # the input's grad before this step
     names: tuple[str, str]  # the node's and the input's
+    op: str = ""  # the node's op (engine.ops)
+    position: int = 0  # which input of the node
+    x: float = math.nan  # the input's value
+
+    @property
+    def topic(self) -> str:
+        """The kind of step, for the summary: ``the local derivative of tanh``."""
+        if self.kind == "local":
+            return f"the local derivative of {self.op}"
+        return f"the grad passed back through {self.op}"
 
     def explain(self) -> str:
         """The right answer, worked out."""
@@ -60,27 +85,95 @@ class Question:
         return (f"{p}.grad = {self.before:.4g} + {n}.grad × ∂{n}/∂{p} = {self.before:.4g} + "
                 f"{self.node_grad:.4g} × {self.local:.4g} = {self.answer:.4g}")
 
-    def slips(self) -> list[tuple[float, str]]:
-        """The likely wrong answers, each with what to say, most likely first: the one place
+    def nudge(self) -> str:
+        """The hint for a first wrong answer: what to use, never the number."""
+        n, p = self.names
+        if self.kind == "grad":
+            return (f"the chain rule: {p}.grad += {n}.grad × ∂{n}/∂{p}: multiply the upstream "
+                    f"grad, {n}.grad, by the local derivative ∂{n}/∂{p}, and add what {p}.grad "
+                    "held before this step")
+        return _rule(self.op, self.position, n, p, self.hint)
+
+    def slips(self) -> list[Slip]:
+        """The likely wrong answers, each named, the first of equal values kept: the one place
         that knows them (``check`` and the stepper page both use it)."""
         n, p = self.names
+        wrong_locals = _wrong_locals(self)
         if self.kind == "local":
-            return [(-self.answer, f"the sign is off: {self.explain()}")] if self.answer else []
-        contribution = self.node_grad * self.local
-        found = []
-        if self.before != 0:
-            found.append((contribution, f"that is this step's contribution; {p}.grad already "
-                                        f"held {self.before:.4g}, and grads add up"))
-        found.append((self.local, f"that is ∂{n}/∂{p} alone; {p}.grad needs {n}.grad × that: "
-                                  f"{self.node_grad:.4g} × {self.local:.4g} = "
-                                  f"{contribution:.4g}"))
-        found.append((self.node_grad, f"that is {n}.grad alone; multiply it by ∂{n}/∂{p} = "
-                                      f"{self.local:.4g}"))
-        return found
+            found = [Slip(value, name, words) for value, name, words in wrong_locals]
+        else:
+            found = [Slip(self.before + self.node_grad * value, name, words)
+                     for value, name, words in wrong_locals]
+            contribution = self.node_grad * self.local
+            if self.before != 0:
+                found.append(Slip(contribution, "assign", (
+                    f"that is this step's contribution alone, as if {p}.grad = …; {p} is used "
+                    f"more than once and its grad adds up (+=): add what {p}.grad held")))
+            upstream = (f"that is ∂{n}/∂{p} alone: the upstream grad is left out; {p}.grad gets "
+                        f"{n}.grad × ∂{n}/∂{p}")
+            found += [Slip(self.local, "upstream", upstream),
+                      Slip(self.before + self.local, "upstream", upstream),
+                      Slip(self.before, "early", (
+                          f"that is {p}.grad before this step: read it after the step has added "
+                          f"{n}.grad × ∂{n}/∂{p}")),
+                      Slip(self.node_grad, "local", (
+                          f"that is {n}.grad alone: multiply it by the local derivative "
+                          f"∂{n}/∂{p}"))]
+        kept: list[Slip] = []
+        for slip in found:
+            if not _close(slip.value, self.answer) and not any(
+                    _close(slip.value, k.value) for k in kept):
+                kept.append(slip)
+        return kept
 
     def otherwise(self) -> str:
-        """What to say to a wrong answer that is none of the slips."""
-        return self.explain() if self.kind == "local" else "the chain rule: " + self.explain()
+        """What to say to a first wrong answer that is none of the slips."""
+        return self.nudge()
+
+
+def _rule(op: str, i: int, n: str, p: str, written_rule: str) -> str:
+    """Which rule applies to ∂n/∂p and which values it takes, in words."""
+    if op in ("add", "sum") or (op == "sub" and i == 0):
+        return f"a sum passes its grad on as it is: how much does {n} move when {p} moves by 1?"
+    if op == "sub":
+        return f"{p} is subtracted: when {p} grows, {n} falls; the rule is {written_rule}"
+    if op == "mul":
+        return f"for a product, ∂{n}/∂{p} is the other factor ({written_rule}): use its value"
+    if op == "div":
+        return (f"the quotient rule: ∂{n}/∂{p} = {written_rule}; use the values of those names, "
+                "and mind the sign")
+    if op == "tanh":
+        return (f"tanh's derivative is written with its output: 1 − {n}², where {n} = tanh({p}): "
+                f"use {n}'s value, not {p}'s")
+    if op == "sigmoid":
+        return (f"σ's derivative is written with its output: {n}·(1 − {n}), where {n} = σ({p}): "
+                f"use {n}'s value, not {p}'s")
+    if op == "exp":
+        return f"exp is its own derivative: use {n}'s value"
+    return f"the rule for {op}: ∂{n}/∂{p} = {written_rule}: put in the values of its names"
+
+
+def _wrong_locals(q: Question) -> list[tuple[float, str, str]]:
+    """Wrong local derivatives a learner is likely to use: a flipped sign, tanh's or σ's
+    derivative written with the input in place of the output."""
+    n, p = q.names
+    found = []
+    if q.op == "tanh":
+        found.append((1 - q.x * q.x, "input", f"that is 1 − {p}², with tanh's input; tanh's "
+                                              f"derivative is written with its output, 1 − {n}²"))
+    if q.op == "sigmoid":
+        found.append((q.x * (1 - q.x), "input", f"that is {p}·(1 − {p}), with σ's input; σ's "
+                                                f"derivative is written with its output, "
+                                                f"{n}·(1 − {n})"))
+    if q.local:
+        signs = {"sub": f"the sign of a subtraction: {p} is subtracted, so ∂{n}/∂{p} is negative",
+                 "neg": f"the sign of a negation: ∂{n}/∂{p} = −1",
+                          "div": (f"the sign of a division: ∂{n}/∂{p} = −{n}/{p}, minus sign "
+                         "included" if q.position == 1 else
+                         f"the sign of a division: ∂{n}/∂{p} = 1/(the divisor), with its sign")}
+        found.append((-q.local, "sign", signs.get(q.op, "the sign is off: check the sign of "
+                                                        "each value you put in")))
+    return found
 
 
 def questions(root: Node) -> list[Question]:
@@ -100,11 +193,12 @@ def questions(root: Node) -> list[Question]:
                 continue
             p = names(parent)
             before = after - step.grad * local
+            both = (step.grad, local, before, (n, p), node.op, i, parent.data)
             found.append(Question(step.index, "local", f"∂{n}/∂{p} = ?", row.write_grad(i, words),
-                                  local, step.grad, local, before, (n, p)))
+                                  local, *both))
             found.append(Question(step.index, "grad", f"{p}.grad = ?",
                                   f"it was {before:.4g}; {n}.grad = {step.grad:.4g}", after,
-                                  step.grad, local, before, (n, p)))
+                                  *both))
     return found
 
 
@@ -126,61 +220,136 @@ def _close(x: float, y: float) -> bool:
     return math.isclose(x, y, rel_tol=RTOL, abs_tol=1e-9)
 
 
-def check(question: Question, text: str) -> tuple[bool, str]:
-    """(right?, what to say) for the answer ``text``."""
+def slip_of(question: Question, value: float) -> Slip | None:
+    """The known slip ``value`` is, if any."""
+    return next((s for s in question.slips() if _close(value, s.value)), None)
+
+
+def check(question: Question, text: str, first: bool = True) -> tuple[bool, str]:
+    """(right?, what to say) for the answer ``text``: on a ``first`` wrong try the slip's
+    name or a hint, never the number; on the second the answer, worked out."""
     try:
         value = parse(text)
     except ValueError as e:
         return False, str(e)
     if _close(value, question.answer):
         return True, f"{text.strip()}: right."
-    why = next((words for slip, words in question.slips() if _close(value, slip)),
-               question.otherwise())
-    return False, f"{text.strip()}: not quite, {why}."
+    slip = slip_of(question, value)
+    if first:
+        return False, f"{text.strip()}: not quite: {slip.words if slip else question.nudge()}."
+    return False, (f"{text.strip()}: not quite{': ' + slip.words if slip else ''}. "
+                   f"The answer: {question.explain()}.")
 
 
 @dataclass
 class Session:
-    """What a practice run did: how many questions, how many right first time."""
+    """What a practice run did: how many questions, how many right first time, and for each
+    kind of step (``the local derivative of tanh``) how many were wrong of how many asked."""
 
     asked: int = 0
     right: int = 0
+    topics: dict[str, list[int]] = field(default_factory=dict)  # topic: [wrong, asked]
+    again: list[int] = field(default_factory=lambda: [0, 0])  # asked again: [right, asked]
+
+    def record(self, question: Question, ok: bool, again: bool) -> None:
+        """Count one question's outcome (a re-asked one apart: it is not a first try)."""
+        if again:
+            self.again[0] += ok
+            self.again[1] += 1
+            return
+        self.asked += 1
+        self.right += ok
+        tally = self.topics.setdefault(question.topic, [0, 0])
+        tally[0] += not ok
+        tally[1] += 1
+
+    def summary(self) -> list[str]:
+        """The lines said at the end: the score, then what went wrong, by kind of step."""
+        lines = [repr(self)]
+        wrong = [f"{topic}: {w} of {n} wrong" for topic, (w, n) in self.topics.items() if w]
+        if wrong:
+            lines.append("Went wrong: " + "; ".join(wrong) + ".")
+        if self.again[1]:
+            lines.append(f"Asked again: {self.again[0]} of {self.again[1]} right.")
+        return lines
 
     def __repr__(self) -> str:
         return f"{self.right} of {self.asked} right."
 
 
+def _order(qs: list[Question], missed: list[tuple[int, Question]], done: list[int]
+           ) -> Iterator[tuple[Question, bool]]:
+    """The questions in order, each one ``missed`` coming back once ``REASK_AFTER`` others
+    have been asked (or at the end): (question, asked again?)."""
+    for question in qs:
+        while missed and missed[0][0] <= done[0]:
+            yield missed.pop(0)[1], True
+        yield question, False
+    while missed:
+        yield missed.pop(0)[1], True
+
+
 def practice(root: Node, answers: Iterable[str] | None = None,
              ask: Callable[[str], str] | None = None,
              say: Callable[[str], None] = print) -> Session:
-    """Ask every question of ``root``'s backward pass in order (in a REPL or a notebook),
-    checking each answer and revealing the right one when it is wrong. ``answers``: give
-    them in advance instead (for a script, or a test); ``ask`` reads an answer (default:
-    ``input``). An empty answer, or the end of the input, ends the session."""
+    """Ask every question of ``root``'s backward pass in order (in a REPL or a notebook), two
+    tries each: a wrong first answer gets a hint, the second the answer (``?`` or ``show``
+    asks for it at once); a missed question is asked again later. ``answers``: give them in
+    advance instead (for a script, or a test); ``ask`` reads an answer (default: ``input``).
+    An empty answer, or the end of the input, ends the session with its summary."""
     ask = ask or input  # looked up now, so that a replaced input() is the one used
     given = iter(answers) if answers is not None else None
-    session = Session()
-    for question in questions(root):
-        prompt = f"{question.prompt}   ({'the rule: ' if question.kind == 'local' else ''}" \
-                 f"{question.hint})"
-        if given is None:
-            try:
-                text = ask(prompt + " ")
-            except EOFError:  # the input ended (Ctrl-D, or a file piped in): as an empty answer
-                say("")
-                text = ""
-        else:
-            text = next(given, "")
+
+    def read(prompt: str) -> str:
+        if given is not None:
             say(prompt)
-        if not text.strip():
+            return next(given, "")
+        try:
+            return ask(prompt + " ")
+        except EOFError:  # the input ended (Ctrl-D, or a file piped in): as an empty answer
+            say("")
+            return ""
+
+    session, missed, done = Session(), [], [0]
+    for question, again in _order(questions(root), missed, done):
+        ok = _ask(question, again, read, say)
+        if ok is None:
             say("(stopped)")
             break
-        ok, words = check(question, text)
-        session.asked += 1
-        session.right += ok
-        say("  " + words)
-    say(repr(session))
+        session.record(question, ok, again)
+        done[0] += 1
+        if not ok and not again:
+            missed.append((done[0] + REASK_AFTER, question))
+    for line in session.summary():
+        say(line)
     return session
+
+
+def _ask(question: Question, again: bool, read: Callable[[str], str],
+         say: Callable[[str], None]) -> bool | None:
+    """One question, two tries: right at the first? None when the learner stopped."""
+    hint = ("the rule: " if question.kind == "local" else "") + question.hint
+    prompt = f"{'again: ' if again else ''}{question.prompt}   ({hint})"
+    tries = 0
+    while True:
+        text = read(prompt)
+        if not text.strip():
+            return None
+        if text.strip().lower() in SHOW:
+            say(f"  the answer: {question.explain()}.")
+            return False
+        try:
+            parse(text)
+        except ValueError as e:  # not a try: say what to write, and ask again
+            say(f"  {e}")
+            continue
+        ok, words = check(question, text, first=tries == 0)
+        tries += 1
+        if ok or tries == 2:
+            say("  " + words)
+            return ok and tries == 1
+        say(f"  {words} Try again (or ? for the answer).")
+        prompt = "  your second try:"
 
 
 def exercises(root: Node, title: str = "Backpropagation, by hand") -> str:

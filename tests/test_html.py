@@ -256,35 +256,116 @@ def test_local_derivatives_appear_on_the_edges_at_their_step(browser, tmp_path):
     page.close()
 
 
-def test_practice_on_the_page_asks_before_it_shows(browser, tmp_path):
+PRACTICE = "tanh(a*b + c)", {"a": 2, "b": -3, "c": 6.5}
+
+
+def practice_page(browser, tmp_path):
+    """The practice page of tanh(a*b + c), at its first question; its questions, the engine's."""
     from engine.practice import questions
 
-    text = "tanh(a*b + c)"
-    out = build(text, {"a": 2, "b": -3, "c": 6.5})
-    path = export_html(out, tmp_path / "practice.html")
-    expected = questions(build(text, {"a": 2, "b": -3, "c": 6.5}))
+    path = export_html(build(*PRACTICE), tmp_path / "practice.html")
     page, requests, errors = open_page(browser, path)
     page.check("#practice")
     page.click("#backward")  # to the forward pass's end: the first backward step is asked
+    return page, errors, questions(build(*PRACTICE))
+
+
+def asked(page, question, again=False):
+    """Wait until ``question`` is the one asked, stepping on (→) once a step is applied."""
+    prefix = ("Again, from backward 1 of 3: " if again else "") + question.prompt
+    shown = f"document.getElementById('question').textContent.startsWith({prefix!r})"
+    closed = "document.getElementById('quiz').classList.contains('hidden')"
+    page.wait_for_function(f"{closed} || {shown}", timeout=5000)
+    if page.evaluate(closed):
+        page.click("#next")
+    page.wait_for_function(f"!{closed} && {shown}", timeout=5000)
+
+
+def answer(page, text):
+    page.fill("#answer", text)
+    page.press("#answer", "Enter")
+    return page.inner_text("#verdict")
+
+
+def test_practice_on_the_page_hints_first_then_gives_the_answer(browser, tmp_path):
+    page, errors, expected = practice_page(browser, tmp_path)
     assert page.is_visible("#quiz") and page.inner_text("#status") == "backward 1 of 3 (your turn)"
     assert page.inner_text("#question").startswith(expected[0].prompt)
-    page.fill("#answer", f"{expected[0].answer:.5f}")
-    page.click("#check")
-    assert page.inner_text("#verdict").endswith("right.")
-    page.wait_for_function("document.getElementById('question').textContent"
-                           f".startsWith({expected[1].prompt!r})")
-    page.fill("#answer", "1")  # o.grad alone, without the local derivative
-    page.press("#answer", "Enter")
-    assert "that is out.grad alone; multiply it by" in page.inner_text("#verdict")
-    page.fill("#answer", "3/4")  # a fraction is read, but wrong
-    page.click("#check")
-    assert "not quite" in page.inner_text("#verdict")
-    page.click("#reveal")  # the worked answer, then the step is applied
-    assert expected[1].explain() in page.inner_text("#verdict")
+    assert answer(page, f"{expected[0].answer:.6g}").endswith("right.")
+    asked(page, expected[1])
+    words = answer(page, "7")  # no slip: the chain rule, in words; no number
+    assert words == "7: not quite: " + expected[1].nudge() + ". Try again, or press show me."
+    assert f"{expected[1].answer:.4g}" not in words
+    words = answer(page, "1")  # the second try, o.grad alone: the slip named, then the answer
+    assert "that is out.grad alone: multiply it by the local derivative ∂out/∂v4" in words
+    assert words.endswith(f"The answer: {expected[1].explain()}.")
     page.wait_for_function("document.getElementById('status').textContent === "
-                           "'backward 1 of 3'")
+                           "'backward 1 of 3'", timeout=5000)
+    assert page.evaluate("stepper.done()") == 6 + 1  # the first backward step applied
+    asked(page, expected[2])
+    page.click("#reveal")  # on request: the worked answer
+    assert page.inner_text("#verdict") == expected[2].explain()
+    assert errors == []
+    page.close()
+
+
+def test_a_slip_is_named_on_the_page(browser, tmp_path):
+    page, errors, expected = practice_page(browser, tmp_path)
+    assert expected[0].prompt == "∂out/∂v4 = ?"  # 1 − out², written with v4 = a·b + c = 0.5
+    words = answer(page, f"{1 - 0.5 ** 2:.6g}")
+    assert words == ("0.75: not quite: that is 1 − v4², with tanh's input; tanh's derivative "
+                     "is written with its output, 1 − out². Try again, or press show me.")
+    assert errors == []
+    page.close()
+
+
+def test_a_second_enter_or_show_me_never_skips_a_question(browser, tmp_path):
+    page, errors, expected = practice_page(browser, tmp_path)
+    page.fill("#answer", f"{expected[0].answer:.6g}")
+    page.press("#answer", "Enter")
+    page.press("#answer", "Enter")  # a second Enter on a right answer
+    asked(page, expected[1])
+    page.wait_for_timeout(800)  # both presses' moves on would have happened by now
+    assert page.inner_text("#question").startswith(expected[1].prompt)
+    assert page.evaluate("stepper.done()") == 6
+    page.click("#reveal")
+    page.click("#reveal")  # a double "show me"
+    page.wait_for_function("document.getElementById('status').textContent === "
+                           "'backward 1 of 3'", timeout=5000)
+    page.wait_for_timeout(1700)  # the second press's move on would have happened by now
+    assert page.evaluate("stepper.done()") == 7 and not page.is_visible("#quiz")
+    asked(page, expected[2])  # the next step's first question, none skipped
+    assert errors == []
+    page.close()
+
+
+def test_show_me_then_end_throws_nothing(browser, tmp_path):
+    page, errors, _ = practice_page(browser, tmp_path)
+    page.click("#reveal")
+    page.keyboard.press("End")  # within the 1.5 s before the move on
+    page.wait_for_timeout(2000)
+    assert errors == [] and page.evaluate("stepper.done()") == 9
     assert not page.is_visible("#quiz")
-    assert requests == [path.as_uri()] and errors == []
+    page.close()
+
+
+def test_a_missed_question_comes_back_and_the_end_says_what_went_wrong(browser, tmp_path):
+    page, errors, expected = practice_page(browser, tmp_path)
+    page.click("#reveal")  # the first question missed
+    for q in expected[1:4]:
+        asked(page, q)
+        assert answer(page, f"{q.answer:.6g}").endswith("right.")
+    asked(page, expected[0], again=True)  # after three others
+    assert page.inner_text("#status") == "backward 2 of 3 (your turn)"
+    assert answer(page, f"{expected[0].answer:.6g}").endswith("right.")
+    for q in expected[4:]:
+        asked(page, q)
+        assert answer(page, f"{q.answer:.6g}").endswith("right.")
+    page.wait_for_function("stepper.done() === 9", timeout=5000)
+    assert page.inner_text("#practice-summary") == (
+        "Practice: 9 of 10 right. Went wrong: the local derivative of tanh: 1 of 1 wrong. "
+        "Asked again: 1 of 1 right.")
+    assert errors == []
     page.close()
 
 

@@ -1,5 +1,8 @@
 """Practice mode: the backward pass as questions, with answers checked and mistakes named."""
 
+import subprocess
+import sys
+
 import pytest
 
 import engine
@@ -32,24 +35,85 @@ def test_answers_may_be_fractions_and_are_checked_to_a_tolerance():
     assert check(local, "1/4")[0] and check(local, "0.2501")[0] and not check(local, "0.26")[0]
 
 
-def test_a_wrong_answer_is_told_which_factor_is_off():
+def named(question, answer):
+    """What is said to a first wrong ``answer``, checked to give no number of the answer."""
+    ok, words = check(question, str(answer))
+    assert not ok and f"{question.answer:.4g}" not in words.split(":", 1)[1], words
+    return words
+
+
+def graph(build):
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    out = build(a, b)
+    out.label = "o"
+    return {q.prompt: q for q in questions(out)}
+
+
+def test_a_first_wrong_answer_gets_a_hint_naming_what_to_use_not_the_number():
     o, _ = labelled_example()
     qs = {q.prompt: q for q in questions(o)}
-    a_grad, d_local = qs["a.grad = ?"], qs["∂d/∂a = ?"]
-    ok, words = check(a_grad, "-3")  # ∂d/∂a alone, without d.grad
-    assert not ok and "that is ∂d/∂a alone; a.grad needs d.grad × that" in words
-    ok, words = check(a_grad, str(a_grad.node_grad))
-    assert not ok and "that is d.grad alone; multiply it by ∂d/∂a = -3" in words
-    ok, words = check(d_local, "3")
-    assert not ok and "the sign is off" in words and "∂d/∂a = b = -3" in words
-    # A leaf read twice: the second step adds to what the first gave.
+    words = named(qs["∂d/∂a = ?"], 7)  # no slip: the rule and the factor
+    assert "for a product, ∂d/∂a is the other factor (b): use its value" in words
+    words = named(qs["a.grad = ?"], 7)
+    assert "multiply the upstream grad, d.grad, by the local derivative ∂d/∂a" in words
+    assert "tanh's derivative is written with its output: 1 − o²" in named(qs["∂o/∂e = ?"], 7)
+    ok, words = check(qs["a.grad = ?"], "7", first=False)  # the second try: the answer
+    assert not ok and "The answer: a.grad = 0 + d.grad × ∂d/∂a" in words and "-0.004023" in words
+
+
+def test_each_known_slip_is_named_in_its_own_words():
+    o, _ = labelled_example()
+    qs = {q.prompt: q for q in questions(o)}
+    a_grad = qs["a.grad = ?"]
+    assert "∂d/∂a alone: the upstream grad is left out" in named(a_grad, -3)  # upstream
+    assert "that is d.grad alone: multiply it by" in named(a_grad, a_grad.node_grad)
     a = Value(3.0, label="a")
-    y = a * a
+    y = a * a  # a used twice: its second step adds to the first
     y.label = "y"
-    second = [q for q in questions(y) if q.kind == "grad"][1]
-    ok, words = check(second, "3")
-    assert not ok and "a.grad already held 3, and grads add up" in words
-    assert check(second, "6")[0]
+    again = [q for q in questions(y) if q.kind == "grad"][1]
+    assert "this step's contribution alone, as if a.grad = …" in named(again, 3)  # = for +=
+    assert check(again, "6")[0]
+    early = [q for q in questions(y) if q.kind == "grad"][0]
+    assert "that is a.grad before this step" in named(early, 0)  # read before its step
+    sub = graph(lambda a, b: a - b)
+    assert "the sign of a subtraction" in named(sub["∂o/∂b = ?"], 1)
+    assert "the sign of a subtraction" in named(sub["b.grad = ?"], 1)
+    div = graph(lambda a, b: a / b)
+    assert "the sign of a division" in named(div["∂o/∂b = ?"], 2 / 9)
+    assert "the sign of a division" in named(div["∂o/∂a = ?"], 1 / 3)
+    assert "the sign of a negation" in named(graph(lambda a, b: -a)["∂o/∂a = ?"], 1)
+    tanh = graph(lambda a, b: (a * 0.3).tanh())
+    assert "that is 1 − v2², with tanh's input" in named(tanh["∂o/∂v2 = ?"], 1 - 0.6 ** 2)
+    sigmoid = graph(lambda a, b: (a * 0.3).sigmoid())
+    assert "that is v2·(1 − v2), with σ's input" in named(sigmoid["∂o/∂v2 = ?"], 0.6 * 0.4)
+    assert "with σ's input" in named(sigmoid["v2.grad = ?"], 0.6 * 0.4)
+
+
+def test_two_tries_then_the_answer_and_a_missed_question_is_asked_again():
+    o, _ = labelled_example()
+    qs = questions(o)
+    said = []
+    right = [f"{q.answer:.6g}" for q in qs]
+    # q0 wrong twice, q1 right, q2 right at the second try, q3 shown on request ("?"), the
+    # rest right; each missed one comes back once three others have been asked.
+    answers = ["0.5", "0.6", right[1], "7", right[2], "?", right[0], right[4], right[2],
+               right[3], *right[5:]]
+    session = engine.practice(o, answers=answers, say=said.append)
+    text = "\n".join(said)
+    first = said.index(qs[0].prompt + "   (the rule: 1 − o²)")
+    assert "Try again (or ? for the answer)." in said[first + 1]  # the hint, then a try
+    assert "1 − o²" in said[first + 1] and f"{qs[0].answer:.4g}" not in said[first + 1]
+    assert "The answer: ∂o/∂e = 1 − o² = " in said[first + 3]
+    assert f"  the answer: {qs[3].explain()}." in said
+    asked = [line for line in said if line.endswith(")") and "= ?" in line]
+    assert [line.split("   ")[0] for line in asked] == [
+        *(q.prompt for q in qs[:4]), "again: " + qs[0].prompt, qs[4].prompt,
+        "again: " + qs[2].prompt, "again: " + qs[3].prompt, *(q.prompt for q in qs[5:])]
+    assert (session.asked, session.right) == (10, 7) and session.again == [3, 3]
+    assert said[-3:] == [
+        "7 of 10 right.", "Went wrong: the local derivative of tanh: 1 of 1 wrong; the local "
+        "derivative of add: 1 of 2 wrong; the grad passed back through add: 1 of 2 wrong.",
+        "Asked again: 3 of 3 right."], text
 
 
 def test_a_session_keeps_score_and_changes_nothing():
@@ -57,7 +121,7 @@ def test_a_session_keeps_score_and_changes_nothing():
     o.backward()
     before = [(n.data, n.grad) for n in topological_order(o)]
     said = []
-    session = engine.practice(o, answers=["0.001341", "1", ""], say=said.append)
+    session = engine.practice(o, answers=["0.001341", "1", "2", ""], say=said.append)
     assert (session.asked, session.right) == (2, 1) and "(stopped)" in said
     assert [(n.data, n.grad) for n in topological_order(o)] == before
 
@@ -77,8 +141,21 @@ def test_the_command_line_writes_a_sheet_and_practises(tmp_path, capsys, monkeyp
     assert cli.main(["tanh(a*b)", "a=1", "b=2", "--exercises", str(sheet)]) == 0
     text = sheet.read_text()
     assert "- v2 = a × b = 2" in text and "3. ∂v2/∂a = ?" in text and "3. ∂v2/∂a = b = 2" in text
-    answers = iter(["0.0707", "1", ""])
+    answers = iter(["0.0707", "1", "0.5", ""])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
     assert cli.main(["tanh(a*b)", "a=1", "b=2", "--practice"]) == 0
     out = capsys.readouterr().out
     assert "that is out.grad alone" in out and "1 of 2 right." in out
+    assert "Went wrong: the grad passed back through tanh: 1 of 1 wrong." in out
+
+
+def test_the_end_of_the_input_gives_the_summary_and_exit_0():
+    # Two tries at the command line, then the input ends in the middle of a question.
+    done = subprocess.run([sys.executable, "-m", "engine.viz", "tanh(a*b)", "a=1", "b=2",
+                           "--practice"], input="1\n0.5\n0.0707\n", capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "1: not quite: tanh's derivative is written with its output" in done.stdout
+    assert "0.5: not quite. The answer: ∂out/∂v2 = 1 − out² = 0.07065." in done.stdout
+    assert "(stopped)\n1 of 2 right.\nWent wrong: the local derivative of tanh: 1 of 1 wrong."\
+        in done.stdout

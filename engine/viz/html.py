@@ -229,9 +229,10 @@ PRACTICE_LIMIT = 400  # questions: above it the page offers no practice (it woul
 
 def _quiz(root: Node) -> dict | None:
     """Practice mode's questions for the page, by backward step: [prompt, hint, answer,
-    worked answer, what to say otherwise, [[slip, what to say], …]] (``engine.practice``'s
-    own), or None for a graph with too many. A question whose answer is not finite (a graph
-    through log 0) is left out: no one types -inf, and the page's data is strict JSON."""
+    worked answer, the hint for a first wrong try, [[slip, what to say], …], the kind of step
+    for the summary] (``engine.practice``'s own), or None for a graph with too many. A
+    question whose answer is not finite (a graph through log 0) is left out: no one types
+    -inf, and the page's data is strict JSON."""
     found = questions(root)
     if len(found) > PRACTICE_LIMIT:
         return None
@@ -241,8 +242,8 @@ def _quiz(root: Node) -> dict | None:
             continue
         by_step.setdefault(q.step, []).append(
             [q.prompt, ("the rule: " if q.kind == "local" else "") + q.hint, q.answer,
-             q.explain(), q.otherwise(),
-             [[v, words] for v, words in q.slips() if math.isfinite(v)]])
+             q.explain(), q.nudge(),
+             [[s.value, s.words] for s in q.slips() if math.isfinite(s.value)], q.topic])
     return {str(k): v for k, v in by_step.items()}
 
 

@@ -70,6 +70,7 @@ function where(step) {  // the neuron a step is in: its one name, the engine's l
 }
 function goTo(k) {
   if (quiz) { quiz = null; $("quiz").classList.add("hidden"); }  // moving on closes a question
+  $("practice-summary").classList.add("hidden");
   k = Math.max(0, Math.min(steps.length, k));
   while (done < k) { apply(done); done += 1; }
   while (done > k) { done -= 1; undo(done); }
@@ -82,28 +83,49 @@ function next() {  // to the next step shown
   while (k < steps.length && !visible(k)) k += 1;
   if (practising && k < steps.length && steps[k].backward && questionsOf(k).length) {
     goTo(k);
-    ask(k, 0);
+    begin(k);
     return false;
   }
   goTo(k + 1); return true;
 }
 // Practice: the questions of a backward step are asked before it is applied. The questions,
-// the answers and what to say to the likely slips are engine.practice's, given as data.
+// the answers, the hints and what to say to the likely slips are engine.practice's, given as
+// data. A first wrong answer gets a hint or its slip named, the second the answer; a question
+// missed is asked again a few questions later, and the end says which kinds went wrong.
+const REASK_AFTER = 3;  // engine.practice's too
 let practising = false, quiz = null;
+let session = fresh();  // the queue of questions, the missed ones, the tally
+function fresh() { return {queue: [], missed: [], finished: 0, asked: 0, right: 0, topics: {},
+                            again: [0, 0]}; }
 function questionsOf(k) {
   const index = steps.slice(0, k + 1).filter(s => s.backward).length;
   return DATA.quiz ? DATA.quiz[String(index)] || [] : [];
 }
-function ask(k, q) {
+function begin(at) {  // backward step `at`: its questions, then the step itself
+  session.queue = questionsOf(at).map((_, q) => ({k: at, q, again: false}));
+  take(at);
+}
+function take(at) {  // the next question (a missed one first, once it is due), or the step
+  const last = !steps.slice(at + 1).some(s => s.backward);
+  const due = session.missed.findIndex(m => m.due <= session.finished);
+  const item = due >= 0 ? session.missed.splice(due, 1)[0] :
+               session.queue.length ? session.queue.shift() :
+               last && session.missed.length ? session.missed.shift() : null;
+  if (item) { ask(at, item); return; }
+  goTo(at + 1);  // closes the question
+  if (last) summarise();
+}
+function ask(at, {k, q, again}) {
   pause();
-  quiz = {k, q};
+  quiz = {at, k, q, again, tries: 0, settled: false};
   const [prompt, hint] = questionsOf(k)[q];
-  explain.textContent = `Your turn, ${steps[k].count}: work out each local derivative and grad.`;
-  status.textContent = `${steps[k].count} (your turn)`;
+  explain.textContent = `Your turn, ${steps[at].count}: work out each local derivative and grad.`;
+  status.textContent = `${steps[at].count} (your turn)`;
   mark(steps[k].highlight, []);  // the node whose step it is
   where(steps[k]);
   $("quiz").classList.remove("hidden");
-  $("question").textContent = `${prompt}   (${hint})`;
+  $("question").textContent = (again ? `Again, from ${steps[k].count}: ` : "") +
+                              `${prompt}   (${hint})`;
   $("answer").value = ""; $("verdict").textContent = ""; $("answer").focus();
 }
 function parse(text) {  // a number or a fraction, as a learner writes it
@@ -113,32 +135,59 @@ function parse(text) {  // a number or a fraction, as a learner writes it
 }
 function close(x, y) { return Math.abs(x - y) <= Math.max(DATA.rtol * Math.max(Math.abs(x),
                                                                      Math.abs(y)), 1e-9); }
-function advance() {
-  const {k, q} = quiz;
-  if (q + 1 < questionsOf(k).length) { ask(k, q + 1); return; }
-  quiz = null; $("quiz").classList.add("hidden"); goTo(k + 1);
+// A question is settled once (right, shown, or wrong twice): a second Enter or "show me" then
+// does nothing, and the move on happens only if that question is still the one open (End, or
+// any step, closes it first).
+function settle(ok, wait) {
+  const asked = quiz;
+  asked.settled = true;
+  if (!asked.again) {
+    const [, , , , , , topic] = questionsOf(asked.k)[asked.q];
+    const tally = session.topics[topic] = session.topics[topic] || [0, 0];
+    tally[0] += ok ? 0 : 1; tally[1] += 1;
+    session.asked += 1; session.right += ok ? 1 : 0;
+    if (!ok) session.missed.push({k: asked.k, q: asked.q, again: true,
+                                  due: session.finished + 1 + REASK_AFTER});
+  } else { session.again[0] += ok ? 1 : 0; session.again[1] += 1; }
+  setTimeout(() => { if (quiz === asked) { session.finished += 1; take(asked.at); } }, wait);
 }
 function check() {
-  if (!quiz) return;
-  const [, , answer, , otherwise, slips] = questionsOf(quiz.k)[quiz.q];
+  if (!quiz || quiz.settled) return;
+  const [, , answer, worked, nudge, slips] = questionsOf(quiz.k)[quiz.q];
   const text = $("answer").value.trim(), value = parse(text), verdict = $("verdict");
   if (isNaN(value)) {
     verdict.className = "wrong"; verdict.textContent = `${text}: write a number, like 0.75 or -3/4`;
   } else if (close(value, answer)) {
     verdict.className = "right"; verdict.textContent = `${text}: right.`;
-    setTimeout(advance, 600);
+    settle(quiz.tries === 0, 600);
   } else {
     const slip = slips.find(([v]) => close(value, v));
+    quiz.tries += 1;
     verdict.className = "wrong";
-    verdict.textContent = `${text}: not quite, ${slip ? slip[1] : otherwise}. Try again, or ` +
-                          "press show me.";
+    if (quiz.tries === 1) {
+      verdict.textContent = `${text}: not quite: ${slip ? slip[1] : nudge}. Try again, or ` +
+                            "press show me.";
+    } else {
+      verdict.textContent = `${text}: not quite${slip ? ": " + slip[1] : ""}. The answer: ` +
+                            `${worked}.`;
+      settle(false, 3000);
+    }
   }
 }
 function reveal() {
-  if (!quiz) return;
+  if (!quiz || quiz.settled) return;
   const [, , , worked] = questionsOf(quiz.k)[quiz.q];
   $("verdict").className = ""; $("verdict").textContent = worked;
-  setTimeout(advance, 1500);
+  settle(false, 1500);
+}
+function summarise() {  // the end of the practice: the score and what went wrong, by kind
+  const wrong = Object.entries(session.topics).filter(([, [w]]) => w)
+    .map(([topic, [w, n]]) => `${topic}: ${w} of ${n} wrong`);
+  $("practice-summary").textContent = `Practice: ${session.right} of ${session.asked} right.` +
+    (wrong.length ? ` Went wrong: ${wrong.join("; ")}.` : "") +
+    (session.again[1] ? ` Asked again: ${session.again[0]} of ${session.again[1]} right.` : "");
+  $("practice-summary").classList.remove("hidden");
+  session = fresh();
 }
 function prev() {  // back to the step shown before this one
   if (done === 0) return false;
@@ -183,7 +232,7 @@ function jumpPrev(key) {
 function backward() {
   pause();
   const i = steps.findIndex(s => s.backward);
-  if (practising && questionsOf(i).length) { goTo(i); ask(i, 0); } else goTo(i + 1);
+  if (practising && questionsOf(i).length) { goTo(i); begin(i); } else goTo(i + 1);
 }
 $("next").onclick = () => { pause(); next(); };
 $("prev").onclick = () => { pause(); prev(); };
@@ -192,7 +241,7 @@ $("reset").onclick = reset;
 $("end").onclick = end;
 $("speed").onchange = () => { if (timer) { pause(); play(); } };
 $("leaves").onchange = (e) => { showLeaves = e.target.checked; };
-$("practice").onchange = (e) => { practising = e.target.checked; };
+$("practice").onchange = (e) => { practising = e.target.checked; session = fresh(); };
 $("check").onclick = check;
 $("reveal").onclick = reveal;
 $("answer").addEventListener("keydown", (e) => { if (e.key === "Enter") check(); });
@@ -227,7 +276,8 @@ document.addEventListener("keydown", (e) => {
   if (act) { e.preventDefault(); act(); }
 });
 window.stepper = { next, prev, reset, end, goTo, backward, jumpNext, jumpPrev,
-                   practice: (on) => { practising = on; $("practice").checked = on; },
+                   practice: (on) => { practising = on; $("practice").checked = on;
+                                       session = fresh(); },
                    leaves: (on) => { showLeaves = on; $("leaves").checked = on; },
                    steps: () => steps.length, done: () => done };
 reset();
