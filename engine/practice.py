@@ -126,10 +126,6 @@ class Question:
                 kept.append(slip)
         return kept
 
-    def otherwise(self) -> str:
-        """What to say to a first wrong answer that is none of the slips."""
-        return self.nudge()
-
 
 def _rule(op: str, i: int, n: str, p: str, written_rule: str) -> str:
     """Which rule applies to ∂n/∂p and which values it takes, in words."""
