@@ -162,7 +162,9 @@ def _wrong_locals(q: Question) -> list[tuple[float, str, str]]:
                                                 f"derivative is written with its output, "
                                                 f"{n}·(1 − {n})"))
     if q.local:
-        signs = {"sub": f"the sign of a subtraction: {p} is subtracted, so ∂{n}/∂{p} is negative",
+        signs = {"sub": f"the sign of a subtraction: {p} is subtracted, so ∂{n}/∂{p} is negative"
+                 if q.position == 1 else f"the sign of a subtraction: {p} is the one subtracted "
+                                         f"from, so ∂{n}/∂{p} is positive",
                  "neg": f"the sign of a negation: ∂{n}/∂{p} = −1",
                           "div": (f"the sign of a division: ∂{n}/∂{p} = −{n}/{p}, minus sign "
                          "included" if q.position == 1 else

@@ -78,6 +78,7 @@ def test_each_known_slip_is_named_in_its_own_words():
     sub = graph(lambda a, b: a - b)
     assert "the sign of a subtraction" in named(sub["∂o/∂b = ?"], 1)
     assert "the sign of a subtraction" in named(sub["b.grad = ?"], 1)
+    assert "a is the one subtracted from, so ∂o/∂a is positive" in named(sub["∂o/∂a = ?"], -1)
     div = graph(lambda a, b: a / b)
     assert "the sign of a division" in named(div["∂o/∂b = ?"], 2 / 9)
     assert "the sign of a division" in named(div["∂o/∂a = ?"], 1 / 3)
