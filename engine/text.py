@@ -1,26 +1,35 @@
 """How nodes and steps are written: one naming scheme, read by the step-through, the drawings,
 the backward frames and the HTML stepper alike, so whatever the text says, the picture shows.
 
-A node is called by its label if it has one; a constant by its number; any other node ``v``
-followed by its position in the topological order of the graph being shown (``v4``). What an
+A node is called by the name its picture gives it if it has one (a collapsed drawing names the
+parts of a neuron after the neuron: "hidden layer 2, neuron 0: z"), else by its label; a
+constant by its number; any other node ``v`` followed by its position in the topological order
+of the graph being shown (``v4``). What an
 op looks like as text (``a × b``, ``∂o/∂e = 1 − o²``) comes from its row of the op table.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from engine.node import Node
 from engine.ops import OPS, Written
 
 
 class NodeNames:
-    """The names of the nodes of one graph, given its topological ``order``: call it on a
-    node. The positions are counted once, on the first unlabelled node asked for."""
+    """The names of the nodes of one graph, given its topological ``order`` and the names
+    its picture ``gives`` some of them (which win over labels): call it on a node. The
+    positions are counted once, on the first unnamed node asked for."""
 
-    def __init__(self, order: list[Node]):
+    def __init__(self, order: list[Node], gives: Mapping[Node, str] | None = None):
         self.order = order
+        self.gives = gives or {}
         self._index: dict[Node, int] | None = None
 
     def __call__(self, node: Node) -> str:
+        given = self.gives.get(node)
+        if given is not None:
+            return given
         if node.label:
             return node.label
         if node.op == "const":

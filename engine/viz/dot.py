@@ -138,15 +138,95 @@ def neuron_names(order: list[Node], neurons: list[Neuron]) -> dict[Neuron, tuple
     """Each neuron's (name, engine label), as every drawing and page calls it: the name by
     :func:`engine.text.neuron_name` from its layer and its place in that layer (the last
     layer's by class, when a loss reads them as classes), the label from its parameters'."""
-    layers = max((n.layer for n in neurons), default=0)
+    layers = layers_of(order, neurons)
     names = {}
-    for layer in range(1, layers + 1):
-        members = [n for n in neurons if n.layer == layer]
-        classes = output_classes(order, members) if layer == layers else {}
-        for j, n in enumerate(sorted(members, key=lambda n: classes.get(n, -1))):
+    for layer, members in enumerate(layers, start=1):
+        classes = output_classes(order, members) if layer == len(layers) else {}
+        for j, n in enumerate(members):
             output = str(classes[n]) if n in classes else None
-            names[n] = (neuron_name(layer, j, layers, output), neuron_label(n.params))
+            names[n] = (neuron_name(layer, j, len(layers), output), neuron_label(n.params))
     return names
+
+
+def layers_of(order: list[Node], neurons: list[Neuron]) -> list[list[Neuron]]:
+    """Each layer's neurons, first layer first, in the order they are named, drawn (top to
+    bottom) and stepped: the last layer's by class when a loss reads them as classes
+    (:func:`output_classes`), any other layer's in the order the graph reads them."""
+    count = max((n.layer for n in neurons), default=0)
+    layers = []
+    for layer in range(1, count + 1):
+        members = [n for n in neurons if n.layer == layer]
+        classes = output_classes(order, members) if layer == count else {}
+        layers.append(sorted(members, key=lambda n: classes.get(n, -1)))
+    return layers
+
+
+def part_names(order: list[Node], neurons: list[Neuron]) -> dict[Node, str]:
+    """The names a collapsed picture gives the nodes it draws inside its neurons, after the
+    neuron they are part of (its box shows the neuron's name): its output is the neuron,
+    "hidden layer 2, neuron 0: z" its Σ before the activation, "…: its product with input 14"
+    a term w·x. Weights and biases keep the network's names (their labels), or if unlabelled
+    "…: weight 14" and "…: bias"."""
+    names: dict[Node, str] = {}
+    for n, (name, _) in neuron_names(order, neurons).items():
+        names.update(param_names(n, name))
+        for k, product in enumerate(n.parts.products):
+            names[product] = f"{name}: its product with input {k}"
+        if n.parts.activation is not None:
+            names[n.total] = f"{name}: z"
+        names[n.out] = name
+    return names
+
+
+def neuron_title(n: Neuron, name: str, label: str) -> str:
+    """A collapsed neuron's tooltip: its name, its label, and what its weights and bias are
+    called in the step text (the steps inside it name them)."""
+    names = NodeNames([], param_names(n, name))
+    weights = [names(w) for w in n.parts.weights]
+    line = f"weights {weights[0]} … {weights[-1]}" if len(weights) > 1 else \
+        f"weight {weights[0]}"
+    if n.parts.bias is not None and not n.parts.bias.parents:
+        line += f", bias {names(n.parts.bias)}"
+    return (f"{name} ({label})" if label else name) + "\n" + line
+
+
+def param_names(n: Neuron, name: str) -> dict[Node, str]:
+    """The names :func:`part_names` gives ``n``'s unlabelled weights and bias."""
+    names = {w: f"{name}: weight {k}" for k, w in enumerate(n.parts.weights) if not w.label}
+    bias = n.parts.bias
+    if bias is not None and not bias.parents and not bias.label:
+        names[bias] = f"{name}: bias"
+    return names
+
+
+def layered_order(order: list[Node], neurons: list[Neuron]) -> tuple[list[Node], dict]:
+    """``order`` (a topological order) rearranged layer by layer, still a topological order:
+    each neuron of :func:`layers_of` in turn with everything it reads and has not been placed
+    (its weights, its inputs), then the rest (a loss). Returns it and each node's layer: its
+    neuron's for what came with a neuron, one past the last layer for the rest."""
+    placed: dict[Node, int] = {}
+    result: list[Node] = []
+
+    def place(root: Node, layer: int) -> None:  # depth first, parents in their stored order
+        path = [] if root in placed else [(root, iter(root.parents))]
+        while path:
+            node, parents = path[-1]
+            for p in parents:
+                if p not in placed:
+                    path.append((p, iter(p.parents)))
+                    break
+            else:
+                path.pop()
+                placed[node] = layer
+                result.append(node)
+
+    layers = layers_of(order, neurons)
+    for layer, members in enumerate(layers, start=1):
+        for n in members:
+            place(n.out, layer)
+    for node in order:
+        place(node, len(layers) + 1)
+    return result, placed
 
 
 def output_classes(order: list[Node], members: list[Neuron]) -> dict[Neuron, int]:
@@ -228,6 +308,7 @@ class _Drawer:
         self.ids = {node: f"n{i}" for i, node in enumerate(order)}
         self.names = NodeNames(order)  # the names the step text uses
         self.owner: dict[Node, Neuron] = {}  # node → the collapsed neuron drawn for it
+        self.ordered: set[Node] = set()  # nodes whose inputs are drawn in their order
         finite = [abs(n.grad) for n in order if math.isfinite(n.grad)]
         self.scale = max(finite, default=0.0)
         self.dot = load_graphviz().Digraph("glassgrad", graph_attr={
@@ -275,6 +356,8 @@ class _Drawer:
                          height="0.45")
         if node in self.options.highlight:
             attrs.update(STYLE["highlight"])
+        if node in self.ordered:  # see stack()
+            attrs["ordering"] = "in"
         graph.node(self.ids[node] + "_op", _escape(symbol), **attrs)
         graph.edge(self.ids[node] + "_op", self.ids[node])
 
@@ -318,14 +401,15 @@ class _Drawer:
             f"{layers} layer{'s' * (layers != 1)} ({len(expanded)} expanded). Expand one with "
             "draw_dot(root, expand=[a node of that neuron]) or draw every node with "
             "collapse=False."),
-            labelloc="t", fontsize="12", compound="true")
+            # Few crossing-minimisation passes: enough to untangle the edges, too few to
+            # undo the order each layer is given (see stack()).
+            labelloc="t", fontsize="12", compound="true", mclimit="0.01")
+        # The loss's boxes say "output '3'" where the steps do (their v-numbers unchanged).
+        self.names = NodeNames(self.order, part_names(self.order, neurons))
         if inputs:
             self.inputs_summary(inputs)
         names = neuron_names(self.order, neurons)
-        for layer in range(1, layers + 1):
-            members = [n for n in neurons if n.layer == layer]
-            classes = output_classes(self.order, members) if layer == layers else {}
-            members.sort(key=lambda n: classes.get(n, -1))  # outputs in class order
+        for layer, members in enumerate(layers_of(self.order, neurons), start=1):
             with self.dot.subgraph(name=f"cluster_layer{layer}") as c:
                 kind = f"hidden layer {layer}" if layer < layers else "outputs"
                 c.attr(label=f"{kind} ({len(members)} neurons)", style="rounded",
@@ -334,6 +418,7 @@ class _Drawer:
                     name = names[n][0]
                     self.full_neuron(c, n, name) if n in expanded else \
                         self.neuron_node(c, n, name)
+                self.stack([n for n in members if n not in expanded], c)
             self.layer_edges(layer, members, neurons, bool(inputs))
         # Everything else (a loss, a computed bias) is drawn node by node.
         summary = set(inputs) - {x for n in expanded for x in n.inputs}
@@ -350,9 +435,20 @@ class _Drawer:
             data, grads = [x.data for x in inputs], [x.grad for x in inputs]
             spans = [f"{what} {number_text(min(xs))} … {number_text(max(xs))}"
                      for what, xs in (("data", data), ("grad", grads))]
-            c.node("inputs", "{ " + " | ".join([f"{len(inputs)} values", *spans]) + " }",
+            # First and last by the names the steps use (x0 … x63), so a step's x14 is found.
+            first, last = self.names(inputs[0]), self.names(inputs[-1])
+            named = _escape(f"{first} … {last}" if len(inputs) > 1 else first)
+            c.node("inputs", "{ " + " | ".join([named, *spans]) + " }",
                    shape="record", **STYLE["leaf"])
 
+    def stack(self, members: list[Neuron], graph) -> None:
+        """A layer's neurons one above the next in their order (output '0' at the top), not
+        where Graphviz would put them to shorten the loss's edges: the node that reads them
+        all (a loss's max) keeps its inputs in their order."""
+        outs = {n.out for n in members}
+        for node in self.order:
+            if len(node.parents) == len(outs) and set(node.parents) == outs:
+                self.ordered.add(node)
     def layer_edges(self, layer: int, members: list[Neuron], neurons: list[Neuron],
                     has_inputs: bool) -> None:
         """The bundle of edges into ``layer`` from the layer before it (or the inputs)."""

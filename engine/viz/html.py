@@ -3,8 +3,9 @@
 The page holds the graph as inline SVG (drawn by Graphviz), a little CSS and vanilla JS (the
 template files stepper.html, stepper.css and stepper.js beside this module, inlined), and
 the engine's own pass as JSON data: for every step, its explanation (for a backward step, the
-same text ``engine.backward_steps`` prints) and the texts it changes in the picture, with the
-texts they replace. The page only swaps those texts: it computes nothing that could disagree
+same text ``engine.backward_steps`` prints, each node named as the picture names it; in a
+collapsed picture, layer by layer) and the texts it changes in the picture, with the texts they
+replace. The page only swaps those texts: it computes nothing that could disagree
 with the engine. It makes no network request and opens by double-click.
 """
 
@@ -14,11 +15,13 @@ import functools
 import html
 import math
 import re
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import astuple, dataclass
 from importlib import resources
 from pathlib import Path
 
-from engine.autodiff import backward_steps, copy_graph, topological_order
+from engine.autodiff import Step, copy_graph, local_grads, topological_order
 from engine.files import atomic_write, json_text
 from engine.neuron import Neuron
 from engine.node import Node
@@ -26,11 +29,15 @@ from engine.practice import RTOL, questions
 from engine.text import NodeNames, forward_text
 from engine.viz import style
 from engine.viz.dot import (
+    COLLAPSE_ABOVE,
     draw_dot,
     grad_field,
+    layered_order,
     neuron_fields,
     neuron_names,
+    neuron_title,
     number_text,
+    part_names,
     pipe,
     resolve_collapse,
 )
@@ -154,36 +161,30 @@ class _Fields:
         for f in self.of(node, "grad"):
             self.change(f, grad_field(grad, scale), changes)
 
-    def place(self, node: Node, last_layer: int) -> tuple[int, int]:
-        """(neuron index, layer) of a node for the page's jumps: its neuron's, or −1 and 0
-        for an input, −1 and the layer after the last for what comes after (a loss)."""
+    def neuron(self, node: Node) -> int:
+        """The index of the drawn neuron ``node`` is part of, for the page's jumps, or −1."""
         n = self.owner.get(node)
-        if n is not None:
-            return n.index, n.layer
-        return -1, 0 if not node.parents else last_layer + 1
+        return -1 if n is None else n.index
 
 
 def _steps(root: Node, order: list[Node], neurons: list[Neuron]) -> tuple[dict, list[list]]:
     """(initial field texts, steps) of the pass over ``order``, as the page shows them, with
-    ``neurons`` drawn collapsed. Runs the backward pass (leaf grads from zero), so afterwards
-    every node holds the grads the final picture shows."""
-    fields, names = _Fields(order, neurons), NodeNames(order)
-    last_layer = max((n.layer for n in neurons), default=0)
+    ``neurons`` drawn collapsed: layer by layer (:func:`layered_order`), forward then
+    backward, each node named as the picture names it. Runs the backward pass (leaf grads
+    from zero), so afterwards every node holds the grads the final picture shows."""
+    fields = _Fields(order, neurons)
+    names = NodeNames(order, part_names(order, neurons))
+    walk, layer_of = layered_order(order, neurons)
     steps = []
-    shown = [node for node in order if node.op != "const"]  # a constant is shown from the start
+    shown = [node for node in walk if node.op != "const"]  # a constant is shown from the start
     for k, node in enumerate(shown, start=1):
         changes: list = []
         for f in fields.of(node, "data"):
             fields.change(f, fields.data_text(node, f), changes)
-        neuron, layer = fields.place(node, last_layer)
         steps.append(_Step("l" if not node.parents else "f",
                            forward_text(node, k, len(shown), names), fields.drawn(node),
-                           changes, [], neuron, layer))
-    # Backward, from zero: leaf grads are reset first, so the page shows this pass alone.
-    for node in order:
-        if not node.parents:
-            node.grad = 0.0
-    for step in backward_steps(root):
+                           changes, [], fields.neuron(node), layer_of[node]))
+    for step in _backward(root, walk, names):
         changes = []
         if step.index == 1:  # the pass starts by setting the output's grad
             fields.show_grad(root, root.grad, changes)
@@ -192,12 +193,11 @@ def _steps(root: Node, order: list[Node], neurons: list[Neuron]) -> tuple[dict, 
             fields.show_grad(parent, new, changes, scale)
         for f, local in zip(fields.edges(step.node), step.local_grads, strict=False):
             fields.change(f, f"∂={number_text(local)}", changes)
-        neuron, layer = fields.place(step.node, last_layer)
         current = fields.drawn(step.node)
         changed = [g for p in step.parents if p.op != "const" for g in fields.drawn(p)
                    if g not in current]  # (inside a collapsed neuron, that is the neuron)
         steps.append(_Step("b", repr(step), current, changes, list(dict.fromkeys(changed)),
-                           neuron, layer))
+                           fields.neuron(step.node), layer_of[step.node]))
     if not root.parents:  # the output is a leaf: backward only sets its grad
         changes = []
         fields.show_grad(root, root.grad, changes)
@@ -205,6 +205,29 @@ def _steps(root: Node, order: list[Node], neurons: list[Neuron]) -> tuple[dict, 
                                 f"the seed, {root.grad:g}", fields.drawn(root), changes, [],
                            -1, 0))
     return fields.initial, [list(astuple(s)) for s in steps]
+
+
+def _backward(root: Node, walk: list[Node], names: NodeNames) -> Iterator[Step]:
+    """The engine's backward pass of ``root`` (:class:`engine.autodiff.Step`, its text),
+    taken in the reverse of ``walk``, any topological order (the page's goes layer by layer),
+    from grads of zero. A node's step comes only once every node reading it has passed its
+    grad on (checked), so each grad it passes on is complete."""
+    interior = [node for node in walk if node.parents]
+    unread = Counter(p for node in interior for p in node.parents)  # reads still to come
+    for node in walk:
+        node.grad = 0.0
+    root.grad = 1.0
+    for index, node in enumerate(reversed(interior), start=1):
+        if unread[node]:
+            raise AssertionError(f"step {index}: {names(node)}'s grad is not complete")
+        g, locals_ = node.grad, local_grads(node)
+        after = []
+        for parent, local in zip(node.parents, locals_, strict=True):
+            if local:  # an exact 0 contributes nothing, as in the engine's pass
+                parent.grad += g * local
+            after.append(parent.grad)
+            unread[parent] -= 1
+        yield Step(node, g, locals_, tuple(after), index, len(interior), names)
 
 
 @dataclass(frozen=True)
@@ -319,15 +342,15 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     svg = pipe(dot, "svg").decode("utf-8")
     # Each drawn neuron by its one name (engine.text.neuron_name, the explorer's too), the
     # engine's label second: in its tooltip and, at its steps, over the step text.
-    names = [(name, label) for _, (name, label) in sorted(
-        neuron_names(order, neurons).items(), key=lambda item: item[0].index)] if collapsed else []
-    titles = {f"neuron{i}": f"{name} ({label})" if label else name
-              for i, (name, label) in enumerate(names)}
+    named = sorted(neuron_names(order, neurons).items(),
+                   key=lambda item: item[0].index) if collapsed else []
+    names = [(name, label) for _, (name, label) in named]
+    titles = {f"neuron{n.index}": neuron_title(n, name, label) for n, (name, label) in named}
     svg = _sized(_tag_fields(svg[svg.index("<svg"):], titles))
     _summary_fields(svg, initial, steps)
     # In a <script> block only "<", ">" and "&" can end or confuse it: write them as \u escapes.
     data = json_text({"initial": initial, "steps": steps, "quiz": quiz, "rtol": RTOL,
-                      "neurons": names},
+                      "neurons": names, "tall": _tall(work, order, collapsed, rankdir)},
                      "the page's data", ensure_ascii=False, separators=(",", ":"))
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     parts = {"TITLE": html.escape(title or DEFAULT_TITLE), "SVG": svg,
@@ -336,6 +359,18 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     # One pass over the template, so no inserted text is ever read as a placeholder.
     return re.sub(r"@(TITLE|SVG|DATA|CSS|JS)@", lambda m: parts[m.group(1)],
                   _template("stepper.html"))
+
+
+def _tall(work: Node, order: list[Node], collapsed: bool, rankdir: str) -> str | None:
+    """A small graph drawn left to right (or right to left) drawn again top to bottom, for a
+    window too narrow for it at its size (the page swaps them): its texts tagged alike. None
+    for a collapsed or large graph, which the page scrolls instead (and a page of thousands
+    of nodes would weigh twice as much)."""
+    if collapsed or rankdir not in ("LR", "RL") or len(order) > COLLAPSE_ABOVE:
+        return None
+    svg = pipe(draw_dot(work, collapse=False, rankdir="TB", local_derivatives=True),
+               "svg").decode("utf-8")
+    return _sized(_tag_fields(svg[svg.index("<svg"):], {}))
 
 
 MIN_TEXT_PX = 14  # the graph's smallest text, in CSS px: read on a projector at 1280 px

@@ -52,13 +52,33 @@ function centre(el) {
 }
 // As large as the window allows: the drawing (written at the size where its smallest text is
 // 14 px) grows to fill the graph's width, up to 1.6 times; it never shrinks, so zooming the
-// page in makes it larger, as a teacher expects.
-const drawing = document.querySelector("#graph svg");
-const drawn = [Number(drawing.getAttribute("width")), Number(drawing.getAttribute("height"))];
-function fit() {
+// page in makes it larger, as a teacher expects. A small graph drawn left to right is often
+// wider than the window (tanh(a*b + c): 1,738 px): the page then shows the same graph drawn
+// top to bottom (DATA.tall), which scrolls down rather than cutting off its right-most boxes.
+let drawing = document.querySelector("#graph svg");
+const sizeOf = (svg) => [Number(svg.getAttribute("width")), Number(svg.getAttribute("height"))];
+const wide = drawing.outerHTML, wideSize = sizeOf(drawing);
+let drawn = wideSize, shown = "wide";
+function room() {
   const graph = $("graph"), style = getComputedStyle(graph);
-  const room = graph.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-  const k = Math.max(1, Math.min(1.6, room / drawn[0]));
+  return graph.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+}
+function swap(kind) {  // the other drawing, its texts and outlines as the steps so far left them
+  const holder = document.createElement("div");
+  holder.innerHTML = kind === "wide" ? wide : DATA.tall;
+  const svg = holder.firstElementChild;
+  drawing.replaceWith(svg);
+  drawing = svg; drawn = sizeOf(svg); shown = kind;
+  for (const [id, text] of Object.entries(DATA.initial)) setText(id, text);
+  for (let i = 0; i < done; i += 1) apply(i);
+  for (const [id, cls] of marked) $(id)?.classList.add(cls);
+}
+function fit() {
+  if (DATA.tall) {
+    const kind = wideSize[0] <= room() ? "wide" : "tall";
+    if (kind !== shown) swap(kind);
+  }
+  const k = Math.max(1, Math.min(1.6, room() / drawn[0]));
   drawing.setAttribute("width", Math.ceil(drawn[0] * k));
   drawing.setAttribute("height", Math.ceil(drawn[1] * k));
 }
