@@ -198,3 +198,24 @@ def test_a_resized_window_keeps_the_steps_texts_and_outlines(browser, tmp_path):
     wide = page.evaluate(state)
     assert wide[:2] == narrow[:2] and wide[1] and any("grad 1" in t for t in wide[0])
     page.close()
+
+
+@needs_chromium
+@pytest.mark.parametrize("width", [800, 1280])
+def test_a_small_graph_fits_its_notebook_cell(browser, tmp_path, width):
+    """show()'s page in its iframe, as a notebook holds it: no box cut off at the right."""
+    from engine.viz import show
+
+    cell = show(build("tanh(a*b + c) * a", {"a": 2, "b": -3, "c": 6.5}))._repr_html_()
+    path = tmp_path / "notebook.html"
+    path.write_text(f"<!DOCTYPE html><html><body>{cell}</body></html>", encoding="utf-8")
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    page.goto(path.as_uri())
+    frame = page.frames[1]
+    frame.wait_for_function("window.stepper !== undefined")
+    outside = frame.evaluate("""() => {
+      const graph = document.getElementById('graph'), box = graph.getBoundingClientRect();
+      return [...document.querySelectorAll('#graph g.node')].filter(g =>
+        g.getBoundingClientRect().right > box.left + graph.clientWidth + 0.5).length; }""")
+    assert outside == 0
+    page.close()
