@@ -167,16 +167,18 @@ class _Fields:
         return -1 if n is None else n.index
 
 
-def _steps(root: Node, order: list[Node], neurons: list[Neuron]) -> tuple[dict, list[list]]:
-    """(initial field texts, steps) of the pass over ``order``, as the page shows them, with
-    ``neurons`` drawn collapsed: layer by layer (:func:`layered_order`), forward then
-    backward, each node named as the picture names it. Runs the backward pass (leaf grads
+def _steps(root: Node, order: list[Node],
+           neurons: list[Neuron]) -> tuple[dict, list[list], list[Node]]:
+    """(initial field texts, steps, the node of each step) of the pass over ``order``, as the
+    page shows them, with ``neurons`` drawn collapsed: layer by layer (:func:`layered_order`),
+    forward then backward, each node named as the picture names it. Runs the backward pass (leaf grads
     from zero), so afterwards every node holds the grads the final picture shows."""
     fields = _Fields(order, neurons)
     names = NodeNames(order, part_names(order, neurons))
     walk, layer_of = layered_order(order, neurons)
     steps = []
     shown = [node for node in walk if node.op != "const"]  # a constant is shown from the start
+    nodes = list(shown)
     for k, node in enumerate(shown, start=1):
         changes: list = []
         for f in fields.of(node, "data"):
@@ -193,6 +195,7 @@ def _steps(root: Node, order: list[Node], neurons: list[Neuron]) -> tuple[dict, 
             fields.show_grad(parent, new, changes, scale)
         for f, local in zip(fields.edges(step.node), step.local_grads, strict=False):
             fields.change(f, f"∂={number_text(local)}", changes)
+        nodes.append(step.node)
         current = fields.drawn(step.node)
         changed = [g for p in step.parents if p.op != "const" for g in fields.drawn(p)
                    if g not in current]  # (inside a collapsed neuron, that is the neuron)
@@ -201,10 +204,11 @@ def _steps(root: Node, order: list[Node], neurons: list[Neuron]) -> tuple[dict, 
     if not root.parents:  # the output is a leaf: backward only sets its grad
         changes = []
         fields.show_grad(root, root.grad, changes)
+        nodes.append(root)
         steps.append(_Step("b", f"step 1 of 1: {names(root)} is a leaf, so its grad is just "
                                 f"the seed, {root.grad:g}", fields.drawn(root), changes, [],
                            -1, 0))
-    return fields.initial, [list(astuple(s)) for s in steps]
+    return fields.initial, [list(astuple(s)) for s in steps], nodes
 
 
 def _backward(root: Node, walk: list[Node], names: NodeNames) -> Iterator[Step]:
@@ -336,7 +340,7 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     collapsed = collapsed and bool(neurons)  # the page can only collapse real neurons
     # The steps first: their pass leaves every grad of the copy final, which the picture then
     # shows (and the page blanks at load).
-    initial, steps = _steps(work, order, neurons if collapsed else [])
+    initial, steps, step_nodes = _steps(work, order, neurons if collapsed else [])
     quiz = _quiz(work)
     dot = draw_dot(work, collapse=collapsed, rankdir=rankdir, local_derivatives=True)
     svg = pipe(dot, "svg").decode("utf-8")
