@@ -4,12 +4,14 @@ the backward frames and the HTML stepper alike, so whatever the text says, the p
 A node is called by the name its picture gives it if it has one (a collapsed drawing names the
 parts of a neuron after the neuron: "hidden layer 2, neuron 0: z"), else by its label; a
 constant by its number; any other node ``v`` followed by its position in the topological order
-of the graph being shown (``v4``). What an
-op looks like as text (``a × b``, ``∂o/∂e = 1 − o²``) comes from its row of the op table.
+of the graph being shown (``v4``). At a step inside a neuron, once the page has named that
+neuron, its parts go by short names (``z``, ``product 14``, ``w.14``; :meth:`NodeNames.inside`).
+What an op looks like as text (``a × b``, ``∂o/∂e = 1 − o²``) comes from its row of the op table.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 
 from engine.node import Node
@@ -18,15 +20,34 @@ from engine.ops import OPS, Written
 
 class NodeNames:
     """The names of the nodes of one graph, given its topological ``order`` and the names
-    its picture ``gives`` some of them (which win over labels): call it on a node. The
-    positions are counted once, on the first unnamed node asked for."""
+    its picture ``gives`` some of them (which win over labels): call it on a node. ``parts``
+    gives a neuron's parts their (neuron, short name), used by :meth:`inside`. The positions
+    are counted once, on the first unnamed node asked for."""
 
-    def __init__(self, order: list[Node], gives: Mapping[Node, str] | None = None):
+    def __init__(self, order: list[Node], gives: Mapping[Node, str] | None = None,
+                 parts: Mapping[Node, tuple[object, str]] | None = None):
         self.order = order
         self.gives = gives or {}
-        self._index: dict[Node, int] | None = None
+        self.parts = parts or {}
+        self.within: object | None = None  # the neuron whose parts go by their short names
+        self._index: dict[Node, int] = {}  # shared with the views of inside()
+        self._views: dict[object, NodeNames] = {None: self}  # by neuron, None for none
+
+    def inside(self, neuron: object | None) -> NodeNames:
+        """These names at a step inside ``neuron`` (None: outside every neuron): its parts by
+        their short names, as a teacher writes them once the neuron is named ("z", not
+        "hidden layer 1, neuron 9: z"); every other node, another neuron too, as before."""
+        view = self._views.get(neuron)
+        if view is None:
+            view = copy.copy(self._views[None])  # shares the positions and the views
+            view.within = neuron
+            self._views[neuron] = view
+        return view
 
     def __call__(self, node: Node) -> str:
+        part = self.parts.get(node)
+        if part is not None and part[0] is self.within:
+            return part[1]
         given = self.gives.get(node)
         if given is not None:
             return given
@@ -34,8 +55,8 @@ class NodeNames:
             return node.label
         if node.op == "const":
             return f"{node.data:g}"
-        if self._index is None:
-            self._index = {n: i for i, n in enumerate(self.order)}
+        if not self._index:
+            self._index.update((n, i) for i, n in enumerate(self.order))
         return f"v{self._index[node]}"
 
 

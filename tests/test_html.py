@@ -102,14 +102,16 @@ def test_an_mlp_sized_graph_stays_responsive(browser, tmp_path):
     for node in topological_order(loss):  # the page's pass starts from zero leaf grads
         if not node.parents:
             node.grad = 0.0
-    # The last step, layer by layer, is hidden layer 1's first product: named after its
-    # neuron, its weight's grad the engine's (the engine's own pass on the user's graph).
+    # The last step, layer by layer, is hidden layer 1's first product: its parts named
+    # short under the line naming its neuron, its weight's grad the engine's (the engine's
+    # own pass on the user's graph).
     last = page.inner_text("#explain")
-    assert last.startswith("step 1539 of 1539: hidden layer 1, neuron 0: its product with "
-                           "input 0 = layers.0.neurons.0.w.0 × x0 = ")
+    assert last.startswith("step 1539 of 1539: product 0 = w.0 × x0 = ")
+    assert page.inner_text("#where").startswith("In hidden layer 1, neuron 0 "
+                                                "(layers.0.neurons.0): ")
     steps = list(backward_steps(loss))
     weight = next(p for p in topological_order(loss) if p.label == "layers.0.neurons.0.w.0")
-    line = next(k for k in last.splitlines() if "  layers.0.neurons.0.w.0.grad += " in k)
+    line = next(k for k in last.splitlines() if "  w.0.grad += " in k)
     assert line.endswith(f"→ {weight.grad + 0.0:.4g}") and len(steps) == 1539
     page.screenshot(path=str(tmp_path / "shot.png"))
     assert (tmp_path / "shot.png").read_bytes().startswith(b"\x89PNG")
@@ -212,9 +214,10 @@ def test_a_digit_networks_page_is_small_and_reaches_any_neuron_in_a_few_clicks(b
                                                                                tmp_path):
     loss = digit_loss()
     path = export_html(loss, tmp_path / "mlp.html")
-    # 1.15 MB until the steps named a neuron's parts after it ("hidden layer 1, neuron 0: its
-    # product with input 14", issue 24): 1.8 MB, loading as fast (0.26 s here, both).
-    assert path.stat().st_size < 2_000_000
+    # 1.15 MB; 1.87 MB while the steps named each part of a neuron in full ("hidden layer 1,
+    # neuron 0: its product with input 14 = layers.0.neurons.0.w.14 × x14"); 1.16 MB with
+    # the short names inside a neuron ("product 14 = w.14 × x14") and the find index.
+    assert path.stat().st_size < 1_500_000
     page, requests, errors = open_page(browser, path)
     started = time.perf_counter()
     page.reload()
@@ -235,7 +238,7 @@ def test_a_digit_networks_page_is_small_and_reaches_any_neuron_in_a_few_clicks(b
     page.click("#backward")
     assert page.inner_text("#status") == "backward 1 of 1539"
     clicks = 0
-    while "layers.2.neurons.3.b" not in page.inner_text("#explain") and clicks < 12:
+    while "(layers.2.neurons.3)" not in page.inner_text("#where") and clicks < 12:
         page.click("#next-neuron")
         clicks += 1
     assert clicks < 12 and page.inner_text("#status").startswith("backward ")
@@ -513,7 +516,7 @@ def test_a_neuron_has_the_explorers_name_in_the_steppers_drawing_and_step_text(b
     text = path.read_text(encoding="utf-8")
     page_data = json.loads(re.search(r'<script id="data" type="application/json">(.*?)'
                                      r"</script>", text, re.S).group(1))
-    by_label = {label: name for name, label in page_data["neurons"]}
+    by_label = {label: name for name, label, _ in page_data["neurons"]}
     page, _, errors = open_page(browser, path)
     drawn = set(page.evaluate("[...document.querySelectorAll('#graph text')]"
                               ".map(t => t.textContent)"))
@@ -525,7 +528,7 @@ def test_a_neuron_has_the_explorers_name_in_the_steppers_drawing_and_step_text(b
             label = f"layers.{layer}.neurons.{j}"
             assert by_label[label] == item["name"], label
             assert item["name"] in drawn and f"{item['name']} ({label})" in titles
-    # (a tooltip's second line names the neuron's weights and bias, as the steps do)
+    # (a tooltip's second line says what the steps inside the neuron call its parts)
     assert by_label["layers.1.neurons.5"] == "hidden layer 2, neuron 5"
     assert by_label["layers.2.neurons.3"] == "output '3'"
     # At a step inside a neuron, its name and label stand over the engine's step text.
@@ -534,12 +537,13 @@ def test_a_neuron_has_the_explorers_name_in_the_steppers_drawing_and_step_text(b
         if "hidden layer 2, neuron 5 " in page.inner_text("#where"):
             break
         page.click("#next-neuron")
-    assert page.inner_text("#where") == "In hidden layer 2, neuron 5 (layers.1.neurons.5)"
+    assert page.inner_text("#where") == ("In hidden layer 2, neuron 5 (layers.1.neurons.5): z is "
+                                         "its weighted sum, product k = w.k × input k "
+                                         "(k = 0 … 15), b its bias")  # the step text's names
     current = page.evaluate("[...document.querySelectorAll('.current > title')]"
                             ".map(t => t.textContent)")
-    assert current == ["hidden layer 2, neuron 5 (layers.1.neurons.5)\nweights "
-                       "layers.1.neurons.5.w.0 … layers.1.neurons.5.w.15, bias "
-                       "layers.1.neurons.5.b"]
+    assert current == ["hidden layer 2, neuron 5 (layers.1.neurons.5)\nz is its weighted "
+                       "sum, product k = w.k × input k (k = 0 … 15), b its bias"]
     assert errors == []
     page.close()
 

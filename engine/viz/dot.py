@@ -163,40 +163,73 @@ def layers_of(order: list[Node], neurons: list[Neuron]) -> list[list[Neuron]]:
 
 def part_names(order: list[Node], neurons: list[Neuron]) -> dict[Node, str]:
     """The names a collapsed picture gives the nodes it draws inside its neurons, after the
-    neuron they are part of (its box shows the neuron's name): its output is the neuron,
-    "hidden layer 2, neuron 0: z" its Σ before the activation, "…: its product with input 14"
-    a term w·x. Weights and biases keep the network's names (their labels), or if unlabelled
-    "…: weight 14" and "…: bias"."""
-    names: dict[Node, str] = {}
-    for n, (name, _) in neuron_names(order, neurons).items():
-        names.update(param_names(n, name))
-        for k, product in enumerate(n.parts.products):
-            names[product] = f"{name}: its product with input {k}"
-        if n.parts.activation is not None:
-            names[n.total] = f"{name}: z"
-        names[n.out] = name
-    return names
+    neuron they are part of (its box shows the neuron's name): its output is the neuron, any
+    other part the neuron's name and the part's short name (:func:`short_names`): "hidden
+    layer 2, neuron 0: z", "…: product 14", "…: weight 14" for an unlabelled weight. A
+    labelled weight or bias keeps the network's name, its label."""
+    return network_names(order, neurons).gives
+
+
+def network_names(order: list[Node], neurons: list[Neuron]) -> NodeNames:
+    """The names of a graph drawn with ``neurons`` collapsed, for its step texts: those of
+    :func:`part_names`, and inside a neuron (:meth:`NodeNames.inside`) its parts' short names."""
+    full: dict[Node, str] = {}
+    short: dict[Node, tuple[Neuron, str]] = {}
+    for n, (name, label) in neuron_names(order, neurons).items():
+        for node, part in short_names(n, label).items():
+            short[node] = (n, part)
+            if not node.label:
+                full[node] = f"{name}: {part}"
+        full[n.out] = name
+    return NodeNames(order, full, short)
+
+
+def short_names(n: Neuron, label: str) -> dict[Node, str]:
+    """What the steps inside ``n`` (engine label ``label``) call its parts once the page has
+    named it: "z" its weighted sum before the activation, "product 14" its term w·x of input
+    14, a weight or bias by its label after ``label`` ("w.14", "b" for layers.0.neurons.9.w.14
+    and ….b) or, unlabelled, "weight 14" and "bias". Its output is not among them: it is the
+    neuron, called by its name everywhere."""
+    # "product 14", not "w·x 14": a word reads as a name inside a formula ("product 14 =
+    # w.14 × x14"), where "w·x 14" reads as a second formula.
+    def param(node: Node, unlabelled: str) -> str | None:
+        if not node.label:
+            return unlabelled
+        if label and node.label.startswith(label + "."):
+            return node.label[len(label) + 1:]
+        return None  # a label of its own: that is its name
+
+    names = {w: param(w, f"weight {k}") for k, w in enumerate(n.parts.weights)}
+    bias = n.parts.bias
+    if bias is not None and not bias.parents:
+        names[bias] = param(bias, "bias")
+    names.update((p, f"product {k}") for k, p in enumerate(n.parts.products))
+    if n.parts.activation is not None:  # (without one, the sum is the output)
+        names[n.total] = "z"
+    return {node: name for node, name in names.items() if name is not None}
+
+
+def parts_legend(n: Neuron, label: str) -> str:
+    """What :func:`short_names` calls ``n``'s parts, said once for the page's line naming the
+    neuron and its tooltip: "z is its weighted sum, product k = w.k × input k (k = 0 … 63),
+    b its bias"."""
+    short = short_names(n, label)
+    said = ["z is its weighted sum"] if n.total in short else []
+    weights = n.parts.weights
+    if weights and n.parts.products:
+        w = short.get(weights[0], weights[0].label)
+        w = w[:-1] + "k" if w.endswith("0") else w  # "w.0" → "w.k", "weight 0" → "weight k"
+        said.append(f"product k = {w} × input k (k = 0 … {len(weights) - 1})")
+    if n.parts.bias in short:
+        said.append(f"{short[n.parts.bias]} its bias")
+    return ", ".join(said)
 
 
 def neuron_title(n: Neuron, name: str, label: str) -> str:
-    """A collapsed neuron's tooltip: its name, its label, and what its weights and bias are
-    called in the step text (the steps inside it name them)."""
-    names = NodeNames([], param_names(n, name))
-    weights = [names(w) for w in n.parts.weights]
-    line = f"weights {weights[0]} … {weights[-1]}" if len(weights) > 1 else \
-        f"weight {weights[0]}"
-    if n.parts.bias is not None and not n.parts.bias.parents:
-        line += f", bias {names(n.parts.bias)}"
-    return (f"{name} ({label})" if label else name) + "\n" + line
-
-
-def param_names(n: Neuron, name: str) -> dict[Node, str]:
-    """The names :func:`part_names` gives ``n``'s unlabelled weights and bias."""
-    names = {w: f"{name}: weight {k}" for k, w in enumerate(n.parts.weights) if not w.label}
-    bias = n.parts.bias
-    if bias is not None and not bias.parents and not bias.label:
-        names[bias] = f"{name}: bias"
-    return names
+    """A collapsed neuron's tooltip: its name, its label, and what the steps inside it call
+    its parts (:func:`parts_legend`)."""
+    legend = parts_legend(n, label)
+    return (f"{name} ({label})" if label else name) + (f"\n{legend}" if legend else "")
 
 
 def layered_order(order: list[Node], neurons: list[Neuron]) -> tuple[list[Node], dict]:

@@ -33,11 +33,12 @@ from engine.viz.dot import (
     draw_dot,
     grad_field,
     layered_order,
+    network_names,
     neuron_fields,
     neuron_names,
     neuron_title,
     number_text,
-    part_names,
+    parts_legend,
     pipe,
     resolve_collapse,
 )
@@ -171,10 +172,10 @@ def _steps(root: Node, order: list[Node],
            neurons: list[Neuron]) -> tuple[dict, list[list], list[Node]]:
     """(initial field texts, steps, the node of each step) of the pass over ``order``, as the
     page shows them, with ``neurons`` drawn collapsed: layer by layer (:func:`layered_order`),
-    forward then backward, each node named as the picture names it. Runs the backward pass (leaf grads
-    from zero), so afterwards every node holds the grads the final picture shows."""
+    forward then backward, each node named as the picture names it. Runs the backward pass
+    (leaf grads from zero), so afterwards every node holds the grads the final picture shows."""
     fields = _Fields(order, neurons)
-    names = NodeNames(order, part_names(order, neurons))
+    names = network_names(order, neurons)  # inside a neuron, its parts' short names
     walk, layer_of = layered_order(order, neurons)
     steps = []
     shown = [node for node in walk if node.op != "const"]  # a constant is shown from the start
@@ -184,9 +185,10 @@ def _steps(root: Node, order: list[Node],
         for f in fields.of(node, "data"):
             fields.change(f, fields.data_text(node, f), changes)
         steps.append(_Step("l" if not node.parents else "f",
-                           forward_text(node, k, len(shown), names), fields.drawn(node),
+                           forward_text(node, k, len(shown),
+                                        names.inside(fields.owner.get(node))), fields.drawn(node),
                            changes, [], fields.neuron(node), layer_of[node]))
-    for step in _backward(root, walk, names):
+    for step in _backward(root, walk, names, fields.owner):
         changes = []
         if step.index == 1:  # the pass starts by setting the output's grad
             fields.show_grad(root, root.grad, changes)
@@ -211,11 +213,13 @@ def _steps(root: Node, order: list[Node],
     return fields.initial, [list(astuple(s)) for s in steps], nodes
 
 
-def _backward(root: Node, walk: list[Node], names: NodeNames) -> Iterator[Step]:
+def _backward(root: Node, walk: list[Node], names: NodeNames,
+              owner: dict[Node, Neuron]) -> Iterator[Step]:
     """The engine's backward pass of ``root`` (:class:`engine.autodiff.Step`, its text),
     taken in the reverse of ``walk``, any topological order (the page's goes layer by layer),
     from grads of zero. A node's step comes only once every node reading it has passed its
-    grad on (checked), so each grad it passes on is complete."""
+    grad on (checked), so each grad it passes on is complete. A step inside a neuron (by
+    ``owner``) names that neuron's parts short (:meth:`NodeNames.inside`)."""
     interior = [node for node in walk if node.parents]
     unread = Counter(p for node in interior for p in node.parents)  # reads still to come
     for node in walk:
@@ -231,7 +235,8 @@ def _backward(root: Node, walk: list[Node], names: NodeNames) -> Iterator[Step]:
                 parent.grad += g * local
             after.append(parent.grad)
             unread[parent] -= 1
-        yield Step(node, g, locals_, tuple(after), index, len(interior), names)
+        yield Step(node, g, locals_, tuple(after), index, len(interior),
+                   names.inside(owner.get(node)))
 
 
 @dataclass(frozen=True)
@@ -345,10 +350,11 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     dot = draw_dot(work, collapse=collapsed, rankdir=rankdir, local_derivatives=True)
     svg = pipe(dot, "svg").decode("utf-8")
     # Each drawn neuron by its one name (engine.text.neuron_name, the explorer's too), the
-    # engine's label second: in its tooltip and, at its steps, over the step text.
+    # engine's label second, then what its steps call its parts: in its tooltip and, at its
+    # steps, over the step text.
     named = sorted(neuron_names(order, neurons).items(),
                    key=lambda item: item[0].index) if collapsed else []
-    names = [(name, label) for _, (name, label) in named]
+    names = [(name, label, parts_legend(n, label)) for n, (name, label) in named]
     titles = {f"neuron{n.index}": neuron_title(n, name, label) for n, (name, label) in named}
     svg = _sized(_tag_fields(svg[svg.index("<svg"):], titles))
     _summary_fields(svg, initial, steps)

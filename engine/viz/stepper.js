@@ -84,9 +84,11 @@ function fit() {
 }
 window.addEventListener("resize", fit);
 fit();
-function where(step) {  // the neuron a step is in: its one name, the engine's label after it
-  const [name, label] = step && step.neuron >= 0 ? DATA.neurons[step.neuron] || [] : [];
-  $("where").textContent = name ? `In ${name}` + (label ? ` (${label})` : "") : "";
+function where(step) {  // the neuron a step is in: its one name, the engine's label after it,
+  // then what the step text calls its parts ("z is its weighted sum, …"), said once here
+  const [name, label, parts] = step && step.neuron >= 0 ? DATA.neurons[step.neuron] || [] : [];
+  $("where").textContent = name ? `In ${name}` + (label ? ` (${label})` : "") +
+    (parts ? `: ${parts}` : "") : "";
 }
 function goTo(k) {
   if (quiz) { quiz = null; $("quiz").classList.add("hidden"); }  // moving on closes a question
