@@ -402,6 +402,38 @@ class Written:
 
 
 @dataclass(frozen=True)
+class Teach:
+    """How practice mode (``engine.practice``) teaches an op's local derivatives, in words
+    that never give the number: templates in which ``{n}`` stands for the node, ``{p}`` for the
+    input asked about, ``{rule}`` for its written derivative and ``{op}`` for the op's name.
+
+    ``rules``: for each input (the last for every later one), which rule applies and which
+    values to use: the hint a first wrong answer gets. ``signs``: for each input likewise,
+    what to say when the answer is the local derivative with its sign flipped. ``with_input``:
+    the derivative a learner writes with the input where the rule has the output (tanh's
+    1 − x² for 1 − out²), as a function of the input, and ``with_input_words`` what to say.
+    """
+
+    rules: tuple[str, ...] = ("the rule for {op}: ∂{n}/∂{p} = {rule}: put in the values of its "
+                              "names",)
+    signs: tuple[str, ...] = ("the sign is off: check the sign of each value you put in",)
+    with_input: Callable[[float], float] | None = None
+    with_input_words: str = ""
+
+    def rule(self, op: str, i: int, n: str, p: str, rule: str) -> str:
+        """The rule for input ``i`` (``p``) of node ``n`` of op ``op``, in words."""
+        return self.rules[min(i, len(self.rules) - 1)].format(op=op, n=n, p=p, rule=rule)
+
+    def sign(self, i: int, n: str, p: str) -> str:
+        """What to say of a flipped sign of ∂n/∂p, ``p`` the node's input ``i``."""
+        return self.signs[min(i, len(self.signs) - 1)].format(n=n, p=p)
+
+
+_SUMS = Teach(("a sum passes its grad on as it is: how much does {n} move when {p} moves by "
+               "1?",))
+
+
+@dataclass(frozen=True)
 class Op:
     """One row of the op table: everything the engine knows about one op.
 
@@ -437,6 +469,8 @@ class Op:
     ``poles``: the inputs near which the result can jump to ±∞ or nan (a pole, a negative
     base; a function of the arg for ops that take one): where such an input is inexact and
     the result's bound reaches ∞, the example is computed the eager way.
+
+    ``teach``: how practice mode words its hints and the slips it knows (:class:`Teach`).
     """
 
     name: str
@@ -455,6 +489,7 @@ class Op:
     kink: Callable | None = None
     library: bool = False
     poles: tuple[int, ...] | Callable[[float], tuple[int, ...]] = ()
+    teach: Teach = Teach()
 
     def compute(self, inputs: Sequence[Any], arg: Any = None) -> Any:
         """The op's value for ``inputs`` (floats, arrays or Values) and ``arg``."""
@@ -526,6 +561,7 @@ register(
         grad_formulas=("1", "1"),
         domain=((-3.0, 3.0), (-3.0, 3.0)),
         carry=_add_carry,
+        teach=_SUMS,
     ),
     Op(
         "sub", "−", 2,
@@ -535,6 +571,12 @@ register(
         grad_formulas=("1", "−1"),
         domain=((-3.0, 3.0), (-3.0, 3.0)),
         carry=_add_carry,
+        teach=Teach(
+            rules=(_SUMS.rules[0], "{p} is subtracted: when {p} grows, {n} falls; the rule is "
+                                   "{rule}"),
+            signs=("the sign of a subtraction: {p} is the one subtracted from, so ∂{n}/∂{p} is "
+                   "positive", "the sign of a subtraction: {p} is subtracted, so ∂{n}/∂{p} is "
+                                "negative")),
     ),
     Op(
         "mul", "×", 2,
@@ -544,6 +586,8 @@ register(
         grad_formulas=("{y}", "{x}"),
         domain=((-3.0, 3.0), (-3.0, 3.0)),
         carry=_mul_carry,
+        teach=Teach(("for a product, ∂{n}/∂{p} is the other factor ({rule}): use "
+                     "its value",)),
     ),
     Op(
         "div", "÷", 2,
@@ -555,6 +599,11 @@ register(
         domain=((-3.0, 3.0), (0.5, 3.0)),
         carry=_div_carry,
         poles=(1,),
+        teach=Teach(
+            rules=("the quotient rule: ∂{n}/∂{p} = {rule}; use the values of those names, and "
+                   "mind the sign",),
+            signs=("the sign of a division: ∂{n}/∂{p} = 1/(the divisor), with its sign",
+                   "the sign of a division: ∂{n}/∂{p} = −{n}/{p}, minus sign included")),
     ),
     Op(
         "neg", "−", 1,
@@ -563,6 +612,7 @@ register(
         formula="−{x}",
         grad_formulas=("−1",),
         carry=lipschitz(1.0, rel=0),
+        teach=Teach(signs=("the sign of a negation: ∂{n}/∂{p} = −1",)),
     ),
     Op(
         "pow", "**{c}", 1,
@@ -608,6 +658,7 @@ register(
         method="exp",
         carry=_exp_carry,
         library=True,
+        teach=Teach(("exp is its own derivative: use {n}'s value",)),
     ),
     Op(
         "log", "log", 1,
@@ -631,6 +682,12 @@ register(
         activation=True,
         carry=lipschitz(1.0),
         library=True,
+        teach=Teach(
+            rules=("tanh's derivative is written with its output: 1 − {n}², where {n} = "
+                   "tanh({p}): use {n}'s value, not {p}'s",),
+            with_input=lambda x: 1 - x * x,
+            with_input_words="that is 1 − {p}², with tanh's input; tanh's derivative is "
+                             "written with its output, 1 − {n}²"),
     ),
     Op(
         "sigmoid", "σ", 1,
@@ -643,6 +700,12 @@ register(
         domain=((-6.0, 6.0),),
         carry=lipschitz(0.25),
         library=True,
+        teach=Teach(
+            rules=("σ's derivative is written with its output: {n}·(1 − {n}), where {n} = "
+                   "σ({p}): use {n}'s value, not {p}'s",),
+            with_input=lambda x: x * (1 - x),
+            with_input_words="that is {p}·(1 − {p}), with σ's input; σ's derivative is "
+                             "written with its output, {n}·(1 − {n})"),
     ),
     Op(
         "relu", "relu", 1,
@@ -696,5 +759,6 @@ register(
         formula=_join(" + "),
         grad_formulas=("1",),
         carry=_sum_carry,
+        teach=_SUMS,
     ),
 )

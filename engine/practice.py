@@ -92,7 +92,7 @@ class Question:
             return (f"the chain rule: {p}.grad += {n}.grad × ∂{n}/∂{p}: multiply the upstream "
                     f"grad, {n}.grad, by the local derivative ∂{n}/∂{p}, and add what {p}.grad "
                     "held before this step")
-        return _rule(self.op, self.position, n, p, self.hint)
+        return OPS[self.op].teach.rule(self.op, self.position, n, p, self.hint)
 
     def slips(self) -> list[Slip]:
         """The likely wrong answers, each named, the first of equal values kept: the one place
@@ -127,50 +127,18 @@ class Question:
         return kept
 
 
-def _rule(op: str, i: int, n: str, p: str, written_rule: str) -> str:
-    """Which rule applies to ∂n/∂p and which values it takes, in words."""
-    if op in ("add", "sum") or (op == "sub" and i == 0):
-        return f"a sum passes its grad on as it is: how much does {n} move when {p} moves by 1?"
-    if op == "sub":
-        return f"{p} is subtracted: when {p} grows, {n} falls; the rule is {written_rule}"
-    if op == "mul":
-        return f"for a product, ∂{n}/∂{p} is the other factor ({written_rule}): use its value"
-    if op == "div":
-        return (f"the quotient rule: ∂{n}/∂{p} = {written_rule}; use the values of those names, "
-                "and mind the sign")
-    if op == "tanh":
-        return (f"tanh's derivative is written with its output: 1 − {n}², where {n} = tanh({p}): "
-                f"use {n}'s value, not {p}'s")
-    if op == "sigmoid":
-        return (f"σ's derivative is written with its output: {n}·(1 − {n}), where {n} = σ({p}): "
-                f"use {n}'s value, not {p}'s")
-    if op == "exp":
-        return f"exp is its own derivative: use {n}'s value"
-    return f"the rule for {op}: ∂{n}/∂{p} = {written_rule}: put in the values of its names"
-
-
 def _wrong_locals(q: Question) -> list[tuple[float, str, str]]:
-    """Wrong local derivatives a learner is likely to use: a flipped sign, tanh's or σ's
-    derivative written with the input in place of the output."""
+    """Wrong local derivatives a learner is likely to use, with the op table's words for them
+    (its row's ``teach``): the derivative written with the input for the output (tanh, σ), and
+    the sign flipped."""
     n, p = q.names
+    teach = OPS[q.op].teach
     found = []
-    if q.op == "tanh":
-        found.append((1 - q.x * q.x, "input", f"that is 1 − {p}², with tanh's input; tanh's "
-                                              f"derivative is written with its output, 1 − {n}²"))
-    if q.op == "sigmoid":
-        found.append((q.x * (1 - q.x), "input", f"that is {p}·(1 − {p}), with σ's input; σ's "
-                                                f"derivative is written with its output, "
-                                                f"{n}·(1 − {n})"))
+    if teach.with_input is not None:
+        found.append((teach.with_input(q.x), "input",
+                      teach.with_input_words.format(n=n, p=p)))
     if q.local:
-        signs = {"sub": f"the sign of a subtraction: {p} is subtracted, so ∂{n}/∂{p} is negative"
-                 if q.position == 1 else f"the sign of a subtraction: {p} is the one subtracted "
-                                         f"from, so ∂{n}/∂{p} is positive",
-                 "neg": f"the sign of a negation: ∂{n}/∂{p} = −1",
-                          "div": (f"the sign of a division: ∂{n}/∂{p} = −{n}/{p}, minus sign "
-                         "included" if q.position == 1 else
-                         f"the sign of a division: ∂{n}/∂{p} = 1/(the divisor), with its sign")}
-        found.append((-q.local, "sign", signs.get(q.op, "the sign is off: check the sign of "
-                                                        "each value you put in")))
+        found.append((-q.local, "sign", teach.sign(q.position, n, p)))
     return found
 
 

@@ -64,6 +64,9 @@ def test_the_page_bench_times_the_explorer_and_the_studio():
     assert run.returncode == 0, run.stderr
     for measure in ("opening its data", "a stage change", "a neuron selected",
                     "a line selected", "answer to a drawing", "a film frame",
-                    "live training in the page", "frames a second; server per frame"):
+                    "live training in the page", "frames a second; server per frame",
+                    "loaded (load event)", "a step (forward, backward)",
+                    "a jump (layer ▶, find a name)"):
         assert measure in run.stdout, run.stdout
     assert run.stdout.count("the 100 ms goal") == 4
+    assert run.stdout.count("the 200 ms goal") == 1 and run.stdout.count("the 50 ms goal") == 2

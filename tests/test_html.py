@@ -312,6 +312,10 @@ def test_practice_on_the_page_hints_first_then_gives_the_answer(browser, tmp_pat
     words = answer(page, "1")  # the second try, o.grad alone: the slip named, then the answer
     assert "that is out.grad alone: multiply it by the local derivative ∂out/∂v4" in words
     assert words.endswith(f"The answer: {expected[1].explain()}.")
+    page.wait_for_timeout(1000)  # the worked answer stays to be read: no move on by itself
+    assert page.evaluate("stepper.done()") == 6 and page.inner_text("#check") == "go on ▶"
+    assert not page.is_visible("#reveal")
+    page.press("#answer", "Enter")  # read: go on
     page.wait_for_function("document.getElementById('status').textContent === "
                            "'backward 1 of 3'", timeout=5000)
     assert page.evaluate("stepper.done()") == 6 + 1  # the first backward step applied
@@ -341,13 +345,19 @@ def test_a_second_enter_or_show_me_never_skips_a_question(browser, tmp_path):
     page.wait_for_timeout(800)  # both presses' moves on would have happened by now
     assert page.inner_text("#question").startswith(expected[1].prompt)
     assert page.evaluate("stepper.done()") == 6
-    page.click("#reveal")
-    page.click("#reveal")  # a double "show me"
+    page.evaluate("document.getElementById('reveal').click(); "
+                  "document.getElementById('reveal').click()")  # a double "show me"
+    page.click("#check")  # "go on ▶"
     page.wait_for_function("document.getElementById('status').textContent === "
                            "'backward 1 of 3'", timeout=5000)
-    page.wait_for_timeout(1700)  # the second press's move on would have happened by now
+    page.wait_for_timeout(800)  # a second press's move on would have happened by now
     assert page.evaluate("stepper.done()") == 7 and not page.is_visible("#quiz")
     asked(page, expected[2])  # the next step's first question, none skipped
+    page.click("#reveal")
+    page.press("#answer", "Enter")
+    page.press("#answer", "Enter")  # a double "go on": the second checks the next question
+    asked(page, expected[3])
+    assert page.inner_text("#check") == "check" and page.is_visible("#reveal")
     assert errors == []
     page.close()
 
@@ -355,8 +365,8 @@ def test_a_second_enter_or_show_me_never_skips_a_question(browser, tmp_path):
 def test_show_me_then_end_throws_nothing(browser, tmp_path):
     page, errors, _ = practice_page(browser, tmp_path)
     page.click("#reveal")
-    page.keyboard.press("End")  # within the 1.5 s before the move on
-    page.wait_for_timeout(2000)
+    page.keyboard.press("End")  # with the worked answer open
+    page.wait_for_timeout(800)
     assert errors == [] and page.evaluate("stepper.done()") == 9
     assert not page.is_visible("#quiz")
     page.close()
@@ -365,6 +375,7 @@ def test_show_me_then_end_throws_nothing(browser, tmp_path):
 def test_a_missed_question_comes_back_and_the_end_says_what_went_wrong(browser, tmp_path):
     page, errors, expected = practice_page(browser, tmp_path)
     page.click("#reveal")  # the first question missed
+    page.click("#check")  # go on
     for q in expected[1:4]:
         asked(page, q)
         assert answer(page, f"{q.answer:.6g}").endswith("right.")

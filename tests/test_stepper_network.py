@@ -236,7 +236,7 @@ def test_a_resized_window_keeps_the_steps_texts_and_outlines(browser, tmp_path):
     page.goto(path.as_uri())
     state = ("() => [[...document.querySelectorAll('#graph text[id]')].map(t => t.id + '=' + "
              "t.textContent).sort(), [...document.querySelectorAll('.current, .changed')]"
-             ".map(e => e.id + ' ' + e.getAttribute('class')).sort(), "
+             ".map(e => e.id + ' ' + [...e.classList].sort().join(' ')).sort(), "
              "document.querySelector('#graph svg').getAttribute('viewBox')]")
     for _ in range(6):
         page.evaluate("stepper.next()")

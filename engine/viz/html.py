@@ -42,6 +42,7 @@ from engine.viz.dot import (
     pipe,
     resolve_collapse,
 )
+from engine.viz.find import find_index
 
 _TEXT = re.compile(r"(<text\b[^>]*)>([^<]*)</text>")
 _NODE = re.compile(r'<g id="node\d+" class="node">\s*<title>([^<]+)</title>(.*?)</g>', re.S)
@@ -358,14 +359,19 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     titles = {f"neuron{n.index}": neuron_title(n, name, label) for n, (name, label) in named}
     svg = _sized(_tag_fields(svg[svg.index("<svg"):], titles))
     _summary_fields(svg, initial, steps)
+    drawn = neurons if collapsed else []
+    found = find_index(step_nodes, sum(s[0] != "b" for s in steps),
+                       [(n, name, label) for n, (name, label) in named],
+                       network_names(order, drawn), _Fields(order, drawn).drawn)
     # In a <script> block only "<", ">" and "&" can end or confuse it: write them as \u escapes.
     data = json_text({"initial": initial, "steps": steps, "quiz": quiz, "rtol": RTOL,
-                      "neurons": names, "tall": _tall(work, order, collapsed, rankdir)},
+                      "neurons": names, "find": found,
+                      "tall": _tall(work, order, collapsed, rankdir)},
                      "the page's data", ensure_ascii=False, separators=(",", ":"))
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     parts = {"TITLE": html.escape(title or DEFAULT_TITLE), "SVG": svg,
              "DATA": data, "CSS": style.css_variables() + _template("stepper.css"),
-             "JS": _template("stepper.js")}
+             "JS": _template("stepper.js") + _template("find.js")}
     # One pass over the template, so no inserted text is ever read as a placeholder.
     return re.sub(r"@(TITLE|SVG|DATA|CSS|JS)@", lambda m: parts[m.group(1)],
                   _template("stepper.html"))

@@ -44,11 +44,17 @@ function show() {
   const node = $(step.highlight[0]);
   if (node) centre(node);
 }
-// The graph scrolls in its own region, never the page: the controls stay where they are.
+// The graph scrolls in its own region, so the controls stay where they are; only on a window
+// too short for both (a phone on its side, 200% zoom) does the page scroll as well, as little
+// as brings the step's box into view.
 function centre(el) {
   const graph = $("graph"), r = el.getBoundingClientRect(), box = graph.getBoundingClientRect();
   graph.scrollBy({left: r.left + r.width / 2 - box.left - box.width / 2,
                   top: r.top + r.height / 2 - box.top - box.height / 2});
+  const now = el.getBoundingClientRect(), margin = 8;
+  if (now.bottom > innerHeight) window.scrollBy(0, Math.min(now.top - margin,
+                                                            now.bottom - innerHeight + margin));
+  else if (now.top < 0) window.scrollBy(0, now.top - margin);
 }
 // As large as the window allows: the drawing (written at the size where its smallest text is
 // 14 px) grows to fill the graph's width, up to 1.6 times; it never shrinks, so zooming the
@@ -72,6 +78,7 @@ function swap(kind) {  // the other drawing, its texts and outlines as the steps
   for (const [id, text] of Object.entries(DATA.initial)) setText(id, text);
   for (let i = 0; i < done; i += 1) apply(i);
   for (const [id, cls] of marked) $(id)?.classList.add(cls);
+  document.dispatchEvent(new Event("drawing"));  // (find.js makes its boxes buttons again)
 }
 function fit() {
   if (DATA.tall) {
@@ -149,6 +156,7 @@ function ask(at, {k, q, again}) {
   $("question").textContent = (again ? `Again, from ${steps[k].count}: ` : "") +
                               `${prompt}   (${hint})`;
   $("answer").value = ""; $("verdict").textContent = ""; $("answer").focus();
+  $("check").textContent = "check"; $("reveal").classList.remove("hidden");
 }
 function parse(text) {  // a number or a fraction, as a learner writes it
   const parts = text.replace("−", "-").split("/");
@@ -159,8 +167,9 @@ function close(x, y) { return Math.abs(x - y) <= Math.max(DATA.rtol * Math.max(M
                                                                      Math.abs(y)), 1e-9); }
 // A question is settled once (right, shown, or wrong twice): a second Enter or "show me" then
 // does nothing, and the move on happens only if that question is still the one open (End, or
-// any step, closes it first).
-function settle(ok, wait) {
+// any step, closes it first). A right answer moves on by itself; a worked answer stays until
+// the learner has read it and presses "go on" (or Enter).
+function settle(ok) {
   const asked = quiz;
   asked.settled = true;
   if (!asked.again) {
@@ -171,9 +180,13 @@ function settle(ok, wait) {
     if (!ok) session.missed.push({k: asked.k, q: asked.q, again: true,
                                   due: session.finished + 1 + REASK_AFTER});
   } else { session.again[0] += ok ? 1 : 0; session.again[1] += 1; }
-  setTimeout(() => { if (quiz === asked) { session.finished += 1; take(asked.at); } }, wait);
+  const onward = () => { if (quiz === asked) { session.finished += 1; take(asked.at); } };
+  if (ok !== null) { setTimeout(onward, 600); return; }
+  asked.onward = onward;
+  $("check").textContent = "go on ▶"; $("reveal").classList.add("hidden");
 }
 function check() {
+  if (quiz && quiz.onward) { quiz.onward(); return; }
   if (!quiz || quiz.settled) return;
   const [, , answer, worked, nudge, slips] = questionsOf(quiz.k)[quiz.q];
   const text = $("answer").value.trim(), value = parse(text), verdict = $("verdict");
@@ -181,7 +194,7 @@ function check() {
     verdict.className = "wrong"; verdict.textContent = `${text}: write a number, like 0.75 or -3/4`;
   } else if (close(value, answer)) {
     verdict.className = "right"; verdict.textContent = `${text}: right.`;
-    settle(quiz.tries === 0, 600);
+    settle(quiz.tries === 0);
   } else {
     const slip = slips.find(([v]) => close(value, v));
     quiz.tries += 1;
@@ -192,7 +205,7 @@ function check() {
     } else {
       verdict.textContent = `${text}: not quite${slip ? ": " + slip[1] : ""}. The answer: ` +
                             `${worked}.`;
-      settle(false, 3000);
+      settle(null);
     }
   }
 }
@@ -200,7 +213,7 @@ function reveal() {
   if (!quiz || quiz.settled) return;
   const [, , , worked] = questionsOf(quiz.k)[quiz.q];
   $("verdict").className = ""; $("verdict").textContent = worked;
-  settle(false, 1500);
+  settle(null);
 }
 function summarise() {  // the end of the practice: the score and what went wrong, by kind
   const wrong = Object.entries(session.topics).filter(([, [w]]) => w)
@@ -292,7 +305,7 @@ document.addEventListener("keydown", (e) => {
   const steps = { ArrowRight: () => { pause(); next(); }, ArrowLeft: () => { pause(); prev(); } };
   const others = { " ": play, Home: reset, End: end };
   if (e.altKey || e.ctrlKey || e.metaKey || textField(e.target)) return;
-  const control = e.target.closest("button, input, select, a, summary");
+  const control = e.target.closest("button, input, select, a, summary, [role=button]");
   const own = !control ? [] : control.tagName === "SELECT" ? [" ", "Home", "End"] : [" "];
   const act = steps[e.key] || (own.includes(e.key) ? null : others[e.key]);
   if (act) { e.preventDefault(); act(); }
