@@ -125,9 +125,12 @@ def test_every_name_in_every_step_text_is_in_the_picture(mlp_page):
     texts, titles = drawn_texts(path)
     steps, parts = data["steps"], short_parts(loss)
 
+    drawn: dict[str, bool] = {}  # (found() reads every text: once per name, not per use)
+
     def known(name, s):
-        return found(name, texts, titles) or (s[5] >= 0 and (data["neurons"][s[5]][0], name)
-                                              in parts)
+        if name not in drawn:
+            drawn[name] = found(name, texts, titles)
+        return drawn[name] or (s[5] >= 0 and (data["neurons"][s[5]][0], name) in parts)
 
     lost = {name for s in steps for name in names_in(s[1]) if not known(name, s)}
     assert lost == set()
