@@ -225,8 +225,9 @@ def saved_notebook(body: str) -> str:
 
 
 def stepper_screenshot() -> Path:
-    """The HTML stepper in headless Chromium, midway through the backward pass (wide enough
-    for the whole graph: at 1280 the page scrolls it to keep the current step centred)."""
+    """The HTML stepper in headless Chromium, midway through the backward pass, at 1920 px:
+    wide enough for the graph drawn left to right (a narrower window gets it top to bottom)."""
+
     from playwright.sync_api import sync_playwright
 
     from engine.viz import export_html
@@ -237,7 +238,7 @@ def stepper_screenshot() -> Path:
         page_path = export_html(out, Path(tmp) / "stepper.html", title="tanh(a*b + c)")
         with sync_playwright() as p:
             browser = launch(p)
-            page = browser.new_page(viewport={"width": 1540, "height": 360})
+            page = browser.new_page(viewport={"width": 1920, "height": 420})
             page.goto(page_path.as_uri())
             page.click("#backward")  # the forward pass done, then a second backward step
             page.keyboard.press("ArrowRight")
