@@ -258,14 +258,17 @@ def find_neurons(order: Sequence[Node]) -> list[Neuron]:
     """Every neuron of the graph ``order`` (a topological order), in that order."""
     readers_of = readers(order)
     neurons: list[Neuron] = []
-    layer_of: dict[Node, int] = {}
+    layer_of: dict[Node, int] = {}  # a neuron's output: its layer
+    # The deepest layer each node reads, through any nodes: a neuron reading g + h, where g
+    # comes from layer 2 and h from layer 1 (a skip connection), is in layer 3.
+    depth: dict[Node, int] = {}
     for node in order:
         parts = neuron_parts(node, readers_of)
-        if parts is None:
-            continue
-        layer = 1 + max((layer_of.get(x, 0) for x in parts.inputs), default=0)
-        layer_of[parts.out] = layer
-        neurons.append(Neuron(len(neurons), layer, parts))
+        if parts is not None:
+            layer = 1 + max((depth[x] for x in parts.inputs), default=0)
+            layer_of[parts.out] = layer
+            neurons.append(Neuron(len(neurons), layer, parts))
+        depth[node] = layer_of.get(node, max((depth[p] for p in node.parents), default=0))
     return neurons
 
 

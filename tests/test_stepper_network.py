@@ -190,6 +190,25 @@ def test_the_collapsed_drawing_puts_outputs_in_digit_order_and_neurons_in_index_
         assert tops == sorted(tops) and len(set(tops)) == len(tops), names
 
 
+def test_a_skip_connection_puts_the_neuron_after_the_deeper_layer(tmp_path):
+    """A layer reading g + h, g from layer 2 and h from layer 1, is layer 3: drawn and named
+    after layer 2 (the outputs), its steps after layer 2's (it was layer 1: "hidden layer 1,
+    neuron 3", and every step in layer 1, so "layer ▶" went nowhere)."""
+    from engine import Value
+    from nn import Layer
+
+    x = [Value(0.5, label="x0"), Value(-1.0, label="x1")]
+    h = Layer(2, 3, rng=0)(x)
+    g = Layer(3, 3, rng=1)(h)
+    (out,) = Layer(3, 1, rng=2)([gi + hi for gi, hi in zip(g, h, strict=True)])
+    data = page_data(export_html(out, tmp_path / "skip.html", collapse=True))
+    assert [name for name, *_ in data["neurons"]] == [
+        *(f"hidden layer {k}, neuron {j}" for k in (1, 2) for j in range(3)), "output 0"]
+    steps = data["steps"]
+    assert runs([s[6] for s in steps if s[0] != "b"]) == [1, 2, 3]
+    assert runs([s[6] for s in steps if s[0] == "b"]) == [3, 2, 1]
+
+
 @needs_chromium
 def test_layer_jumps_visit_the_layers_in_order(browser, mlp_page):
     """"layer ▶" from the start: hidden layer 1, 2, the outputs, the loss, then back down."""
