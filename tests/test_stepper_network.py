@@ -209,6 +209,25 @@ def test_a_skip_connection_puts_the_neuron_after_the_deeper_layer(tmp_path):
     assert runs([s[6] for s in steps if s[0] == "b"]) == [3, 2, 1]
 
 
+def test_an_input_labelled_like_a_short_name_keeps_it(tmp_path):
+    """Inputs labelled a, b, z: inside hidden layer 1 the weighted sum and the bias keep their
+    full names (one step said "product 2 = w.2 × z", the next "z = product 0 + … + b" of
+    the sum and the bias); the output neuron, which reads no such input, says "z"."""
+    from engine import Value
+    from nn import MLP
+
+    x = [Value(v, label=name) for v, name in ((0.5, "a"), (3.0, "b"), (-1.0, "z"))]
+    (out,) = MLP(3, [2, 1], rng=0)(x)
+    data = page_data(export_html(out.tanh(), tmp_path / "names.html", collapse=True))
+    texts = [s[1].split(": ", 1)[1] for s in data["steps"] if s[6] == 1]  # hidden layer 1
+    assert any(t.startswith("hidden layer 1, neuron 0: z = product 0 + product 1 + product 2 "
+                            "+ layers.0.neurons.0.b = ") for t in texts)
+    assert not any(t.startswith("z = product 0 + product 1 + product 2") for t in texts)
+    assert {t for t in texts if t.startswith("b = ")} == {"b = 3 (a leaf)"}  # the input
+    legends = [legend for *_, legend in data["neurons"]]
+    assert not legends[0].startswith("z is") and legends[2].startswith("z is its weighted sum")
+
+
 @needs_chromium
 def test_layer_jumps_visit_the_layers_in_order(browser, mlp_page):
     """"layer ▶" from the start: hidden layer 1, 2, the outputs, the loss, then back down."""

@@ -176,8 +176,10 @@ def network_names(order: list[Node], neurons: list[Neuron]) -> NodeNames:
     full: dict[Node, str] = {}
     short: dict[Node, tuple[Neuron, str]] = {}
     for n, (name, label) in neuron_names(order, neurons).items():
+        clear = clear_short_names(n, label)
         for node, part in short_names(n, label).items():
-            short[node] = (n, part)
+            if node in clear:
+                short[node] = (n, part)
             if not node.label:
                 full[node] = f"{name}: {part}"
         full[n.out] = name
@@ -209,11 +211,18 @@ def short_names(n: Neuron, label: str) -> dict[Node, str]:
     return {node: name for node, name in names.items() if name is not None}
 
 
+def clear_short_names(n: Neuron, label: str) -> dict[Node, str]:
+    """:func:`short_names` less any an input of ``n`` is labelled with ("z", "b"): inside
+    ``n`` that name is the input's, and the part is called by its full name."""
+    taken = {x.label for x in n.parts.inputs}
+    return {node: name for node, name in short_names(n, label).items() if name not in taken}
+
+
 def parts_legend(n: Neuron, label: str) -> str:
     """What :func:`short_names` calls ``n``'s parts, said once for the page's line naming the
     neuron and its tooltip: "z is its weighted sum, product k = w.k × input k (k = 0 … 63),
     b its bias"."""
-    short = short_names(n, label)
+    short = clear_short_names(n, label)
     said = ["z is its weighted sum"] if n.total in short else []
     weights = n.parts.weights
     if weights and n.parts.products:
