@@ -49,6 +49,10 @@ def test_every_entry_points_at_the_step_that_computes_it_and_completes_its_grad(
         assert nodes[b] in n.members and not any(m in n.members for m in nodes[forward:b])
     weights = [p for n, _, _ in named for p in n.params]
     assert len(weights) == 64 * 16 + 16 * 16 + 16 * 10 + 42
+    for n, name, label in named:  # each weight and bias also as its neuron's steps say it
+        for k in range(len(n.parts.weights)):
+            assert by_name[f"{name}: w.{k}"] == by_name[f"{label}.w.{k}"]
+        assert by_name[f"{name}: b"] == by_name[f"{label}.b"]
     assert set(weights) < leaves and all(leaf.label for leaf in leaves)
     for leaf in leaves:
         f, b = by_name[leaf.label]
@@ -140,10 +144,11 @@ def test_a_box_is_found_by_click_or_by_tab_and_enter_and_a_wrong_name_moves_noth
     assert page.evaluate("stepper.done()") == done
     find(page, "layers.2.neurons.4.w.1")  # a whole label: no other name starts so
     assert page.inner_text("#where").startswith("In output '4'")
-    find(page, "Hidden layer 1, neuron 5: w.14")  # a weight as the neuron's steps write it
-    assert "grad of layers.0.neurons.5.w.14 is" in page.inner_text("#find-said")
-    find(page, "output '4', bias")
-    assert "grad of layers.2.neurons.4.b is" in page.inner_text("#find-said")
+    find(page, "Hidden layer 1 neuron 5, w.14")  # a weight as the neuron's steps write it
+    assert "grad of hidden layer 1, neuron 5: w.14 is" in page.inner_text("#find-said")
+    assert page.inner_text("#where").startswith("In hidden layer 1, neuron 5")
+    find(page, "output '4': b")
+    assert "grad of output '4': b is" in page.inner_text("#find-said")
     assert axe_violations(page) == [] and errors == []
     page.close()
 
@@ -196,7 +201,8 @@ def test_the_boxes_of_the_drawing_swapped_in_for_a_narrow_window_are_found_too(b
     page.wait_for_function(f"(([w, h]) => h > w)({size})", timeout=5000)
     box = '#graph g[role=button][aria-label="go to c"]'
     page.click(box)
-    assert "c" in page.inner_text("#find-said") and page.locator(".current").count()
+    assert page.inner_text("#find-said") == "Forward pass: the first step with c."
+    assert page.locator(".current").count()
     page.click("#end")
     page.focus(box)
     page.keyboard.press("Enter")  # in the backward pass now: c's step there

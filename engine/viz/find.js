@@ -10,8 +10,11 @@ for (const entry of found) {
   if (!byName.has(nameKey(entry[0]))) byName.set(nameKey(entry[0]), entry);
   for (const id of entry[3]) if (!byGroup.has(id)) byGroup.set(id, entry);
 }
-// Typed names match whatever the case, spacing and quotes: "Output 3" finds "output '3'".
-function nameKey(name) { return name.toLowerCase().replace(/['‘’"“”]/g, "").replace(/\s+/g, " ").trim(); }
+// Typed names match whatever the case, spacing, quotes, commas and colons: "Output 3" finds
+// "output '3'", "hidden layer 1 neuron 5, w.14" finds "hidden layer 1, neuron 5: w.14".
+function nameKey(name) {
+  return name.toLowerCase().replace(/['‘’"“”]/g, "").replace(/[\s,:]+/g, " ").trim();
+}
 function jumpTo(entry) {
   pause();
   const [name, forward, backward] = entry;
@@ -29,23 +32,12 @@ function lookUp(text) {  // the entry a typed name means: that name, or the one 
   const k = nameKey(text);
   if (!k) return {said: `Type a name, like ${example()}.`};
   if (byName.has(k)) return {entry: byName.get(k)};
-  const part = partOf(k);
-  if (part) return {entry: part};
   const starting = found.filter(([name]) => nameKey(name).startsWith(k));
   if (starting.length === 1) return {entry: starting[0]};
   const some = (starting.length ? starting : found.filter(([name]) => nameKey(name).includes(k)))
     .slice(0, 3).map(([name]) => `“${name}”`);
   return {said: `Nothing here is called “${text.trim()}”` +
                 (some.length ? `; did you mean ${some.join(", ")}?` : `; try ${example()}.`)};
-}
-// A neuron's weight or bias as the step texts write it inside the neuron, after the neuron's
-// name: "hidden layer 1, neuron 5: w.14" (or "weight 14", "b", "bias") is its label's entry,
-// layers.0.neurons.5.w.14.
-const labelOf = new Map((DATA.neurons || []).map(([name, label]) => [nameKey(name), label]));
-function partOf(k) {
-  const m = /^(.+?)[\s,:]+(?:(?:w\.?|weight) ?(\d+)|(b|bias))$/.exec(k);
-  const label = m && labelOf.get(m[1]);
-  return label ? byName.get(nameKey(m[3] ? `${label}.b` : `${label}.w.${m[2]}`)) : undefined;
 }
 function example() {  // an output if there is one: what a learner looks for first
   const entry = found.find(([name]) => name.startsWith("output")) || found[0];

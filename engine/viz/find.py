@@ -13,17 +13,20 @@ from collections.abc import Callable, Sequence
 
 from engine.neuron import Neuron
 from engine.node import Node
+from engine.text import NodeNames
 
 
 def find_index(step_nodes: Sequence[Node], forward: int,
-               neurons: Sequence[tuple[Neuron, str, str]], names: Callable[[Node], str],
+               neurons: Sequence[tuple[Neuron, str, str]], names: NodeNames,
                drawn: Callable[[Node], list[str]]) -> list[list]:
     """[[name, forward step, backward step, [drawn group ids]], …] for the page whose steps are
     about ``step_nodes`` (the first ``forward`` of them the forward pass), steps counted from
     0 and −1 for none. First each collapsed neuron by its name, then by its engine label
     (``neurons``: (neuron, name, label) in the page's order); then every other node but a
-    constant and a neuron's inner part, named by ``names``: a neuron's weights and bias, the
-    inputs, a loss's parts. A constant is not found: it is drawn where it is used."""
+    constant and a neuron's inner part, named by ``names``: a neuron's weights and bias (by
+    their names, then as the neuron's steps say them, "hidden layer 1, neuron 5: w.14", when
+    ``names`` knows its parts' short names), the inputs, a loss's parts. A constant is not
+    found: it is drawn where it is used."""
     made: dict[Node, int] = {}
     first_read: dict[Node, int] = {}
     for i, node in enumerate(step_nodes[:forward]):
@@ -37,6 +40,7 @@ def find_index(step_nodes: Sequence[Node], forward: int,
         for parent in node.parents:
             last_share[parent] = i
     owner = {m: n for n, _, _ in neurons for m in n.members}
+    called = {n: name for n, name, _ in neurons}
     found: list[list] = []
     for n, name, label in neurons:
         ops = [m for m in n.members if m.parents]
@@ -53,4 +57,8 @@ def find_index(step_nodes: Sequence[Node], forward: int,
         else:
             where = [first_read.get(node, made[node]), last_share.get(node, -1)]
         found.append([names(node), *where, [] if node in owner else drawn(node)])
+        if not node.parents and node in owner:  # a weight or bias as its neuron's steps say it
+            short = names.parts.get(node)
+            if short is not None:
+                found.append([f"{called[short[0]]}: {short[1]}", *where, []])
     return found
