@@ -398,7 +398,7 @@ class _Drawer:
                          height="0.45")
         if node in self.options.highlight:
             attrs.update(STYLE["highlight"])
-        if node in self.ordered:  # see stack()
+        if node in self.ordered:  # see keep_order()
             attrs["ordering"] = "in"
         graph.node(self.ids[node] + "_op", _escape(symbol), **attrs)
         graph.edge(self.ids[node] + "_op", self.ids[node])
@@ -444,7 +444,7 @@ class _Drawer:
             "draw_dot(root, expand=[a node of that neuron]) or draw every node with "
             "collapse=False."),
             # Few crossing-minimisation passes: enough to untangle the edges, too few to
-            # undo the order each layer is given (see stack()).
+            # undo the order each layer is given (see keep_order()).
             labelloc="t", fontsize="12", compound="true", mclimit="0.01")
         # The loss's boxes say "output '3'" where the steps do (their v-numbers unchanged).
         self.names = NodeNames(self.order, part_names(self.order, neurons))
@@ -460,7 +460,7 @@ class _Drawer:
                     name = names[n][0]
                     self.full_neuron(c, n, name) if n in expanded else \
                         self.neuron_node(c, n, name)
-                self.stack([n for n in members if n not in expanded], c)
+                self.keep_order([n for n in members if n not in expanded])
             self.layer_edges(layer, members, neurons, bool(inputs))
         # Everything else (a loss, a computed bias) is drawn node by node.
         summary = set(inputs) - {x for n in expanded for x in n.inputs}
@@ -483,14 +483,16 @@ class _Drawer:
             c.node("inputs", "{ " + " | ".join([named, *spans]) + " }",
                    shape="record", **STYLE["leaf"])
 
-    def stack(self, members: list[Neuron], graph) -> None:
-        """A layer's neurons one above the next in their order (output '0' at the top), not
-        where Graphviz would put them to shorten the loss's edges: the node that reads them
-        all (a loss's max) keeps its inputs in their order."""
+    def keep_order(self, members: list[Neuron]) -> None:
+        """Keep a layer's neurons one above the next in their order (output '0' at the top),
+        not where Graphviz would put them to shorten the loss's edges: the node that reads
+        them all (a loss's max) keeps its inputs in their order (``ordering=in``); the few
+        crossing-minimisation passes (``mclimit``) leave the other layers in theirs."""
         outs = {n.out for n in members}
         for node in self.order:
             if len(node.parents) == len(outs) and set(node.parents) == outs:
                 self.ordered.add(node)
+
     def layer_edges(self, layer: int, members: list[Neuron], neurons: list[Neuron],
                     has_inputs: bool) -> None:
         """The bundle of edges into ``layer`` from the layer before it (or the inputs)."""
