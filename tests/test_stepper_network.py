@@ -85,17 +85,17 @@ def names_in(text: str) -> set:
     return {first.group(1), *re.findall(r"^  ∂.+?/∂(.+?) = ", text, re.M)}
 
 
-def found(name: str, texts: set, titles: list) -> bool:
+def found(name: str, texts: set, titles: list, parts: dict) -> bool:
     """Whether a learner finds ``name`` in the picture: drawn, in a tooltip, a part of a
-    drawn neuron ("hidden layer 2, neuron 0: z"), or one of a range drawn as its first and
-    last (the inputs' "x0 … x63")."""
+    drawn neuron ("hidden layer 2, neuron 0: z", one of ``parts``: (neuron, short name)), or
+    one of a range drawn as its first and last (the inputs' "x0 … x63")."""
     if name in texts or re.fullmatch(r"-?[\d.e+-]+", name):
         return True
     word = re.compile(rf"(?<![\w.]){re.escape(name)}(?![\w.])")
     if any(word.search(title) for title in titles):
         return True
     if ": " in name and name.split(": ")[0] in texts:
-        return True
+        return tuple(name.split(": ", 1)) in parts
     m = re.fullmatch(r"(.*?)(\d+)", name)
     ranges = re.findall(r"(\S*?)(\d+) … (\S*?)(\d+)(?![\w.])", "\n".join([*texts, *titles]))
     return bool(m) and any(a == b == m.group(1) and int(lo) <= int(m.group(2)) <= int(hi)
@@ -129,7 +129,7 @@ def test_every_name_in_every_step_text_is_in_the_picture(mlp_page):
 
     def known(name, s):
         if name not in drawn:
-            drawn[name] = found(name, texts, titles)
+            drawn[name] = found(name, texts, titles, parts)
         return drawn[name] or (s[5] >= 0 and (data["neurons"][s[5]][0], name) in parts)
 
     lost = {name for s in steps for name in names_in(s[1]) if not known(name, s)}
