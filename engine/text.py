@@ -110,14 +110,15 @@ def formula(node: Node, names) -> str:
 def forward_text(node: Node, index: int, total: int, names) -> str:
     """One forward step: ``forward 3 of 5: d = a × b = -6`` (or ``a = 2 (a leaf)``)."""
     if not node.parents:
-        return f"forward {index} of {total}: {names(node)} = {node.data:.4g} (a leaf)"
+        return f"forward {index} of {total}: {names(node)} = {node.data + 0.0:.4g} (a leaf)"
+    # (+ 0.0: a −0.0 is written 0, as everywhere)
     return (f"forward {index} of {total}: {names(node)} = {formula(node, names)} = "
-            f"{node.data:.4g}")
+            f"{node.data + 0.0:.4g}")
 
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        float(text.replace("−", "-"))  # a rule written "−1" is the number −1
     except ValueError:
         return False
     return True
@@ -134,7 +135,7 @@ def step_text(step) -> str:
     node, names = step.node, step.names
     n = names(node)
     lines = [f"step {step.index} of {step.total}: {n} = {formula(node, names)} = "
-             f"{node.data:.4g}, {n}.grad = {step.grad:.4g}"]
+             f"{node.data + 0.0:.4g}, {n}.grad = {step.grad + 0.0:.4g}"]
     row, words = OPS[node.op], written(node, names)
     for i, (parent, local, new) in enumerate(
             zip(node.parents, step.local_grads, step.parent_grads, strict=True)):

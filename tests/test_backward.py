@@ -248,3 +248,16 @@ def test_the_text_and_the_picture_use_the_same_names():
         assert f"[label={name} " in source
     (text,) = [repr(s) for s in backward_steps(y) if "v5 = x × 0.1" in repr(s)]
     assert text.count("∂") == 2 and "∂v5/∂x = 0.1 " in text  # a line for x, none for 0.1
+
+
+def test_a_step_text_writes_no_minus_zero_and_no_number_twice():
+    """A −0.0 is written 0 (it read "v3 = b × k = -0"), and a derivative whose rule is a
+    number is not written again ("∂v4/∂v3 = −1 = -1")."""
+    from engine.text import forward_text
+
+    a, b, k = Value(2.0, label="a"), Value(-0.0, label="b"), Value(1.0, label="k")
+    c = a - b * k
+    text = "\n".join(repr(s) for s in backward_steps(c))
+    assert "v3 = b × k = 0, v3.grad = -1" in text and "= -0" not in text
+    assert "∂v4/∂v3 = −1 " in text and "−1 = -1" not in text
+    assert forward_text(b, 1, 1, lambda n: n.label) == "forward 1 of 1: b = 0 (a leaf)"
