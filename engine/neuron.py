@@ -35,7 +35,7 @@ import numpy as np
 
 from engine.bounds import SAFETY, TINY, gamma
 from engine.node import Node
-from engine.ops import OPS, Op, Written, ordered_sum, register
+from engine.ops import OPS, Op, Teach, Written, ordered_sum, register
 from engine.rows import Block, Rows
 from engine.value import Value, as_values, record
 
@@ -95,6 +95,7 @@ WSUM: Op = Op(
     local_grads=_wsum_grads,
     formula=_wsum_formula,
     grad_formulas=_wsum_grad_formula,
+    teach=Teach(noun="a neuron's weighted sum"),
 )
 register(WSUM)
 

@@ -412,25 +412,33 @@ class Teach:
     what to say when the answer is the local derivative with its sign flipped. ``with_input``:
     the derivative a learner writes with the input where the rule has the output (tanh's
     1 − x² for 1 − out²), as a function of the input, and ``with_input_words`` what to say.
+    ``noun``: what the op is called in a sentence ("the local derivative of a product"), the
+    op's name if empty.
     """
 
-    rules: tuple[str, ...] = ("the rule for {op}: ∂{n}/∂{p} = {rule}: put in the values of its "
+    rules: tuple[str, ...] = ("the rule for {op} is ∂{n}/∂{p} = {rule}; put in the values of its "
                               "names",)
     signs: tuple[str, ...] = ("the sign is off: check the sign of each value you put in",)
     with_input: Callable[[float], float] | None = None
     with_input_words: str = ""
+    noun: str = ""
+
+    def called(self, op: str) -> str:
+        """What op ``op`` is called in a sentence: its ``noun``, or its name."""
+        return self.noun or op
 
     def rule(self, op: str, i: int, n: str, p: str, rule: str) -> str:
         """The rule for input ``i`` (``p``) of node ``n`` of op ``op``, in words."""
-        return self.rules[min(i, len(self.rules) - 1)].format(op=op, n=n, p=p, rule=rule)
+        return self.rules[min(i, len(self.rules) - 1)].format(op=self.called(op), n=n, p=p,
+                                                              rule=rule)
 
     def sign(self, i: int, n: str, p: str) -> str:
         """What to say of a flipped sign of ∂n/∂p, ``p`` the node's input ``i``."""
         return self.signs[min(i, len(self.signs) - 1)].format(n=n, p=p)
 
 
-_SUMS = Teach(("a sum passes its grad on as it is: how much does {n} move when {p} moves by "
-               "1?",))
+_SUMS = Teach(("a sum passes its grad on as it is, so ∂{n}/∂{p} is how much {n} moves when "
+               "{p} moves by 1",), noun="a sum")
 
 
 @dataclass(frozen=True)
@@ -576,7 +584,7 @@ register(
                                    "{rule}"),
             signs=("the sign of a subtraction: {p} is the one subtracted from, so ∂{n}/∂{p} is "
                    "positive", "the sign of a subtraction: {p} is subtracted, so ∂{n}/∂{p} is "
-                                "negative")),
+                                "negative"), noun="a subtraction"),
     ),
     Op(
         "mul", "×", 2,
@@ -586,8 +594,8 @@ register(
         grad_formulas=("{y}", "{x}"),
         domain=((-3.0, 3.0), (-3.0, 3.0)),
         carry=_mul_carry,
-        teach=Teach(("for a product, ∂{n}/∂{p} is the other factor ({rule}): use "
-                     "its value",)),
+        teach=Teach(("for a product, ∂{n}/∂{p} is the other factor, {rule}; use "
+                     "its value",), noun="a product"),
     ),
     Op(
         "div", "÷", 2,
@@ -603,7 +611,8 @@ register(
             rules=("the quotient rule: ∂{n}/∂{p} = {rule}; use the values of those names, and "
                    "mind the sign",),
             signs=("the sign of a division: ∂{n}/∂{p} = 1/(the divisor), with its sign",
-                   "the sign of a division: ∂{n}/∂{p} = −{n}/{p}, minus sign included")),
+                   "the sign of a division: ∂{n}/∂{p} = −{n}/{p}, minus sign included"),
+            noun="a division"),
     ),
     Op(
         "neg", "−", 1,
@@ -612,7 +621,7 @@ register(
         formula="−{x}",
         grad_formulas=("−1",),
         carry=lipschitz(1.0, rel=0),
-        teach=Teach(signs=("the sign of a negation: ∂{n}/∂{p} = −1",)),
+        teach=Teach(signs=("the sign of a negation: ∂{n}/∂{p} = −1",), noun="a negation"),
     ),
     Op(
         "pow", "**{c}", 1,
@@ -626,6 +635,7 @@ register(
         carry=_pow_carry,
         library=True,
         poles=lambda c: (0,) if c < 1 or c != math.floor(c) else (),  # or nan below 0
+        teach=Teach(noun="a power"),
     ),
     Op(
         "rpow", "{c}**", 1,
@@ -638,6 +648,7 @@ register(
         carry=_rpow_carry,
         library=True,
         poles=lambda c: (0,) if c <= 0 else (),
+        teach=Teach(noun="a power"),
     ),
     Op(
         "vpow", "**", 2,
@@ -648,6 +659,7 @@ register(
         domain=((0.2, 3.0), (-2.0, 2.0)),
         library=True,
         poles=(0, 1),
+        teach=Teach(noun="a power"),
     ),
     Op(
         "exp", "exp", 1,
@@ -658,7 +670,7 @@ register(
         method="exp",
         carry=_exp_carry,
         library=True,
-        teach=Teach(("exp is its own derivative: use {n}'s value",)),
+        teach=Teach(("exp is its own derivative, so use {n}'s value",)),
     ),
     Op(
         "log", "log", 1,
@@ -683,8 +695,8 @@ register(
         carry=lipschitz(1.0),
         library=True,
         teach=Teach(
-            rules=("tanh's derivative is written with its output: 1 − {n}², where {n} = "
-                   "tanh({p}): use {n}'s value, not {p}'s",),
+            rules=("tanh's derivative is written with its output, 1 − {n}², where {n} = "
+                   "tanh({p}); use {n}'s value, not {p}'s",),
             with_input=lambda x: 1 - x * x,
             with_input_words="that is 1 − {p}², with tanh's input; tanh's derivative is "
                              "written with its output, 1 − {n}²"),
@@ -701,11 +713,11 @@ register(
         carry=lipschitz(0.25),
         library=True,
         teach=Teach(
-            rules=("σ's derivative is written with its output: {n}·(1 − {n}), where {n} = "
-                   "σ({p}): use {n}'s value, not {p}'s",),
+            rules=("σ's derivative is written with its output, {n}·(1 − {n}), where {n} = "
+                   "σ({p}); use {n}'s value, not {p}'s",),
             with_input=lambda x: x * (1 - x),
             with_input_words="that is {p}·(1 − {p}), with σ's input; σ's derivative is "
-                             "written with its output, {n}·(1 − {n})"),
+                             "written with its output, {n}·(1 − {n})", noun="σ"),
     ),
     Op(
         "relu", "relu", 1,
@@ -751,6 +763,7 @@ register(
         grad_formulas=_max_grad_formula,
         carry=_max_carry,
         kink=_max_kink,
+        teach=Teach(noun="a max"),
     ),
     Op(
         "sum", "Σ", -1,

@@ -14,6 +14,7 @@ are computed on a copy of the graph: nothing of the user's graph changes.
     >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
     >>> d = a * b; d.label = "d"
     >>> session = practice(d, answers=["-3", "-3", "2", "2"])
+    d = a × b = -6
     ∂d/∂a = ?   (the rule: b)
       -3: right.
     a.grad = ?   (it was 0; d.grad = 1)
@@ -33,14 +34,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from engine.autodiff import backward_steps, copy_graph, topological_order
+from engine.autodiff import Step, backward_steps, copy_graph, topological_order
 from engine.node import Node
 from engine.ops import OPS
 from engine.text import NodeNames, formula, written
 
 RTOL = 1e-3  # an answer worked out by hand, to three or four digits, is right
 REASK_AFTER = 3  # a missed question comes back after this many other questions
-SHOW = ("?", "show")  # what a learner types at the command line to see the answer
+SHOW = ("?", "show", "show me")  # what a learner types at the command line to see the answer
 _FRACTION = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?)\s*/\s*([+-]?\d+(?:\.\d*)?)\s*$")
 
 
@@ -69,13 +70,15 @@ class Question:
     op: str = ""  # the node's op (engine.ops)
     position: int = 0  # which input of the node
     x: float = math.nan  # the input's value
+    about: str = ""  # what the node is: ``out = tanh(v4) = 0.4621``
 
     @property
     def topic(self) -> str:
-        """The kind of step, for the summary: ``the local derivative of tanh``."""
+        """The kind of step, for the summary: ``the local derivative of a product``."""
+        called = OPS[self.op].teach.called(self.op)
         if self.kind == "local":
-            return f"the local derivative of {self.op}"
-        return f"the grad passed back through {self.op}"
+            return f"the local derivative of {called}"
+        return f"the grad passed back through {called}"
 
     def explain(self) -> str:
         """The right answer, worked out."""
@@ -89,9 +92,9 @@ class Question:
         """The hint for a first wrong answer: what to use, never the number."""
         n, p = self.names
         if self.kind == "grad":
-            return (f"the chain rule: {p}.grad += {n}.grad × ∂{n}/∂{p}: multiply the upstream "
-                    f"grad, {n}.grad, by the local derivative ∂{n}/∂{p}, and add what {p}.grad "
-                    "held before this step")
+            return (f"by the chain rule, {p}.grad += {n}.grad × ∂{n}/∂{p}, so multiply the "
+                    f"upstream grad, {n}.grad, by the local derivative ∂{n}/∂{p} and add what "
+                    f"{p}.grad held before this step")
         return OPS[self.op].teach.rule(self.op, self.position, n, p, self.hint)
 
     def slips(self) -> list[Slip]:
@@ -148,18 +151,25 @@ def questions(root: Node) -> list[Question]:
     for node in twin.values():
         if not node.parents:
             node.grad = 0.0
+    return step_questions(backward_steps(work))
+
+
+def step_questions(steps: Iterable[Step]) -> list[Question]:
+    """The questions of these backward steps, in their order, each node named as the step
+    names it (the stepper page asks about the very steps it shows)."""
     found = []
-    for step in backward_steps(work):
+    for step in steps:
         names, node = step.names, step.node
         row, words = OPS[node.op], written(node, names)
         n = names(node)
+        about = f"{n} = {formula(node, names)} = {node.data + 0.0:.4g}"  # (no -0: the step's)
         for i, (parent, local, after) in enumerate(
                 zip(node.parents, step.local_grads, step.parent_grads, strict=True)):
             if parent.op == "const":  # a constant needs no grad
                 continue
             p = names(parent)
             before = after - step.grad * local
-            both = (step.grad, local, before, (n, p), node.op, i, parent.data)
+            both = (step.grad, local, before, (n, p), node.op, i, parent.data, about)
             found.append(Question(step.index, "local", f"∂{n}/∂{p} = ?", row.write_grad(i, words),
                                   local, *both))
             found.append(Question(step.index, "grad", f"{p}.grad = ?",
@@ -259,8 +269,9 @@ def practice(root: Node, answers: Iterable[str] | None = None,
              ask: Callable[[str], str] | None = None,
              say: Callable[[str], None] = print) -> Session:
     """Ask every question of ``root``'s backward pass in order (in a REPL or a notebook), two
-    tries each: a wrong first answer gets a hint, the second the answer (``?`` or ``show``
-    asks for it at once); a missed question is asked again later. ``answers``: give them in
+    tries each: a wrong first answer gets a hint, the second the answer (``?``, ``show`` or
+    ``show me`` asks for it at once); a missed question is asked again later. Before a step's
+    first question, what its node is (``out = tanh(v4) = 0.4621``). ``answers``: give them in
     advance instead (for a script, or a test); ``ask`` reads an answer (default: ``input``).
     An empty answer, or the end of the input, ends the session with its summary."""
     ask = ask or input  # looked up now, so that a replaced input() is the one used
@@ -276,8 +287,11 @@ def practice(root: Node, answers: Iterable[str] | None = None,
             say("")
             return ""
 
-    session, missed, done = Session(), [], [0]
+    session, missed, done, told = Session(), [], [0], set()
     for question, again in _order(questions(root), missed, done):
+        if not again and question.step not in told:  # first, what the step's node is
+            told.add(question.step)
+            say(question.about)
         ok = _ask(question, again, read, say)
         if ok is None:
             say("(stopped)")

@@ -393,6 +393,80 @@ def test_a_missed_question_comes_back_and_the_end_says_what_went_wrong(browser, 
     page.close()
 
 
+def field_texts(page):
+    """Every text of the drawing, joined: what the learner can read in the picture."""
+    return page.evaluate("[...document.querySelectorAll('#graph svg text')]"
+                         ".map(t => t.textContent).join(' | ')")
+
+
+def test_a_question_asked_again_shows_the_picture_before_its_step(browser, tmp_path):
+    """Asked again after its step was applied, ∂out/∂v4 was on screen (its edge read ∂=0.7864,
+    v4's grad 0.7864): the picture goes back to before that step while it is open."""
+    page, errors, expected = practice_page(browser, tmp_path)
+    assert page.inner_text("#explain") == ("Your turn, backward 1 of 3: out = tanh(v4) = 0.4621."
+                                           " Work out each local derivative and grad.")
+    page.click("#reveal")  # the first question missed
+    page.click("#check")  # go on
+    for q in expected[1:4]:
+        asked(page, q)
+        answer(page, f"{q.answer:.6g}")
+    asked(page, expected[0], again=True)
+    shown = number_text(expected[0].answer)
+    assert shown == "0.7864" and shown not in field_texts(page), field_texts(page)
+    assert page.evaluate("stepper.done()") == 6  # before backward 1
+    assert page.inner_text("#explain").startswith("Asked again, from backward 1 of 3: out = ")
+    assert answer(page, f"{expected[0].answer:.6g}").endswith("right.")
+    asked(page, expected[4])  # back where the learner was: backward 2, applied up to it
+    assert page.evaluate("stepper.done()") == 7 and shown in field_texts(page)
+    assert errors == []
+    page.close()
+
+
+def test_stepping_back_and_on_asks_no_question_twice_and_end_sums_up(browser, tmp_path):
+    """← then → with a question open asked the step's answered questions again and counted
+    them again (13 of 13 right for 10 questions); End never showed the summary."""
+    page, errors, expected = practice_page(browser, tmp_path)
+    answer(page, f"{expected[0].answer:.6g}")
+    asked(page, expected[1])
+    page.click("#prev")
+    page.click("#next")
+    asked(page, expected[1])  # not the first again
+    for q in expected[1:]:
+        asked(page, q)
+        assert answer(page, f"{q.answer:.6g}").endswith("right.")
+    page.wait_for_function("stepper.done() === 9", timeout=5000)
+    assert page.inner_text("#practice-summary") == "Practice: 10 of 10 right."
+    page.close()
+    page, errors, expected = practice_page(browser, tmp_path)
+    answer(page, f"{expected[0].answer:.6g}")
+    asked(page, expected[1])
+    page.click("#end")
+    assert page.evaluate("stepper.done()") == 9
+    assert page.inner_text("#practice-summary") == "Practice: 1 of 1 right."
+    assert errors == []
+    page.close()
+
+
+def test_a_last_backward_step_without_questions_ends_with_the_summary(browser, tmp_path):
+    out = build("2*3 + tanh(a)", {"a": 1})  # the last step, v2 = 2 × 3, asks nothing
+    page, _, errors = open_page(browser, export_html(out, tmp_path / "const.html"))
+    page.check("#practice")
+    page.click("#backward")
+    from engine.practice import questions
+    expected = questions(out)
+    assert len(expected) == 6 and "v2" not in expected[-1].prompt  # v4 = tanh(a)'s last
+    for q in expected:
+        asked(page, q)
+        assert answer(page, f"{q.answer:.6g}").endswith("right.")
+    page.wait_for_function("document.getElementById('quiz').classList.contains('hidden') && "
+                           "stepper.done() === 6", timeout=5000)
+    page.click("#next")  # the last step
+    assert page.evaluate("stepper.done()") == page.evaluate("stepper.steps()")
+    assert page.inner_text("#practice-summary") == "Practice: 6 of 6 right."
+    assert errors == []
+    page.close()
+
+
 def stepper_states(page):
     """The stepper's states worth checking: the start, mid-way, a practice question open, the
     end."""

@@ -53,10 +53,10 @@ def test_a_first_wrong_answer_gets_a_hint_naming_what_to_use_not_the_number():
     o, _ = labelled_example()
     qs = {q.prompt: q for q in questions(o)}
     words = named(qs["∂d/∂a = ?"], 7)  # no slip: the rule and the factor
-    assert "for a product, ∂d/∂a is the other factor (b): use its value" in words
+    assert "for a product, ∂d/∂a is the other factor, b; use its value" in words
     words = named(qs["a.grad = ?"], 7)
     assert "multiply the upstream grad, d.grad, by the local derivative ∂d/∂a" in words
-    assert "tanh's derivative is written with its output: 1 − o²" in named(qs["∂o/∂e = ?"], 7)
+    assert "tanh's derivative is written with its output, 1 − o²" in named(qs["∂o/∂e = ?"], 7)
     ok, words = check(qs["a.grad = ?"], "7", first=False)  # the second try: the answer
     assert not ok and "The answer: a.grad = 0 + d.grad × ∂d/∂a" in words and "-0.004023" in words
 
@@ -113,7 +113,7 @@ def test_two_tries_then_the_answer_and_a_missed_question_is_asked_again():
     assert (session.asked, session.right) == (10, 7) and session.again == [3, 3]
     assert said[-3:] == [
         "7 of 10 right.", "Went wrong: the local derivative of tanh: 1 of 1 wrong; the local "
-        "derivative of add: 1 of 2 wrong; the grad passed back through add: 1 of 2 wrong.",
+        "derivative of a sum: 1 of 2 wrong; the grad passed back through a sum: 1 of 2 wrong.",
         "Asked again: 3 of 3 right."], text
 
 
@@ -160,3 +160,64 @@ def test_the_end_of_the_input_gives_the_summary_and_exit_0():
     assert "0.5: not quite. The answer: ∂out/∂v2 = 1 − out² = 0.07065." in done.stdout
     assert "(stopped)\n1 of 2 right.\nWent wrong: the local derivative of tanh: 1 of 1 wrong."\
         in done.stdout
+
+
+def page_data(root, **options):
+    """The stepper page's data (its steps and quiz), as the page reads it."""
+    import json
+    import re
+
+    from engine.viz.html import stepper_page
+
+    page = stepper_page(root, **options)
+    found = re.search(r'<script id="data" type="application/json">(.*?)</script>', page, re.S)
+    return json.loads(found.group(1))
+
+
+def test_the_page_asks_about_the_node_of_the_step_on_screen_in_a_collapsed_network():
+    """The page's quiz was the engine's pass (its order, its v-names) while its steps go layer by
+    layer with the picture's names: step 3, 'v34 = output 1 − -1', was asked ∂v34/∂v32."""
+    from engine.practice import REASK_AFTER
+    from nn import MLP
+
+    m = MLP(2, [2, 2], rng=0)
+    outs = m([Value(0.5, label="x0"), Value(-1.0, label="x1")])
+    loss = sum(((o - t) ** 2 for o, t in zip(outs, [1, -1], strict=True)), Value(0.0))
+    data = page_data(loss, collapse=True)
+    backward = [text for kind, text, *_ in data["steps"] if kind == "b"]
+    assert len(data["quiz"]) > 10 and data["reask"] == REASK_AFTER
+    for k, text in enumerate(backward, start=1):
+        node, rest = text.split(": ", 1)[1].split(" = ", 1)
+        for prompt, *_, about in data["quiz"].get(str(k), []):
+            assert text.split(": ", 1)[1].startswith(about), (text, about)
+            if prompt.startswith("∂"):
+                assert prompt.startswith(f"∂{node}/∂"), (text, prompt)
+
+
+def test_hints_read_as_one_sentence_and_topics_name_the_op_in_words():
+    o, _ = labelled_example()
+    qs = {q.prompt: q for q in questions(o)}
+    words = check(qs["∂e/∂c = ?"], "7")[1]  # a sum
+    assert words == ("7: not quite: a sum passes its grad on as it is, so ∂e/∂c is how much e "
+                     "moves when c moves by 1.")
+    words = check(qs["a.grad = ?"], "7")[1]
+    assert words.count(":") == 2 and words.startswith("7: not quite: by the chain rule, ")
+    assert qs["∂d/∂a = ?"].topic == "the local derivative of a product"
+    assert qs["c.grad = ?"].topic == "the grad passed back through a sum"
+    x, w = Value(2.0, label="x"), Value(0.5, label="w")
+    z = engine.weighted_sum([w], [x], fused=True)
+    assert questions(z)[0].topic == "the local derivative of a neuron's weighted sum"
+    assert questions(x ** 2)[0].topic == "the local derivative of a power"
+    assert questions((x * 1).sigmoid())[0].topic == "the local derivative of σ"
+
+
+def test_the_command_line_says_what_each_node_is_and_takes_show_me():
+    done = subprocess.run([sys.executable, "-m", "engine.viz", "tanh(a*b)", "a=1", "b=2",
+                           "--practice"], input="show me\n0.0707\n", capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and "not a number" not in done.stdout, done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("out = tanh(v2) = 0.964")
+    assert lines[1].startswith("∂out/∂v2 = ?")
+    assert lines[1].endswith("  the answer: ∂out/∂v2 = 1 − out² = 0.07065.")  # (input()'s
+    assert "v2 = a × b = 2" in lines  # prompt, echoed without a newline), then the next step

@@ -25,7 +25,7 @@ from engine.autodiff import Step, copy_graph, local_grads, topological_order
 from engine.files import atomic_write, json_text
 from engine.neuron import Neuron
 from engine.node import Node
-from engine.practice import RTOL, questions
+from engine.practice import REASK_AFTER, RTOL, step_questions
 from engine.text import NodeNames, forward_text
 from engine.viz import style
 from engine.viz.dot import (
@@ -169,12 +169,13 @@ class _Fields:
         return -1 if n is None else n.index
 
 
-def _steps(root: Node, order: list[Node],
-           neurons: list[Neuron]) -> tuple[dict, list[list], list[Node]]:
+def _steps(root: Node, order: list[Node], neurons: list[Neuron],
+           taken: list[Step] | None = None) -> tuple[dict, list[list], list[Node]]:
     """(initial field texts, steps, the node of each step) of the pass over ``order``, as the
     page shows them, with ``neurons`` drawn collapsed: layer by layer (:func:`layered_order`),
     forward then backward, each node named as the picture names it. Runs the backward pass
-    (leaf grads from zero), so afterwards every node holds the grads the final picture shows."""
+    (leaf grads from zero), so afterwards every node holds the grads the final picture shows.
+    The engine's backward steps shown are appended to ``taken`` (practice asks about them)."""
     fields = _Fields(order, neurons)
     names = network_names(order, neurons)  # inside a neuron, its parts' short names
     walk, layer_of = layered_order(order, neurons)
@@ -190,6 +191,8 @@ def _steps(root: Node, order: list[Node],
                                         names.inside(fields.owner.get(node))), fields.drawn(node),
                            changes, [], fields.neuron(node), layer_of[node]))
     for step in _backward(root, walk, names, fields.owner):
+        if taken is not None:
+            taken.append(step)
         changes = []
         if step.index == 1:  # the pass starts by setting the output's grad
             fields.show_grad(root, root.grad, changes)
@@ -260,13 +263,14 @@ DEFAULT_TITLE = "glassgrad: step through backprop"
 PRACTICE_LIMIT = 400  # questions: above it the page offers no practice (it would weigh MBs)
 
 
-def _quiz(root: Node) -> dict | None:
+def _quiz(steps: list[Step]) -> dict | None:
     """Practice mode's questions for the page, by backward step: [prompt, hint, answer,
     worked answer, the hint for a first wrong try, [[slip, what to say], …], the kind of step
-    for the summary] (``engine.practice``'s own), or None for a graph with too many. A
-    question whose answer is not finite (a graph through log 0) is left out: no one types
+    for the summary, what the step's node is] (``engine.practice``'s own), or None for a graph
+    with too many. They are asked of the page's own backward ``steps`` (its order, its names).
+    A question whose answer is not finite (a graph through log 0) is left out: no one types
     -inf, and the page's data is strict JSON."""
-    found = questions(root)
+    found = step_questions(steps)
     if len(found) > PRACTICE_LIMIT:
         return None
     by_step: dict[int, list] = {}
@@ -276,7 +280,8 @@ def _quiz(root: Node) -> dict | None:
         by_step.setdefault(q.step, []).append(
             [q.prompt, ("the rule: " if q.kind == "local" else "") + q.hint, q.answer,
              q.explain(), q.nudge(),
-             [[s.value, s.words] for s in q.slips() if math.isfinite(s.value)], q.topic])
+             [[s.value, s.words] for s in q.slips() if math.isfinite(s.value)], q.topic,
+             q.about])
     return {str(k): v for k, v in by_step.items()}
 
 
@@ -346,8 +351,9 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
     collapsed = collapsed and bool(neurons)  # the page can only collapse real neurons
     # The steps first: their pass leaves every grad of the copy final, which the picture then
     # shows (and the page blanks at load).
-    initial, steps, step_nodes = _steps(work, order, neurons if collapsed else [])
-    quiz = _quiz(work)
+    taken: list[Step] = []
+    initial, steps, step_nodes = _steps(work, order, neurons if collapsed else [], taken)
+    quiz = _quiz(taken)
     dot = draw_dot(work, collapse=collapsed, rankdir=rankdir, local_derivatives=True)
     svg = pipe(dot, "svg").decode("utf-8")
     # Each drawn neuron by its one name (engine.text.neuron_name, the explorer's too), the
@@ -365,6 +371,7 @@ def stepper_page(root: Node, *, title: str | None = None, collapse="auto",
                        network_names(order, drawn), _Fields(order, drawn).drawn)
     # In a <script> block only "<", ">" and "&" can end or confuse it: write them as \u escapes.
     data = json_text({"initial": initial, "steps": steps, "quiz": quiz, "rtol": RTOL,
+                      "reask": REASK_AFTER,
                       "neurons": names, "find": found,
                       "tall": _tall(work, order, collapsed, rankdir)},
                      "the page's data", ensure_ascii=False, separators=(",", ":"))

@@ -98,7 +98,11 @@ function where(step) {  // the neuron a step is in: its one name, the engine's l
     (parts ? `: ${parts}` : "") : "";
 }
 function goTo(k) {
-  if (quiz) { quiz = null; $("quiz").classList.add("hidden"); }  // moving on closes a question
+  if (quiz) {  // moving on closes a question (one asked again is asked again later)
+    if (quiz.again && !quiz.settled) session.missed.unshift({k: quiz.k, q: quiz.q, again: true,
+                                                             due: 0});
+    quiz = null; $("quiz").classList.add("hidden");
+  }
   $("practice-summary").classList.add("hidden");
   k = Math.max(0, Math.min(steps.length, k));
   while (done < k) { apply(done); done += 1; }
@@ -110,28 +114,41 @@ function next() {  // to the next step shown
   if (quiz) return false;  // a question is open: answer it first
   let k = done;
   while (k < steps.length && !visible(k)) k += 1;
-  if (practising && k < steps.length && steps[k].backward && questionsOf(k).length) {
+  const last = k < steps.length && !steps.slice(k + 1).some(s => s.backward);
+  if (practising && k < steps.length && steps[k].backward &&
+      (unsettled(k).length || (last && session.missed.length))) {
     goTo(k);
     begin(k);
     return false;
   }
-  goTo(k + 1); return true;
+  goTo(k + 1);
+  if (practising && done === steps.length && started()) summarise();
+  return true;
 }
 // Practice: the questions of a backward step are asked before it is applied. The questions,
 // the answers, the hints and what to say to the likely slips are engine.practice's, given as
 // data. A first wrong answer gets a hint or its slip named, the second the answer; a question
-// missed is asked again a few questions later, and the end says which kinds went wrong.
-const REASK_AFTER = 3;  // engine.practice's too
+// missed is asked again a few questions later, and the end says which kinds went wrong. A
+// question is asked (and counted) once a session, however the learner steps back and forth.
+const REASK_AFTER = DATA.reask;
 let practising = false, quiz = null;
 let session = fresh();  // the queue of questions, the missed ones, the tally
 function fresh() { return {queue: [], missed: [], finished: 0, asked: 0, right: 0, topics: {},
-                            again: [0, 0]}; }
+                            again: [0, 0], settled: new Set()}; }
+function started() { return session.asked + session.again[1] > 0; }
+function unsettled(k) {  // the questions of step k not yet settled in this session
+  return questionsOf(k).map((_, q) => q).filter(q => !session.settled.has(`${k}:${q}`));
+}
+function picture(k) {  // the picture as it was before step k, the question left open
+  while (done < k) { apply(done); done += 1; }
+  while (done > k) { done -= 1; undo(done); }
+}
 function questionsOf(k) {
   const index = steps.slice(0, k + 1).filter(s => s.backward).length;
   return DATA.quiz ? DATA.quiz[String(index)] || [] : [];
 }
 function begin(at) {  // backward step `at`: its questions, then the step itself
-  session.queue = questionsOf(at).map((_, q) => ({k: at, q, again: false}));
+  session.queue = unsettled(at).map(q => ({k: at, q, again: false}));
   take(at);
 }
 function take(at) {  // the next question (a missed one first, once it is due), or the step
@@ -144,11 +161,14 @@ function take(at) {  // the next question (a missed one first, once it is due), 
   goTo(at + 1);  // closes the question
   if (last) summarise();
 }
-function ask(at, {k, q, again}) {
-  pause();
+function ask(at, {k, q, again}) {  // a question asked again shows the picture of its own step,
+  pause();                          // where its answer is not on screen yet
+  if (done !== k) { picture(k); show(); }
   quiz = {at, k, q, again, tries: 0, settled: false};
-  const [prompt, hint] = questionsOf(k)[q];
-  explain.textContent = `Your turn, ${steps[at].count}: work out each local derivative and grad.`;
+  const [prompt, hint, , , , , , about] = questionsOf(k)[q];
+  explain.textContent = again ? `Asked again, from ${steps[k].count}: ${about}. The picture ` +
+                                "is as it was before that step." :
+    `Your turn, ${steps[at].count}: ${about}. Work out each local derivative and grad.`;
   status.textContent = `${steps[at].count} (your turn)`;
   mark(steps[k].highlight, []);  // the node whose step it is
   where(steps[k]);
@@ -173,6 +193,7 @@ function settle(ok) {
   const asked = quiz;
   asked.settled = true;
   if (!asked.again) {
+    session.settled.add(`${asked.k}:${asked.q}`);
     const [, , , , , , topic] = questionsOf(asked.k)[asked.q];
     const tally = session.topics[topic] = session.topics[topic] || [0, 0];
     tally[0] += ok ? 0 : 1; tally[1] += 1;
@@ -235,7 +256,10 @@ function reset() {
   for (const [id, text] of Object.entries(DATA.initial)) setText(id, text);
   done = 0; show();
 }
-function end() { pause(); goTo(steps.length); }
+function end() {
+  pause(); goTo(steps.length);
+  if (practising && started()) summarise();
+}
 function pause() { clearInterval(timer); timer = null; $("play").textContent = "▶ play"; }
 function play() {
   if (timer) { pause(); return; }
@@ -267,7 +291,7 @@ function jumpPrev(key) {
 function backward() {
   pause();
   const i = steps.findIndex(s => s.backward);
-  if (practising && questionsOf(i).length) { goTo(i); begin(i); } else goTo(i + 1);
+  if (practising && unsettled(i).length) { goTo(i); begin(i); } else goTo(i + 1);
 }
 $("next").onclick = () => { pause(); next(); };
 $("prev").onclick = () => { pause(); prev(); };
