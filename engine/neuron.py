@@ -266,10 +266,12 @@ def find_neurons(order: Sequence[Node]) -> list[Neuron]:
     for node in order:
         parts = neuron_parts(node, readers_of)
         if parts is not None:
-            layer = 1 + max((depth[x] for x in parts.inputs), default=0)
+            layer = 1 + max((depth.get(x, 0) for x in parts.inputs), default=0)
             layer_of[parts.out] = layer
             neurons.append(Neuron(len(neurons), layer, parts))
-        depth[node] = layer_of.get(node, max((depth[p] for p in node.parents), default=0))
+        # (.get: an order may leave out the leaves, which read no layer)
+        depth[node] = layer_of.get(node, max((depth.get(p, 0) for p in node.parents),
+                                             default=0))
     return neurons
 
 
