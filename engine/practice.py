@@ -84,7 +84,10 @@ class Question:
         """The right answer, worked out."""
         n, p = self.names
         if self.kind == "local":
-            return f"{self.prompt[:-4]} = {self.hint} = {self.answer:.4g}"
+            value = f"{self.answer:.4g}"
+            if self.hint.replace("−", "-") == value:  # a rule that is a number: "∂v/∂a = 1"
+                return f"{self.prompt[:-4]} = {value}"
+            return f"{self.prompt[:-4]} = {self.hint} = {value}"
         return (f"{p}.grad = {self.before:.4g} + {n}.grad × ∂{n}/∂{p} = {self.before:.4g} + "
                 f"{self.node_grad:.4g} × {self.local:.4g} = {self.answer:.4g}")
 

@@ -221,3 +221,10 @@ def test_the_command_line_says_what_each_node_is_and_takes_show_me():
     assert lines[1].startswith("∂out/∂v2 = ?")
     assert lines[1].endswith("  the answer: ∂out/∂v2 = 1 − out² = 0.07065.")  # (input()'s
     assert "v2 = a × b = 2" in lines  # prompt, echoed without a newline), then the next step
+
+
+def test_a_worked_answer_whose_rule_is_a_number_says_it_once():
+    """∂v/∂a of a sum is 1: the worked answer said "∂v4/∂v2 = 1 = 1"."""
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    local = [q for q in questions(a - b) if q.kind == "local"]
+    assert [q.explain() for q in local] == ["∂v2/∂a = 1", "∂v2/∂b = -1"]
