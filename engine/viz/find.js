@@ -25,8 +25,7 @@ function jumpTo(entry) {
     `Backward pass: the step where the grad of ${name} is complete.` :
     `Forward pass: the first step with ${name}.`;
   if (i < 0) return;
-  if (practising && steps[i].backward && questionsOf(i).length) { goTo(i); begin(i); }
-  else goTo(i + 1);
+  arrive(i);
 }
 function lookUp(text) {  // the entry a typed name means: that name, or the one name it starts
   const k = nameKey(text);

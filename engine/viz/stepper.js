@@ -288,11 +288,10 @@ function jumpPrev(key) {
   while (i > 0 && steps[i - 1][key] === target) i -= 1;  // the first step of that run
   goTo(i + 1);
 }
-function backward() {
-  pause();
-  const i = steps.findIndex(s => s.backward);
+function arrive(i) {  // to step i, shown; in practice a backward step's open questions first
   if (practising && unsettled(i).length) { goTo(i); begin(i); } else goTo(i + 1);
 }
+function backward() { pause(); arrive(steps.findIndex(s => s.backward)); }
 $("next").onclick = () => { pause(); next(); };
 $("prev").onclick = () => { pause(); prev(); };
 $("play").onclick = play;
