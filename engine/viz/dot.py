@@ -161,18 +161,12 @@ def layers_of(order: list[Node], neurons: list[Neuron]) -> list[list[Neuron]]:
     return layers
 
 
-def part_names(order: list[Node], neurons: list[Neuron]) -> dict[Node, str]:
-    """The names a collapsed picture gives the nodes it draws inside its neurons, after the
-    neuron they are part of (its box shows the neuron's name): its output is the neuron, any
-    other part the neuron's name and the part's short name (:func:`short_names`): "hidden
-    layer 2, neuron 0: z", "…: product 14", "…: weight 14" for an unlabelled weight. A
-    labelled weight or bias keeps the network's name, its label."""
-    return network_names(order, neurons).gives
-
-
 def network_names(order: list[Node], neurons: list[Neuron]) -> NodeNames:
-    """The names of a graph drawn with ``neurons`` collapsed, for its step texts: those of
-    :func:`part_names`, and inside a neuron (:meth:`NodeNames.inside`) its parts' short names."""
+    """The names of a graph drawn with ``neurons`` collapsed, for its drawing and its step
+    texts: a neuron's output is the neuron, any other part the neuron's name and the part's
+    short name (:func:`short_names`): "hidden layer 2, neuron 0: z", "…: product 14", "…:
+    weight 14" for an unlabelled weight (a labelled weight or bias keeps its label); inside a
+    neuron (:meth:`NodeNames.inside`), its parts' short names alone."""
     full: dict[Node, str] = {}
     short: dict[Node, tuple[Neuron, str]] = {}
     for n, (name, label) in neuron_names(order, neurons).items():
@@ -447,7 +441,7 @@ class _Drawer:
             # undo the order each layer is given (see keep_order()).
             labelloc="t", fontsize="12", compound="true", mclimit="0.01")
         # The loss's boxes say "output '3'" where the steps do (their v-numbers unchanged).
-        self.names = NodeNames(self.order, part_names(self.order, neurons))
+        self.names = network_names(self.order, neurons)
         if inputs:
             self.inputs_summary(inputs)
         names = neuron_names(self.order, neurons)
