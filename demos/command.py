@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 
 from engine import __version__
-from engine.console import resolve, run
+from engine.system.console import resolve, run
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,6 @@ def main(argv=None, prog: str = "python -m demos.walkthrough") -> int:
 
 
 if __name__ == "__main__":
-    from engine.console import run
+    from engine.system.console import run
 
     run(main)

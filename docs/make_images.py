@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE.parent))  # run from a checkout, too
 from demos.digits.data import load_digits  # noqa: E402
 from demos.how_it_works import cli as how_it_works  # noqa: E402
 from engine import Value  # noqa: E402
-from engine.files import atomic_write  # noqa: E402
+from engine.system.files import atomic_write  # noqa: E402
 from engine.viz import backward_frames, draw_dot, render, style  # noqa: E402
 from nn import MLP, cross_entropy  # noqa: E402
 from nn.viz import draw_network  # noqa: E402

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.bounds import LIBRARY, TINY, gamma, lipschitz, nan_to_inf, near_zero, rounded
+from engine.compiler.bounds import LIBRARY, TINY, gamma, lipschitz, nan_to_inf, near_zero, rounded
 
 # ---------------------------------------------------------------------------------------------
 # Math that works on floats (IEEE 754), numpy arrays and Values alike.
@@ -305,7 +305,7 @@ def _max_grad_formula(names: Written, i: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Error bounds for the compiler (engine.bounds): how far an op's result can move when its
+# Error bounds for the compiler (engine.compiler.bounds): how far an op's result can move when its
 # inputs are within their bounds of eager's, plus the rounding of both sides. Arrays only.
 # ---------------------------------------------------------------------------------------------
 
@@ -466,7 +466,7 @@ class Op:
     ``domain`` gives, for tests, an interval per input where the op is smooth; ``examples``
     gives args to test ops that take one.
 
-    For the compiler's matrix products (see ``engine.bounds``), on arrays only:
+    For the compiler's matrix products (see ``engine.compiler.bounds``), on arrays only:
     ``carry(out, inputs, errors[, arg])`` bounds |ours − eager's| for the op's result, given
     the inputs' bounds; ``kink(out, inputs, errors)`` marks the entries where the op's
     decision (relu's slope, max's choice) could differ from eager's. An op without ``carry``

@@ -31,7 +31,7 @@ from contextlib import ExitStack
 import numpy as np
 
 import engine
-from engine.compile import Tape, trace
+from engine.compiler.compile import Tape, trace
 from engine.node import gather, scatter
 from nn.layers import MLP
 from nn.losses import log_sum_exp, mse
@@ -230,5 +230,5 @@ def _order(ours: list, theirs: list) -> np.ndarray | None:
 
 def compile_step(model: MLP, loss: str = "cross_entropy", exact: bool = False) -> CompiledStep:
     """Trace ``model`` and ``loss`` once; see :class:`CompiledStep`. ``exact=True``: every
-    number the very float the eager engine computes (slower; see ``engine.compile``)."""
+    number the very float the eager engine computes (slower; see ``engine.compiler.compile``)."""
     return CompiledStep(model, loss, exact)

@@ -19,8 +19,8 @@ Floats are written with Python's shortest round-trip repr, so a loaded model is 
 to the saved one. The file is strict JSON: a model with a weight that is NaN or ±Infinity (its
 training diverged) is neither saved nor loaded, and the error names those weights. A key
 named twice is refused too (a person reading the file sees the first value, ``json`` keeps
-the last). Files are written with ``engine.files.atomic_write``, so a crash never leaves half a
-file.
+the last). Files are written with ``engine.system.files.atomic_write``, so a crash never
+leaves half a file.
 
 The classes that can be saved register themselves with :func:`register_model_class`
 (``nn.layers`` registers Neuron, Layer and MLP); a file names its class by that name.
@@ -33,7 +33,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
-from engine.files import (
+from engine.system.files import (
     DuplicateKeyError,
     atomic_write,
     non_finite_numbers,

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import engine
 from engine import Value
-from engine.compile import TraceError, trace
+from engine.compiler.compile import TraceError, trace
 from nn import MLP, SGD, Adam, cross_entropy, mse
 from nn.compiled import compile_step
 
@@ -372,7 +372,7 @@ def test_a_pre_activation_that_cancels_to_zero_is_zero_compiled_too():
 
 @pytest.mark.parametrize("rows, columns", [(1, 1), (1, 2), (2, 1), (3, 5)])
 def test_ordered_sum_adds_term_after_term(rows, columns):
-    from engine.neuron import ordered_sum
+    from engine.ops import ordered_sum
 
     rng = np.random.default_rng(rows * 10 + columns)
     for n in (1, 2, 7, 8, 9, 33, 70):
@@ -385,7 +385,7 @@ def test_ordered_sum_adds_term_after_term(rows, columns):
 
 
 def test_a_leaf_cannot_be_both_an_input_and_a_parameter():
-    from engine.compile import Tape
+    from engine.compiler.compile import Tape
 
     a = Value(1.0)
     with pytest.raises(ValueError, match="1 leaves are both inputs and params"):
@@ -420,7 +420,7 @@ def test_fused_neurons_compile_to_the_same_layers():
 def test_big_batches_run_in_chunks_and_threads_do_not_share_scratch(monkeypatch):
     import threading
 
-    import engine.neuron as neuron_module
+    import engine.compiler.layer as neuron_module
 
     # The scratch arrays belong to the eager-order sums (exact=True, and the examples
     # computed again at a kink).

@@ -11,7 +11,7 @@ from graphviz.quoting import quote
 
 import engine
 from engine import OPS, Value, apply, backward_steps, gradcheck
-from engine.compile import trace
+from engine.compiler.compile import trace
 from engine.ops import Written
 from engine.viz import draw_dot
 from engine.viz.expr import FUNCTIONS, build

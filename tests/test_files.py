@@ -1,11 +1,12 @@
-"""engine.files: atomic_write, the one writer, whole files or nothing; json_text, strict JSON."""
+"""engine.system.files: atomic_write, the one writer, whole files or nothing; json_text,
+strict JSON."""
 
 import json
 import os
 
 import pytest
 
-from engine.files import (
+from engine.system.files import (
     DuplicateKeyError,
     atomic_write,
     json_text,

@@ -9,7 +9,7 @@ import pytest
 import engine
 from demos.digits.train import TrainConfig, prepare
 from demos.how_it_works import explorer, frames
-from demos.how_it_works.numbers import backprop
+from demos.how_it_works.readings import backprop
 from nn import MLP, Adam, cross_entropy
 
 pytestmark = pytest.mark.slow

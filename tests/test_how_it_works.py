@@ -14,7 +14,7 @@ import engine
 from demos.how_it_works import cli, explorer
 from demos.how_it_works import picture as pic
 from demos.how_it_works import stages as st
-from demos.how_it_works.numbers import backprop, most_influential
+from demos.how_it_works.readings import backprop, most_influential
 from engine import Value
 from nn import MLP, cross_entropy, softmax
 from tests.browser import axe_violations

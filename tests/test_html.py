@@ -589,7 +589,7 @@ def test_a_neuron_has_the_explorers_name_in_the_steppers_drawing_and_step_text(b
     import re
 
     from demos.how_it_works import cli, explorer
-    from demos.how_it_works.numbers import backprop
+    from demos.how_it_works.readings import backprop
     from tests.conftest import image
 
     model = MLP(64, [16, 16, 10], rng=0)

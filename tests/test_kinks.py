@@ -1,6 +1,6 @@
 """Compiled layers are matrix products, and every kink decides as the eager engine does.
 
-The rule (engine.bounds): every number a matrix product touched carries a bound on its
+The rule (engine.compiler.bounds): every number a matrix product touched carries a bound on its
 distance from eager's number; an example where a kink's input is within its bound is computed
 again the eager way. These tests check the bound itself (it must hold for every entry), that
 the decisions are eager's on random networks and on sums built to cancel to exactly 0, and
@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 import engine
 from engine import Value
-from engine.compile import trace
-from engine.neuron import LayerBias, NeuronLayer
-from engine.rows import Rows
+from engine.compiler.compile import trace
+from engine.compiler.layer import LayerBias, NeuronLayer
+from engine.compiler.rows import Rows
 from nn import MLP
 from nn.compiled import compile_step
 from tests.test_compile import assert_close, compiled, eager

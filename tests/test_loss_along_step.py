@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from demos.how_it_works import explorer
-from demos.how_it_works.numbers import ALONG, backprop
+from demos.how_it_works.readings import ALONG, backprop
 from demos.how_it_works.words import far_off
 from nn import MLP, cross_entropy
 from tests.browser import axe_violations, needs_chromium

@@ -9,8 +9,10 @@ import pytest
 
 import engine
 from engine import Value, find_neurons, topological_order
-from engine.compile import trace
-from engine.neuron import NeuronLayer, neuron_parts, readers
+from engine.compiler.compile import trace
+from engine.compiler.layer import LayerBias, NeuronLayer
+from engine.compiler.rows import Rows
+from engine.neuron import neuron_parts, readers
 from engine.viz import draw_dot, export_html
 
 W = [0.5, -1.25, 0.75]
@@ -122,8 +124,8 @@ def test_the_layer_kernel_is_the_wsum_rows_chain_rule():
     J, K, batch = 3, 4, 5
     theta = rng.normal(size=J * K + J)
     w_index = np.arange(J * K).reshape(J, K)
-    layer = NeuronLayer(slice(K, K + J), engine.neuron.Rows(np.arange(K)), w_index,
-                        engine.neuron.LayerBias(params=engine.neuron.Rows(J * K + np.arange(J))))
+    layer = NeuronLayer(slice(K, K + J), Rows(np.arange(K)), w_index,
+                        LayerBias(params=Rows(J * K + np.arange(J))))
     values = np.zeros((K + J, batch))
     values[:K] = rng.normal(size=(K, batch))
     layer.forward(values, theta)

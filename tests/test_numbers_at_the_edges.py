@@ -8,7 +8,7 @@ import pytest
 
 import engine
 from engine import Value
-from engine.compile import trace
+from engine.compiler.compile import trace
 
 
 def every_way(f, xs):

@@ -6,8 +6,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from demos.how_it_works import numbers
-from demos.how_it_works.numbers import backprop
+from demos.how_it_works import readings as explained
+from demos.how_it_works.readings import backprop
 from nn import MLP, SGD, cross_entropy, softmax
 from tests.conftest import image
 
@@ -24,11 +24,11 @@ def eager_after_steps(model, x, target, lr):
     values = [p.data for p in copy.parameters()]
     weights = [layer.arrays() for layer in copy.layers]
     readings = []
-    for step in range(numbers.STEPS):
+    for step in range(explained.STEPS):
         logits = copy(list(x))
         loss = cross_entropy(logits, target)
         readings.append((loss.data, np.array(softmax(logits))))
-        if step < numbers.STEPS - 1:
+        if step < explained.STEPS - 1:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -63,7 +63,7 @@ def test_after_steps_are_the_eager_numbers(data, activation):
             assert abs(bp.predicted_change - predicted) <= 1e-12
             assert abs(bp.loss_after - readings[0][0]) <= 1e-12
             assert np.max(np.abs(bp.probabilities_after - readings[0][1])) <= 1e-12
-            assert len(bp.readings) == len(readings) == numbers.STEPS
+            assert len(bp.readings) == len(readings) == explained.STEPS
             for ours, (loss, p) in zip(bp.readings, readings, strict=True):
                 assert abs(ours.loss - loss) <= 1e-12
                 assert np.max(np.abs(ours.probabilities - p)) <= 1e-12
@@ -170,7 +170,7 @@ def test_the_studio_leaves_what_it_made_at_start_out_of_full_collections(tmp_pat
 
 
 def eager_backprop(model, x, pixels, target, lr):
-    """numbers.backprop as it was before a read's server time was cut (issue 22, item 9): the
+    """readings.backprop as it was before a read's server time was cut (issue 22, item 9): the
     engine's step-by-step backward walk for every node's contributions, and a second
     topological order for the neurons; kept to check the quicker pass gives its very bits."""
     from engine import Value, backward_steps, find_neurons, topological_order
@@ -183,11 +183,11 @@ def eager_backprop(model, x, pixels, target, lr):
     found = {n.parts.weights: n.parts for n in find_neurons(topological_order(loss))}
     parts = [[found[tuple(neuron.w)] for neuron in layer.neurons] for layer in model.layers]
     params = model.parameters()
-    after = numbers._after_steps(model, params, x, target, lr)
+    after = explained._after_steps(model, params, x, target, lr)
     layers = [eager_layer(neurons, passed, w_after, b_after)
               for neurons, (w_after, b_after) in zip(parts, after.weights, strict=True)]
     predicted = sum(p.grad * (new - p.data) for p, new in zip(params, after.values, strict=True))
-    return numbers.Backprop(
+    return explained.Backprop(
         sizes=(model.nin, *model.nouts), activation=model.activation, x=np.asarray(x, float),
         pixels=np.asarray(pixels, float), target=target, layers=layers,
         probabilities=np.array(softmax(logits)), loss=loss.data, lr=lr,
@@ -196,15 +196,15 @@ def eager_backprop(model, x, pixels, target, lr):
         readings=after.readings, along=after.along)
 
 
-def eager_layer(neurons, passed: dict, w_after, b_after) -> numbers.LayerNumbers:
-    """numbers._layer as it was: what a neuron sent back read off the walk's steps (the
+def eager_layer(neurons, passed: dict, w_after, b_after) -> explained.LayerNumbers:
+    """readings._layer as it was: what a neuron sent back read off the walk's steps (the
     other fields are the same reads of the same Values)."""
     def sent(n) -> list[float]:
         if n.products:
             return [passed[m][1] for m in n.products]
         return list(passed[n.total][1:2 * len(n.weights):2])
 
-    return dataclasses.replace(numbers._layer(neurons, w_after, b_after),
+    return dataclasses.replace(explained._layer(neurons, w_after, b_after),
                                sent=np.array([sent(n) for n in neurons]))
 
 

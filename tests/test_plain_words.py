@@ -11,7 +11,7 @@ import pytest
 
 from demos.how_it_works import cli, explorer, words
 from demos.how_it_works import stages as st
-from demos.how_it_works.numbers import backprop
+from demos.how_it_works.readings import backprop
 from demos.studio import lesson
 from engine import Value
 from engine.viz.style import amount, percent

@@ -237,7 +237,7 @@ def test_functions_are_short_or_say_why(package):
 
 
 def direct_writes(path: Path) -> list[str]:
-    """Calls that write a file other than through engine.files.atomic_write."""
+    """Calls that write a file other than through engine.system.files.atomic_write."""
     found = []
     for node in ast.walk(tree(path)):
         if not isinstance(node, ast.Call):
@@ -265,7 +265,7 @@ def direct_writes(path: Path) -> list[str]:
 
 
 def test_every_file_is_written_by_the_one_atomic_writer(tmp_path):
-    found = [hit for path in project_files() if relative(path) != "engine/files.py"
+    found = [hit for path in project_files() if relative(path) != "engine/system/files.py"
              for hit in direct_writes(path)]
     assert found == []
     sample = tmp_path / "sample.py"

@@ -13,7 +13,7 @@ import pytest
 from demos.digits.train import TrainConfig, prepare
 from demos.how_it_works import explorer
 from demos.how_it_works import picture as pic
-from demos.how_it_works.numbers import backprop
+from demos.how_it_works.readings import backprop
 from engine.viz import style
 from nn import MLP
 from tests.test_structure import ROOT, project_files, relative

@@ -344,8 +344,8 @@ def test_item_and_float():
 
 def test_public_names_that_moved_keep_working():
     import nn
-    from engine.compile import compile as old_name
-    from engine.compile import trace
+    from engine.compiler.compile import compile as old_name
+    from engine.compiler.compile import trace
 
     assert old_name is trace  # the documented alias
     assert nn.compile_step is nn.compiled.compile_step

@@ -17,7 +17,7 @@ from demos.digits import plots
 from demos.digits.data import DataError, Dataset, load_digits, load_mnist, stratified_split
 from demos.digits.data import downsample as block_average
 from demos.digits.train import Result, ResumeError, TrainConfig, train
-from engine.files import json_text, non_finite_numbers, not_finite
+from engine.system.files import json_text, non_finite_numbers, not_finite
 from nn import ACTIVATIONS, ModelFileError, load, softmax
 
 

@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # files only; must be chosen before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from engine.files import atomic_write  # noqa: E402
+from engine.system.files import atomic_write  # noqa: E402
 
 # Weights: blue positive, red negative, white zero (the explainer's colours).
 WEIGHT_CMAP = "RdBu"

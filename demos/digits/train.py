@@ -23,7 +23,7 @@ from tqdm import tqdm
 import engine
 from demos.digits.data import Dataset, load_digits, load_mnist, stratified_split
 from demos.digits.data import downsample as block_average
-from engine.files import (
+from engine.system.files import (
     atomic_write,
     json_text,
     non_finite_numbers,

@@ -28,12 +28,12 @@ from demos.digits.train import TrainConfig, prepare
 from demos.how_it_works import explorer
 from demos.how_it_works import stages as st
 from demos.how_it_works.frames import Film
-from demos.how_it_works.numbers import Backprop, backprop
+from demos.how_it_works.readings import Backprop, backprop
 from demos.how_it_works.web import asset, stylesheet
 from demos.how_it_works.words import caption_html, glossary, moved
 from engine import Value
-from engine.console import message
-from engine.files import atomic_write
+from engine.system.console import message
+from engine.system.files import atomic_write
 from engine.viz import GraphvizMissingError, export_html, style
 from nn import MLP, Adam, cross_entropy, softmax
 

@@ -25,10 +25,10 @@ import numpy as np
 from demos.how_it_works import picture as pic
 from demos.how_it_works import stages as st
 from demos.how_it_works.frames import line_codes, line_looks
-from demos.how_it_works.numbers import ALONG, Backprop
+from demos.how_it_works.readings import ALONG, Backprop
 from demos.how_it_works.web import asset, stylesheet
 from demos.how_it_works.words import estimate, far_off, glossary
-from engine.files import json_text, some
+from engine.system.files import json_text, some
 from engine.text import neuron_name
 from engine.viz import style
 from engine.viz.style import PANEL_DIGITS, grey, loss_number, probability

@@ -15,7 +15,7 @@ import itertools
 import numpy as np
 
 from demos.how_it_works import picture as pic
-from demos.how_it_works.numbers import forward_backward
+from demos.how_it_works.readings import forward_backward
 from engine.viz import style
 from engine.viz.style import probability
 from nn import compile_step

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from demos.how_it_works import picture as pic
-from demos.how_it_works.numbers import Backprop, most_influential
 from demos.how_it_works.picture import LegendItem
+from demos.how_it_works.readings import Backprop, most_influential
 from demos.how_it_works.words import estimate, moved, would
 from engine.text import neuron_name
 from engine.viz import style

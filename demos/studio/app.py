@@ -72,7 +72,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from demos.how_it_works import explorer
-from demos.how_it_works.numbers import Backprop
+from demos.how_it_works.readings import Backprop
 from demos.studio import lesson
 from demos.studio import live as training
 from nn import MLP

@@ -18,7 +18,7 @@ import numpy as np
 import engine
 from demos.digits.data import BITMAP_SIDE, counts
 from demos.how_it_works import explorer
-from demos.how_it_works.numbers import Backprop, backprop
+from demos.how_it_works.readings import Backprop, backprop
 from demos.how_it_works.words import estimate, joint_decimals, moved, percents
 from engine import Value
 from engine.viz import style
@@ -133,7 +133,7 @@ def save_path(run_dir: Path, name) -> Path:
     return run_dir / f"{name}.json"
 
 
-# How engine.files.atomic_write names its temporary file for NAME.json: "." + the first 32
+# How engine.system.files.atomic_write names its temporary file for NAME.json: "." + the first 32
 # characters of the file's name, "." + 8 random characters (tempfile's) + ".tmp".
 UNFINISHED = re.compile(r"\.(?P<start>[^/]{1,32})\.[a-z0-9_]{8}\.tmp")
 

@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from engine.autodiff import backward_steps, topological_order
-from engine.console import message
-from engine.files import atomic_write
 from engine.practice import exercises, practice
+from engine.system.console import message
+from engine.system.files import atomic_write
 from engine.viz.dot import draw_dot
 from engine.viz.expr import FUNCTIONS, ExpressionError, build
 from engine.viz.html import export_html

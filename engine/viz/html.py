@@ -22,10 +22,10 @@ from importlib import resources
 from pathlib import Path
 
 from engine.autodiff import Step, copy_graph, local_grads, topological_order
-from engine.files import atomic_write, json_text
 from engine.neuron import Neuron
 from engine.node import Node
 from engine.practice import REASK_AFTER, RTOL, step_questions
+from engine.system.files import atomic_write, json_text
 from engine.text import NodeNames, forward_text
 from engine.viz import style
 from engine.viz.dot import (

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.autodiff import backward_steps, copy_graph, topological_order
-from engine.files import atomic_write
 from engine.node import Node
+from engine.system.files import atomic_write
 from engine.viz.dot import GraphvizMissingError, draw_dot, pipe  # noqa: F401 - the error, here too
 
 if TYPE_CHECKING:  # imported when something is drawn: the engine itself needs numpy only

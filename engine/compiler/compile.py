@@ -28,7 +28,7 @@ where some check fails, or whose output is not finite, is computed again the eag
 layer's products added in the eager order, library functions by Python's ``math``): its
 numbers are then eager's, bit for bit. Every other example is provably on eager's side of
 every kink, so its slopes and choices are eager's, and its numbers differ from eager's by
-rounding only (``engine.bounds`` gives the rules and the proof; ``Tape.recomputed`` counts
+rounding only (``engine.compiler.bounds`` gives the rules and the proof; ``Tape.recomputed`` counts
 the examples computed again). ``exact=True`` computes every example the eager way.
 
 The rule: the graph must not depend on the data. A Python ``if`` on a value, or a number
@@ -47,11 +47,12 @@ from typing import TypeAlias
 import numpy as np
 
 from engine.autodiff import topological_order
+from engine.compiler.layer import LayerBias, NeuronLayer
+from engine.compiler.rows import Rows
 from engine.mode import enable_grad
-from engine.neuron import LayerBias, NeuronLayer, NeuronParts, neuron_parts, readers
+from engine.neuron import NeuronParts, neuron_parts, readers
 from engine.node import Node, gather
 from engine.ops import OPS
-from engine.rows import Rows
 from engine.value import Value
 
 # A batch's inputs: one (number of inputs, batch) array, or a tuple of arrays whose rows
@@ -183,7 +184,7 @@ def _float_rule(row, args, arg) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Bounds:
-    """Where a tape carries error bounds and checks kinks (``engine.bounds``), found once.
+    """Where a tape carries error bounds and checks kinks (``engine.compiler.bounds``), found once.
 
     ``carry[k]``: kernel k writes a bound for each of its results (it is a matrix product, or
     reads one, and a kink further on needs to know); ``check[k]``: kernel k has a kink and
@@ -249,7 +250,7 @@ class _Workspace:
 @dataclass(frozen=True)
 class Fast:
     """One fast forward pass: ``saved``, what each kernel gathered; ``errors``, the bound of
-    every row that carries one (``engine.bounds``; other rows hold garbage); ``unsure``,
+    every row that carries one (``engine.compiler.bounds``; other rows hold garbage); ``unsure``,
     per example, whether some kink could decide otherwise than eager, or the output is not
     finite."""
 
@@ -493,7 +494,8 @@ class Tape:
     def _forward(self, values: np.ndarray, theta: np.ndarray, errors=None) -> list:
         """Run the kernels on ``values``; returns what each gathered, for the backward pass.
         Layers are matrix products; the examples where a kink could decide otherwise than
-        eager's (``engine.bounds``), or whose output is not finite, run again the eager way.
+        eager's (``engine.compiler.bounds``), or whose output is not finite, run again the
+        eager way.
         ``errors``: an array like ``values`` for the bounds (default: a new one if needed)."""
         with np.errstate(all="ignore"):  # IEEE 754, as the eager engine
             if self.bounds.exact:
