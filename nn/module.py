@@ -101,10 +101,8 @@ class Module:
 
     def state_dict(self) -> dict[str, float | list[float]]:
         """Every parameter slot's numbers: a float per Value, a list of floats per vector."""
-        return {
-            name: slot.data if isinstance(slot, Value) else [v.data for v in slot]
-            for name, slot in self.named_slots()
-        }
+        return {name: slot.data if isinstance(slot, Value) else [v.data for v in slot]
+                for name, slot in self.named_slots()}
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> LoadResult:
         """Copy numbers from ``state`` (as made by ``state_dict``) into the parameters.
@@ -116,27 +114,14 @@ class Module:
         if not isinstance(state, dict):
             raise TypeError(f"load_state_dict expects a dict, got {type(state).__name__}")
         slots = dict(self.named_slots())
-        missing = [k for k in slots if k not in state]
-        unexpected = [k for k in state if k not in slots]
-        misshaped = [problem for k in slots if k in state
-                     for problem in [_shape_problem(k, slots[k], state[k])] if problem]
+        result = _check_state(type(self).__name__, slots, state, strict)
         # Every number is converted before any is assigned, so a failure changes nothing.
-        problems = []
-        if strict and missing:
-            problems.append(f"missing keys: {', '.join(missing)}")
-        if strict and unexpected:
-            problems.append(f"unexpected keys: {', '.join(unexpected)}")
-        if misshaped:
-            problems.append("wrong shape or type: " + "; ".join(misshaped))
-        if problems:
-            raise StateDictError(
-                f"load_state_dict for {type(self).__name__} failed:\n  " + "\n  ".join(problems))
         updates = [(v, _to_float(x)) for k, slot in slots.items() if k in state
                    for v, x in ([(slot, state[k])] if isinstance(slot, Value)
                                 else zip(slot, state[k], strict=True))]
         for v, x in updates:
             v.data = x
-        return LoadResult(missing, unexpected)
+        return result
 
     def save(self, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None) -> Path:
         """Write architecture, weights and ``metadata`` to ``path`` as JSON (``nn.serialize``)."""
@@ -161,22 +146,50 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        n = len(self.parameters())
-        extra = self.extra_repr()
-        head = f"{type(self).__name__}({extra + '; ' if extra else ''}{n:,} parameters)"
-        lines = [head]
-        for name, attr in vars(self).items():
-            if name.startswith("_"):
-                continue
-            if isinstance(attr, Module):
-                lines.append(f"  ({name}): " + _indent(repr(attr)))
-            elif _is_module_list(attr):
-                reprs = [repr(m) for m in attr]
-                if len(set(reprs)) == 1 and len(reprs) > 1:  # e.g. 32 identical neurons
-                    lines.append(f"  ({name}): {len(reprs)} × " + _indent(reprs[0]))
-                else:
-                    lines += [f"  ({name}.{i}): " + _indent(r) for i, r in enumerate(reprs)]
-        return "\n".join(lines)
+        return _summary(self)
+
+
+def _check_state(owner: str, slots: dict[str, Value | list[Value]], state: dict[str, Any],
+                 strict: bool) -> LoadResult:
+    """The keys of ``state`` that ``slots`` lack and have no use for; raises one
+    :class:`StateDictError` naming every problem (missing and unexpected keys only when
+    ``strict``, a value of the wrong shape or type always)."""
+    missing = [k for k in slots if k not in state]
+    unexpected = [k for k in state if k not in slots]
+    misshaped = [problem for k in slots if k in state
+                 for problem in [_shape_problem(k, slots[k], state[k])] if problem]
+    problems = []
+    if strict and missing:
+        problems.append(f"missing keys: {', '.join(missing)}")
+    if strict and unexpected:
+        problems.append(f"unexpected keys: {', '.join(unexpected)}")
+    if misshaped:
+        problems.append("wrong shape or type: " + "; ".join(misshaped))
+    if problems:
+        raise StateDictError(
+            f"load_state_dict for {owner} failed:\n  " + "\n  ".join(problems))
+    return LoadResult(missing, unexpected)
+
+
+def _summary(module: Module) -> str:
+    """A module's repr: its class, ``extra_repr`` and parameter count, then each child
+    indented under its attribute's name (a list of identical children once, as ``n ×``)."""
+    n = len(module.parameters())
+    extra = module.extra_repr()
+    head = f"{type(module).__name__}({extra + '; ' if extra else ''}{n:,} parameters)"
+    lines = [head]
+    for name, attr in vars(module).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(attr, Module):
+            lines.append(f"  ({name}): " + _indent(repr(attr)))
+        elif _is_module_list(attr):
+            reprs = [repr(m) for m in attr]
+            if len(set(reprs)) == 1 and len(reprs) > 1:  # e.g. 32 identical neurons
+                lines.append(f"  ({name}): {len(reprs)} × " + _indent(reprs[0]))
+            else:
+                lines += [f"  ({name}.{i}): " + _indent(r) for i, r in enumerate(reprs)]
+    return "\n".join(lines)
 
 
 def _indent(text: str) -> str:
