@@ -35,7 +35,6 @@ from engine.value import Value, apply, const
 # engine.sum and engine.max are not in __all__; `x as x` tells type checkers they are exported.
 from engine.value import max as max  # noqa: A004
 from engine.value import sum as sum  # noqa: A004
-from engine.viz import notebook as _notebook  # noqa: F401, I001 - registers the notebook displays
 
 __all__ = [
     "OPS", "AnomalyError", "BackwardSteps", "GradcheckError", "Node", "NodeNames",

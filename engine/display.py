@@ -5,14 +5,22 @@ a backward step, the backward-steps object and a Module answer by asking this re
 which the drawing modules (``engine.viz.notebook``, ``nn.viz``) put, for a class, the function
 that makes its bundle. So the low layers (a Value, a Module) never import the drawing code,
 and ``repr`` stays the plain text the REPL shows.
+
+The engine's own drawings (``engine.viz.notebook``) are registered on the first display, not
+when the engine is imported: ``import engine`` loads the core alone (numpy and the standard
+library), and only a notebook that shows something loads Graphviz's side.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
 _SHOWS: list[tuple[type, Callable[[Any], dict[str, Any]]]] = []
+# Modules that register displays when imported, loaded by the first bundle() call. Named by
+# string so that the core never imports the drawing layer (which imports the core).
+_LOAD_ON_FIRST_DISPLAY = ["engine.viz.notebook"]
 
 
 def register(cls: type, show: Callable[[Any], dict[str, Any]]) -> None:
@@ -24,6 +32,8 @@ def register(cls: type, show: Callable[[Any], dict[str, Any]]) -> None:
 def bundle(obj: object) -> dict[str, Any] | None:
     """The MIME bundle of the most recently registered class ``obj`` is an instance of; None
     (the notebook then shows ``repr``) when none is registered."""
+    while _LOAD_ON_FIRST_DISPLAY:
+        importlib.import_module(_LOAD_ON_FIRST_DISPLAY.pop())
     for cls, show in reversed(_SHOWS):
         if isinstance(obj, cls):
             return show(obj)

@@ -319,3 +319,41 @@ def test_imports_for_the_type_checker_alone_are_no_edges():
     kept = _without_type_checking(sample)
     names = {a.name for n in ast.walk(kept) if isinstance(n, ast.Import) for a in n.names}
     assert names == {"nn.layers", "nn.optim"}
+
+
+CORE = {"engine", "engine.autodiff", "engine.check", "engine.display", "engine.mode",
+        "engine.neuron", "engine.node", "engine.ops", "engine.text", "engine.value"}
+PURE_PYTHON = {"engine.practice", "engine.practice.questions", "engine.practice.session"}
+
+
+def outside_imports(path: Path) -> set[str]:
+    """The top-level names of the packages ``path`` imports that are neither the project's
+    nor the standard library's (a function's imports too; the type checker's alone are not)."""
+    import sys
+    found = set()
+    for node in ast.walk(_without_type_checking(tree(path))):
+        if isinstance(node, ast.Import):
+            found.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return {name for name in found
+            if name not in sys.stdlib_module_names and name not in PACKAGES + ("__future__",)}
+
+
+def test_the_core_imports_only_numpy_the_standard_library_and_the_core():
+    graph = import_graph()
+    for path in sorted((ROOT / "engine").glob("*.py")):
+        name = module_name(path)
+        assert outside_imports(path) <= {"numpy"}, name
+        assert graph[name] <= CORE | PURE_PYTHON, (name, graph[name] - CORE - PURE_PYTHON)
+
+
+def test_import_engine_loads_only_the_core():
+    import subprocess
+    import sys
+    code = "import engine, sys; print(' '.join(sorted(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=ROOT).stdout.split()
+    ours = {m for m in loaded if m.split(".")[0] in PACKAGES}
+    assert ours <= CORE | PURE_PYTHON, sorted(ours - CORE - PURE_PYTHON)
+    assert not any(m.split(".")[0] == "graphviz" for m in loaded)

@@ -1,7 +1,7 @@
 """How Values, backward steps and the backward-steps object show in a notebook: the numbers
 and a drawing of the graph (collapsed above 250 nodes, as ``draw_dot`` draws it), scaled down
-to the cell's width. Registered with ``engine.display`` when the engine is imported; plain
-``repr`` stays the text the REPL shows."""
+to the cell's width. ``engine.display`` imports this module on the first display, which
+registers the bundles below; plain ``repr`` stays the text the REPL shows."""
 
 from __future__ import annotations
 
