@@ -38,8 +38,6 @@ from typing import Any
 
 import numpy as np
 
-from engine.compiler.bounds import LIBRARY, TINY, gamma, lipschitz, nan_to_inf, near_zero, rounded
-
 # ---------------------------------------------------------------------------------------------
 # Math that works on floats (IEEE 754), numpy arrays and Values alike.
 # ---------------------------------------------------------------------------------------------
@@ -305,84 +303,6 @@ def _max_grad_formula(names: Written, i: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Error bounds for the compiler (engine.compiler.bounds): how far an op's result can move when its
-# inputs are within their bounds of eager's, plus the rounding of both sides. Arrays only.
-# ---------------------------------------------------------------------------------------------
-
-
-def _add_carry(out, xs, es):
-    return rounded(es[0] + es[1], out)
-
-
-def _mul_carry(out, xs, es):
-    (x, y), (ex, ey) = xs, es
-    return rounded(np.abs(x) * ey + np.abs(y) * ex + ex * ey, out)
-
-
-def _div_carry(out, xs, es):
-    # x_e/y_e − x̂/ŷ = (x_e − x̂ + (x̂/ŷ)(ŷ − y_e)) / y_e, and |y_e| ≥ |ŷ| − e_y.
-    y, (ex, ey) = xs[1], es
-    with np.errstate(all="ignore"):
-        room = np.abs(y) - ey
-        gap = np.where(room > 0, (ex + np.abs(out) * ey) / room, np.inf)
-    return rounded(gap, out)
-
-
-def _pow_carry(out, xs, es, c):
-    # |d(x^c)/dx| = |c|·|x|^(c−1): largest farthest from 0 for c ≥ 1, nearest 0 below 1.
-    # Within reach of 0, a power below 1 has a pole and a fractional one turns nan below 0:
-    # no bound there.
-    x, e = np.abs(xs[0]), es[0]
-    c = np.asarray(c, dtype=float)
-    with np.errstate(all="ignore"):
-        far = np.power(x + e, c - 1.0)
-        near = np.power(x - e, c - 1.0)
-        gap = np.abs(c) * np.where(c >= 1.0, far, near) * e
-        treacherous = (c < 1.0) | (c != np.floor(c))
-        gap = np.where(treacherous & ~(x > e), np.inf, nan_to_inf(gap))
-        gap = np.where((e == 0) | (c == 0.0), 0.0, gap)
-    return rounded(gap, out, LIBRARY)
-
-
-def _rpow_carry(out, xs, es, c):
-    # c^x moves by a factor e^(|ln c|·e) at most; a base c ≤ 0 has no bound.
-    with np.errstate(all="ignore"):
-        spread = np.abs(np.log(c)) * es[0]
-        gap = np.where(np.greater(c, 0.0), np.abs(out) * np.expm1(spread), np.inf)
-    return rounded(nan_to_inf(gap), out, LIBRARY)
-
-
-def _exp_carry(out, xs, es):
-    return rounded(np.abs(out) * (1.0 + 2 * LIBRARY) * np.expm1(es[0]), out, LIBRARY)
-
-
-def _log_carry(out, xs, es):
-    # |ln x̂ − ln x_e| ≤ −ln(1 − e/x̂) while x̂ > e; none nearer 0.
-    x, e = xs[0], es[0]
-    with np.errstate(all="ignore"):
-        gap = np.where(x > e, -np.log1p(-e / x), np.inf)
-    return rounded(np.where(e == 0, 0.0, gap), out, LIBRARY)
-
-
-def _sum_carry(out, xs, es):
-    g = gamma(len(xs))
-    return (np.sum(es, axis=0) * (1.0 + g) + 2.0 * g * np.sum(np.abs(xs), axis=0)
-            + len(xs) * TINY)
-
-
-def _max_carry(out, xs, es):
-    return np.max(es, axis=0)  # max moves no more than its inputs do, and rounds nothing
-
-
-def _max_kink(out, xs, es):
-    # Unsure where a second input is within reach of the max: the gap between them is no
-    # more than both their bounds (a nan anywhere: unsure).
-    xs, es = np.asarray(xs), np.asarray(es)
-    close = ~((out - xs) > (es + es.max(axis=0)))
-    return close.sum(axis=0) >= 2
-
-
-# ---------------------------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------------------------
 
@@ -466,17 +386,8 @@ class Op:
     ``domain`` gives, for tests, an interval per input where the op is smooth; ``examples``
     gives args to test ops that take one.
 
-    For the compiler's matrix products (see ``engine.compiler.bounds``), on arrays only:
-    ``carry(out, inputs, errors[, arg])`` bounds |ours − eager's| for the op's result, given
-    the inputs' bounds; ``kink(out, inputs, errors)`` marks the entries where the op's
-    decision (relu's slope, max's choice) could differ from eager's. An op without ``carry``
-    cannot pass a bound on (the compiler then adds the eager way wherever it would need one).
-    ``library``: computed by a math-library function (exp, log, pow…), where numpy's and
-    Python's ``math`` may differ in the last bit, so the compiler treats its results as
-    inexact too (and computes them with the float rule where it must match eager's bits).
-    ``poles``: the inputs near which the result can jump to ±∞ or nan (a pole, a negative
-    base; a function of the arg for ops that take one): where such an input is inexact and
-    the result's bound reaches ∞, the example is computed the eager way.
+    What the compiler must know beyond the maths (a kink, a pole, a math-library function)
+    is not here but in ``engine.compiler.exactness``, keyed by the op's name.
 
     ``teach``: how practice mode words its hints and the slips it knows (:class:`Teach`).
     """
@@ -493,10 +404,6 @@ class Op:
     activation: bool = False
     domain: tuple[tuple[float, float], ...] = ((-3.0, 3.0),)
     examples: tuple[float, ...] = ()
-    carry: Callable | None = None
-    kink: Callable | None = None
-    library: bool = False
-    poles: tuple[int, ...] | Callable[[float], tuple[int, ...]] = ()
     teach: Teach = Teach()
 
     def compute(self, inputs: Sequence[Any], arg: Any = None) -> Any:
@@ -509,16 +416,6 @@ class Op:
         if self.takes_arg:
             return self.local_grads(out, *inputs, arg)
         return self.local_grads(out, *inputs)
-
-    def poles_for(self, arg=None) -> tuple[int, ...]:
-        """The inputs with a pole or a nan edge (for this arg)."""
-        return self.poles(arg) if callable(self.poles) else self.poles
-
-    def bound(self, out, inputs, errors, arg=None):
-        """The bound ``carry`` gives for the result ``out`` of ``inputs`` within ``errors``."""
-        if self.takes_arg:
-            return self.carry(out, inputs, errors, arg)
-        return self.carry(out, inputs, errors)
 
     def write(self, names: Written) -> str:
         """The node as text: ``a × b``, ``tanh(e)``, ``a + b + c``, ``x^2``."""
@@ -568,7 +465,6 @@ register(
         formula="{x} + {y}",
         grad_formulas=("1", "1"),
         domain=((-3.0, 3.0), (-3.0, 3.0)),
-        carry=_add_carry,
         teach=_SUMS,
     ),
     Op(
@@ -578,7 +474,6 @@ register(
         formula="{x} − {y}",
         grad_formulas=("1", "−1"),
         domain=((-3.0, 3.0), (-3.0, 3.0)),
-        carry=_add_carry,
         teach=Teach(
             rules=(_SUMS.rules[0], "{p} is subtracted: when {p} grows, {n} falls; the rule is "
                                    "{rule}"),
@@ -593,7 +488,6 @@ register(
         formula="{x} × {y}",
         grad_formulas=("{y}", "{x}"),
         domain=((-3.0, 3.0), (-3.0, 3.0)),
-        carry=_mul_carry,
         teach=Teach(("for a product, ∂{n}/∂{p} is the other factor, {rule}; use "
                      "its value",), noun="a product"),
     ),
@@ -605,8 +499,6 @@ register(
         formula="{x} / {y}",
         grad_formulas=("1/{y}", "−{out}/{y}"),
         domain=((-3.0, 3.0), (0.5, 3.0)),
-        carry=_div_carry,
-        poles=(1,),
         teach=Teach(
             rules=("the quotient rule: ∂{n}/∂{p} = {rule}; use the values of those names, and "
                    "mind the sign",),
@@ -620,7 +512,6 @@ register(
         local_grads=lambda out, x: (-1.0,),
         formula="−{x}",
         grad_formulas=("−1",),
-        carry=lipschitz(1.0, rel=0),
         teach=Teach(signs=("the sign of a negation: ∂{n}/∂{p} = −1",), noun="a negation"),
     ),
     Op(
@@ -632,9 +523,6 @@ register(
         takes_arg=True,
         domain=((0.2, 3.0),),
         examples=(2, 3, 0.5, -1.5, 0, 1),
-        carry=_pow_carry,
-        library=True,
-        poles=lambda c: (0,) if c < 1 or c != math.floor(c) else (),  # or nan below 0
         teach=Teach(noun="a power"),
     ),
     Op(
@@ -645,9 +533,6 @@ register(
         grad_formulas=("{out}·ln {c}",),
         takes_arg=True,
         examples=(2, 0.5, 10),
-        carry=_rpow_carry,
-        library=True,
-        poles=lambda c: (0,) if c <= 0 else (),
         teach=Teach(noun="a power"),
     ),
     Op(
@@ -657,8 +542,6 @@ register(
         formula="{x}^{y}",
         grad_formulas=("{y}·{x}^({y}−1)", "{out}·ln {x}"),
         domain=((0.2, 3.0), (-2.0, 2.0)),
-        library=True,
-        poles=(0, 1),
         teach=Teach(noun="a power"),
     ),
     Op(
@@ -668,8 +551,6 @@ register(
         formula="exp({x})",
         grad_formulas=("{out}",),
         method="exp",
-        carry=_exp_carry,
-        library=True,
         teach=Teach(("exp is its own derivative, so use {n}'s value",)),
     ),
     Op(
@@ -680,9 +561,6 @@ register(
         grad_formulas=("1/{x}",),
         method="log",
         domain=((0.1, 5.0),),
-        carry=_log_carry,
-        library=True,
-        poles=(0,),
     ),
     Op(
         "tanh", "tanh", 1,
@@ -692,8 +570,6 @@ register(
         grad_formulas=("1 − {out}²",),
         method="tanh",
         activation=True,
-        carry=lipschitz(1.0),
-        library=True,
         teach=Teach(
             rules=("tanh's derivative is written with its output, 1 − {n}², where {n} = "
                    "tanh({p}); use {n}'s value, not {p}'s",),
@@ -710,8 +586,6 @@ register(
         method="sigmoid",
         activation=True,
         domain=((-6.0, 6.0),),
-        carry=lipschitz(0.25),
-        library=True,
         teach=Teach(
             rules=("σ's derivative is written with its output, {n}·(1 − {n}), where {n} = "
                    "σ({p}); use {n}'s value, not {p}'s",),
@@ -728,8 +602,6 @@ register(
         grad_formulas=("1 if {x} > 0 else 0",),
         method="relu",
         activation=True,
-        carry=lipschitz(1.0, rel=0),
-        kink=near_zero,
     ),
     Op(
         # A smooth relu: ln(1 + e^x), whose slope is σ(x).
@@ -741,8 +613,6 @@ register(
         method="softplus",
         activation=True,
         domain=((-6.0, 6.0),),
-        carry=lipschitz(1.0),
-        library=True,
     ),
     Op(
         # |x|, for L1 losses; slope 0 at the kink, as PyTorch.
@@ -752,8 +622,6 @@ register(
         formula="abs({x})",
         grad_formulas=("sign({x})",),
         method="abs",
-        carry=lipschitz(1.0, rel=0),
-        kink=near_zero,
     ),
     Op(
         "max", "max", -1,
@@ -761,8 +629,6 @@ register(
         local_grads=_first_max_indicators,
         formula=_max_formula,
         grad_formulas=_max_grad_formula,
-        carry=_max_carry,
-        kink=_max_kink,
         teach=Teach(noun="a max"),
     ),
     Op(
@@ -771,7 +637,6 @@ register(
         local_grads=lambda out, *xs: (1.0,) * len(xs),
         formula=_join(" + "),
         grad_formulas=("1",),
-        carry=_sum_carry,
         teach=_SUMS,
     ),
 )

@@ -1,6 +1,6 @@
 """Compiled layers are matrix products, and every kink decides as the eager engine does.
 
-The rule (engine.compiler.bounds): every number a matrix product touched carries a bound on its
+The rule (engine.compiler.exactness): every number a matrix product touched carries a bound on its
 distance from eager's number; an example where a kink's input is within its bound is computed
 again the eager way. These tests check the bound itself (it must hold for every entry), that
 the decisions are eager's on random networks and on sums built to cancel to exactly 0, and

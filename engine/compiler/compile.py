@@ -14,22 +14,10 @@ further: all such neurons at one depth that read the same inputs x_1…x_K form 
 as one :class:`engine.neuron.NeuronLayer`, the batched ``wsum`` row: forward one matrix
 product, backward two. Their product nodes get no rows: ``fuse=False`` keeps every node.
 
-Kinks are decided exactly as the eager engine decides them. A matrix product adds in another
-order than eager's term-after-term sum, so its last bits differ, and where eager finds a relu
-input exactly 0 it may find 3e-17 (and relu's slope would flip). So every number a matrix
-product touched carries a rigorous bound on its distance from eager's number (for a neuron
-z = Σₖ wₖ·xₖ + b from exact inputs: 2γ_{K+1}·‖w‖·‖x‖ + 2γ_{K+1}·|b|, γₙ = n·u/(1 − n·u),
-u = 2⁻⁵³; each op of the table passes it on by its ``carry`` rule), and every op with a kink
-checks its inputs against their bounds (relu and abs: |x| ≤ e; max: a second input within
-reach of the first; an op with a pole, such as log or a division, whether its result's bound
-reaches ∞). Results of math-library functions (exp, tanh, pow…) carry a bound too, since
-numpy's and Python's ``math`` may differ in the last bit. An example (a column of the batch)
-where some check fails, or whose output is not finite, is computed again the eager way (every
-layer's products added in the eager order, library functions by Python's ``math``): its
-numbers are then eager's, bit for bit. Every other example is provably on eager's side of
-every kink, so its slopes and choices are eager's, and its numbers differ from eager's by
-rounding only (``engine.compiler.bounds`` gives the rules and the proof; ``Tape.recomputed`` counts
-the examples computed again). ``exact=True`` computes every example the eager way.
+Kinks are decided exactly as the eager engine decides them: every number a matrix product
+touched carries a bound on its distance from eager's, and an example where a kink (or a pole)
+is within reach is computed again the eager way; ``engine.compiler.exactness`` tells how, and
+why the other examples differ from eager's by rounding only.
 
 The rule: the graph must not depend on the data. A Python ``if`` on a value, or a number
 computed from a value and written into the graph as a constant, would make another example's
@@ -47,6 +35,7 @@ from typing import TypeAlias
 import numpy as np
 
 from engine.autodiff import topological_order
+from engine.compiler.exactness import exactness
 from engine.compiler.layer import LayerBias, NeuronLayer
 from engine.compiler.rows import Rows
 from engine.mode import enable_grad
@@ -77,6 +66,7 @@ class _Group:
     def __init__(self, op: str, out: slice, ins: np.ndarray, arg: np.ndarray | None,
                  needed: list[bool]) -> None:
         self.row, self.out, self.arg, self.needed = OPS[op], out, arg, needed
+        self.rule = exactness(op)
         if (arg is not None and len(arg) and float(arg[0, 0]).is_integer()
                 and np.all(arg.view(np.int64) == arg.view(np.int64)[0])):
             # One whole-number arg for all (x² everywhere): numpy's fast path, which gives
@@ -86,7 +76,7 @@ class _Group:
         self.arity, self.nodes = ins.shape
         args = [None] if arg is None else np.unique(np.asarray(arg, dtype=float)).tolist()
         # The rows of the inputs near which the op has a pole (for any node's arg).
-        poles = sorted({j for a in args for j in self.row.poles_for(a)})
+        poles = sorted({j for a in args for j in self.rule.poles_for(a)})
         self.pole_rows = ins[poles].ravel() if poles else np.empty(0, dtype=np.intp)
         self.singular = False  # set by the tape: whether an input with a pole is inexact
         # All inputs as one block of rows (one gather, one scatter), or input by input when
@@ -117,7 +107,7 @@ class _Group:
 
     def forward(self, values: np.ndarray, theta: np.ndarray, exact: bool = False):
         args = self._inputs(values)
-        if exact and self.row.library:  # Python's math, number by number: eager's floats
+        if exact and self.rule.library:  # Python's math, number by number: eager's floats
             values[self.out] = _float_rule(self.row, args, self.arg)
         else:
             values[self.out] = self.row.compute(args, self.arg)
@@ -125,15 +115,15 @@ class _Group:
 
     def carry(self, values, errors, args) -> None:
         """``errors[out]``: the op's bound for its results, from its inputs' bounds."""
-        errors[self.out] = self.row.bound(values[self.out], args, self._inputs(errors),
-                                          self.arg)
+        errors[self.out] = self.rule.bound(values[self.out], args, self._inputs(errors),
+                                           self.arg, self.row.takes_arg)
 
     def unsure(self, values, errors, args) -> np.ndarray:
         """The columns where one of these nodes could decide otherwise than eager: a kink
         within reach, or (a singular op) a result whose bound reaches ∞."""
         out = values[self.out]
-        if self.row.kink is not None:
-            found = self.row.kink(out, args, self._inputs(errors))
+        if self.rule.kink is not None:
+            found = self.rule.kink(out, args, self._inputs(errors))
         else:
             found = np.zeros(out.shape, dtype=bool)
         if self.singular:
@@ -184,7 +174,7 @@ def _float_rule(row, args, arg) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Bounds:
-    """Where a tape carries error bounds and checks kinks (``engine.compiler.bounds``), found once.
+    """Where a tape carries error bounds and checks kinks (``engine.compiler.exactness``), found once.
 
     ``carry[k]``: kernel k writes a bound for each of its results (it is a matrix product, or
     reads one, and a kink further on needs to know); ``check[k]``: kernel k has a kink and
@@ -212,12 +202,12 @@ def _find_bounds(kernels: list, rows: int, exact: bool = False) -> _Bounds:
     for k, kernel in enumerate(kernels):
         inexact_inputs.append(any(inexact[r] for r in reads[k]))
         # A matrix product, a math-library function, or anything computed from either.
-        inexact.append(not groups[k] or kernel.row.library or inexact_inputs[k])
+        inexact.append(not groups[k] or kernel.rule.library or inexact_inputs[k])
     for k, kernel in enumerate(kernels):
         if groups[k]:
             kernel.singular = any(inexact[r] for r in set(producer[kernel.pole_rows].tolist())
                                   - {-1})
-    check = [groups[k] and inexact_inputs[k] and (kernel.row.kink is not None
+    check = [groups[k] and inexact_inputs[k] and (kernel.rule.kink is not None
                                                   or kernel.singular)
              for k, kernel in enumerate(kernels)]
     carry = [check[k] and kernel.singular for k, kernel in enumerate(kernels)]  # (its own)
@@ -228,7 +218,7 @@ def _find_bounds(kernels: list, rows: int, exact: bool = False) -> _Bounds:
         if needs_inputs[k]:
             for r in reads[k]:
                 carry[r] = carry[r] or inexact[r]
-    exact = exact or any(carry[k] and isinstance(kernel, _Group) and kernel.row.carry is None
+    exact = exact or any(carry[k] and isinstance(kernel, _Group) and kernel.rule.carry is None
                          for k, kernel in enumerate(kernels))
     zero = [r for k, kernel in enumerate(kernels) if needs_inputs[k]
             for r in kernel.input_rows.tolist() if producer[r] < 0 or not carry[producer[r]]]
@@ -250,7 +240,7 @@ class _Workspace:
 @dataclass(frozen=True)
 class Fast:
     """One fast forward pass: ``saved``, what each kernel gathered; ``errors``, the bound of
-    every row that carries one (``engine.compiler.bounds``; other rows hold garbage); ``unsure``,
+    every row that carries one (``engine.compiler.exactness``; other rows hold garbage); ``unsure``,
     per example, whether some kink could decide otherwise than eager, or the output is not
     finite."""
 
@@ -494,7 +484,7 @@ class Tape:
     def _forward(self, values: np.ndarray, theta: np.ndarray, errors=None) -> list:
         """Run the kernels on ``values``; returns what each gathered, for the backward pass.
         Layers are matrix products; the examples where a kink could decide otherwise than
-        eager's (``engine.compiler.bounds``), or whose output is not finite, run again the
+        eager's (``engine.compiler.exactness``), or whose output is not finite, run again the
         eager way.
         ``errors``: an array like ``values`` for the bounds (default: a new one if needed)."""
         with np.errstate(all="ignore"):  # IEEE 754, as the eager engine

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.compiler.bounds import SAFETY, TINY, gamma
+from engine.compiler.exactness import SAFETY, TINY, gamma
 from engine.compiler.rows import Block, Rows
 from engine.ops import ordered_sum
 
@@ -32,7 +32,7 @@ class NeuronLayer:
     as the eager engine adds (a matrix product adds in its own order, with fused
     multiply-adds, so its last bits differ: :meth:`bound` says by how much at most, and the
     compiler recomputes the eager way every example where that could move a kink; see
-    ``engine.compiler.bounds``). Backward, the row's local derivatives (∂z/∂wₖ = xₖ, ∂z/∂xₖ = wₖ,
+    ``engine.compiler.exactness``). Backward, the row's local derivatives (∂z/∂wₖ = xₖ, ∂z/∂xₖ = wₖ,
     ∂z/∂b = 1) through the chain rule, summed over the neurons and the batch, are, with G
     the neurons' upstream grads, ∂W = G Xᵀ, ∂X = Wᵀ G and ∂B = G: two matrix products (tests
     check them against the row).
@@ -105,7 +105,7 @@ class NeuronLayer:
 
     def bound(self, values, errors, theta, x, x_errors=None) -> None:
         """``errors[out]`` = a bound on |z − eager's z| for every entry of the last forward
-        (``engine.compiler.bounds``): ‖W_j‖·(2γ‖x‖ + (1+2γ)‖e‖) + 2γ|B_j| (+ B's own bound), with
+        (``engine.compiler.exactness``): ‖W_j‖·(2γ‖x‖ + (1+2γ)‖e‖) + 2γ|B_j| (+ B's own bound), with
         γ = γ_{K+1} and ‖x‖, ‖e‖ the column norms of the inputs and of their bounds
         (``x_errors``: None for exact inputs), each norm √(Σ x² + K·TINY) so that squares
         lost to underflow cannot shrink it, widened by SAFETY."""

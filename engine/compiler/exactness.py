@@ -1,0 +1,247 @@
+"""Exactness: how far a compiled number can be from the eager engine's, and what the compiler
+does where that distance could change a decision. The kinks story is told here, once.
+
+The compiler runs a layer of neurons as one matrix product (BLAS), which adds the products in
+its own order, with fused multiply-adds, where the eager engine adds them one after another.
+The two results differ in the last bits, and that is harmless everywhere except at a *kink*:
+a pre-activation that eager finds exactly 0 may come out as 3e-17 and flip relu's slope; two
+logits that eager finds equal may swap, and max would pass its grad to the other one.
+
+So the compiler carries, next to every number a matrix product touched, a bound e on how far
+it can be from eager's number (``|ours − eager's| ≤ e``, entry by entry), and an op with a
+kink checks whether its decision could differ: relu and abs where ``|x| ≤ e``, max where the
+top two are within their bounds. Those examples (columns of the batch) are computed again the
+eager way (every layer's products added in the eager order, library functions by Python's
+``math``), so every decision is eager's and those examples' numbers are eager's bit for bit;
+the others are provably on the same side of every kink, and differ from eager's by rounding
+only (``Tape.recomputed`` counts the examples computed again; ``exact=True`` computes every
+example the eager way). The rules, with u = 2⁻⁵³ (the unit roundoff of float64):
+
+- a sum of n terms, in any order, with or without fused multiply-adds, is within
+  γₙ·Σ|terms| of the exact sum, γₙ = n·u / (1 − n·u) (Higham, *Accuracy and Stability of
+  Numerical Algorithms*, §3.1). A neuron's z = Σₖ wₖ·xₖ + b computed by BLAS from inputs x̂
+  (each within eₖ of eager's xₖ), against eager's ordered sum:
+
+      |ẑ − z_eager| ≤ Σₖ|wₖ|·eₖ·(1 + 2γ) + 2γ·(Σₖ|wₖ|·|x̂ₖ| + |b|) + e_b + 2n·TINY
+
+  with γ = γ_{K+1} and e_b the bias's own bound (0 for a parameter), and, by Cauchy–Schwarz,
+  Σₖ|wₖ|·|x̂ₖ| ≤ ‖w‖·‖x̂‖ and Σₖ|wₖ|·eₖ ≤ ‖w‖·‖e‖: vectors of norms and an outer product,
+  far cheaper than the matrix product itself. TINY = 2⁻¹⁰⁷⁴ is the most a product that
+  underflows can lose; a norm is taken as √(Σ x² + K·TINY), since squares of numbers below
+  1e-162 underflow (each losing at most TINY).
+- an op applied to inexact inputs passes on a bound: its ``carry`` rule in :data:`EXACTNESS`
+  (below :func:`rounded`) from how much its exact result can move (1 for relu, |y| and |x|
+  for x·y, …) plus both sides' rounding. An op without a rule cannot carry one: a graph where
+  such an op stands between a matrix product and a kink is compiled the eager way throughout.
+- an op computed by a math-library function (exp, log, tanh, pow…; ``library``) is a source
+  of inexact numbers itself: numpy's functions and Python's ``math`` differ in the last bit
+  now and then, so its results carry a bound of a few ulps even from exact inputs. Where the
+  very floats of eager are needed, the float rule is run number by number.
+- an op with a pole or a nan edge (``poles``: div's divisor, log, a fractional or negative
+  power…) checks its own result when such an input is inexact: where its bound reaches ∞
+  (the input within reach of the pole), eager's result could be ±∞ or nan where ours is
+  finite, so the example is computed again.
+
+Adding an op to the table needs a rule here only if it has a kink or a pole
+(``tests/test_exactness.py`` finds them from the op's own maths and requires the rule).
+
+Not covered: a sum or product that overflows on one side only (beyond 1e308), where the
+bounds above no longer hold; such an example's output is not finite on our side, or it is
+caught only if it reaches a kink.
+
+The bound assumes a BLAS that forms each entry as some sum of the products (every BLAS
+numpy ships does; a Strassen-type product would not). It is computed in floating point
+itself, so it is widened by ``SAFETY`` (a relative 2⁻²⁰, far above the rounding of n ≤ 10⁹
+terms).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+U = 2.0**-53  # the unit roundoff of float64: a correctly rounded result is within u·|x|
+TINY = 2.0**-1074  # the smallest subnormal: the most one rounding near underflow can lose
+SAFETY = 1.0 + 2.0**-20
+LIBRARY = 8 * U  # exp, log, tanh…: numpy's and libm's are each within a few ulps
+
+
+def gamma(n: int) -> float:
+    """γₙ = n·u / (1 − n·u): a sum of n terms is within γₙ·Σ|terms| of the exact sum."""
+    return n * U / (1.0 - n * U)
+
+
+def rounded(gap, out, rel: float = U):
+    """A bound on |ours − eager's| for one op, when the exact results from our inputs and
+    from eager's differ by at most ``gap`` and each side's result is within ``rel`` (relative)
+    of its exact result: gap·(1 + 2rel) + 2·rel·|out| (widened a little) + TINY·rel/u (a
+    result near underflow is within so many subnormal steps)."""
+    return gap * (1.0 + 2 * rel) + (2.001 * rel) * np.abs(out) + TINY * (rel / U)
+
+
+def lipschitz(slope: float, rel: float = LIBRARY):
+    """The ``carry`` rule of a one-input op whose slope is at most ``slope`` everywhere
+    (relu, tanh: 1; σ: 1/4): the bound of its input times ``slope``, plus rounding."""
+    if rel == 0:  # relu, abs, neg: computed exactly, on both sides
+        return lambda out, xs, es: es[0] * slope
+    return lambda out, xs, es: rounded(es[0] * slope, out, rel)
+
+
+def near_zero(out, xs, es):
+    """The ``kink`` rule of an op with a kink at 0 (relu, abs): the entries whose input
+    could be on the other side of 0, or at it (nan counts as unsure)."""
+    return ~(np.abs(xs[0]) > es[0])
+
+
+def nan_to_inf(bound):
+    """A bound that came out nan (0·∞ in a rule) says nothing: make it ∞."""
+    return np.where(np.isnan(bound), np.inf, bound)
+
+
+# ---------------------------------------------------------------------------------------------
+# The ops' rules: how far an op's result can move when its inputs are within their bounds of
+# eager's, plus the rounding of both sides. Arrays only.
+# ---------------------------------------------------------------------------------------------
+
+
+
+def _add_carry(out, xs, es):
+    return rounded(es[0] + es[1], out)
+
+
+def _mul_carry(out, xs, es):
+    (x, y), (ex, ey) = xs, es
+    return rounded(np.abs(x) * ey + np.abs(y) * ex + ex * ey, out)
+
+
+def _div_carry(out, xs, es):
+    # x_e/y_e − x̂/ŷ = (x_e − x̂ + (x̂/ŷ)(ŷ − y_e)) / y_e, and |y_e| ≥ |ŷ| − e_y.
+    y, (ex, ey) = xs[1], es
+    with np.errstate(all="ignore"):
+        room = np.abs(y) - ey
+        gap = np.where(room > 0, (ex + np.abs(out) * ey) / room, np.inf)
+    return rounded(gap, out)
+
+
+def _pow_carry(out, xs, es, c):
+    # |d(x^c)/dx| = |c|·|x|^(c−1): largest farthest from 0 for c ≥ 1, nearest 0 below 1.
+    # Within reach of 0, a power below 1 has a pole and a fractional one turns nan below 0:
+    # no bound there.
+    x, e = np.abs(xs[0]), es[0]
+    c = np.asarray(c, dtype=float)
+    with np.errstate(all="ignore"):
+        far = np.power(x + e, c - 1.0)
+        near = np.power(x - e, c - 1.0)
+        gap = np.abs(c) * np.where(c >= 1.0, far, near) * e
+        treacherous = (c < 1.0) | (c != np.floor(c))
+        gap = np.where(treacherous & ~(x > e), np.inf, nan_to_inf(gap))
+        gap = np.where((e == 0) | (c == 0.0), 0.0, gap)
+    return rounded(gap, out, LIBRARY)
+
+
+def _rpow_carry(out, xs, es, c):
+    # c^x moves by a factor e^(|ln c|·e) at most; a base c ≤ 0 has no bound.
+    with np.errstate(all="ignore"):
+        spread = np.abs(np.log(c)) * es[0]
+        gap = np.where(np.greater(c, 0.0), np.abs(out) * np.expm1(spread), np.inf)
+    return rounded(nan_to_inf(gap), out, LIBRARY)
+
+
+def _exp_carry(out, xs, es):
+    return rounded(np.abs(out) * (1.0 + 2 * LIBRARY) * np.expm1(es[0]), out, LIBRARY)
+
+
+def _log_carry(out, xs, es):
+    # |ln x̂ − ln x_e| ≤ −ln(1 − e/x̂) while x̂ > e; none nearer 0.
+    x, e = xs[0], es[0]
+    with np.errstate(all="ignore"):
+        gap = np.where(x > e, -np.log1p(-e / x), np.inf)
+    return rounded(np.where(e == 0, 0.0, gap), out, LIBRARY)
+
+
+def _sum_carry(out, xs, es):
+    g = gamma(len(xs))
+    return (np.sum(es, axis=0) * (1.0 + g) + 2.0 * g * np.sum(np.abs(xs), axis=0)
+            + len(xs) * TINY)
+
+
+def _max_carry(out, xs, es):
+    return np.max(es, axis=0)  # max moves no more than its inputs do, and rounds nothing
+
+
+def _max_kink(out, xs, es):
+    # Unsure where a second input is within reach of the max: the gap between them is no
+    # more than both their bounds (a nan anywhere: unsure).
+    xs, es = np.asarray(xs), np.asarray(es)
+    close = ~((out - xs) > (es + es.max(axis=0)))
+    return close.sum(axis=0) >= 2
+
+
+@dataclass(frozen=True)
+class Exactness:
+    """What the compiler must know of one op of the table to match the eager engine's
+    decisions (see the module docstring), on arrays only.
+
+    ``carry(out, inputs, errors[, arg])`` bounds |ours − eager's| for the op's result, given
+    the inputs' bounds; an op without it cannot pass a bound on (the compiler then adds the
+    eager way wherever it would need one). ``kink(out, inputs, errors)`` marks the entries
+    where the op's decision (relu's slope, max's choice) could differ from eager's.
+    ``library``: computed by a math-library function (exp, log, pow…), where numpy's and
+    Python's ``math`` may differ in the last bit, so its results are inexact too (and are
+    computed with the float rule where they must match eager's bits). ``poles``: the inputs
+    near which the result can jump to ±∞ or nan (a pole, a negative base; a function of the
+    arg for ops that take one): where such an input is inexact and the result's bound reaches
+    ∞, the example is computed the eager way.
+    """
+
+    carry: Callable | None = None
+    kink: Callable | None = None
+    library: bool = False
+    poles: tuple[int, ...] | Callable[[float], tuple[int, ...]] = ()
+
+    def poles_for(self, arg=None) -> tuple[int, ...]:
+        """The inputs with a pole or a nan edge (for this arg)."""
+        return self.poles(arg) if callable(self.poles) else self.poles
+
+    def bound(self, out, inputs, errors, arg=None, takes_arg: bool = False):
+        """The bound ``carry`` gives for the result ``out`` of ``inputs`` within ``errors``."""
+        if takes_arg:
+            return self.carry(out, inputs, errors, arg)
+        return self.carry(out, inputs, errors)
+
+
+_EXACT = lipschitz(1.0, rel=0)  # relu, abs, neg: slope at most 1, computed exactly
+
+# The rules, keyed by the op's name. An op of the table that is not here has no rule: no
+# carry, no kink, no pole, computed exactly (``wsum`` runs as a layer's matrix product).
+EXACTNESS: dict[str, Exactness] = {
+    "add": Exactness(carry=_add_carry),
+    "sub": Exactness(carry=_add_carry),
+    "mul": Exactness(carry=_mul_carry),
+    "div": Exactness(carry=_div_carry, poles=(1,)),
+    "neg": Exactness(carry=_EXACT),
+    # x^c: a pole at 0 for c < 1, and nan below 0 for a fractional c
+    "pow": Exactness(carry=_pow_carry, library=True,
+                     poles=lambda c: (0,) if c < 1 or c != math.floor(c) else ()),
+    "rpow": Exactness(carry=_rpow_carry, library=True, poles=lambda c: (0,) if c <= 0 else ()),
+    "vpow": Exactness(library=True, poles=(0, 1)),
+    "exp": Exactness(carry=_exp_carry, library=True),
+    "log": Exactness(carry=_log_carry, library=True, poles=(0,)),
+    "tanh": Exactness(carry=lipschitz(1.0), library=True),
+    "sigmoid": Exactness(carry=lipschitz(0.25), library=True),
+    "relu": Exactness(carry=_EXACT, kink=near_zero),
+    "softplus": Exactness(carry=lipschitz(1.0), library=True),
+    "abs": Exactness(carry=_EXACT, kink=near_zero),
+    "max": Exactness(carry=_max_carry, kink=_max_kink),
+    "sum": Exactness(carry=_sum_carry),
+}
+
+NO_RULE = Exactness()
+
+
+def exactness(op: str) -> Exactness:
+    """The exactness rule of the op named ``op`` (:data:`NO_RULE` for an op without one)."""
+    return EXACTNESS.get(op, NO_RULE)
