@@ -6,10 +6,12 @@ The chain rule for one node n with grad ∂L/∂n and parents p_i is
     p_i.grad += n.grad · ∂n/∂p_i
 
 applied to the nodes in reverse topological order, so that every node's grad is complete
-before it is passed on to its parents. :func:`backward_steps` applies it one node at a time
-and yields a :class:`Step` each; :func:`backward` is the same rule in a loop written for speed
-(it drains the steps instead under ``detect_anomaly``, which checks every step);
-:func:`grad` applies it without touching ``.grad``, on floats or on Values (higher order).
+before it is passed on to its parents. :func:`chain_rule_step` is that rule for one node,
+written once: :func:`backward_steps` applies it one node at a time to ``.grad`` and yields a
+:class:`Step` each; :func:`grad` applies it without touching ``.grad``, on floats or on Values
+(higher order); :func:`backward` runs the same arithmetic in a loop unrolled for one- and
+two-input nodes, tested bit for bit against the shared step (it drains the steps instead under
+``detect_anomaly``, which checks every step).
 
 This module works on :class:`engine.node.Node` fields only; ``engine.value`` builds on it.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, overload
 
@@ -84,6 +86,27 @@ def local_grads(node: Node, symbolic: bool = False) -> tuple[Any, ...]:
     return row.derivatives(node.data, [p.data for p in node.parents], node.arg)
 
 
+def chain_rule_step(node: Node, grad: Any, locals_: Sequence[Any]) -> list[Any]:
+    """One node's chain-rule step: for each parent p_i, what it receives, grad · ∂node/∂p_i,
+    given the node's ``grad`` and ``locals_`` = (∂node/∂p_i) (floats, or Values when the grads
+    are recorded as graphs). A parent whose local derivative is a plain number exactly 0
+    receives ``None``, nothing, even from an infinite grad (see :func:`contribution`); a Value
+    0 is kept, since its own derivative need not be 0."""
+    return [_times(grad, local) if isinstance(local, Node) or local else None
+            for local in locals_]
+
+
+def pass_on(node: Node, grad: float, locals_: Sequence[float]) -> tuple[float, ...]:
+    """Apply :func:`chain_rule_step` to the parents' ``.grad``; each parent's grad right
+    after its contribution (``a * a`` adds to ``a`` twice)."""
+    after = []
+    for parent, passed in zip(node.parents, chain_rule_step(node, grad, locals_), strict=True):
+        if passed is not None:
+            parent.grad += passed
+        after.append(parent.grad)
+    return tuple(after)
+
+
 def _check_backward(node: Node, grad: float, locals_: tuple[float, ...]) -> None:
     for parent, local in zip(node.parents, locals_, strict=True):
         if not (math.isfinite(local) and math.isfinite(grad * local)):
@@ -121,7 +144,8 @@ class Step:
         """grad · ∂node/∂parent_i: what this step added to each parent's grad (exactly 0
         where the local derivative is exactly 0, even for an infinite grad: see
         :func:`contribution`)."""
-        return tuple(contribution(self.grad, local) for local in self.local_grads)
+        passed = chain_rule_step(self.node, self.grad, self.local_grads)
+        return tuple(0.0 if p is None else p for p in passed)
 
     def __repr__(self) -> str:
         return step_text(self)
@@ -195,12 +219,7 @@ class BackwardSteps:
             g, locals_ = node.grad, local_grads(node)
             if MODE.anomaly:
                 _check_backward(node, g, locals_)
-            after = []  # each parent's grad right after its contribution
-            for parent, local in zip(node.parents, locals_, strict=True):
-                if local:  # an exact 0 contributes nothing (see contribution())
-                    parent.grad += g * local
-                after.append(parent.grad)
-            yield Step(node, g, locals_, tuple(after), index, total, names)
+            yield Step(node, g, locals_, pass_on(node, g, locals_), index, total, names)
 
 
 def _seed(output: Node, grad: object) -> float:
@@ -250,17 +269,18 @@ def backward(output: Node, grad: float = 1.0) -> None:
 
 
 def _apply_chain_rule(order: list[Node]) -> None:
-    """The chain rule of :class:`BackwardSteps` over interior nodes, with nothing recorded,
-    written for speed (it runs once per node of every training step): the rule is looked up
-    once per op, and the common one- and two-input nodes skip the generic gather and ``zip``.
-    Same arithmetic in the same order, so the same grads to the last bit (tested)."""
+    """:func:`chain_rule_step` over interior nodes, applied to ``.grad`` with nothing recorded,
+    unrolled because it runs once per node of every training step: the rule is looked up once
+    per op, and the common one- and two-input nodes skip the generic gather and ``zip``. The
+    same arithmetic in the same order, so the same grads to the last bit (tested against
+    :func:`pass_on`)."""
     rules = {name: (row.local_grads, row.takes_arg) for name, row in OPS.items()}
     for node in reversed(order):
         parents = node.parents
         g = node.grad
         rule, takes_arg = rules[node.op]
         n = len(parents)
-        # `if d:` skips an exact 0 (a nan is true): it contributes nothing, not 0·∞ = nan.
+        # `if d:` skips an exact 0 (a nan is true), as chain_rule_step does: g · d otherwise.
         if n == 2 and not takes_arg:
             x, y = parents
             dx, dy = rule(node.data, x.data, y.data)
@@ -274,9 +294,7 @@ def _apply_chain_rule(order: list[Node]) -> None:
             if dx:
                 x.grad += g * dx
         else:
-            for parent, local in zip(parents, local_grads(node), strict=True):
-                if local:
-                    parent.grad += g * local
+            pass_on(node, g, local_grads(node))
 
 
 def copy_graph(root: Node) -> tuple[Node, dict[Node, Node]]:
@@ -365,7 +383,7 @@ def _grad(output: Node, inputs: list[Node], create_graph: bool) -> list[Any]:
         locals_ = local_grads(node, symbolic=create_graph)
         if MODE.anomaly and not create_graph:
             _check_backward(node, g, locals_)
-        for parent, local in zip(node.parents, locals_, strict=True):
-            contribution = _times(g, local)
-            grads[parent] = grads[parent] + contribution if parent in grads else contribution
+        for parent, passed in zip(node.parents, chain_rule_step(node, g, locals_), strict=True):
+            passed = 0.0 if passed is None else passed  # a parent reached, even by nothing
+            grads[parent] = grads[parent] + passed if parent in grads else passed
     return [grads.get(x, 0.0) for x in inputs]

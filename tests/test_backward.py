@@ -217,6 +217,38 @@ def test_backward_drains_the_steps_under_detect_anomaly():
     assert [v.grad for v in leaves] == fast
 
 
+def every_op_graph():
+    """A graph with every op of the table, shared nodes, exact-0 local derivatives (relu below
+    0, a max input that is not the max, x**0, abs at 0) and infinite and nan grads upstream."""
+    a, b, c, z = Value(0.5), Value(-1.5), Value(2.0), Value(0.0)
+    big = Value(1000.0).exp()  # inf
+    parts = [a + b, a - b, a * a, a / c, -a, a ** 2, a ** 0, 2 ** a, c ** a, a.exp(), c.log(),
+             b.tanh(), a.sigmoid(), b.relu(), b.softplus(), abs(z), engine.max([a, b, c]),
+             engine.sum([a, a, b]), engine.apply("wsum", a, b, c, a, b),
+             engine.const(3.0) * a, big * b.relu(), (big - big) * engine.max([b, c]),
+             z.log() * a]
+    assert {p.op for p in parts} | {"const"} >= set(engine.OPS)
+    return engine.sum(parts + [parts[2] * parts[9]]), [a, b, c, z, big]
+
+
+@pytest.mark.parametrize("seed", [1.0, -2.5, 0.0, math.inf, math.nan])
+def test_the_fast_backward_loop_is_the_shared_chain_rule_step_bit_for_bit(seed):
+    # backward() unrolls chain_rule_step for speed; draining backward_steps() applies it as
+    # written. Every node's grad must be the same float, sign of zero and nan included.
+    out, _ = every_op_graph()
+    nodes = engine.topological_order(out)
+    hexes = []
+    for run in (lambda: out.backward(seed), lambda: list(backward_steps(out, seed))):
+        for node in nodes:
+            node.grad = 0.0
+        run()
+        hexes.append([float.hex(node.grad) for node in nodes])
+    assert hexes[0] == hexes[1]
+    assert "nan" in hexes[0]
+    if seed and not math.isnan(seed):
+        assert {"inf", "-inf"} & set(hexes[0])
+
+
 def test_zero_grad_clears_a_whole_graph():
     o, leaves = labelled_example()
     o.backward()

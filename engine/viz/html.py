@@ -21,7 +21,7 @@ from dataclasses import astuple, dataclass
 from importlib import resources
 from pathlib import Path
 
-from engine.autodiff import Step, copy_graph, local_grads, topological_order
+from engine.autodiff import Step, copy_graph, local_grads, pass_on, topological_order
 from engine.neuron import Neuron
 from engine.node import Node
 from engine.practice import REASK_AFTER, RTOL, step_questions
@@ -233,14 +233,9 @@ def _backward(root: Node, walk: list[Node], names: NodeNames,
         if unread[node]:
             raise AssertionError(f"step {index}: {names(node)}'s grad is not complete")
         g, locals_ = node.grad, local_grads(node)
-        after = []
-        for parent, local in zip(node.parents, locals_, strict=True):
-            if local:  # an exact 0 contributes nothing, as in the engine's pass
-                parent.grad += g * local
-            after.append(parent.grad)
-            unread[parent] -= 1
-        yield Step(node, g, locals_, tuple(after), index, len(interior),
-                   names.inside(owner.get(node)))
+        after = pass_on(node, g, locals_)  # the engine's chain-rule step
+        unread.subtract(node.parents)
+        yield Step(node, g, locals_, after, index, len(interior), names.inside(owner.get(node)))
 
 
 @dataclass(frozen=True)
@@ -280,7 +275,7 @@ def _quiz(steps: list[Step]) -> dict | None:
         by_step.setdefault(q.step, []).append(
             [q.prompt, ("the rule: " if q.kind == "local" else "") + q.hint, q.answer,
              q.explain(), q.nudge(),
-             [[s.value, s.words] for s in q.slips() if math.isfinite(s.value)], q.topic,
+             [[s.value, s.words] for s in q.mistakes() if math.isfinite(s.value)], q.topic,
              q.about])
     return {str(k): v for k, v in by_step.items()}
 
