@@ -265,19 +265,9 @@ def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: 
             started = time.perf_counter()
             total_loss, correct = _epoch(config, out, data, model, optimizer, step, epoch,
                                          progress)
-            n = len(data.train)
-            mean_loss = total_loss / n
             schedule.step()
-            test_accuracy = float(np.mean(predict(model, data.x_test, step).argmax(1)
-                                          == data.test.labels))
-            history.append({"epoch": epoch + 1, "loss": mean_loss, "train_accuracy": correct / n,
-                            "test_accuracy": test_accuracy,
-                            "seconds": time.perf_counter() - started})
-            # A loss of 1e232 (a run about to diverge) in 3 digits, not 233.
-            loss = f"{mean_loss:.4f}" if mean_loss < 1e6 else f"{mean_loss:.3g}"
-            log(f"epoch {epoch + 1:>3}/{config.epochs}  loss {loss}  "
-                f"train {correct / n:.2%}  test {test_accuracy:.2%}  "
-                f"({history[-1]['seconds']:.1f} s)")
+            history.append(_epoch_row(data, model, step, epoch, total_loss, correct, started))
+            _log_epoch(log, config, history[-1])
             _save_checkpoint(out, config, epoch + 1, model, optimizer, schedule, history)
             if on_epoch_end is not None:
                 on_epoch_end(epoch + 1)
@@ -285,6 +275,27 @@ def train(config: TrainConfig, out: Path | str, resume: bool = False, progress: 
         if finish is not None:
             finish(result)
         return result
+
+
+def _epoch_row(data, model, step, epoch: int, total_loss: float, correct: int,
+               started: float) -> dict:
+    """One epoch's line of the history: its number, mean loss, train and test accuracy and
+    seconds since ``started``."""
+    n = len(data.train)
+    test_accuracy = float(np.mean(predict(model, data.x_test, step).argmax(1)
+                                  == data.test.labels))
+    return {"epoch": epoch + 1, "loss": total_loss / n, "train_accuracy": correct / n,
+            "test_accuracy": test_accuracy, "seconds": time.perf_counter() - started}
+
+
+def _log_epoch(log, config: TrainConfig, row: dict) -> None:
+    """Say one epoch's line of the history."""
+    mean_loss = row["loss"]
+    # A loss of 1e232 (a run about to diverge) in 3 digits, not 233.
+    loss = f"{mean_loss:.4f}" if mean_loss < 1e6 else f"{mean_loss:.3g}"
+    log(f"epoch {row['epoch']:>3}/{config.epochs}  loss {loss}  "
+        f"train {row['train_accuracy']:.2%}  test {row['test_accuracy']:.2%}  "
+        f"({row['seconds']:.1f} s)")
 
 
 def _resume(out: Path, config: TrainConfig, model, optimizer, schedule, log) -> tuple:
