@@ -204,7 +204,7 @@ def main(argv=None, prog: str = "python -m demos.how_it_works") -> int:
 
 
 @dataclass(frozen=True)
-class Training:
+class TrainingSummary:
     """What the brief training did, in words for the "repeat" figure and stage."""
 
     caption: str
@@ -218,13 +218,8 @@ def run(args) -> None:
         digits = [args.digit, *digits]
     out = Path(args.out)
     explore = Path(args.explore) if args.explore else out / "explore.html"
-    for path in filter(None, [args.explore and explore, args.html and Path(args.html)]):
-        # Said before the work, not after it.
-        if path.is_dir():
-            raise IsADirectoryError(f"cannot write HTML page to {path}: it is a directory")
-        if not path.parent.is_dir():
-            raise FileNotFoundError(f"cannot write HTML page to {path}: directory "
-                                    f"{path.parent} does not exist")
+    # Said before the work, not after it.
+    check_page_paths(filter(None, [args.explore and explore, args.html and Path(args.html)]))
     out.mkdir(parents=True, exist_ok=True)
     data = prepare(TrainConfig(hidden=HIDDEN, seed=args.seed))
     # A real image of each digit, from the test split: the network never trains on them.
@@ -255,20 +250,37 @@ def run(args) -> None:
         sections.append(("After training", write_figures(trained[args.digit],
                                                          scales["trained"], out, "trained_",
                                                          trained=True)))
-    shown = {"trained": " Shown: the trained network, after this training.",
-             "untrained": " Shown: the untrained network, before it; choose 'trained' above "
-                          "to see it after."}
-    runs = [explorer.Run(name, d, bp, training.caption + shown[name], training.lines)
-            for name, group in (("untrained", untrained), ("trained", trained))
-            for d, bp in group.items()]
-    atomic_write(explore, explorer.page(runs, "Explore how an MLP(64, [16, 16, 10]) learns: "
-                                              "every number from glassgrad's engine",
-                                 film=film.data()),
-                 "HTML page")
+    write_explorer(explore, {"untrained": untrained, "trained": trained}, training, film)
     link = os.path.relpath(explore.resolve(), out.resolve())
     stepper = os.path.relpath(Path(args.html).resolve(), out.resolve()) if args.html else None
     atomic_write(out / "index.html", page(sections, args.digit, link, stepper), "HTML page")
     print(f"Wrote {out / 'index.html'}, its figures, and the explorer {explore}.")
+
+
+def check_page_paths(paths) -> None:
+    """Raise the OSError that writing an HTML page to each of ``paths`` would meet: a
+    directory in its place, or no directory to hold it."""
+    for path in paths:
+        if path.is_dir():
+            raise IsADirectoryError(f"cannot write HTML page to {path}: it is a directory")
+        if not path.parent.is_dir():
+            raise FileNotFoundError(f"cannot write HTML page to {path}: directory "
+                                    f"{path.parent} does not exist")
+
+
+def write_explorer(path: Path, networks: dict[str, dict[int, Backprop]],
+                   training: TrainingSummary, film: Film) -> None:
+    """The explorer page: every digit's pass on the untrained and the trained network
+    (``networks``, by name), each captioned with the brief training, and its film."""
+    shown = {"trained": " Shown: the trained network, after this training.",
+             "untrained": " Shown: the untrained network, before it; choose 'trained' above "
+                          "to see it after."}
+    runs = [explorer.Run(name, d, bp, training.caption + shown[name], training.lines)
+            for name, group in networks.items() for d, bp in group.items()]
+    atomic_write(path, explorer.page(runs, "Explore how an MLP(64, [16, 16, 10]) learns: "
+                                           "every number from glassgrad's engine",
+                                     film=film.data()),
+                 "HTML page")
 
 
 def write_stepper(model: MLP, x: np.ndarray, digit: int, path) -> None:
@@ -281,7 +293,7 @@ def write_stepper(model: MLP, x: np.ndarray, digit: int, path) -> None:
 
 
 def train(model: MLP, data, bp: Backprop, args, out: Path, film: Film | None = None
-          ) -> Training:
+          ) -> TrainingSummary:
     """The brief training, its figure, and what it did in words (``bp``: the untrained
     network's pass on the image followed, whose captions' percents these words match);
     ``film`` records it."""
@@ -291,7 +303,7 @@ def train(model: MLP, data, bp: Backprop, args, out: Path, film: Film | None = N
     d, up = args.digit, probability[-1] >= probability[0]
     went = moved(probability[0], probability[-1], "rose" if up else "fell",
                  least=st.percent_decimals(bp))
-    return Training(
+    return TrainingSummary(
         f"Repeat for batch after batch of random training images: over {len(losses)} steps "
         f"({args.epochs} pass{'' if args.epochs == 1 else 'es'} over {len(data.x_train)} "
         f"images) the batch loss, the average loss over a batch of 32 training images, fell "

@@ -420,34 +420,9 @@ def neuron_schematic(title: str, inputs: list[NeuronInput], rest: tuple[int, flo
     sx, sy = 540, 250  # Σ
     cx = 252  # the inputs' circles; their names and weights end left of them, at cx - 28
     scale = max(abs(i.w) for i in inputs)
-    rows = [*inputs, None]
-    for row, item in enumerate(rows):
-        y = 90 + row * 70
-        if item is None:  # the other inputs, summed
-            count, total = rest
-            parts.append(f'<line x1="{cx + 20}" y1="{y}" x2="{sx - 34}" y2="{sy}" '
-                         f'stroke="{style.RULE}" '
-                         f'stroke-width="1.5" stroke-dasharray="5,4"/>')
-            parts.append(f'<circle cx="{cx}" cy="{y}" r="20" fill="{style.FAINT_FILL}" '
-                         f'stroke="{style.RULE}"/>')
-            parts.append(text(cx, y + 5, "…", size=15))
-            parts.append(text(cx - 28, y + 5, f"{count} more inputs", size=14, anchor="end"))
-            parts.append(text(cx - 28, y + 23, f"w·a in all: {plain(total)}", size=14,
-                              anchor="end"))
-            continue
-        line = line_style(item.w, scale, focused=True)
-        line = replace(line, width=line.width + 1, opacity=1)  # a few lines: all plain to see
-        parts.append(f'<line x1="{cx + 20}" y1="{y}" x2="{sx - 34}" y2="{sy}" '
-                     f'{line.attributes()}/>')
-        parts.append(f'<circle cx="{cx}" cy="{y}" r="20" fill="{grey(min(item.a, 1.0))}" '
-                     f'stroke="{style.MUTED}"/>')
-        parts.append(text(cx, y + 5, f"{item.a:.2f}", size=14,
-                          colour="white" if style.dark(item.a) else style.TEXT))
-        parts.append(text(cx - 28, y + 5, item.name, size=14, anchor="end"))
-        # Under the input's name, left of its circle, where no line runs (beside the lines,
-        # the ones converging on Σ crossed it).
-        weighed = f"w = {plain(item.w)}, w·a = {plain(item.w * item.a)}"
-        parts.append(text(cx - 28, y + 23, weighed, size=14, anchor="end"))
+    for row, item in enumerate(inputs):
+        parts += _schematic_input(item, cx, 90 + row * 70, (sx, sy), scale)
+    parts += _schematic_rest(rest, cx, 90 + len(inputs) * 70, (sx, sy))
     parts.append(arrow(sx, sy + 150, sx, sy + 38, style.MUTED, width=2))
     parts.append(text(sx + 10, sy + 140, f"bias b = {plain(bias)}", size=14, anchor="start"))
     parts.append(f'<circle cx="{sx}" cy="{sy}" r="34" fill="white" stroke="{style.STRONG_LINE}" '
@@ -472,6 +447,39 @@ def neuron_schematic(title: str, inputs: list[NeuronInput], rest: tuple[int, flo
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
             f'width="{WIDTH}" height="{height}" font-family="{FONT}">\n' + "\n".join(parts)
             + "\n</svg>\n")
+
+
+def _schematic_input(item: NeuronInput, cx: float, y: float, sigma: tuple[float, float],
+                     scale: float) -> list[str]:
+    """One input's row of the neuron schematic: its line into Σ (at ``sigma``), its circle
+    shaded by its activation, its name and, under it, its weight and product."""
+    line = line_style(item.w, scale, focused=True)
+    line = replace(line, width=line.width + 1, opacity=1)  # a few lines: all plain to see
+    weighed = f"w = {plain(item.w)}, w·a = {plain(item.w * item.a)}"
+    return [f'<line x1="{cx + 20}" y1="{y}" x2="{sigma[0] - 34}" y2="{sigma[1]}" '
+            f'{line.attributes()}/>',
+            f'<circle cx="{cx}" cy="{y}" r="20" fill="{grey(min(item.a, 1.0))}" '
+            f'stroke="{style.MUTED}"/>',
+            text(cx, y + 5, f"{item.a:.2f}", size=14,
+                 colour="white" if style.dark(item.a) else style.TEXT),
+            text(cx - 28, y + 5, item.name, size=14, anchor="end"),
+            # Under the input's name, left of its circle, where no line runs (beside the
+            # lines, the ones converging on Σ crossed it).
+            text(cx - 28, y + 23, weighed, size=14, anchor="end")]
+
+
+def _schematic_rest(rest: tuple[int, float], cx: float, y: float,
+                    sigma: tuple[float, float]) -> list[str]:
+    """The schematic's last row: the other inputs, counted, with their w·a summed."""
+    count, total = rest
+    return [f'<line x1="{cx + 20}" y1="{y}" x2="{sigma[0] - 34}" y2="{sigma[1]}" '
+            f'stroke="{style.RULE}" '
+            f'stroke-width="1.5" stroke-dasharray="5,4"/>',
+            f'<circle cx="{cx}" cy="{y}" r="20" fill="{style.FAINT_FILL}" '
+            f'stroke="{style.RULE}"/>',
+            text(cx, y + 5, "…", size=15),
+            text(cx - 28, y + 5, f"{count} more inputs", size=14, anchor="end"),
+            text(cx - 28, y + 23, f"w·a in all: {plain(total)}", size=14, anchor="end")]
 
 
 def _activation_plot(left: float, middle: float, z: float, a: float,
