@@ -389,7 +389,7 @@ class Op:
     What the compiler must know beyond the maths (a kink, a pole, a math-library function)
     is not here but in ``engine.compiler.exactness``, keyed by the op's name.
 
-    ``teach``: how practice mode words its hints and the slips it knows (:class:`Teach`).
+    ``teach``: how practice mode words its hints and the mistakes it names (:class:`Teach`).
     """
 
     name: str

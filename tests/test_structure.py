@@ -323,7 +323,7 @@ def test_imports_for_the_type_checker_alone_are_no_edges():
 
 CORE = {"engine", "engine.autodiff", "engine.check", "engine.display", "engine.mode",
         "engine.neuron", "engine.node", "engine.ops", "engine.text", "engine.value"}
-PURE_PYTHON = {"engine.practice", "engine.practice.questions", "engine.practice.session"}
+PURE_PYTHON = {"engine.practice", "engine.practice.question", "engine.practice.session"}
 
 
 def outside_imports(path: Path) -> set[str]:
