@@ -328,7 +328,7 @@ def draw_dot(root: Node, *, rankdir: str = "LR", local_derivatives: bool = False
     params = {p for n in neurons for p in n.params} if params is None else params
     options = _Options(rankdir, local_derivatives, color_grads, frozenset(highlight),
                        frozenset(params), None if known_grads is None else frozenset(known_grads))
-    drawer = _Drawer(order, options)
+    drawer = (_NetworkDrawer if collapse else _NodeDrawer)(order, options)
     if collapse:
         drawer.collapsed(neurons, set(expand))
     else:
@@ -338,7 +338,10 @@ def draw_dot(root: Node, *, rankdir: str = "LR", local_derivatives: bool = False
     return drawer.dot
 
 
-class _Drawer:
+class _NodeDrawer:
+    """Draws a graph node by node into ``self.dot``: a record per value (name, data, grad),
+    a circle per op, an edge per input (labelled with ∂out/∂input when asked)."""
+
     def __init__(self, order: list[Node], options: _Options):
         self.order, self.options = order, options
         self.ids = {node: f"n{i}" for i, node in enumerate(order)}
@@ -418,7 +421,11 @@ class _Drawer:
                 self.op_node(graph, node)
                 self.input_edges(graph, node)
 
-    # --- the collapsed view ---------------------------------------------------------------
+
+class _NetworkDrawer(_NodeDrawer):
+    """Draws a network collapsed: a node per neuron, a cluster per layer, a bundle of edges
+    between layers, the inputs as one summary node; what is not in a neuron (a loss), and the
+    neurons asked for in ``expand``, node by node as :class:`_NodeDrawer` draws them."""
 
     def collapsed(self, neurons: list[Neuron], expand: set) -> None:
         """A node per neuron, a cluster per layer, one bundle of edges between layers; the
@@ -443,7 +450,7 @@ class _Drawer:
         # The loss's boxes say "output '3'" where the steps do (their v-numbers unchanged).
         self.names = network_names(self.order, neurons)
         if inputs:
-            self.inputs_summary(inputs)
+            inputs_summary(self.dot, inputs, self.names)
         names = neuron_names(self.order, neurons)
         for layer, members in enumerate(layers_of(self.order, neurons), start=1):
             with self.dot.subgraph(name=f"cluster_layer{layer}") as c:
@@ -463,19 +470,6 @@ class _Drawer:
             bias = n.parts.bias
             if n not in expanded and bias is not None and bias not in in_neuron:
                 self.dot.edge(self.tail(bias), neuron_id(n), style="dashed", label="bias")
-
-    def inputs_summary(self, inputs: list[Node]) -> None:
-        """One node for all inputs (each x is drawn in full only inside an expanded neuron)."""
-        with self.dot.subgraph(name="cluster_inputs") as c:
-            c.attr(label=f"inputs ({len(inputs)})", style="rounded", color=style.FAINT_LINE)
-            data, grads = [x.data for x in inputs], [x.grad for x in inputs]
-            spans = [f"{what} {number_text(min(xs))} … {number_text(max(xs))}"
-                     for what, xs in (("data", data), ("grad", grads))]
-            # First and last by the names the steps use (x0 … x63), so a step's x14 is found.
-            first, last = self.names(inputs[0]), self.names(inputs[-1])
-            named = _escape(f"{first} … {last}" if len(inputs) > 1 else first)
-            c.node("inputs", "{ " + " | ".join([named, *spans]) + " }",
-                   shape="record", **STYLE["leaf"])
 
     def keep_order(self, members: list[Neuron]) -> None:
         """Keep a layer's neurons one above the next in their order (output '0' at the top),
@@ -515,6 +509,20 @@ class _Drawer:
             self.full(c, n.members)
             c.node(neuron_id(n), "", shape="point", width="0.01")
             c.edge(self.ids[n.out], neuron_id(n), arrowhead="none")
+
+
+def inputs_summary(dot, inputs: list[Node], names: NodeNames) -> None:
+    """One node for all inputs (each x is drawn in full only inside an expanded neuron)."""
+    with dot.subgraph(name="cluster_inputs") as c:
+        c.attr(label=f"inputs ({len(inputs)})", style="rounded", color=style.FAINT_LINE)
+        data, grads = [x.data for x in inputs], [x.grad for x in inputs]
+        spans = [f"{what} {number_text(min(xs))} … {number_text(max(xs))}"
+                 for what, xs in (("data", data), ("grad", grads))]
+        # First and last by the names the steps use (x0 … x63), so a step's x14 is found.
+        first, last = names(inputs[0]), names(inputs[-1])
+        named = _escape(f"{first} … {last}" if len(inputs) > 1 else first)
+        c.node("inputs", "{ " + " | ".join([named, *spans]) + " }",
+               shape="record", **STYLE["leaf"])
 
 
 def neuron_id(neuron: Neuron) -> str:
