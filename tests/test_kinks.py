@@ -257,7 +257,7 @@ def test_an_op_without_a_bound_rule_makes_the_tape_exact():
     assert got.tolist() == pytest.approx(want, rel=0, abs=0)
     with_rule = trace(graph(lambda z, x: (z * x).tanh()), [1.0, 2.0, 0.5], [*ws, b],
                       check_with=[3.0, 1.0, 2.0])
-    assert not with_rule.bounds.exact and any(with_rule.bounds.carry)
+    assert not with_rule.bounds.exact and any(with_rule.bounds.bounded)
 
 
 def test_the_quick_backward_pass_falls_back_to_the_checked_one():
@@ -280,7 +280,7 @@ def test_a_forward_of_one_batch_size_leaves_the_training_arrays_of_that_size_who
 
     model = MLP(4, [8, 3], rng=0)
     step = compile_step(model, "mse")
-    assert len(step.tape.fixed_slots)  # the loss has a constant row
+    assert len(step.tape.layout.const_slots)  # the loss has a constant row
     X = np.random.default_rng(0).normal(size=(32, 4))
     T = np.eye(3)[np.arange(32) % 3]
     want = step.losses(X, T).mean()

@@ -60,8 +60,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from engine.compiler.kernel import Kernel
 
 U = 2.0**-53  # the unit roundoff of float64: a correctly rounded result is within u·|x|
 TINY = 2.0**-1074  # the smallest subnormal: the most one rounding near underflow can lose
@@ -245,3 +249,137 @@ NO_RULE = Exactness()
 def exactness(op: str) -> Exactness:
     """The exactness rule of the op named ``op`` (:data:`NO_RULE` for an op without one)."""
     return EXACTNESS.get(op, NO_RULE)
+
+
+def float_rule(row, args, arg) -> np.ndarray:
+    """``row``'s forward on every number, as Python floats: the eager engine's results, where
+    numpy's vectorised function may round differently (exp, tanh, pow…)."""
+    def one(*numbers):
+        return row.compute([float(x) for x in numbers[:len(args)]],
+                           float(numbers[-1]) if row.takes_arg else None)
+    inputs = [*args, arg] if row.takes_arg else list(args)
+    return np.frompyfunc(one, len(inputs), 1)(*inputs).astype(float)
+
+
+def layer_bound(w, x, x_errors, bias, bias_errors, out) -> None:
+    """``out`` = a bound on |z − eager's z| for a layer's z = W·x + B computed by a matrix
+    product: ‖W_j‖·(2γ‖x‖ + (1+2γ)‖e‖) + 2γ|B_j| (+ B's own bound), with γ = γ_{K+1} and ‖x‖,
+    ‖e‖ the column norms of the inputs and of their bounds (``x_errors``: None for exact
+    inputs), each norm √(Σ x² + K·TINY) so that squares lost to underflow cannot shrink it,
+    widened by SAFETY. ``bias``: (J, 1) or (J, batch) or None; ``bias_errors``: the bias rows'
+    bounds, or None."""
+    n = w.shape[1] + 1
+    g = gamma(n)
+    lost = (n - 1) * TINY  # what the squares of tiny numbers lose to underflow, at most
+    column = np.sqrt(np.einsum("kb,kb->b", x, x) + lost)
+    column *= 2 * g * SAFETY
+    if x_errors is not None:
+        column += np.sqrt(np.einsum("kb,kb->b", x_errors, x_errors) + lost) * (
+            (1 + 2 * g) * SAFETY)
+    np.multiply.outer(np.sqrt(np.einsum("jk,jk->j", w, w) + lost), column, out=out)
+    if bias is None:
+        out += 2 * n * TINY * SAFETY
+        return
+    out += np.abs(bias) * (2 * g * SAFETY) + 2 * n * TINY * SAFETY
+    if bias_errors is not None:
+        out += bias_errors * SAFETY
+
+
+# ---------------------------------------------------------------------------------------------
+# A tape's exactness: where it carries bounds and checks decisions, found once; the fast
+# forward pass that does so, and the eager way for the examples it is unsure of.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoundsPlan:
+    """Where a tape carries error bounds and checks kinks, found once.
+
+    ``bounded[k]``: kernel k writes a bound for each of its results (it is a matrix product,
+    or reads one, and a kink further on needs to know); ``checks[k]``: kernel k has a kink
+    (or a pole) and reads numbers a matrix product touched, so it checks its decisions;
+    ``input_bounds[k]``: kernel k's bound reads its inputs' bounds; ``zero_rows``: the exact
+    rows that such kernels read (their bound is 0). ``exact``: a bound is needed where no rule
+    can give one, so the tape adds every layer the eager way.
+    """
+
+    bounded: list[bool]
+    checks: list[bool]
+    input_bounds: list[bool]
+    zero_rows: np.ndarray
+    exact: bool
+
+
+def plan_bounds(kernels: list[Kernel], rows: int, exact: bool = False) -> BoundsPlan:
+    """The :class:`BoundsPlan` of ``kernels`` (in the order they run) over ``rows`` rows."""
+    producer = np.full(rows, -1, dtype=np.intp)  # the kernel that computes each row
+    for k, kernel in enumerate(kernels):
+        producer[kernel.out] = k
+    reads = [set(producer[kernel.input_rows].tolist()) - {-1} for kernel in kernels]
+    inexact_rows = np.zeros(rows, dtype=bool)
+    inexact_inputs: list[bool] = []
+    inexact: list[bool] = []
+    for k, kernel in enumerate(kernels):
+        inexact_inputs.append(bool(inexact_rows[kernel.input_rows].any()))
+        # A matrix product, a math-library function, or anything computed from either.
+        inexact.append(kernel.makes_inexact or inexact_inputs[k])
+        inexact_rows[kernel.out] = inexact[k]
+    watched = [kernel.watch(inexact_rows, inexact_inputs[k]) for k, kernel in enumerate(kernels)]
+    checks = [check for check, _ in watched]
+    bounded = [own for _, own in watched]  # a pole's check reads its own bound
+    input_bounds = [kernel.reads_input_bounds(inexact_inputs[k])
+                    for k, kernel in enumerate(kernels)]
+    needs_inputs = list(checks)
+    for k in reversed(range(len(kernels))):  # readers come after what they read
+        needs_inputs[k] = needs_inputs[k] or (bounded[k] and input_bounds[k])
+        if needs_inputs[k]:
+            for r in reads[k]:
+                bounded[r] = bounded[r] or inexact[r]
+    exact = exact or any(bounded[k] and not kernel.can_bound for k, kernel in enumerate(kernels))
+    zero = [r for k, kernel in enumerate(kernels) if needs_inputs[k]
+            for r in kernel.input_rows.tolist() if producer[r] < 0 or not bounded[producer[r]]]
+    return BoundsPlan(bounded, checks, input_bounds, np.unique(np.array(zero, dtype=np.intp)),
+                      exact)
+
+
+@dataclass(frozen=True)
+class FastForward:
+    """The result of one fast forward pass (matrix products, numpy's library functions):
+    ``saved``, what each kernel gathered; ``errors``, the bound of every row that carries
+    one (other rows hold garbage); ``unsure``, per example, whether some kink could decide
+    otherwise than eager, or the output is not finite."""
+
+    saved: list
+    errors: np.ndarray | None
+    unsure: np.ndarray
+
+
+def fast_forward(kernels: list[Kernel], plan: BoundsPlan, values: np.ndarray,
+                 theta: np.ndarray, output_slot: int, errors=None) -> FastForward:
+    """Run ``kernels`` on ``values`` the fast way, carrying bounds where a kink needs them
+    (``errors``: an array like ``values`` for them, or None for a new one if needed)."""
+    if errors is None and any(plan.bounded):
+        errors = np.empty_like(values)
+    if len(plan.zero_rows):
+        errors[plan.zero_rows] = 0.0
+    unsure = None
+    saved = []
+    for k, kernel in enumerate(kernels):
+        args = kernel.forward(values, theta)
+        saved.append(args)
+        if plan.bounded[k]:
+            kernel.bound(values, errors, theta, args, errors if plan.input_bounds[k] else None)
+        if plan.checks[k]:
+            found = kernel.unsure(values, errors, args)
+            unsure = found if unsure is None else unsure | found
+    bad = ~np.isfinite(values[output_slot])
+    return FastForward(saved, errors, bad if unsure is None else unsure | bad)
+
+
+def recompute(kernels: list[Kernel], values: np.ndarray, theta: np.ndarray,
+              columns: np.ndarray) -> None:
+    """The eager way, for the examples ``columns`` only: the very numbers eager finds."""
+    some = values[:, columns]  # a copy holding their inputs, parameters and constants
+    for kernel in kernels:
+        kernel.forward(some, theta, exact=True)
+    values[:, columns] = some
