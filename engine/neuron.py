@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from itertools import repeat
 
 from engine.node import Node
-from engine.ops import OPS, Op, Teach, Written, register
+from engine.ops import OPS, FormulaNames, Op, Teach, register
 from engine.value import Value, as_values, record
 
 # ---------------------------------------------------------------------------------------------
@@ -73,12 +73,12 @@ def _wsum_grads(out, *xs):
     return tuple(grads)
 
 
-def _wsum_formula(names: Written) -> str:
+def _wsum_formula(names: FormulaNames) -> str:
     ws, xs, rest = split_wsum(names.inputs)
     return " + ".join([f"{w}·{x}" for w, x in zip(ws, xs, strict=True)] + list(rest))
 
 
-def _wsum_grad_formula(names: Written, i: int) -> str:
+def _wsum_grad_formula(names: FormulaNames, i: int) -> str:
     # The partner: ∂/∂wᵢ is xᵢ and ∂/∂xᵢ is wᵢ; ∂/∂b is 1.
     pairs = 2 * len(split_wsum(names.inputs)[0])
     return names.inputs[i ^ 1] if i < pairs else "1"
@@ -216,8 +216,9 @@ def _is_product(term: Node, total: Node, readers_of) -> bool:
 
 
 @dataclass(frozen=True)
-class Neuron:
-    """A neuron as drawn: its :class:`NeuronParts`, its number among the neurons of the graph
+class FoundNeuron:
+    """A neuron found in a graph by :func:`find_neurons` (``nn.Neuron`` is the module that
+    records one): its :class:`NeuronParts`, its number among the neurons of the graph
     (``index``) and its ``layer``, one more than the deepest layer among the neurons it
     reads (1 for a neuron that reads none)."""
 
@@ -250,10 +251,10 @@ class Neuron:
         return [*self.parts.products, *self.params, self.total] + ([act] if act else [])
 
 
-def find_neurons(order: Sequence[Node]) -> list[Neuron]:
+def find_neurons(order: Sequence[Node]) -> list[FoundNeuron]:
     """Every neuron of the graph ``order`` (a topological order), in that order."""
     readers_of = readers(order)
-    neurons: list[Neuron] = []
+    neurons: list[FoundNeuron] = []
     layer_of: dict[Node, int] = {}  # a neuron's output: its layer
     # The deepest layer each node reads, through any nodes: a neuron reading g + h, where g
     # comes from layer 2 and h from layer 1 (a skip connection), is in layer 3.
@@ -263,7 +264,7 @@ def find_neurons(order: Sequence[Node]) -> list[Neuron]:
         if parts is not None:
             layer = 1 + max((depth.get(x, 0) for x in parts.inputs), default=0)
             layer_of[parts.out] = layer
-            neurons.append(Neuron(len(neurons), layer, parts))
+            neurons.append(FoundNeuron(len(neurons), layer, parts))
         # (.get: an order may leave out the leaves, which read no layer)
         depth[node] = layer_of.get(node, max((depth.get(p, 0) for p in node.parents),
                                              default=0))

@@ -288,11 +288,11 @@ def _join(separator: str):
     return lambda names: separator.join(names.inputs)
 
 
-def _max_formula(names: Written) -> str:
+def _max_formula(names: FormulaNames) -> str:
     return f"max({', '.join(names.inputs)})"
 
 
-def _max_grad_formula(names: Written, i: int) -> str:
+def _max_grad_formula(names: FormulaNames, i: int) -> str:
     # Evaluable text for "1 for the first input equal to the max": equal to it, and every
     # input before it smaller.
     x, earlier = names.inputs[i], names.inputs[:i]
@@ -308,7 +308,7 @@ def _max_grad_formula(names: Written, i: int) -> str:
 
 
 @dataclass(frozen=True)
-class Written:
+class FormulaNames:
     """The names a formula is written in: the node's (``out``), its inputs' in order, and its
     arg's (``""`` for ops without one)."""
 
@@ -374,7 +374,7 @@ class Op:
     the node as text and ``grad_formulas`` each local derivative as text, as templates in
     which ``{out}``, ``{x}``, ``{y}`` and ``{c}`` stand for the node, its inputs and its arg
     (an n-ary op gives one template for every input), or as functions of the names
-    (:class:`Written`, and the input's index) where a template cannot say it. The text is
+    (:class:`FormulaNames`, and the input's index) where a template cannot say it. The text is
     written for people (× · − ² ^ ln σ), and it must also compute: with numbers put in for the
     names, ``tests/test_ops.py`` evaluates it against the rule, knowing only those signs and
     the ops' own names. So a derivative that needs a new function (sin's cos) names an op, and
@@ -397,8 +397,8 @@ class Op:
     arity: int  # number of inputs; -1 for "one or more" (sum)
     forward: Callable
     local_grads: Callable
-    formula: str | Callable[[Written], str]
-    grad_formulas: tuple[str, ...] | Callable[[Written, int], str]
+    formula: str | Callable[[FormulaNames], str]
+    grad_formulas: tuple[str, ...] | Callable[[FormulaNames, int], str]
     takes_arg: bool = False
     method: str | None = None
     activation: bool = False
@@ -417,13 +417,13 @@ class Op:
             return self.local_grads(out, *inputs, arg)
         return self.local_grads(out, *inputs)
 
-    def write(self, names: Written) -> str:
+    def write(self, names: FormulaNames) -> str:
         """The node as text: ``a × b``, ``tanh(e)``, ``a + b + c``, ``x^2``."""
         if callable(self.formula):
             return self.formula(names)
         return self.formula.format(**names.fields())
 
-    def write_grad(self, i: int, names: Written) -> str:
+    def write_grad(self, i: int, names: FormulaNames) -> str:
         """∂out/∂input_i as text: ``b`` for ``a × b``'s first input, ``1 − o²`` for tanh."""
         if callable(self.grad_formulas):
             return self.grad_formulas(names, i)

@@ -15,7 +15,7 @@ import copy
 from collections.abc import Mapping
 
 from engine.node import Node
-from engine.ops import OPS, Written
+from engine.ops import OPS, FormulaNames
 
 
 class NodeNames:
@@ -96,15 +96,15 @@ def describe(node: Node) -> str:
     return f"{node.op or 'leaf'} node ({node.data!r})"
 
 
-def written(node: Node, names) -> Written:
+def formula_names(node: Node, names) -> FormulaNames:
     """The names ``node``'s formulas are written in: its own, its inputs' and its arg."""
     arg = f"{node.arg:g}" if OPS[node.op].takes_arg else ""
-    return Written(names(node), tuple(names(p) for p in node.parents), arg)
+    return FormulaNames(names(node), tuple(names(p) for p in node.parents), arg)
 
 
 def formula(node: Node, names) -> str:
     """How ``node`` was computed, in ``names``: ``a × b``, ``tanh(e)``, ``w0·x0 + w1·x1 + b``."""
-    return OPS[node.op].write(written(node, names))
+    return OPS[node.op].write(formula_names(node, names))
 
 
 def forward_text(node: Node, index: int, total: int, names) -> str:
@@ -136,7 +136,7 @@ def step_text(step) -> str:
     n = names(node)
     lines = [f"step {step.index} of {step.total}: {n} = {formula(node, names)} = "
              f"{node.data + 0.0:.4g}, {n}.grad = {step.grad + 0.0:.4g}"]
-    row, words = OPS[node.op], written(node, names)
+    row, words = OPS[node.op], formula_names(node, names)
     for i, (parent, local, new) in enumerate(
             zip(node.parents, step.local_grads, step.parent_grads, strict=True)):
         if parent.op == "const":

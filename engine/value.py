@@ -19,7 +19,7 @@ import numpy as np
 from engine import autodiff
 from engine.mode import MODE, AnomalyError
 from engine.node import Node
-from engine.ops import OPS, Op, Written
+from engine.ops import OPS, FormulaNames, Op
 from engine.text import describe
 
 
@@ -235,7 +235,7 @@ def _op_method(row: Op, name: str) -> Callable[[Value], Value]:
     def method(self: Value) -> Value:
         return _unary(row.name, self)
 
-    names = Written("out", ("x",))
+    names = FormulaNames("out", ("x",))
     method.__name__ = method.__qualname__ = name
     method.__doc__ = (f"{row.write(names)} (op {row.name!r}); "
                       f"∂/∂x = {row.write_grad(0, names)}.")

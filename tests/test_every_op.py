@@ -12,7 +12,7 @@ from graphviz.quoting import quote
 import engine
 from engine import OPS, Value, apply, backward_steps, gradcheck
 from engine.compiler.compile import trace
-from engine.ops import Written
+from engine.ops import FormulaNames
 from engine.viz import draw_dot
 from engine.viz.expr import FUNCTIONS, build
 
@@ -46,7 +46,8 @@ def test_the_step_text_and_the_drawing_ask_the_row(name):
     out, leaves = build_node(name, xs, arg)
     out.label = "out"
     row = OPS[name]
-    words = Written("out", tuple(v.label for v in leaves), f"{arg:g}" if arg is not None else "")
+    words = FormulaNames("out", tuple(v.label for v in leaves),
+                         f"{arg:g}" if arg is not None else "")
     text = repr(next(backward_steps(out)))
     assert text.startswith(f"step 1 of 1: out = {row.write(words)} = ")
     assert f"∂out/∂x0 = {row.write_grad(0, words)}" in text

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from engine import OPS, Value, apply, grad, local_grads
-from engine.ops import Written, register, sign
+from engine.ops import FormulaNames, register, sign
 
 POINTS_PER_OP = 12
 H = 1e-5  # central-difference step: truncation ~H², rounding ~1e-16/H, both ≪ the tolerance
@@ -134,8 +134,8 @@ def test_formula_text_computes_what_the_rule_computes(name, points, arg):
     row = OPS[name]
     for xs in points:
         out = row.compute(xs, arg)
-        names = Written(f"({out!r})", tuple(f"({x!r})" for x in xs),
-                        f"({arg!r})" if row.takes_arg else "")
+        names = FormulaNames(f"({out!r})", tuple(f"({x!r})" for x in xs),
+                             f"({arg!r})" if row.takes_arg else "")
         assert evaluate(row.write(names)) == pytest.approx(out, rel=1e-12), row.write(names)
         for i, local in enumerate(row.derivatives(out, xs, arg)):
             text = row.write_grad(i, names)
@@ -143,11 +143,11 @@ def test_formula_text_computes_what_the_rule_computes(name, points, arg):
 
 
 def test_n_ary_formulas_name_every_input():
-    names = Written("z", ("w0", "x0", "w1", "x1", "b"))
+    names = FormulaNames("z", ("w0", "x0", "w1", "x1", "b"))
     assert OPS["wsum"].write(names) == "w0·x0 + w1·x1 + b"
     assert [OPS["wsum"].write_grad(i, names) for i in range(5)] == ["x0", "w0", "x1", "w1", "1"]
-    assert OPS["sum"].write(Written("s", ("a", "b", "c"))) == "a + b + c"
-    m = Written("m", ("a", "b", "c"))
+    assert OPS["sum"].write(FormulaNames("s", ("a", "b", "c"))) == "a + b + c"
+    m = FormulaNames("m", ("a", "b", "c"))
     assert OPS["max"].write(m) == "max(a, b, c)"
     assert OPS["max"].write_grad(2, m) == "1 if c = m and max(a, b) < m else 0"
     assert OPS["pow"].write_symbol(2) == "**2" and OPS["rpow"].write_symbol(0.5) == "0.5**"

@@ -17,7 +17,7 @@ from typing import NamedTuple
 from engine.autodiff import Step, backward_steps, copy_graph
 from engine.node import Node
 from engine.ops import OPS
-from engine.text import formula, written
+from engine.text import formula, formula_names
 
 RTOL = 1e-3  # an answer worked out by hand, to three or four digits, is right
 _FRACTION = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?)\s*/\s*([+-]?\d+(?:\.\d*)?)\s*$")
@@ -141,7 +141,7 @@ def step_questions(steps: Iterable[Step]) -> list[Question]:
     found = []
     for step in steps:
         names, node = step.names, step.node
-        row, words = OPS[node.op], written(node, names)
+        row, words = OPS[node.op], formula_names(node, names)
         n = names(node)
         about = f"{n} = {formula(node, names)} = {node.data + 0.0:.4g}"  # (no -0: the step's)
         for i, (parent, local, after) in enumerate(

@@ -8,13 +8,13 @@
 True
 """
 
-from engine.neuron import Neuron, find_neurons
+from engine.neuron import FoundNeuron, find_neurons
 from engine.viz.dot import COLLAPSE_ABOVE, GraphTooLargeError, draw_dot
 from engine.viz.html import Inline, export_html, show, stepper_page
 from engine.viz.render import GraphvizMissingError, backward_frames, render
 
 __all__ = [
-    "COLLAPSE_ABOVE", "GraphTooLargeError", "GraphvizMissingError", "Inline", "Neuron",
+    "COLLAPSE_ABOVE", "FoundNeuron", "GraphTooLargeError", "GraphvizMissingError", "Inline",
     "backward_frames", "draw_dot", "export_html", "find_neurons", "render", "show",
     "stepper_page",
 ]

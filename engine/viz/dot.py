@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
 from engine.autodiff import local_grads, topological_order
-from engine.neuron import Neuron, find_neurons
+from engine.neuron import FoundNeuron, find_neurons
 from engine.node import Node
 from engine.ops import OPS
 from engine.text import NodeNames, neuron_label, neuron_name
@@ -110,7 +110,7 @@ def _grad_colour(g: float, scale: float) -> str:
     return "#{:02x}{:02x}{:02x}".format(*mix)
 
 
-def resolve_collapse(order: list[Node], collapse) -> tuple[bool, list[Neuron]]:
+def resolve_collapse(order: list[Node], collapse) -> tuple[bool, list[FoundNeuron]]:
     """Check ``collapse`` (True, False or "auto") and decide it for the graph ``order``:
     "auto" collapses above ``COLLAPSE_ABOVE`` nodes when there are neurons to collapse.
     Returns the decision and the neurons found."""
@@ -127,14 +127,15 @@ def grad_field(g: float, scale: float = 0.0) -> str:
     return f"grad {number_text(g, scale)}"
 
 
-def neuron_fields(n: Neuron) -> tuple[str, str]:
+def neuron_fields(n: FoundNeuron) -> tuple[str, str]:
     """The Σ and activation parts of a collapsed neuron: ``Σ 0.2830``, ``relu → 0.2830``."""
     total, out = number_text(n.total.data), number_text(n.out.data)
     # A no-break space: Graphviz drops a plain space after "Σ" in a record field.
     return f"Σ\u00a0{total}", f"{n.parts.activation_name} → {out}"
 
 
-def neuron_names(order: list[Node], neurons: list[Neuron]) -> dict[Neuron, tuple[str, str]]:
+def neuron_names(order: list[Node], neurons: list[FoundNeuron]
+                 ) -> dict[FoundNeuron, tuple[str, str]]:
     """Each neuron's (name, engine label), as every drawing and page calls it: the name by
     :func:`engine.text.neuron_name` from its layer and its place in that layer (the last
     layer's by class, when a loss reads them as classes), the label from its parameters'."""
@@ -148,7 +149,7 @@ def neuron_names(order: list[Node], neurons: list[Neuron]) -> dict[Neuron, tuple
     return names
 
 
-def layers_of(order: list[Node], neurons: list[Neuron]) -> list[list[Neuron]]:
+def layers_of(order: list[Node], neurons: list[FoundNeuron]) -> list[list[FoundNeuron]]:
     """Each layer's neurons, first layer first, in the order they are named, drawn (top to
     bottom) and stepped: the last layer's by class when a loss reads them as classes
     (:func:`output_classes`), any other layer's in the order the graph reads them."""
@@ -161,14 +162,14 @@ def layers_of(order: list[Node], neurons: list[Neuron]) -> list[list[Neuron]]:
     return layers
 
 
-def network_names(order: list[Node], neurons: list[Neuron]) -> NodeNames:
+def network_names(order: list[Node], neurons: list[FoundNeuron]) -> NodeNames:
     """The names of a graph drawn with ``neurons`` collapsed, for its drawing and its step
     texts: a neuron's output is the neuron, any other part the neuron's name and the part's
     short name (:func:`short_names`): "hidden layer 2, neuron 0: z", "…: product 14", "…:
     weight 14" for an unlabelled weight (a labelled weight or bias keeps its label); inside a
     neuron (:meth:`NodeNames.inside`), its parts' short names alone."""
     full: dict[Node, str] = {}
-    short: dict[Node, tuple[Neuron, str]] = {}
+    short: dict[Node, tuple[FoundNeuron, str]] = {}
     for n, (name, label) in neuron_names(order, neurons).items():
         clear = clear_short_names(n, label)
         for node, part in short_names(n, label).items():
@@ -180,7 +181,7 @@ def network_names(order: list[Node], neurons: list[Neuron]) -> NodeNames:
     return NodeNames(order, full, short)
 
 
-def short_names(n: Neuron, label: str) -> dict[Node, str]:
+def short_names(n: FoundNeuron, label: str) -> dict[Node, str]:
     """What the steps inside ``n`` (engine label ``label``) call its parts once the page has
     named it: "z" its weighted sum before the activation, "product 14" its term w·x of input
     14, a weight or bias by its label after ``label`` ("w.14", "b" for layers.0.neurons.9.w.14
@@ -205,14 +206,14 @@ def short_names(n: Neuron, label: str) -> dict[Node, str]:
     return {node: name for node, name in names.items() if name is not None}
 
 
-def clear_short_names(n: Neuron, label: str) -> dict[Node, str]:
+def clear_short_names(n: FoundNeuron, label: str) -> dict[Node, str]:
     """:func:`short_names` less any an input of ``n`` is labelled with ("z", "b"): inside
     ``n`` that name is the input's, and the part is called by its full name."""
     taken = {x.label for x in n.parts.inputs}
     return {node: name for node, name in short_names(n, label).items() if name not in taken}
 
 
-def parts_legend(n: Neuron, label: str) -> str:
+def parts_legend(n: FoundNeuron, label: str) -> str:
     """What :func:`short_names` calls ``n``'s parts, said once for the page's line naming the
     neuron and its tooltip: "z is its weighted sum, product k = w.k × input k (k = 0 … 63),
     b its bias"."""
@@ -228,14 +229,14 @@ def parts_legend(n: Neuron, label: str) -> str:
     return ", ".join(said)
 
 
-def neuron_title(n: Neuron, name: str, label: str) -> str:
+def neuron_title(n: FoundNeuron, name: str, label: str) -> str:
     """A collapsed neuron's tooltip: its name, its label, and what the steps inside it call
     its parts (:func:`parts_legend`)."""
     legend = parts_legend(n, label)
     return (f"{name} ({label})" if label else name) + (f"\n{legend}" if legend else "")
 
 
-def layered_order(order: list[Node], neurons: list[Neuron]) -> tuple[list[Node], dict]:
+def layered_order(order: list[Node], neurons: list[FoundNeuron]) -> tuple[list[Node], dict]:
     """``order`` (a topological order) rearranged layer by layer, still a topological order:
     each neuron of :func:`layers_of` in turn with everything it reads and has not been placed
     (its weights, its inputs), then the rest (a loss). Returns it and each node's layer: its
@@ -265,7 +266,7 @@ def layered_order(order: list[Node], neurons: list[Neuron]) -> tuple[list[Node],
     return result, placed
 
 
-def output_classes(order: list[Node], members: list[Neuron]) -> dict[Neuron, int]:
+def output_classes(order: list[Node], members: list[FoundNeuron]) -> dict[FoundNeuron, int]:
     """The last layer's neurons as classes: their place among the inputs of the first node
     that reads every one of them once (a loss's max or softmax), if there is one."""
     outs = {n.out: n for n in members}
@@ -346,7 +347,7 @@ class _NodeDrawer:
         self.order, self.options = order, options
         self.ids = {node: f"n{i}" for i, node in enumerate(order)}
         self.names = NodeNames(order)  # the names the step text uses
-        self.owner: dict[Node, Neuron] = {}  # node → the collapsed neuron drawn for it
+        self.owner: dict[Node, FoundNeuron] = {}  # node → the collapsed neuron drawn for it
         self.ordered: set[Node] = set()  # nodes whose inputs are drawn in their order
         finite = [abs(n.grad) for n in order if math.isfinite(n.grad)]
         self.scale = max(finite, default=0.0)
@@ -427,7 +428,7 @@ class _NetworkDrawer(_NodeDrawer):
     between layers, the inputs as one summary node; what is not in a neuron (a loss), and the
     neurons asked for in ``expand``, node by node as :class:`_NodeDrawer` draws them."""
 
-    def collapsed(self, neurons: list[Neuron], expand: set) -> None:
+    def collapsed(self, neurons: list[FoundNeuron], expand: set) -> None:
         """A node per neuron, a cluster per layer, one bundle of edges between layers; the
         nodes after the neurons (a loss) in full."""
         expanded = [n for n in neurons if expand & set(n.members)]
@@ -471,7 +472,7 @@ class _NetworkDrawer(_NodeDrawer):
             if n not in expanded and bias is not None and bias not in in_neuron:
                 self.dot.edge(self.tail(bias), neuron_id(n), style="dashed", label="bias")
 
-    def keep_order(self, members: list[Neuron]) -> None:
+    def keep_order(self, members: list[FoundNeuron]) -> None:
         """Keep a layer's neurons one above the next in their order (output '0' at the top),
         not where Graphviz would put them to shorten the loss's edges: the node that reads
         them all (a loss's max) keeps its inputs in their order (``ordering=in``); the few
@@ -481,7 +482,7 @@ class _NetworkDrawer(_NodeDrawer):
             if len(node.parents) == len(outs) and set(node.parents) == outs:
                 self.ordered.add(node)
 
-    def layer_edges(self, layer: int, members: list[Neuron], neurons: list[Neuron],
+    def layer_edges(self, layer: int, members: list[FoundNeuron], neurons: list[FoundNeuron],
                     has_inputs: bool) -> None:
         """The bundle of edges into ``layer`` from the layer before it (or the inputs)."""
         if layer == 1 and not has_inputs:
@@ -493,7 +494,7 @@ class _NetworkDrawer(_NodeDrawer):
                       lhead=f"cluster_layer{layer}", penwidth="2",
                       label=f"{len(members[0].inputs)}×{len(members)} weights")
 
-    def neuron_node(self, graph, n: Neuron, name: str) -> None:
+    def neuron_node(self, graph, n: FoundNeuron, name: str) -> None:
         total, act = neuron_fields(n)
         label = f"{{ {_escape(name)} | {total} | {act} | {self.grad_text(n.out)} }}"
         attrs = {"shape": "record", **STYLE["value"]}
@@ -503,7 +504,7 @@ class _NetworkDrawer(_NodeDrawer):
             attrs.update(STYLE["highlight"])
         graph.node(neuron_id(n), label, **attrs)
 
-    def full_neuron(self, graph, n: Neuron, name: str) -> None:
+    def full_neuron(self, graph, n: FoundNeuron, name: str) -> None:
         with graph.subgraph(name=f"cluster_neuron{n.index}") as c:
             c.attr(label=f"{name} (expanded)", style="dashed", color=style.CURRENT)
             self.full(c, n.members)
@@ -525,6 +526,6 @@ def inputs_summary(dot, inputs: list[Node], names: NodeNames) -> None:
                shape="record", **STYLE["leaf"])
 
 
-def neuron_id(neuron: Neuron) -> str:
+def neuron_id(neuron: FoundNeuron) -> str:
     """The id of a collapsed neuron's node in the DOT source (and the stepper's page)."""
     return f"neuron{neuron.index}"

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from engine.neuron import Neuron
+from engine.neuron import FoundNeuron
 from engine.node import Node
 from engine.text import NodeNames
 
 
 def find_index(step_nodes: Sequence[Node], forward: int,
-               neurons: Sequence[tuple[Neuron, str, str]], names: NodeNames,
+               neurons: Sequence[tuple[FoundNeuron, str, str]], names: NodeNames,
                drawn: Callable[[Node], list[str]]) -> list[list]:
     """[[name, forward step, backward step, [drawn group ids]], …] for the page whose steps are
     about ``step_nodes`` (the first ``forward`` of them the forward pass), steps counted from

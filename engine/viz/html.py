@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from engine.autodiff import Step, copy_graph, local_grads, pass_on, topological_order
-from engine.neuron import Neuron
+from engine.neuron import FoundNeuron
 from engine.node import Node
 from engine.practice import REASK_AFTER, RTOL, step_questions
 from engine.system.files import atomic_write, json_text
@@ -96,7 +96,7 @@ def _tag_fields(svg: str, titles: dict[str, str]) -> str:
 class _Fields:
     """Which texts of the page show a node's data and grad, and what they say now."""
 
-    def __init__(self, order: list[Node], neurons: list[Neuron]):
+    def __init__(self, order: list[Node], neurons: list[FoundNeuron]):
         self.owner = {m: n for n in neurons for m in n.members}
         self.index = {node: i for i, node in enumerate(order)}
         self.current: dict[str, str] = {}
@@ -169,7 +169,7 @@ class _Fields:
         return -1 if n is None else n.index
 
 
-def _steps(root: Node, order: list[Node], neurons: list[Neuron],
+def _steps(root: Node, order: list[Node], neurons: list[FoundNeuron],
            taken: list[Step] | None = None) -> tuple[dict, list[list], list[Node]]:
     """(initial field texts, steps, the node of each step) of the pass over ``order``, as the
     page shows them, with ``neurons`` drawn collapsed: layer by layer (:func:`layered_order`),
@@ -218,7 +218,7 @@ def _steps(root: Node, order: list[Node], neurons: list[Neuron],
 
 
 def _backward(root: Node, walk: list[Node], names: NodeNames,
-              owner: dict[Node, Neuron]) -> Iterator[Step]:
+              owner: dict[Node, FoundNeuron]) -> Iterator[Step]:
     """The engine's backward pass of ``root`` (:class:`engine.autodiff.Step`, its text),
     taken in the reverse of ``walk``, any topological order (the page's goes layer by layer),
     from grads of zero. A node's step comes only once every node reading it has passed its
