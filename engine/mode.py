@@ -90,11 +90,11 @@ class no_cycle_collection(ContextDecorator):  # noqa: N801 - a context manager, 
     collector finds no garbage among them; reference counting frees each one as soon as it
     is unused, with or without the collector. But the collector still scans every live
     object each time enough new ones pile up, and while a graph of millions of nodes is
-    built those scans are about half the time: ``x = x*0.9999 + 0.0001`` a million times
-    builds in 1.2 s inside this block and 3.1 s outside it. Cycles your own code makes
-    inside the block are found by the first collection after it. The backward pass and the
-    graph walks pause the collector by themselves. Safe in threads: the collector comes back
-    on when the last open block in any thread ends.
+    built those scans are about half the time (``bench/bench_engine.py`` builds
+    ``x = x*0.9999 + 0.0001`` a million times inside and outside this block). Cycles your
+    own code makes inside the block are found by the first collection after it. The backward
+    pass and the graph walks pause the collector by themselves. Safe in threads: the
+    collector comes back on when the last open block in any thread ends.
     """
 
     def __enter__(self) -> Self:

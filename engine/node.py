@@ -55,7 +55,7 @@ NUMBERS = ("data", "grad")  # the fields that hold a node's numbers
 
 def gather(nodes: Sequence[Node], field: str) -> np.ndarray:
     """``[n.data for n in nodes]`` (or ``.grad``) as a float vector, without a Python loop
-    (a training block reads 100,000 parameters in 3 ms this way, not 8)."""
+    (a compiled training block reads every parameter this way at every step)."""
     return np.fromiter(map(attrgetter(_number_field(field)), nodes), float, len(nodes))
 
 

@@ -45,7 +45,7 @@ def run(main: Callable[[], int] | str) -> None:
 
 def resolve(main: Callable[..., int] | str) -> Callable[..., int]:
     """``main`` itself, or the function a ``"package.module:function"`` name names
-    (imported now)."""
+    (importing that module when called)."""
     if callable(main):
         return main
     module, _, name = main.partition(":")
