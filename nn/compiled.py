@@ -9,9 +9,9 @@ example in every node. It returns the mean loss over the batch and *adds* ∂(me
 each parameter's ``.grad`` (as ``loss.backward()`` would after averaging the batch's losses
 with ``engine.sum(losses) / len(losses)``): call ``zero_grad`` before each step.
 
-Reading and writing thousands of Values costs more than the numpy work itself (about 0.45 ms
-a batch for 2,410 parameters: read ``.data``, add ``.grad``, and the optimizer's read and
-write; the compiled forward and backward take 0.1 ms). For a training loop,
+Reading and writing thousands of Values costs more than the numpy work itself (read
+``.data``, add ``.grad``, and the optimizer's read and write; ``bench/bench_compiled.py``
+measures both). For a training loop,
 ``step.training(optimizer)`` keeps the parameters in one numpy vector for the length of a
 ``with`` block and writes them back into the Values at its end:
 

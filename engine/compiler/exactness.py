@@ -70,7 +70,7 @@ if TYPE_CHECKING:
 U = 2.0**-53  # the unit roundoff of float64: a correctly rounded result is within u·|x|
 TINY = 2.0**-1074  # the smallest subnormal: the most one rounding near underflow can lose
 SAFETY = 1.0 + 2.0**-20
-LIBRARY = 8 * U  # exp, log, tanh…: numpy's and libm's are each within a few ulps
+LIBRARY_ERROR = 8 * U  # exp, log, tanh…: numpy's and libm's are each within a few ulps
 
 
 def gamma(n: int) -> float:
@@ -86,7 +86,7 @@ def rounded(gap, out, rel: float = U):
     return gap * (1.0 + 2 * rel) + (2.001 * rel) * np.abs(out) + TINY * (rel / U)
 
 
-def lipschitz(slope: float, rel: float = LIBRARY):
+def lipschitz(slope: float, rel: float = LIBRARY_ERROR):
     """The ``carry`` rule of a one-input op whose slope is at most ``slope`` everywhere
     (relu, tanh: 1; σ: 1/4): the bound of its input times ``slope``, plus rounding."""
     if rel == 0:  # relu, abs, neg: computed exactly, on both sides
@@ -143,7 +143,7 @@ def _pow_carry(out, xs, es, c):
         treacherous = (c < 1.0) | (c != np.floor(c))
         gap = np.where(treacherous & ~(x > e), np.inf, nan_to_inf(gap))
         gap = np.where((e == 0) | (c == 0.0), 0.0, gap)
-    return rounded(gap, out, LIBRARY)
+    return rounded(gap, out, LIBRARY_ERROR)
 
 
 def _rpow_carry(out, xs, es, c):
@@ -151,11 +151,11 @@ def _rpow_carry(out, xs, es, c):
     with np.errstate(all="ignore"):
         spread = np.abs(np.log(c)) * es[0]
         gap = np.where(np.greater(c, 0.0), np.abs(out) * np.expm1(spread), np.inf)
-    return rounded(nan_to_inf(gap), out, LIBRARY)
+    return rounded(nan_to_inf(gap), out, LIBRARY_ERROR)
 
 
 def _exp_carry(out, xs, es):
-    return rounded(np.abs(out) * (1.0 + 2 * LIBRARY) * np.expm1(es[0]), out, LIBRARY)
+    return rounded(np.abs(out) * (1.0 + 2 * LIBRARY_ERROR) * np.expm1(es[0]), out, LIBRARY_ERROR)
 
 
 def _log_carry(out, xs, es):
@@ -163,7 +163,7 @@ def _log_carry(out, xs, es):
     x, e = xs[0], es[0]
     with np.errstate(all="ignore"):
         gap = np.where(x > e, -np.log1p(-e / x), np.inf)
-    return rounded(np.where(e == 0, 0.0, gap), out, LIBRARY)
+    return rounded(np.where(e == 0, 0.0, gap), out, LIBRARY_ERROR)
 
 
 def _sum_carry(out, xs, es):
