@@ -7,6 +7,7 @@ import pytest
 
 import engine
 from engine import Value, backward_steps, topological_order
+from engine.autodiff import chain_rule_step, pass_on
 from tests.conftest import labelled_example
 
 
@@ -155,6 +156,21 @@ def test_step_fields():
     assert step.local_grads == (3.0, 3.0)
     assert step.contributions == (3.0, 3.0)
     assert list(step.parent_grads) == [3.0, 6.0]  # a's grad after each of its two contributions
+
+
+def test_the_chain_rule_step_of_one_node():
+    # What each parent receives, grad · ∂node/∂parent; a plain exact-0 local derivative passes
+    # nothing, even from an infinite grad, and a Value 0 is kept (its derivative need not be 0).
+    a, b = Value(2.0), Value(-1.0)
+    y = engine.max([a, b])
+    assert chain_rule_step(y, 3.0, (1.0, 0.0)) == [3.0, None]
+    assert chain_rule_step(y, math.inf, (2.0, 0.0)) == [math.inf, None]
+    zero = Value(0.0)
+    (passed,) = chain_rule_step(a.relu(), Value(5.0), (zero,))
+    assert isinstance(passed, Value) and passed.data == 0.0
+    z = a * b
+    z.grad, a.grad, b.grad = 2.0, 1.0, 0.0
+    assert pass_on(z, 2.0, (-1.0, 2.0)) == (-1.0, 4.0) and (a.grad, b.grad) == (-1.0, 4.0)
 
 
 def test_step_prints_the_chain_rule_with_numbers():
