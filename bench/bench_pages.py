@@ -160,11 +160,11 @@ def bench_explorer(browser, path: Path, repeat: int) -> None:
 def studio_server(run: Path):
     """The studio as ``python -m demos.studio`` makes it (its network trained first, into
     ``run``), served on a free port: a context manager yielding its address."""
-    from demos.studio import app, cli, lesson
+    from demos.studio import app, cli, teaching
 
     args = Namespace(model=None, out=str(run), prog="python -m demos.studio")
     model, norm, run_dir = cli.model_and_normalisation(args, lambda _: None)
-    studio = app.Studio(model, norm, run_dir, cli.samples(), lesson.starting_points(model, norm))
+    studio = app.Studio(model, norm, run_dir, cli.samples(), teaching.starting_points(model, norm))
     return app.running(studio)
 
 

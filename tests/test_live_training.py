@@ -16,7 +16,7 @@ httpx = pytest.importorskip("httpx2", reason="the tests' client is httpx2: pip i
 import engine  # noqa: E402
 from demos.how_it_works import frames  # noqa: E402
 from demos.studio import app as studio_app  # noqa: E402
-from demos.studio import lesson, live  # noqa: E402
+from demos.studio import live, teaching  # noqa: E402
 from demos.studio.cli import samples  # noqa: E402
 from engine import Value  # noqa: E402
 from nn import MLP, Adam, cross_entropy, softmax  # noqa: E402
@@ -28,7 +28,7 @@ DIGIT = samples()[3]
 
 @pytest.fixture(scope="module")
 def starts(norm):  # noqa: F811
-    return lesson.starting_points(MLP(64, [16, 16, 10], rng=0), norm)
+    return teaching.starting_points(MLP(64, [16, 16, 10], rng=0), norm)
 
 
 @pytest.fixture()
@@ -64,7 +64,7 @@ class Replay:
     Values (no training block), the drawing read by the eager engine."""
 
     def __init__(self, starts, norm):  # noqa: F811
-        self.model = lesson.copy_model(starts["untrained"])
+        self.model = teaching.copy_model(starts["untrained"])
         self.optimizer = Adam(self.model.parameters(), lr=0.02)
         self.step = compile_step(self.model, exact=True)
         self.data = live.training_set(self.model, norm)

@@ -68,12 +68,12 @@ def studio(tmp_path_factory):
     pytest.importorskip("uvicorn", reason="the studio needs uvicorn")
     from demos.digits.train import TrainConfig, prepare
     from demos.studio import app as studio_app
-    from demos.studio import lesson
+    from demos.studio import teaching
     from demos.studio.cli import samples
     from nn import MLP
 
     data = prepare(TrainConfig())
-    norm = lesson.Normalisation(data.mean, data.std)
+    norm = teaching.Normalisation(data.mean, data.std)
     run = tmp_path_factory.mktemp("studio") / "run"
     served = studio_app.Studio(MLP(64, [16, 16, 10], rng=0), norm, run, samples())
     with studio_app.running(served) as url:

@@ -156,10 +156,10 @@ def test_the_studio_leaves_what_it_made_at_start_out_of_full_collections(tmp_pat
     import gc
 
     pytest.importorskip("starlette", reason="the studio needs Starlette")
-    from demos.studio import app, cli, lesson
+    from demos.studio import app, cli, teaching
 
     model = MLP(64, [16, 16, 10], rng=0)
-    norm = lesson.Normalisation(np.zeros(64), np.ones(64))
+    norm = teaching.Normalisation(np.zeros(64), np.ones(64))
     studio = app.Studio(model, norm, tmp_path, cli.samples())
     gc.unfreeze()
     try:
@@ -209,17 +209,17 @@ def eager_layer(neurons, passed: dict, w_after, b_after) -> explained.LayerNumbe
 
 
 def eager_reading(model, digit, label, network, monkeypatch):
-    """lesson.reading as it was: a forward pass for the answer's probabilities, then the
+    """teaching.reading as it was: a forward pass for the answer's probabilities, then the
     eager backprop (which reads the digit again) toward the label or the guess."""
     from demos.how_it_works import explorer
-    from demos.studio import lesson
+    from demos.studio import teaching
 
-    p = lesson.probabilities(model, digit)
+    p = teaching.probabilities(model, digit)
     guess = int(np.argmax(p))
     target = guess if label is None else label
     with monkeypatch.context() as patch:
-        patch.setattr(lesson, "backprop", eager_backprop)
-        run = lesson.explorer_run(model, digit, target, network)
+        patch.setattr(teaching, "backprop", eager_backprop)
+        run = teaching.explorer_run(model, digit, target, network)
     return {"counts": digit.counts.tolist(), "probabilities": [float(v) for v in p],
             "guess": guess, "label": target, "data": explorer.data([run], False)}, run.bp
 
@@ -246,9 +246,9 @@ def test_a_read_answers_what_the_eager_pass_answered(data, activation, fused, mo
     # of the studio's sample digits, toward the guess and a label.
     import json
 
-    from demos.studio import cli, lesson
+    from demos.studio import cli, teaching
 
-    norm = lesson.Normalisation(data.mean, data.std)
+    norm = teaching.Normalisation(data.mean, data.std)
     networks = {"untrained": MLP(64, [16, 16, 10], activation=activation, rng=0, fused=fused),
                 "half-trained": trained(activation, data, steps=12, fused=fused),
                 "trained": trained(activation, data, fused=fused)}
@@ -257,7 +257,7 @@ def test_a_read_answers_what_the_eager_pass_answered(data, activation, fused, mo
         for d, counts in [(d, samples[d]) for d in (0, 3, 5, 8, 9)]:
             digit = norm.digit(np.reshape(counts, (8, 8)))
             for label in (None, (d + 1) % 10):
-                answer, bp = lesson.reading(model, digit, label, network, tables=False)
+                answer, bp = teaching.reading(model, digit, label, network, tables=False)
                 eager, eager_bp = eager_reading(model, digit, label, network, monkeypatch)
                 assert json.dumps(answer) == json.dumps(eager), (network, d, label)
                 assert same_numbers(bp, eager_bp), (network, d, label)
@@ -269,18 +269,18 @@ def test_a_read_reads_the_digit_once_and_walks_no_steps(data, monkeypatch):
     # (1,540 steps) for contributions it needed on 1,440 edges; now one reading, the
     # engine's backward(), and the network's drawn boxes made once per shape.
     from demos.how_it_works import picture, stages
-    from demos.studio import cli, lesson
+    from demos.studio import cli, teaching
     from engine.autodiff import BackwardSteps
 
     model = MLP(64, [16, 16, 10], rng=0)
-    digit = lesson.Normalisation(data.mean, data.std).digit(np.reshape(cli.samples()[3], (8, 8)))
-    lesson.reading(model, digit, None, tables=False)  # the first: shapes' caches are made
+    digit = teaching.Normalisation(data.mean, data.std).digit(np.reshape(cli.samples()[3], (8, 8)))
+    teaching.reading(model, digit, None, tables=False)  # the first: shapes' caches are made
     reads, steps, boxes = [], [], []
     call, step, drawn = MLP.__call__, BackwardSteps.__next__, picture.drawn_boxes
     monkeypatch.setattr(MLP, "__call__", lambda self, *a: reads.append(1) or call(self, *a))
     monkeypatch.setattr(BackwardSteps, "__next__", lambda self: steps.append(1) or step(self))
     monkeypatch.setattr(picture, "drawn_boxes", lambda *a: boxes.append(1) or drawn(*a))
-    answer, bp = lesson.reading(model, digit, None, tables=False)
+    answer, bp = teaching.reading(model, digit, None, tables=False)
     assert (len(reads), len(steps), len(boxes)) == (1, 0, 0)
     assert stages.pic.drawn_boxes is not drawn  # (the patch is the one stages calls)
     assert answer["label"] == answer["guess"] == bp.target

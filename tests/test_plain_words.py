@@ -12,7 +12,7 @@ import pytest
 from demos.how_it_works import cli, explorer, words
 from demos.how_it_works import stages as st
 from demos.how_it_works.readings import backprop
-from demos.studio import lesson
+from demos.studio import teaching
 from engine import Value
 from engine.viz.style import amount, percent
 from nn import MLP, SGD, cross_entropy
@@ -128,9 +128,9 @@ def test_the_index_folds_each_figures_maths_and_has_the_glossary():
 
 def test_the_studios_teach_result_says_it_in_words(data):
     x, pixels = image(data, 3)
-    digit = lesson.Digit(np.reshape(pixels, (8, 8)).astype(np.int64), x)
+    digit = teaching.Digit(np.reshape(pixels, (8, 8)).astype(np.int64), x)
     for model, steps in ((MLP(64, [16, 16, 10], rng=0), 1), (confident(data), 10)):
-        taught = lesson.teach(model, digit, 3, steps)
+        taught = teaching.teach(model, digit, 3, steps)
         assert not JARGON.search(taught["title"] + " " + taught["words"]), taught["words"]
         said = re.search(r"'3' went from ([\d.]+)% to ([\d.]+)%", taught["words"])
         assert said or "'3' stayed at" in taught["words"], taught["words"]
@@ -209,8 +209,8 @@ def test_a_change_rounding_would_hide_is_written_with_more_decimals(runs):
     t = bp.target
     p, after = bp.probabilities.copy(), bp.probabilities_after.copy()
     p[t], after[t] = 0.1321, 0.1324
-    said = lesson.preview_words(dataclasses.replace(bp, probabilities=p,
-                                                    probabilities_after=after))
+    said = teaching.preview_words(dataclasses.replace(bp, probabilities=p,
+                                                      probabilities_after=after))
     assert f"the probability of '{t}' would go from 13.21% to 13.24%," in said, said
     stages = st.stages(dataclasses.replace(bp, probabilities=p, probabilities_after=after),
                        st.scales_by_network({"a": [bp]})["a"], trained=False)
@@ -225,12 +225,12 @@ def test_the_studios_two_boxes_write_their_percents_with_the_same_decimals(runs)
     assert words.joint_decimals((0.11, 0.14), (0.1321, 0.1324)) == 2
     assert words.joint_decimals((0.11, 0.14), (0.13211, 0.13212)) == 0  # "stayed at about"
     least = words.joint_decimals((0.1201, 0.1262), (0.1262, 0.1338))
-    taught = lesson.taught_words(3, 1, 0.1201, 0.1262, [2.12, 2.07], -0.06, least)
+    taught = teaching.taught_words(3, 1, 0.1201, 0.1262, [2.12, 2.07], -0.06, least)
     assert "'3' went from 12.0% to 12.6%," in taught["words"], taught["words"]
     bp = runs[0].bp
     t = bp.target
     p, after = bp.probabilities.copy(), bp.probabilities_after.copy()
     p[t], after[t] = 0.1262, 0.1338
-    said = lesson.preview_words(dataclasses.replace(bp, probabilities=p,
-                                                    probabilities_after=after), least)
+    said = teaching.preview_words(dataclasses.replace(bp, probabilities=p,
+                                                      probabilities_after=after), least)
     assert f"'{t}' would go from 12.6% to 13.4%," in said, said

@@ -13,7 +13,7 @@ import engine  # noqa: E402
 from demos.digits.data import load_digits  # noqa: E402
 from demos.digits.train import TrainConfig, prepare  # noqa: E402
 from demos.studio import app as studio_app  # noqa: E402
-from demos.studio import lesson  # noqa: E402
+from demos.studio import teaching  # noqa: E402
 from demos.studio.cli import samples  # noqa: E402
 from engine import Value  # noqa: E402
 from nn import softmax  # noqa: E402
@@ -31,7 +31,7 @@ from tests.test_studio import (  # noqa: E402
 @pytest.fixture(scope="module")
 def norm():
     data = prepare(TrainConfig())
-    return lesson.Normalisation(data.mean, data.std)
+    return teaching.Normalisation(data.mean, data.std)
 
 
 @pytest.fixture()
@@ -74,7 +74,7 @@ def independent_ripple(norm, image, label, steps):
 def test_the_compiled_forward_equals_the_engines_own_on_every_watched_digit(studio, norm):
     model = base_model()
     one_sgd_step(model, norm, samples()[4], 4, 10)  # not only the untrained numbers
-    got = lesson.answers(compile_step(model, exact=True), studio.watched)
+    got = teaching.answers(compile_step(model, exact=True), studio.watched)
     want = np.array([eager(model, norm, image) for _, image, _ in watched_digits(norm)])
     assert got.shape == (len(studio.watched.names), 10) and np.abs(got - want).max() <= 1e-12
 
@@ -91,7 +91,7 @@ def test_the_ripple_lists_exactly_the_digits_whose_answer_changed(studio, norm, 
     assert set(ripple["flipped"]) == flipped and len(ripple["flipped"]) == len(flipped)
     assert ripple["samples"] + ripple["heldOut"] == len(studio.watched.names)
     # Flipped first, then the largest falls of P(right answer).
-    assert [d["name"] for d in ripple["shown"]] == order[:lesson.SHOWN]
+    assert [d["name"] for d in ripple["shown"]] == order[:teaching.SHOWN]
     assert ripple["flipped"] == order[:len(flipped)]
     assert f"{len(flipped)} changed their answer" in ripple["words"]
     first = ripple["shown"][0]
@@ -148,7 +148,7 @@ def test_after_a_teach_the_page_shows_the_ripple(browser, served, size):
     ripple = page.evaluate("window.studio.last.ripple")
     assert page.is_visible("#ripple") and ripple["words"] in page.text_content("#ripple")
     tiles = page.evaluate(RIPPLE)
-    assert len(tiles) == lesson.SHOWN
+    assert len(tiles) == teaching.SHOWN
     for tile, digit in zip(tiles, ripple["shown"], strict=True):
         assert tile["text"] == f"{digit['name']}: {digit['words']}"
         assert tile["grey"] == [round(255 * (1 - v / 16)) for v in digit["counts"]]

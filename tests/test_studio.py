@@ -21,7 +21,7 @@ import engine  # noqa: E402
 from demos.digits.data import counts  # noqa: E402
 from demos.digits.train import TrainConfig, prepare  # noqa: E402
 from demos.studio import app as studio_app  # noqa: E402
-from demos.studio import lesson  # noqa: E402
+from demos.studio import teaching  # noqa: E402
 from demos.studio.cli import samples  # noqa: E402
 from engine import Value  # noqa: E402
 from engine.viz.style import percent  # noqa: E402
@@ -32,7 +32,7 @@ from tests.browser import launch, needs_chromium  # noqa: E402
 @pytest.fixture(scope="module")
 def norm():
     data = prepare(TrainConfig())
-    return lesson.Normalisation(data.mean, data.std)
+    return teaching.Normalisation(data.mean, data.std)
 
 
 def base_model() -> MLP:
@@ -98,7 +98,7 @@ def engine_probabilities(model, norm, image) -> list[float]:
 def one_sgd_step(model, norm, image, label, steps=1):
     """An independent teaching step: the eager engine and nn's SGD, by hand."""
     x = (np.asarray(image).ravel() / 16.0 - norm.mean) / norm.std
-    optimizer = SGD(model.parameters(), lr=lesson.LR)
+    optimizer = SGD(model.parameters(), lr=teaching.LR)
     for _ in range(steps):
         loss = cross_entropy(model([Value(float(v)) for v in x]), label)
         optimizer.zero_grad()
@@ -161,7 +161,7 @@ def test_each_session_teaches_its_own_model_and_reset_restores_it(studio, norm):
 @pytest.fixture(scope="module")
 def starts(norm):
     """The networks a learner may start from, for the loaded model of the tests."""
-    return lesson.starting_points(base_model(), norm)
+    return teaching.starting_points(base_model(), norm)
 
 
 def test_the_starting_points_are_the_runs_first_weights_and_first_batches(starts, norm):
@@ -177,7 +177,7 @@ def test_the_starting_points_are_the_runs_first_weights_and_first_batches(starts
     order = np.random.default_rng([0, 0]).permutation(len(x))
     model = MLP(64, [16, 16, 10], rng=0)
     optimizer = Adam(model.parameters(), lr=0.02)
-    for batch in range(lesson.HALF_TRAINED):
+    for batch in range(teaching.HALF_TRAINED):
         rows = order[batch * 32:(batch + 1) * 32]
         loss = engine.sum([cross_entropy(model([Value(float(v)) for v in x[i]]),
                                          int(data.train.labels[i])) for i in rows]) / len(rows)
@@ -189,7 +189,7 @@ def test_the_starting_points_are_the_runs_first_weights_and_first_batches(starts
     # On the sample '3', neither is sure yet: Step 1's arrow (1 − P('3')) is long.
     three = np.reshape(samples()[3], (8, 8))
     for start in (untrained, half):
-        assert lesson.probabilities(start, norm.digit(three))[3] < 0.8
+        assert teaching.probabilities(start, norm.digit(three))[3] < 0.8
 
 
 def test_a_session_starts_from_the_network_it_picks(norm, starts, tmp_path):
@@ -208,7 +208,7 @@ def test_a_session_starts_from_the_network_it_picks(norm, starts, tmp_path):
         assert read["data"]["networks"] == [name]  # the explorer names what it shows
         assert f"the {name} network" in read["data"]["passes"][f"{name}/3"]["stages"][0]["title"]
     # Teaching starts from the chosen network; reset, with no name, goes back to it.
-    independent = lesson.copy_model(starts["half-trained"])
+    independent = teaching.copy_model(starts["half-trained"])
     one_sgd_step(independent, norm, image, 3)
     taught = a.post("/api/teach", json={"pixels": image, "label": 3, "steps": 1}).json()
     assert taught["start"] == "half-trained"
@@ -340,7 +340,7 @@ def test_all_pages_together_save_at_most_a_thousand_files(studio, monkeypatch):
 def test_teaching_that_overflows_the_weights_is_undone(client, studio, monkeypatch):
     # A step too large for the numbers (η = 1e300 here) would leave a network that can be
     # neither drawn nor saved: it is undone, with one line, and the page goes on.
-    monkeypatch.setattr(lesson, "SGD", lambda parameters, lr: SGD(parameters, lr=1e300))
+    monkeypatch.setattr(teaching, "SGD", lambda parameters, lr: SGD(parameters, lr=1e300))
     three = samples()[3]
     before = client.post("/api/read", json={"pixels": three}).json()
     response = client.post("/api/teach", json={"pixels": three, "label": 8, "steps": 10})
@@ -478,7 +478,7 @@ def test_the_server_survives_a_thousand_random_and_malformed_requests(client, st
     image = samples()[3]  # and it still answers as before
     assert client.post("/api/read", json={"pixels": image}).status_code == 200
     written = list(studio.run_dir.iterdir()) if studio.run_dir.exists() else []
-    assert all(lesson.NAME.fullmatch(p.stem) and p.suffix == ".json" for p in written)
+    assert all(teaching.NAME.fullmatch(p.stem) and p.suffix == ".json" for p in written)
 
 
 # --- the doors, on a real server ------------------------------------------------------------
@@ -1068,7 +1068,7 @@ def test_a_read_sends_no_weight_table_and_a_line_is_asked_with_the_same_numbers(
     answer = client.post("/api/read", json={"pixels": image}).json()
     data, reading = answer["data"], answer["data"]["reading"]
     assert "weights" not in next(iter(data["passes"].values()))
-    full = lesson.read(studio.model, lesson.parse_digit({"pixels": image}, norm), None)["data"]
+    full = teaching.read(studio.model, teaching.parse_digit({"pixels": image}, norm), None)["data"]
     tables = next(iter(full["passes"].values()))["weights"]
     sizes = data["sizes"]
     for layer, j, k in [(1, 0, 0), (1, 15, 63), (2, 3, 7), (3, 9, 15)]:
@@ -1148,7 +1148,7 @@ def test_a_selected_line_shows_in_the_studio_what_the_full_tables_show(browser, 
     counts, label = page.evaluate("() => [window.studio.last.counts, window.studio.last.label]")
     asked = panels()
     assert not page.evaluate("() => 'weights' in Object.values(DATA.passes)[0]")
-    full = lesson.read(studio.model, lesson.parse_digit(
+    full = teaching.read(studio.model, teaching.parse_digit(
         {"pixels": [v for row in counts for v in row]}, norm), label)["data"]
     page.evaluate("data => window.explorer.load(data)", full)
     assert panels() == asked

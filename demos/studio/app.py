@@ -1,5 +1,5 @@
 """The studio's web app (Starlette): the explorer's page with a drawing pad, and a JSON API
-whose every number comes from :mod:`demos.studio.lesson`, computed by the engine.
+whose every number comes from :mod:`demos.studio.teaching`, computed by the engine.
 
     GET  /              the page, with a new session of its own
     POST /api/session   a new session, for other clients: {"session": id}
@@ -10,7 +10,7 @@ whose every number comes from :mod:`demos.studio.lesson`, computed by the engine
                         Δw and w after the step in the session's last read (which its answer
                         numbers as data.reading; the read sends no weight's, 4,320 numbers)
     POST /api/teach     {… the drawing, "label": 0..9, "steps": 1 | 10}: with its ripple,
-                        the digits whose answers it changed (lesson.ripple)
+                        the digits whose answers it changed (teaching.ripple)
     POST /api/reset     {"start"?: "untrained" | "half-trained" | "trained"}: back to that
                         network (default: the one the session started from)
     POST /api/save      {"name": "mine"}: the taught model as run_dir/mine.json (new files only)
@@ -73,8 +73,9 @@ from starlette.routing import Route
 
 from demos.how_it_works import explorer
 from demos.how_it_works.readings import Backprop
-from demos.studio import lesson
 from demos.studio import live as training
+from demos.studio import teaching
+from demos.studio.teaching import RequestError
 from nn import MLP
 from nn.compiled import CompiledStep, compile_step
 
@@ -102,7 +103,7 @@ class Session:
 
     model: MLP | None = None
     saves: int = 0
-    start: str = lesson.NETWORK
+    start: str = teaching.NETWORK
     last: tuple[int, Backprop] | None = None  # its last read, numbered, for /api/line
     compiled: tuple[MLP, CompiledStep] | None = None  # its model's traced forward (ripple)
     live: training.Live | None = None  # its live training, once it has pressed play
@@ -111,29 +112,25 @@ class Session:
 
 class Studio:
     """The loaded model, its normalisation, the run directory, and each session. ``starts``:
-    the other networks a session may start from by name (:func:`lesson.starting_points`);
+    the other networks a session may start from by name (:func:`teaching.starting_points`);
     the loaded model is always one, "trained"."""
 
-    def __init__(self, model: MLP, norm: lesson.Normalisation, run_dir: Path,
+    def __init__(self, model: MLP, norm: teaching.Normalisation, run_dir: Path,
                  samples: dict[int, list[int]], starts: dict[str, MLP] | None = None,
                  held_out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
-        self.starts = {**(starts or {}), lesson.NETWORK: model}
+        self.starts = {**(starts or {}), teaching.NETWORK: model}
         for start in self.starts.values():
-            lesson.check_model(start)
+            teaching.check_model(start)
         self.model, self.norm, self.run_dir, self.samples = model, norm, Path(run_dir), samples
         # The digits a teach's ripple is told on: the samples, and the run's test split.
-        self.watched = lesson.watched(norm, samples, held_out or lesson.held_out(model))
-        lesson.remove_unfinished_saves(self.run_dir)  # left by a save that was killed
+        self.watched = teaching.watched(norm, samples, held_out or teaching.held_out(model))
+        teaching.remove_unfinished_saves(self.run_dir)  # left by a save that was killed
         self._issued: OrderedDict[str, None] = OrderedDict()
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self.lock = threading.Lock()  # the engine's work runs one request at a time
         # Made once, at start (the loaded model it shows never changes): a model that cannot
         # be drawn is refused here with one line, not served as a page of 500s.
-        try:
-            self._page = self._make_page()
-        except (ValueError, OverflowError) as e:
-            raise ValueError(f"the model cannot be drawn: its numbers overflow when it reads a "
-                             f"digit ({e}); train it again with a smaller --lr") from None
+        self._page = studio_page(model, norm, samples)
         self.policy = policy(self._page)  # the Content-Security-Policy of every response
         self.saves = 0  # files saved by every session of this run
         self._training_set: training.TrainingSet | None = None  # made at the first play
@@ -173,16 +170,16 @@ class Studio:
         return token
 
     def session(self, token: str | None) -> Session:
-        """The session of a request's id (its first use starts it); a Refused (409) for an id
+        """The session of a request's id (its first use starts it); a RequestError (409) for an id
         that is unknown or was dropped."""
         if token in self._issued:
             del self._issued[token]
             self._sessions[token] = Session()
             self._drop(lambda s: s.model is None, KNOWN)
         elif token not in self._sessions:
-            raise lesson.Refused("this page's session is not known here (the studio keeps "
-                                 f"{SESSIONS} taught models, or it was restarted): reload the "
-                                 "page", 409)
+            raise RequestError("this page's session is not known here (the studio keeps "
+                               f"{SESSIONS} taught models, or it was restarted): reload the "
+                               "page", 409)
         self._sessions.move_to_end(token)
         return self._sessions[token]
 
@@ -196,7 +193,7 @@ class Studio:
         SESSIONS taught models, the least recently used taught session is dropped (never one
         for a session that only reads)."""
         if session.model is None:
-            session.model = lesson.copy_model(self.starts[session.start])
+            session.model = teaching.copy_model(self.starts[session.start])
             self._drop(lambda s: s.model is not None, SESSIONS)
         return session.model
 
@@ -210,15 +207,21 @@ class Studio:
         """The page for a new session ``token``."""
         return self._page.replace("@SESSION@", json.dumps(token))
 
-    def _make_page(self) -> str:
-        """The explorer's page on a sample '3', with the pad and its script added (its
-        session left as ``@SESSION@``, in a data block: the scripts never change)."""
-        digit = self.norm.digit(np.array(self.samples[3]).reshape(8, 8))
-        guess = int(np.argmax(lesson.probabilities(self.model, digit)))
+def studio_page(model: MLP, norm: teaching.Normalisation,
+                samples: dict[int, list[int]]) -> str:
+    """The explorer's page on a sample '3', with the pad and its script added (its session
+    left as ``@SESSION@``, in a data block: the scripts never change); a ValueError in one
+    line for a model whose numbers overflow when it reads a digit."""
+    try:
+        digit = norm.digit(np.array(samples[3]).reshape(8, 8))
+        guess = int(np.argmax(teaching.probabilities(model, digit)))
         extra = PAGE.read_text(encoding="utf-8").replace(
-            "@SAMPLES@", json.dumps(self.samples, separators=(",", ":")))
-        return explorer.page([lesson.explorer_run(self.model, digit, guess)],
+            "@SAMPLES@", json.dumps(samples, separators=(",", ":")))
+        return explorer.page([teaching.explorer_run(model, digit, guess)],
                              "glassgrad studio: draw a digit, teach the network", extra)
+    except (ValueError, OverflowError) as e:
+        raise ValueError(f"the model cannot be drawn: its numbers overflow when it reads a "
+                         f"digit ({e}); train it again with a smaller --lr") from None
 
 
 def policy(page: str) -> str:
@@ -281,27 +284,27 @@ class Doors:
 async def _body(request: Request) -> dict:
     """The request's JSON object, at most MAX_BODY bytes."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise lesson.Refused("the body must be JSON, sent as Content-Type: application/json",
-                             415)
+        raise RequestError("the body must be JSON, sent as Content-Type: application/json",
+                           415)
     declared = request.headers.get("content-length")
     if declared is not None and not (declared.isascii() and declared.isdigit()
                                      and int(declared[:12]) <= MAX_BODY):
-        raise lesson.Refused(f"the body must be at most {MAX_BODY:,} bytes", 413)
+        raise RequestError(f"the body must be at most {MAX_BODY:,} bytes", 413)
     size, chunks = 0, []
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > MAX_BODY:
-                raise lesson.Refused(f"the body must be at most {MAX_BODY:,} bytes", 413)
+                raise RequestError(f"the body must be at most {MAX_BODY:,} bytes", 413)
             chunks.append(chunk)
     except ClientDisconnect:  # the client left: nobody to answer
-        raise lesson.Refused("the client went away", 400) from None
+        raise RequestError("the client went away", 400) from None
     try:
         body = json.loads(b"".join(chunks) or b"null")
     except (ValueError, RecursionError):
-        raise lesson.Refused("the body must be JSON", 400) from None
+        raise RequestError("the body must be JSON", 400) from None
     if not isinstance(body, dict):
-        raise lesson.Refused("the body must be a JSON object", 400)
+        raise RequestError("the body must be a JSON object", 400)
     return body
 
 
@@ -317,43 +320,13 @@ def create_app(studio: Studio, port: int) -> Doors:
         return HTMLResponse(studio.page(studio.new_session()))
 
     async def api(request: Request) -> Response:
-        name = request.path_params["action"]
-        try:
-            body = await _body(request)
-            if name == "session":
-                return JSONResponse({"session": studio.new_session()})
-            action = ACTIONS.get(name)
-            if action is None:
-                return JSONResponse({"error": f"no such request: {request.url.path} (the "
-                                     f"studio answers session, {', '.join(ACTIONS)})"},
-                                    status_code=404)
-            with studio.lock:
-                session = studio.session(request.headers.get(HEADER))
-                answer = action(studio, session, body)
-            if isinstance(answer, training.Story):  # the engine's passes, without the lock
-                told = await anyio.to_thread.run_sync(training.tell, answer)
-                answer = {"layer": answer.layer, "j": answer.j, "k": answer.k, **told}
-            return JSONResponse(answer)
-        except lesson.Refused as e:
-            return JSONResponse({"error": str(e)}, status_code=e.status)
+        return await _answer(studio, request)
 
     async def no_icon(request: Request) -> Response:
         return Response(status_code=204)
 
     async def stream(request: Request) -> Response:
-        try:
-            _same_site(request)
-            with studio.lock:
-                session = studio.session(request.query_params.get("session"))
-                if session.stream is None and len(studio.streams) >= STREAMS:
-                    raise lesson.Refused(f"the studio streams {STREAMS} trainings at once, "
-                                         "the most it does: close another page's", 429)
-                events = _frames(studio, session)
-                session.stream = events  # a stream already open sees it and ends
-                studio.streams.add(events)
-        except lesson.Refused as e:
-            return JSONResponse({"error": str(e)}, status_code=e.status)
-        return _released(studio, session, events, EventSourceResponse(events, ping=15))
+        return await _stream(studio, request)
 
     routes = [Route("/", home, methods=["GET"]), Route("/favicon.ico", no_icon),
               Route("/api/stream", stream, methods=["GET"]),
@@ -363,18 +336,58 @@ def create_app(studio: Studio, port: int) -> Doors:
     return Doors(app, port, studio.policy)  # the policy of the page made at start
 
 
+async def _answer(studio: Studio, request: Request) -> Response:
+    """A POST to /api/ACTION: the session's answer as JSON, or the error that refused it."""
+    name = request.path_params["action"]
+    try:
+        body = await _body(request)
+        if name == "session":
+            return JSONResponse({"session": studio.new_session()})
+        action = ACTIONS.get(name)
+        if action is None:
+            return JSONResponse({"error": f"no such request: {request.url.path} (the "
+                                 f"studio answers session, {', '.join(ACTIONS)})"},
+                                status_code=404)
+        with studio.lock:
+            session = studio.session(request.headers.get(HEADER))
+            answer = action(studio, session, body)
+        if isinstance(answer, training.Story):  # the engine's passes, without the lock
+            told = await anyio.to_thread.run_sync(training.tell, answer)
+            answer = {"layer": answer.layer, "j": answer.j, "k": answer.k, **told}
+        return JSONResponse(answer)
+    except RequestError as e:
+        return JSONResponse({"error": str(e)}, status_code=e.status)
+
+
+async def _stream(studio: Studio, request: Request) -> Response:
+    """GET /api/stream: the session's frames as server-sent events, while it plays."""
+    try:
+        _same_site(request)
+        with studio.lock:
+            session = studio.session(request.query_params.get("session"))
+            if session.stream is None and len(studio.streams) >= STREAMS:
+                raise RequestError(f"the studio streams {STREAMS} trainings at once, "
+                                   "the most it does: close another page's", 429)
+            events = _frames(studio, session)
+            session.stream = events  # a stream already open sees it and ends
+            studio.streams.add(events)
+    except RequestError as e:
+        return JSONResponse({"error": str(e)}, status_code=e.status)
+    return _released(studio, session, events, EventSourceResponse(events, ping=15))
+
+
 def _same_site(request: Request) -> None:
     """Refuse (403) a request another site's page made: its browser says so in
     Sec-Fetch-Site, or names the page's origin in Origin (a stream's GET carries no header
     of ours: EventSource cannot send one)."""
     site = request.headers.get("sec-fetch-site")
     if site in ("cross-site", "same-site"):
-        raise lesson.Refused(f"the studio's stream opens from its own page only, and this "
-                             f"request came from another site (Sec-Fetch-Site: {site})", 403)
+        raise RequestError(f"the studio's stream opens from its own page only, and this "
+                           f"request came from another site (Sec-Fetch-Site: {site})", 403)
     origin = request.headers.get("origin")
     if origin is not None and origin != f"http://{request.headers.get('host')}":
-        raise lesson.Refused(f"the studio's stream opens from its own page only, and this "
-                             f"request came from Origin {origin[:80]!r}", 403)
+        raise RequestError(f"the studio's stream opens from its own page only, and this "
+                           f"request came from Origin {origin[:80]!r}", 403)
 
 
 async def _frames(studio: Studio, session: Session):
@@ -469,19 +482,19 @@ def _train(studio: Studio, session: Session, body: dict) -> dict:
     trains from that network afresh; the drawing, if sent, is the one each frame reads."""
     action = body.get("action")
     if action not in ("play", "pause", "batch", "speed"):
-        raise lesson.Refused("'action' must be one of play, pause, batch, speed")
+        raise RequestError("'action' must be one of play, pause, batch, speed")
     speed = body.get("speed")
     if (action == "speed" or speed is not None) and (type(speed) is not int
                                                      or speed not in training.SPEEDS):
-        raise lesson.Refused(f"'speed' must be one of {', '.join(map(str, training.SPEEDS))}")
+        raise RequestError(f"'speed' must be one of {', '.join(map(str, training.SPEEDS))}")
     if "start" in body:
         if action != "play":
-            raise lesson.Refused("'start' goes with 'action': 'play' (it trains from there)")
+            raise RequestError("'start' goes with 'action': 'play' (it trains from there)")
         _reset(studio, session, {"start": body["start"]})
     if action in ("pause", "speed") and session.live is None:  # nothing to pause: make no
-        raise lesson.Refused(_UNTRAINED, 409)  # model copy, nor load the training set, for it
-    drawing = ({"digit": lesson.parse_digit(body, studio.norm),
-                "label": lesson.parse_label(body, required=False)}
+        raise RequestError(_UNTRAINED, 409)  # model copy, nor load the training set, for it
+    drawing = ({"digit": teaching.parse_digit(body, studio.norm),
+                "label": teaching.parse_label(body, required=False)}
                if "pixels" in body or "bitmap" in body else None)
     live = studio.live(session)
     if drawing is not None:
@@ -511,31 +524,30 @@ def _story(studio: Studio, session: Session, body: dict) -> training.Story:
     per kept moment, once) outside the lock."""
     live = session.live
     if live is None or live.model is not session.model:
-        raise lesson.Refused(_UNTRAINED, 409)
+        raise RequestError(_UNTRAINED, 409)
     sizes = [live.model.nin, *live.model.nouts]
     layer = _index(body, "layer", 1, len(sizes) - 1)
     j = _index(body, "j", 0, sizes[layer] - 1)
     k = None if body.get("k") is None else _index(body, "k", 0, sizes[layer - 1] - 1)
     # The page's drawing and label, as a read's: after a pause the learner draws and reads
     # without training, and the story's "now" is about the digit on the panel.
-    digit = (lesson.parse_digit(body, studio.norm) if "pixels" in body or "bitmap" in body
+    digit = (teaching.parse_digit(body, studio.norm) if "pixels" in body or "bitmap" in body
              else None)
-    return training.plan(live, layer, j, k, digit, lesson.parse_label(body, required=False))
+    return training.plan(live, layer, j, k, digit, teaching.parse_label(body, required=False))
 
 
 def _read(studio: Studio, session: Session, body: dict) -> dict:
-    """The drawing read, numbered, without each weight's printed numbers: formatting and
-    sending its 4,320 (41 of the answer's 148 KB) took 6 of the server's 45 ms, for the one
-    line a learner selects (the page asks for it with ``line``). Nor the network's drawing
-    (its weights and line styles, 49 KB) when the page holds it (``have``: its id), as it
-    does between teaches."""
+    """The drawing read, numbered, without each weight's printed numbers: its 4,320 would
+    be a large part of the answer, formatted and sent for the one line a learner selects
+    (the page asks for it with ``line``). Nor the network's drawing (its weights and line
+    styles) when the page holds it (``have``: its id), as it does between teaches."""
     have = body.get("have")
     if have is not None and type(have) is not int:
-        raise lesson.Refused("'have' must be a whole number: the id of the network's drawing "
-                             "the page holds")
-    answer, bp = lesson.reading(
-        studio.model_of(session), lesson.parse_digit(body, studio.norm),
-        lesson.parse_label(body, required=False), session.start, tables=False)
+        raise RequestError("'have' must be a whole number: the id of the network's drawing "
+                           "the page holds")
+    answer, bp = teaching.reading(
+        studio.model_of(session), teaching.parse_digit(body, studio.norm),
+        teaching.parse_label(body, required=False), session.start, tables=False)
     studio.reads += 1
     session.last = (studio.reads, bp)
     answer["data"]["reading"] = studio.reads
@@ -550,8 +562,8 @@ def _line(studio: Studio, session: Session, body: dict) -> dict:
     in the session's last read (the body names its number, and the weight's layer, j, k)."""
     reading = body.get("reading")
     if session.last is None or type(reading) is not int or reading != session.last[0]:
-        raise lesson.Refused("'reading' must be the number of this page's last read (a newer "
-                             "read or a teach replaced it): read again", 409)
+        raise RequestError("'reading' must be the number of this page's last read (a newer "
+                           "read or a teach replaced it): read again", 409)
     bp = session.last[1]
     layer = _index(body, "layer", 1, len(bp.sizes) - 1)
     j = _index(body, "j", 0, bp.sizes[layer] - 1)
@@ -564,7 +576,7 @@ def _index(body: dict, key: str, low: int, high: int) -> int:
     """The body's whole number ``key``, from ``low`` to ``high``."""
     value = body.get(key)
     if type(value) is not int or not low <= value <= high:
-        raise lesson.Refused(f"'{key}' must be a whole number from {low} to {high}")
+        raise RequestError(f"'{key}' must be a whole number from {low} to {high}")
     return value
 
 
@@ -574,27 +586,27 @@ def _starts(studio: Studio, session: Session) -> dict:
 
 
 def _teach(studio: Studio, session: Session, body: dict) -> dict:
-    digit = lesson.parse_digit(body, studio.norm)
-    label, steps = lesson.parse_label(body, required=True), lesson.parse_steps(body)
+    digit = teaching.parse_digit(body, studio.norm)
+    label, steps = teaching.parse_label(body, required=True), teaching.parse_steps(body)
     _stop(session)  # a teach while playing pauses first: it works on the exact state
     model = studio.taught(session)  # only a request that teaches costs a model
     session.last = None  # its answer holds every weight's numbers: none to ask for
     if session.compiled is None or session.compiled[0] is not model:  # traced once: 35 ms
         session.compiled = (model, compile_step(model, exact=True))
-    answers = lesson.answers(session.compiled[1], studio.watched)
+    answers = teaching.answers(session.compiled[1], studio.watched)
     kept = model.state_dict()
     try:
-        taught = lesson.teach(model, digit, label, steps, session.start)
-    except lesson.Refused as e:  # a network that can be neither drawn nor saved: undo it
+        taught = teaching.teach(model, digit, label, steps, session.start)
+    except RequestError as e:  # a network that can be neither drawn nor saved: undo it
         model.load_state_dict(kept)
-        raise lesson.Refused(f"{e}, so it was undone: the network is as it was", 422) from None
+        raise RequestError(f"{e}, so it was undone: the network is as it was", 422) from None
     # Teaching one digit moves every weight: how the other digits fare says what it cost
     # (the samples read once, with the held-out digits, before the teach and after it).
-    after = lesson.answers(session.compiled[1], studio.watched)
-    return {**taught, "samplesBefore": lesson.samples_right(studio.watched, answers),
-            "samplesAfter": lesson.samples_right(studio.watched, after),
+    after = teaching.answers(session.compiled[1], studio.watched)
+    return {**taught, "samplesBefore": teaching.samples_right(studio.watched, answers),
+            "samplesAfter": teaching.samples_right(studio.watched, after),
             "samples": len(studio.samples),
-            "ripple": lesson.ripple(studio.watched, answers, after), **_starts(studio, session)}
+            "ripple": teaching.ripple(studio.watched, answers, after), **_starts(studio, session)}
 
 
 def _reset(studio: Studio, session: Session, body: dict) -> dict:
@@ -602,7 +614,7 @@ def _reset(studio: Studio, session: Session, body: dict) -> dict:
     forgetting what the session taught."""
     start = body.get("start", session.start)
     if not isinstance(start, str) or start not in studio.starts:
-        raise lesson.Refused(f"'start' must be one of {', '.join(studio.starts)}")
+        raise RequestError(f"'start' must be one of {', '.join(studio.starts)}")
     _stop(session)
     session.start, session.model, session.last, session.live = start, None, None, None
     return {"reset": True, **_starts(studio, session)}
@@ -611,24 +623,24 @@ def _reset(studio: Studio, session: Session, body: dict) -> dict:
 def _save(studio: Studio, session: Session, body: dict) -> dict:
     """Save the session's model as a new file; the answer names the file only (a page has
     no business knowing where the run directory is)."""
-    path = lesson.save_path(studio.run_dir, body.get("name"))
+    path = teaching.save_path(studio.run_dir, body.get("name"))
     if session.saves >= MAX_SAVES:
-        raise lesson.Refused(f"this page has saved {MAX_SAVES} files, the most one page may "
-                             "save: reload the page to save more", 429)
+        raise RequestError(f"this page has saved {MAX_SAVES} files, the most one page may "
+                           "save: reload the page to save more", 429)
     if studio.saves >= MAX_SAVES_IN_ALL:
-        raise lesson.Refused(f"the studio has saved {MAX_SAVES_IN_ALL:,} files since it "
-                             "started, the most it saves in one run: restart it to save more",
-                             429)
+        raise RequestError(f"the studio has saved {MAX_SAVES_IN_ALL:,} files since it "
+                           "started, the most it saves in one run: restart it to save more",
+                           429)
     if path.exists() or path.is_symlink():  # never over a file, the loaded model's least
-        raise lesson.Refused(f"{path.name} exists in the run directory: choose another name",
-                             409)
+        raise RequestError(f"{path.name} exists in the run directory: choose another name",
+                           409)
     model = studio.model_of(session)
     try:
         studio.run_dir.mkdir(parents=True, exist_ok=True)
         model.save(path, metadata=getattr(model, "metadata", None) or {})
     except OSError as e:  # its text names the run directory: say the reason only
         reason = os.strerror(e.errno) if e.errno else "the system refused"
-        raise lesson.Refused(f"cannot save {path.name}: {reason}", 409) from None
+        raise RequestError(f"cannot save {path.name}: {reason}", 409) from None
     session.saves += 1
     studio.saves += 1
     return {"saved": path.name}
@@ -658,7 +670,7 @@ def listening_socket(port: int = 0) -> socket.socket:
     opened at once waits in line rather than being refused. Its protocol is named TCP so that
     asyncio turns Nagle's algorithm off on each connection (it does only when ``proto`` says
     TCP, and a socket made with ``socket.socket()`` says 0): with it on, an answer's last
-    segment waited for the browser's delayed ACK, 40 ms, on every other drawing."""
+    segment waits for the browser's delayed ACK on every other drawing."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     # As servers do: the port is free again at once after a studio on it stops (its closed
     # connections wait a minute), while one still listening there keeps it busy.

@@ -19,7 +19,7 @@ import numpy as np
 
 from demos.digits.data import load_digits
 from demos.digits.train import TrainConfig, train
-from demos.studio import lesson
+from demos.studio import teaching
 from nn.serialize import ModelFileError, load
 
 INSTALL = 'pip install "glassgrad[studio]" (in a clone of the repository: pip install -e ' \
@@ -79,8 +79,8 @@ def model_and_normalisation(args, say) -> tuple:
 
     model = load(path)
     _, mean, std = normalisation(getattr(model, "metadata", {}) or {}, model.nin, path)
-    lesson.check_model(model, DIGITS[args.prog.startswith("glassgrad")])
-    return model, lesson.Normalisation(mean, std), out
+    teaching.check_model(model, DIGITS[args.prog.startswith("glassgrad")])
+    return model, teaching.Normalisation(mean, std), out
 
 
 def _importable(name: str) -> bool:
@@ -126,7 +126,7 @@ def serve(args) -> int:
             model, norm, run_dir = model_and_normalisation(args, print)
             # The learner may also start from the run's first weights, or after a few of its
             # batches; Studio refuses a model it cannot draw.
-            studio = Studio(model, norm, run_dir, samples(), lesson.starting_points(model, norm))
+            studio = Studio(model, norm, run_dir, samples(), teaching.starting_points(model, norm))
         except (FileNotFoundError, ModelFileError, ValueError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 1

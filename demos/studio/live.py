@@ -20,13 +20,14 @@ No web library here: :mod:`demos.studio.app` streams the frames.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 import engine
 from demos.how_it_works import explorer, frames
-from demos.studio import lesson
+from demos.studio import teaching
 from engine import Value
 from engine.viz.style import panel_number as show
 from nn import MLP, Adam, cross_entropy, softmax
@@ -78,7 +79,7 @@ class TrainingSet:
         return order[batch * BATCH:(batch + 1) * BATCH]
 
 
-def training_set(model: MLP, norm: lesson.Normalisation) -> TrainingSet:
+def training_set(model: MLP, norm: teaching.Normalisation) -> TrainingSet:
     """The training split of the model's run (the seed in its metadata, 0 if none),
     standardised by ``norm``."""
     from demos.digits.train import TrainConfig, prepare
@@ -119,22 +120,19 @@ class Live:
     model: MLP
     data: TrainingSet
     test: tuple[np.ndarray, np.ndarray]  # held-out (x standardised, labels)
-    digit: lesson.Digit
+    digit: teaching.Digit
     label: int | None = None
     playing: bool = False
     speed: int = 30  # batches a second (SPEEDS)
     steps: int = 0
     loss: float | None = None
-    history: list[Recorded] = field(default_factory=list)  # the first moment of each stride
-    stride: int = 1  # batches between two kept moments: doubled when HISTORY are kept
 
     def __post_init__(self):
         self.optimizer = Adam(self.model.parameters(), lr=LR)
         self.step: CompiledStep = compile_step(self.model, exact=True)
         self.block: Training | None = None
-        self.now: Recorded | None = None  # the state now, if a story asked it between strides
         self.passes = Passes()
-        self.history.append(self._moment())
+        self.history = History([self._moment()])
 
     @property
     def epoch(self) -> int:
@@ -199,34 +197,55 @@ class Live:
         return Recorded(self.steps, self.epoch, self.loss, self.theta().copy())
 
     def _record(self) -> None:
-        """Keep this moment for stories if it is the first in a new stride of batches (a frame
-        may train 10); beyond HISTORY kept, the stride doubles and only the first moment of
-        each doubled stride stays. So the kept moments stay evenly spread over the whole run
-        (at most about 2 · steps / HISTORY apart), the first one always kept; the state now
-        is added when a story is asked (:meth:`moments`)."""
-        if self.steps // self.stride <= self.history[-1].step // self.stride:
-            return
-        self.history.append(self._moment())
-        if len(self.history) > HISTORY:
-            self.stride *= 2
-            kept = self.history
-            self.history = [r for i, r in enumerate(kept)  # the first of each stride
-                            if i == 0 or r.step // self.stride > kept[i - 1].step // self.stride]
+        self.history.keep(self.steps, self._moment)
 
     def moments(self) -> list[Recorded]:
-        """The kept moments and the state now, which a story ends on: a moment of its own
-        between two strides, or the last kept one replaced when its step has not changed
-        (a teach while paused: the taught state is the state at that step now)."""
-        last = self.history[-1]
-        if np.array_equal(self.theta(), last.theta):
-            return list(self.history)
-        if self.steps == last.step:
-            self.history[-1] = self._moment()
-            return list(self.history)
-        if self.now is None or self.now.step != self.steps or not np.array_equal(
-                self.theta(), self.now.theta):
-            self.now = self._moment()
-        return [*self.history, self.now]
+        """The kept moments and the state now, which a story ends on (:meth:`History.told`)."""
+        return self.history.told(self.steps, self.theta(), self._moment)
+
+
+@dataclass
+class History:
+    """The moments of one training kept for stories: ``kept``, the first moment of each
+    stride of ``stride`` batches (doubled when HISTORY are kept), and ``now``, the state now
+    if a story asked it between strides."""
+
+    kept: list[Recorded]
+    stride: int = 1
+    now: Recorded | None = None
+
+    def keep(self, steps: int, moment: Callable[[], Recorded]) -> None:
+        """Keep this moment (``moment()``, after ``steps`` batches) for stories if it is the
+        first in a new stride of batches (a frame may train 10); beyond HISTORY kept, the
+        stride doubles and only the first moment of each doubled stride stays. So the kept
+        moments stay evenly spread over the whole run (at most about 2 · steps / HISTORY
+        apart), the first one always kept; the state now is added when a story is asked
+        (:meth:`told`)."""
+        if steps // self.stride <= self.kept[-1].step // self.stride:
+            return
+        self.kept.append(moment())
+        if len(self.kept) > HISTORY:
+            self.stride *= 2
+            kept = self.kept
+            self.kept = [r for i, r in enumerate(kept)  # the first of each stride
+                         if i == 0 or r.step // self.stride > kept[i - 1].step // self.stride]
+
+    def told(self, steps: int, theta: np.ndarray,
+             moment: Callable[[], Recorded]) -> list[Recorded]:
+        """The kept moments and the state now (``theta`` after ``steps`` batches, recorded
+        by ``moment()``), which a story ends on: a moment of its own between two strides, or
+        the last kept one replaced when its step has not changed (a teach while paused: the
+        taught state is the state at that step now)."""
+        last = self.kept[-1]
+        if np.array_equal(theta, last.theta):
+            return list(self.kept)
+        if steps == last.step:
+            self.kept[-1] = moment()
+            return list(self.kept)
+        if self.now is None or self.now.step != steps or not np.array_equal(theta,
+                                                                           self.now.theta):
+            self.now = moment()
+        return [*self.kept, self.now]
 
 
 @dataclass(frozen=True)
@@ -253,7 +272,7 @@ class Story:
     passes: Passes  # the live training's
 
 
-def plan(live: Live, layer: int, j: int, k: int | None, digit: lesson.Digit | None = None,
+def plan(live: Live, layer: int, j: int, k: int | None, digit: teaching.Digit | None = None,
          label: int | None = None) -> Story:
     """A weight's (``k`` given) or a neuron's story to tell over the recorded moments and
     the state now, on ``digit`` toward ``label`` (a page's drawing and label; default: the
@@ -262,7 +281,7 @@ def plan(live: Live, layer: int, j: int, k: int | None, digit: lesson.Digit | No
         digit, label = live.digit, live.label if label is None else label
     if label is None:
         label = int(np.argmax(live.activations(digit.x)[1]))
-    return Story(lesson.copy_model(live.model), live.moments(), digit.x.copy(), label,
+    return Story(teaching.copy_model(live.model), live.moments(), digit.x.copy(), label,
                  layer, j, k, live.passes)
 
 

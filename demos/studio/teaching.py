@@ -34,7 +34,7 @@ NETWORK = "trained"  # the loaded model (the explorer tells its stages for a tra
 HALF_TRAINED = 12  # batches: the run's first 12 steps read about half the test digits right
 
 
-class Refused(ValueError):
+class RequestError(ValueError):
     """A request the studio cannot take: ``status`` is the HTTP status, the text says why."""
 
     def __init__(self, message: str, status: int = 422):
@@ -83,20 +83,20 @@ def parse_digit(body: dict, norm: Normalisation) -> Digit:
     counted in 4×4 blocks as the UCI digits were made), exactly one of them."""
     has_pixels, has_bitmap = "pixels" in body, "bitmap" in body
     if has_pixels == has_bitmap:
-        raise Refused("send exactly one of 'pixels' (64 counts 0..16) and 'bitmap' "
-                      "(32 rows of 32 zeros and ones)")
+        raise RequestError("send exactly one of 'pixels' (64 counts 0..16) and 'bitmap' "
+                           "(32 rows of 32 zeros and ones)")
     if has_bitmap:
         bitmap = body["bitmap"]
         if not (isinstance(bitmap, list) and len(bitmap) == BITMAP_SIDE and all(
                 isinstance(row, list) and len(row) == BITMAP_SIDE
                 and all(type(v) is int and v in (0, 1) for v in row)
                 for row in bitmap)):
-            raise Refused("'bitmap' must be 32 rows of 32 numbers, each 0 or 1")
+            raise RequestError("'bitmap' must be 32 rows of 32 numbers, each 0 or 1")
         return norm.digit(counts(np.array(bitmap, dtype=np.int64)))
     pixels = body["pixels"]
     if not (isinstance(pixels, list) and len(pixels) == 64 and all(
             isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 16 for v in pixels)):
-        raise Refused("'pixels' must be 64 whole numbers from 0 to 16")
+        raise RequestError("'pixels' must be 64 whole numbers from 0 to 16")
     return norm.digit(np.array(pixels, dtype=np.int64).reshape(8, 8))
 
 
@@ -105,14 +105,14 @@ def parse_label(body: dict, required: bool) -> int | None:
     if label is None and not required:
         return None
     if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
-        raise Refused("'label' must be a digit from 0 to 9")
+        raise RequestError("'label' must be a digit from 0 to 9")
     return label
 
 
 def parse_steps(body: dict) -> int:
     steps = body.get("steps", 1)
     if type(steps) is not int or steps not in TEACH_STEPS:
-        raise Refused(f"'steps' must be one of {', '.join(map(str, TEACH_STEPS))}")
+        raise RequestError(f"'steps' must be one of {', '.join(map(str, TEACH_STEPS))}")
     return steps
 
 
@@ -126,10 +126,10 @@ def save_path(run_dir: Path, name) -> Path:
     """Where ``name`` is saved: ``run_dir/name.json``, a plain name only (no folders), never
     one of the files the digits demo writes there."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise Refused("'name' must be 1 to 64 letters, digits, '-' or '_', starting with a "
-                      "letter or digit (it is saved as NAME.json in the run directory)")
+        raise RequestError("'name' must be 1 to 64 letters, digits, '-' or '_', starting with a "
+                           "letter or digit (it is saved as NAME.json in the run directory)")
     if name.lower() in RESERVED:
-        raise Refused(f"the 'name' {name}.json is the run's own file: choose another name")
+        raise RequestError(f"the 'name' {name}.json is the run's own file: choose another name")
     return run_dir / f"{name}.json"
 
 
@@ -201,8 +201,8 @@ def reading(model: MLP, digit: Digit, label: int | None, network: str = NETWORK,
             tables: bool = True) -> tuple[dict, Backprop]:
     """:func:`read`'s answer, and the pass it drew (its step is the next one teaching takes);
     ``tables=False``: without each weight's printed numbers (``explorer.data``'s). The
-    answer's probabilities are the pass's own: the digit is read once (a separate reading for
-    them cost 2 ms of every stroke's)."""
+    answer's probabilities are the pass's own: the digit is read once, not again for them, at
+    every stroke."""
     run = explorer_run(model, digit, label, network)
     p = run.bp.probabilities
     return {"counts": digit.counts.tolist(), "probabilities": [float(v) for v in p],
@@ -232,7 +232,7 @@ def teach(model: MLP, digit: Digit, label: int, steps: int, network: str = NETWO
     """``steps`` SGD steps (η = LR) on this one digit and label, changing ``model``: P(label)
     before and after, the loss before and after, and for the first step the first-order
     prediction of the loss's change, Σ ∂loss/∂w·Δw, beside the change itself, with the
-    reading after it (``network`` names the model, as in :func:`read`). A Refused if a
+    reading after it (``network`` names the model, as in :func:`read`). A RequestError if a
     number came out not finite (``model`` is then changed: the caller undoes it)."""
     before = probabilities(model, digit)
     optimizer = SGD(model.parameters(), lr=LR)
@@ -250,8 +250,8 @@ def teach(model: MLP, digit: Digit, label: int, steps: int, network: str = NETWO
         losses.append(cross_entropy(model(list(digit.x)), label).data)
     numbers = [*after, *losses, predicted, *(p.data for p in model.parameters())]
     if not all(math.isfinite(v) for v in numbers):  # nothing to draw, nothing to save
-        raise Refused("teaching made the network's numbers too large to be numbers (not "
-                      "finite)")
+        raise RequestError("teaching made the network's numbers too large to be numbers (not "
+                           "finite)")
     answer, bp = reading(model, digit, label, network)
     # The two boxes stand side by side: their percents are written with the same decimals.
     t = bp.target
@@ -354,7 +354,8 @@ def watched(norm: Normalisation, samples: dict[int, list[int]],
 def answers(step, digits: Watched) -> np.ndarray:
     """Each digit's probabilities (N, 10) from the engine's compiled forward pass of the
     model (``step``: ``compile_step(model, exact=True)``, whose every number is the very float
-    the model's own forward pass computes; 370 eager passes took 0.7 s), as nn.softmax."""
+    the model's own forward pass computes, at a fraction of the eager passes' time), as
+    nn.softmax."""
     return np.array([softmax(row) for row in step.logits(digits.x)])
 
 
