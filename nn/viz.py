@@ -5,6 +5,12 @@ neurons by pixel gray level, output neurons by softmax probability): dark is hig
 are the weights: blue solid positive, red dashed negative (the sign read without colour too),
 thicker and more opaque for larger |w|. Positions
 are fixed (a column per layer), so the same network always gives the same picture.
+
+Why a second MLP renderer exists: ``demos/how_it_works/picture.py`` draws the explainer's
+network as SVG written by hand, for the explorer's and the studio's pages (an id on every
+element for their scripts, the input as its 8×8 image, gradient arrows and legends, no Graphviz
+needed); this one lays out any MLP of any size with Graphviz, for a notebook or a file, and nn
+never imports the demos.
 """
 
 from __future__ import annotations

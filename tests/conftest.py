@@ -19,7 +19,7 @@ def data():
 @pytest.fixture(scope="session")
 def explore_html(tmp_path_factory):
     """explore.html as ``python -m demos.how_it_works`` writes it with its defaults (2 epochs,
-    digits 3, 8, 1, its film): made once for every module that reads it (25 s)."""
+    digits 3, 8, 1, its film): made once for every module that reads it."""
     from demos.how_it_works import cli
 
     out = tmp_path_factory.mktemp("how-default")

@@ -360,7 +360,7 @@ def digits(*args, cwd=ROOT):
 
 @pytest.mark.parametrize("engine", ["compiled", "eager"])
 def test_a_diverging_run_stops_with_one_line_and_writes_nothing(tmp_path, engine):
-    """It used to print a normal report, write a NaN model and metrics.json and exit 0."""
+    """One line and exit status 1: no normal report, no NaN model, no metrics.json."""
     out = tmp_path / "D"
     result = digits("--lr", "1e300", "--hidden", "16,16", "--epochs", "2", "--out", str(out),
                     "--quiet", "--engine", engine)
@@ -432,7 +432,7 @@ def test_a_checkpoint_holding_nan_or_a_key_twice_is_not_resumed(tmp_path):
 
 
 def test_a_second_run_into_the_same_folder_is_refused(tmp_path):
-    """Two real runs: the second used to delete the first's checkpoint temp file mid-write."""
+    """Two real runs: the second must not delete the first's checkpoint temp file mid-write."""
     out = tmp_path / "run"
     first = subprocess.Popen(
         [sys.executable, "-m", "demos.digits", "--epochs", "100000", "--size", "4", "--hidden",
@@ -518,7 +518,8 @@ def predict_error(path, capsys) -> str:
 
 
 def test_predict_refuses_a_model_with_non_finite_weights(trained, capsys):
-    """A diverged run's model (as one used to be written) was a traceback: round(p * 40)."""
+    """A diverged run's model (written by hand here) is one line, not a traceback from
+    round(p * 40)."""
     text = re.sub(r'("layers\.0\.neurons\.\d+\.b": )[^,\n]+', r"\1NaN", trained.read_text())
     trained.write_text(text)
     err = predict_error(trained, capsys)
@@ -558,7 +559,8 @@ def test_predict_and_load_say_a_directory_is_one(trained, capsys):
 @pytest.mark.skipif(not all(importlib.util.find_spec(m) for m in ("starlette", "uvicorn")),
                     reason="the studio needs the [studio] extra")
 def test_the_studio_refuses_a_diverged_model_with_one_line(trained):
-    """It used to serve it, every page and reading a 500 ("cannot convert float NaN")."""
+    """Refused in one line, not served with every page and reading a 500 ("cannot convert
+    float NaN")."""
     trained.write_text(re.sub(r'("layers\.1\.neurons\.3\.b": )[^,\n]+', r"\1-Infinity",
                               trained.read_text()))
     for model, says in ((trained, "1 weight is not finite (NaN or ±Infinity): "

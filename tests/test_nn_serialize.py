@@ -53,8 +53,8 @@ def test_metadata_round_trip(tmp_path):
 
 
 def test_a_model_with_non_finite_weights_is_not_saved(tmp_path):
-    """A diverged model is refused with one line naming its weights; nothing is written (the
-    file used to hold NaN and Infinity, which are not JSON)."""
+    """A diverged model is refused with one line naming its weights; nothing is written (a
+    file holding NaN and Infinity would not be JSON)."""
     model = MLP(3, [4, 2], rng=0)
     for p in model.parameters()[:6]:
         p.data = float("nan")

@@ -123,9 +123,9 @@ _DRAWN_IDS = itertools.count(1)
 def _network(bp: Backprop) -> dict:
     """What belongs to the network, whatever it reads: its weights and how each is drawn.
     Kept for the last few networks (shared: not to be changed), because the studio asks again
-    for the same network at every stroke: its 1,440 line styles took 60 of a read's 250 ms.
-    Its ``id`` names it, so that a page holding it need not be sent it again (the studio's:
-    49 KB of each read's answer)."""
+    for the same network at every stroke, and styling its 1,440 lines is a large part of a
+    read. Its ``id`` names it, so that a page holding it need not be sent it again (in the
+    studio, a large part of each read's answer)."""
     key = b"".join(repr(n.w.shape).encode() + np.asarray(n.w, float).tobytes()
                    for n in bp.layers)
     if key not in _DRAWN:

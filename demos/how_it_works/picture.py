@@ -9,6 +9,10 @@ output (which way it should move), black arrows on a line the change of that wei
 step of gradient descent, Δw = −η·∂loss/∂w. Every figure carries a legend saying so, with the
 scales it uses. Every element has an id (``n2-15`` is neuron 15 of layer 2, ``w3-3-15`` the
 weight from it into output 3), which the explorer uses to show the numbers behind it.
+
+Why not ``nn.viz.draw_network`` (Graphviz, for any MLP): the explorer's and the studio's
+scripts need those ids, the arrows and legends at places they know, and pages that need no
+Graphviz to be written; this draws the explainer's one shape of network by hand instead.
 """
 
 from __future__ import annotations

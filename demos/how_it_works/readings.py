@@ -98,7 +98,7 @@ def backprop(model: MLP, x: np.ndarray, pixels: np.ndarray, target: int | None,
     The grads are the engine's ``backward()``, the very floats of its step-by-step walk
     (``backward_steps``, tested bit for bit in the engine); what a neuron passes back to each
     input is that walk's contribution, ∂loss/∂node · ∂node/∂input, computed for those edges
-    alone: the walk kept every node's and took 13 of a studio read's 39 ms (issue 22, item 9).
+    alone: keeping every node's would slow each studio read.
     """
     walk = _walk(model, x, target)
     target, params, parts, inputs = walk.target, walk.params, walk.parts, walk.inputs
@@ -231,7 +231,7 @@ _SCRATCH_LOCK = threading.Lock()  # one after-steps at a time on a scratch netwo
 
 
 def _scratch(model: MLP) -> _Scratch:
-    """The scratch network of ``model``'s shape (made and traced on first use: 50 ms)."""
+    """The scratch network of ``model``'s shape (made and traced on first use)."""
     key = (model.nin, tuple(model.nouts), model.activation)
     if key not in _SCRATCH:
         twin = MLP(model.nin, model.nouts, activation=model.activation)
@@ -243,9 +243,9 @@ def _after_steps(model: MLP, params: list[Value], x, target: int, lr: float) -> 
     """w ← w − η·∂loss/∂w from ``model``'s ``params`` and their grads (this image's), the
     image read again by the engine; then STEPS − 1 more steps, each from the engine's new
     grads. The steps are the engine's compiled step on a scratch network of the same shape,
-    exact, so every number is the one a copy of the model stepped and read eagerly gives (and
-    14 ms, where building a copy and five graphs of Values took 45: the studio reads at every
-    stroke)."""
+    exact, so every number is the one a copy of the model stepped and read eagerly gives, in
+    a fraction of the time building a copy and five graphs of Values takes (the studio reads
+    at every stroke)."""
     with _SCRATCH_LOCK:
         scratch = _scratch(model)
         if lr not in scratch.optimizers:  # (momentum 0: an SGD keeps no state between uses)

@@ -158,8 +158,8 @@ def _taken(bp: Backprop, box: bool = False) -> list[pic.Box]:
 
 @functools.lru_cache(maxsize=8)
 def _drawn_boxes(sizes: tuple[int, ...]) -> tuple[pic.Box, ...]:
-    """The network's boxes as drawn, by its sizes (they depend on nothing else): 1.5 ms of
-    each studio read, twice, when made anew (issue 22, item 9)."""
+    """The network's boxes as drawn, by its sizes (they depend on nothing else), kept: each
+    studio read asks for them twice."""
     return tuple(pic.drawn_boxes(pic.Layout(sizes)))
 
 
