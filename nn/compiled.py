@@ -123,10 +123,10 @@ class CompiledStep:
         scatter(params, "grad", gather(params, "grad") + grads)
         return loss
 
-    def training(self, optimizer) -> Training:
+    def training(self, optimizer) -> TrainingBlock:
         """A ``with`` block in which ``train(X, y)`` runs this step and ``optimizer`` on one
-        parameter vector, writing the Values back at the end; see :class:`Training`."""
-        return Training(self, optimizer)
+        parameter vector, writing the Values back at the end; see :class:`TrainingBlock`."""
+        return TrainingBlock(self, optimizer)
 
     def logits(self, X, params=None) -> np.ndarray:
         """The model's outputs for every row of X, shape (batch, nout); no grads touched.
@@ -143,7 +143,7 @@ class CompiledStep:
         return values[self.tape.output_slot].copy()
 
 
-class Training:
+class TrainingBlock:
     """A training loop's state while a ``with step.training(optimizer)`` block runs.
 
     The parameters live in one numpy vector: ``train(X, y)`` runs forward and backward over
@@ -166,7 +166,7 @@ class Training:
         self.last_logits = None
         self._open = ExitStack()  # holds the optimizer's lease while the block is open
 
-    def __enter__(self) -> Training:
+    def __enter__(self) -> TrainingBlock:
         # The block is open while the optimizer is lent to it.
         with ExitStack() as stack:
             stack.enter_context(self.optimizer.lend(self, "training block "

@@ -31,7 +31,7 @@ from demos.studio import teaching
 from engine import Value
 from engine.viz.style import panel_number as show
 from nn import MLP, Adam, cross_entropy, softmax
-from nn.compiled import CompiledStep, Training, compile_step
+from nn.compiled import CompiledStep, TrainingBlock, compile_step
 
 LR = 0.02  # the digits demo's Adam learning rate
 BATCH = 32  # images a step
@@ -130,7 +130,7 @@ class Live:
     def __post_init__(self):
         self.optimizer = Adam(self.model.parameters(), lr=LR)
         self.step: CompiledStep = compile_step(self.model, exact=True)
-        self.block: Training | None = None
+        self.block: TrainingBlock | None = None
         self.passes = Passes()
         self.history = History([self._moment()])
 
