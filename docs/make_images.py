@@ -147,13 +147,13 @@ def studio_screenshots() -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     from demos.digits.train import TrainConfig, train
-    from demos.studio import lesson
+    from demos.studio import teaching
     from demos.studio.app import Studio, running
     from demos.studio.cli import samples
 
     with tempfile.TemporaryDirectory() as tmp:
         result = train(TrainConfig(hidden=[16, 16]), tmp, progress=False, log=lambda _: None)
-        norm = lesson.Normalisation(result.data.mean, result.data.std)
+        norm = teaching.Normalisation(result.data.mean, result.data.std)
         studio = Studio(result.model, norm, Path(tmp), samples())
         with running(studio) as url, sync_playwright() as p:
             browser = launch(p)
