@@ -271,7 +271,8 @@ def backward(output: Node, grad: float = 1.0) -> None:
 def _apply_chain_rule(order: list[Node]) -> None:
     """:func:`chain_rule_step` over interior nodes, applied to ``.grad`` with nothing recorded,
     unrolled because it runs once per node of every training step: the rule is looked up once
-    per op, and the common one- and two-input nodes skip the generic gather and ``zip``. The
+    per op, the common one- and two-input nodes skip the generic gather and ``zip``, and no
+    node (a neuron's sum or wsum of many inputs least) builds :func:`pass_on`'s lists. The
     same arithmetic in the same order, so the same grads to the last bit (tested against
     :func:`pass_on`)."""
     rules = {name: (row.local_grads, row.takes_arg) for name, row in OPS.items()}
@@ -293,8 +294,10 @@ def _apply_chain_rule(order: list[Node]) -> None:
             (dx,) = rule(node.data, x.data, node.arg) if takes_arg else rule(node.data, x.data)
             if dx:
                 x.grad += g * dx
-        else:
-            pass_on(node, g, local_grads(node))
+        else:  # a sum or a neuron's wsum, inline too: pass_on builds two lists per node
+            for parent, local in zip(parents, local_grads(node), strict=True):
+                if local:
+                    parent.grad += g * local
 
 
 def copy_graph(root: Node) -> tuple[Node, dict[Node, Node]]:
