@@ -357,3 +357,17 @@ def test_import_engine_loads_only_the_core():
     ours = {m for m in loaded if m.split(".")[0] in PACKAGES}
     assert ours <= CORE | PURE_PYTHON, sorted(ours - CORE - PURE_PYTHON)
     assert not any(m.split(".")[0] == "graphviz" for m in loaded)
+
+
+# The names issue 25 retired, as the code would still say them (a word of English such as
+# "refused" is fine: these are the old identifiers, and the modules they were in).
+RETIRED = re.compile(r"\bslips?\b|\bslip_of\b|\bSlip\b|\bWritten\b(?! )|\blesson\b|"
+                     r"\bRefused\b|compiler\.bounds|\b_Drawer\b|\b_Group\b|\bcareful\b")
+
+
+def test_no_retired_name_is_left_in_the_code():
+    found = [f"{relative(path)}:{i}: {line.strip()}"
+             for path in project_files(("engine", "nn", "demos", "glassgrad", "bench"))
+             for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if RETIRED.search(line)]
+    assert not found, "\n".join(found)

@@ -260,7 +260,7 @@ PRACTICE_LIMIT = 400  # questions: above it the page offers no practice (it woul
 
 def _quiz(steps: list[Step]) -> dict | None:
     """Practice mode's questions for the page, by backward step: [prompt, hint, answer,
-    worked answer, the hint for a first wrong try, [[slip, what to say], …], the kind of step
+    worked answer, the hint for a first wrong try, [[mistake, what to say], …], the kind of step
     for the summary, what the step's node is] (``engine.practice``'s own), or None for a graph
     with too many. They are asked of the page's own backward ``steps`` (its order, its names).
     A question whose answer is not finite (a graph through log 0) is left out: no one types
