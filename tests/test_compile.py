@@ -446,3 +446,38 @@ def test_big_batches_run_in_chunks_and_threads_do_not_share_scratch(monkeypatch)
     for t in threads:
         t.join()
     assert not errors and all(all(r) for r in results.values())
+
+
+def test_reused_arrays_are_each_threads_own():
+    # run(reuse=True) keeps its arrays per batch size and per thread: a thread gets its own
+    # again at the next call of that size, never another thread's mid-pass.
+    import threading
+
+    model = MLP(6, [5, 3], rng=1)
+    step = compile_step(model)
+    tape, rng = step.tape, np.random.default_rng(0)
+    X = rng.normal(size=(2, 8, 6))
+    y = rng.integers(0, 3, size=(2, 8))
+    inputs = [step._inputs(X[i], step._targets(y[i], 8)) for i in range(2)]
+    seed = np.ones(8)
+    want = [tape.run(inputs[i], seed)[2] for i in range(2)]
+    arrays, results, start = {}, {}, threading.Barrier(2)
+
+    def work(i):
+        start.wait()
+        first = tape.run(inputs[i], seed, reuse=True)
+        results[i] = [np.array_equal(tape.run(inputs[i], seed, reuse=True)[2], want[i])
+                      for _ in range(100)]
+        again = tape.run(inputs[i], seed, reuse=True)
+        arrays[i] = (first, again)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(all(r) for r in results.values()) and len(results) == 2
+    for i in range(2):
+        first, again = arrays[i]
+        assert all(a is b for a, b in zip(first, again, strict=True))  # the thread's own
+    assert not any(a is b for a, b in zip(arrays[0][0], arrays[1][0], strict=True))
