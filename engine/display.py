@@ -33,7 +33,13 @@ def bundle(obj: object) -> dict[str, Any] | None:
     """The MIME bundle of the most recently registered class ``obj`` is an instance of; None
     (the notebook then shows ``repr``) when none is registered."""
     while _LOAD_ON_FIRST_DISPLAY:
+        made = len(_SHOWS)
         importlib.import_module(_LOAD_ON_FIRST_DISPLAY.pop())
+        # First in line, where registering on `import engine` put them: a display registered
+        # since (nn.viz's, one for a subclass of Value) still wins for its own class.
+        engine_shows = _SHOWS[made:]
+        del _SHOWS[made:]
+        _SHOWS[:0] = engine_shows
     for cls, show in reversed(_SHOWS):
         if isinstance(obj, cls):
             return show(obj)

@@ -88,3 +88,23 @@ def test_show_checks_its_height(height):
 
     with pytest.raises(ValueError, match="height must be a whole number of pixels"):
         show(example(), height=height)
+
+
+def test_a_display_registered_before_the_first_one_keeps_its_class():
+    # The engine's own displays load on the first display, and take the place `import engine`
+    # gave them, first: a display registered before that, for a subclass of Value, still wins.
+    import subprocess
+    import sys
+
+    code = """
+import engine
+from engine import Value, display
+class Mine(Value):
+    pass
+display.register(Mine, lambda v: {"text/plain": "mine"})
+shown = [v._repr_mimebundle_()["text/plain"] for v in (Mine(1.0), Value(2.0))]
+print(" | ".join(shown))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "mine | Value(data=2, grad=0)"
