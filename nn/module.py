@@ -151,9 +151,10 @@ class Module:
 
 def _check_state(owner: str, slots: dict[str, Value | list[Value]], state: dict[str, Any],
                  strict: bool) -> LoadResult:
-    """The keys of ``state`` that ``slots`` lack and have no use for; raises one
-    :class:`StateDictError` naming every problem (missing and unexpected keys only when
-    ``strict``, a value of the wrong shape or type always)."""
+    """The keys of ``slots`` that ``state`` lacks (missing) and those of ``state`` that
+    ``slots`` have no use for (unexpected); raises one :class:`StateDictError` naming every
+    problem (missing and unexpected keys only when ``strict``, a value of the wrong shape or
+    type always)."""
     missing = [k for k in slots if k not in state]
     unexpected = [k for k in state if k not in slots]
     misshaped = [problem for k in slots if k in state
