@@ -14,6 +14,7 @@ library), and only a notebook that shows something loads Graphviz's side.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,8 @@ _SHOWS: list[tuple[type, Callable[[Any], dict[str, Any]]]] = []
 # Modules that register displays when imported, loaded by the first bundle() call. Named by
 # string so that the core never imports the drawing layer (which imports the core).
 _LOAD_ON_FIRST_DISPLAY = ["engine.viz.notebook"]
+_LOADING = threading.RLock()  # held while they load (reentrant: one of them may display)
+_LOADED = False
 
 
 def register(cls: type, show: Callable[[Any], dict[str, Any]]) -> None:
@@ -32,15 +35,25 @@ def register(cls: type, show: Callable[[Any], dict[str, Any]]) -> None:
 def bundle(obj: object) -> dict[str, Any] | None:
     """The MIME bundle of the most recently registered class ``obj`` is an instance of; None
     (the notebook then shows ``repr``) when none is registered."""
-    while _LOAD_ON_FIRST_DISPLAY:
-        made = len(_SHOWS)
-        importlib.import_module(_LOAD_ON_FIRST_DISPLAY.pop())
-        # First in line, where registering on `import engine` put them: a display registered
-        # since (nn.viz's, one for a subclass of Value) still wins for its own class.
-        engine_shows = _SHOWS[made:]
-        del _SHOWS[made:]
-        _SHOWS[:0] = engine_shows
+    if not _LOADED:
+        _load_engine_displays()
     for cls, show in reversed(_SHOWS):
         if isinstance(obj, cls):
             return show(obj)
     return None
+
+
+def _load_engine_displays() -> None:
+    """Import the modules of ``_LOAD_ON_FIRST_DISPLAY``, once: another thread's first display
+    waits for them (it would find none registered yet)."""
+    global _LOADED
+    with _LOADING:
+        while _LOAD_ON_FIRST_DISPLAY:
+            made = len(_SHOWS)
+            importlib.import_module(_LOAD_ON_FIRST_DISPLAY.pop())
+            # First in line, where registering on `import engine` put them: a display
+            # registered since (nn.viz's, one for a subclass of Value) still wins for its class.
+            engine_shows = _SHOWS[made:]
+            del _SHOWS[made:]
+            _SHOWS[:0] = engine_shows
+        _LOADED = True

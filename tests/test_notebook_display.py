@@ -108,3 +108,31 @@ print(" | ".join(shown))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "mine | Value(data=2, grad=0)"
+
+
+def test_a_display_in_another_thread_waits_for_the_engines_to_load():
+    # Two threads' first displays at once: the one that does not load them must not find the
+    # registry empty meanwhile (it would show the Value as plain text).
+    import subprocess
+    import sys
+
+    code = """
+import importlib, threading, time
+import engine
+from engine import Value, display
+load = importlib.import_module
+display.importlib = type("slow", (), {"import_module": staticmethod(
+    lambda name: time.sleep(0.5) or load(name))})
+got = []
+threads = [threading.Thread(target=lambda: got.append(display.bundle(Value(1.0))))
+           for _ in range(2)]
+for t in threads:
+    t.start()
+    time.sleep(0.1)
+for t in threads:
+    t.join()
+print(sorted(b is not None and "text/html" in b for b in got))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[True, True]"
