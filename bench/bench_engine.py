@@ -11,7 +11,10 @@ Measures, for both engines on the same graphs built by the same code:
    again and again, as a real training loop does (micrograd's graphs are reference cycles,
    so its dropped graphs stay in memory until the cycle collector finds them);
 2. bytes per node of a 1,000,000-node graph (tracemalloc, after backward);
-3. a 1,000,000-deep chain v = v + x: build and backward times (micrograd: RecursionError).
+3. a 1,000,000-deep chain v = v + x: build and backward times (micrograd: RecursionError);
+4. ``backward()``'s unrolled loop against the shared chain-rule step (``pass_on`` node after
+   node, the arithmetic ``backward_steps`` applies) on an MLP(64, [16, 16, 10])'s loss, with
+   and without fused neurons: the unrolled loop is kept only while it pays.
 
 Targets (issue 2): ≥ 5× micrograd's nodes/s, ≤ 250 bytes/node, the deep chain in ≤ 3 s.
 Timings are the best of ``--repeat`` runs with Python's garbage collector on, as users run.
@@ -32,7 +35,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
 
 from bench import peers  # noqa: E402
-from engine import Value  # noqa: E402
+from engine import Value, local_grads, topological_order  # noqa: E402
+from engine.autodiff import pass_on  # noqa: E402
 
 try:
     from micrograd.engine import Value as MicroValue
@@ -199,6 +203,33 @@ def micrograd_deep_chain(n: int) -> str:
     return "ok"
 
 
+def shared_step_backward(loss) -> None:
+    """``loss.backward()`` as the shared chain-rule step applies it: ``pass_on`` node after
+    node, in reverse topological order (what the unrolled loop of ``backward`` must beat)."""
+    order = topological_order(loss, leaves=False)
+    for node in order:
+        node.grad = 0.0
+    loss.grad = 1.0
+    for node in reversed(order):
+        pass_on(node, node.grad, local_grads(node))
+
+
+def backward_loops(repeat: int) -> list[tuple[str, float, float]]:
+    """(network, seconds of ``backward()``, seconds of :func:`shared_step_backward`) for an
+    MLP(64, [16, 16, 10])'s cross-entropy loss on one digit-sized input, best of ``repeat``
+    (each the time of 20 passes)."""
+    from nn import MLP, cross_entropy
+
+    x = [Value(v) for v in random.Random(0).choices([0.0, 0.5, 1.0], k=64)]
+    found = []
+    for fused in (False, True):
+        loss = cross_entropy(MLP(64, [16, 16, 10], rng=0, fused=fused)(x), 3)
+        times = [best_of(repeat, lambda run=run, loss=loss: [run(loss) for _ in range(20)])
+                 for run in (lambda v: v.backward(), shared_step_backward)]
+        found.append(("fused neurons" if fused else "mul and sum nodes", *times))
+    return found
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller graphs, one repeat")
@@ -259,6 +290,12 @@ def main(argv=None) -> int:
         build, back, rss = affine_chain(chain_n, paused)
         print(f"   glassgrad  build {build:.2f} s + backward {back:.2f} s = {build + back:.2f} s,"
               f" peak RSS {rss:.0f} MB   ({how})")
+
+    print("\n4. backward() of an MLP(64, [16, 16, 10])'s loss, 20 passes: its unrolled loop "
+          "against the shared chain-rule step")
+    for network, unrolled, shared in backward_loops(repeat):
+        print(f"   {network:<18} unrolled {unrolled * 1e3:6.1f} ms, shared step "
+              f"{shared * 1e3:6.1f} ms ({shared / unrolled:.1f}× the unrolled)")
     return 0
 
 

@@ -70,3 +70,22 @@ def test_the_page_bench_times_the_explorer_and_the_studio():
         assert measure in run.stdout, run.stdout
     assert run.stdout.count("the 100 ms goal") == 4
     assert run.stdout.count("the 200 ms goal") == 1 and run.stdout.count("the 50 ms goal") == 2
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_the_engine_bench_times_two_backward_loops_that_give_the_same_grads(fused):
+    # bench_engine.py's section 4 keeps backward()'s unrolled loop only while it beats the
+    # shared chain-rule step: the two must give the very same floats for the figures to count.
+    from engine import Value, topological_order
+    from nn import MLP, cross_entropy
+
+    bench = load("bench_engine")
+    x = [Value(v / 64) for v in range(64)]
+    loss = cross_entropy(MLP(64, [16, 16, 10], rng=0, fused=fused)(x), 3)
+    nodes = topological_order(loss)
+    loss.backward()
+    unrolled = [n.grad.hex() for n in nodes]
+    for n in nodes:
+        n.grad = 0.0
+    bench.shared_step_backward(loss)
+    assert [n.grad.hex() for n in nodes] == unrolled
