@@ -1,6 +1,7 @@
 """Shared test fixtures, and how tests are collected."""
 
 import shutil
+import signal
 
 import pytest
 
@@ -60,6 +61,17 @@ def labelled_example():
     o = e.tanh()
     o.label = "o"
     return o, (a, b, c, d, e)
+
+
+def pytest_configure(config):
+    """Start every command the tests run with Ctrl-C's usual meaning. A suite started with
+    SIGINT ignored (a shell script's ``… &``) would pass that on to each command it starts, and
+    the tests that stop a command with SIGINT, as Ctrl-C does, would see it run on."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        try:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        except ValueError:  # not the main thread: leave it as it is
+            pass
 
 
 @pytest.hookimpl(wrapper=True)
