@@ -1,9 +1,15 @@
 """Shared test fixtures, and how tests are collected."""
 
+import os
 import shutil
 import signal
 
 import pytest
+
+try:
+    import fcntl  # a lock the workers share (POSIX); without it each worker makes its own
+except ImportError:
+    fcntl = None
 
 from engine import Value
 from tests.browser import CHROMIUM, launch
@@ -20,12 +26,22 @@ def data():
 @pytest.fixture(scope="session")
 def explore_html(tmp_path_factory):
     """explore.html as ``python -m demos.how_it_works`` writes it with its defaults (2 epochs,
-    digits 3, 8, 1, its film): made once for every module that reads it."""
+    digits 3, 8, 1, its film): made once for every module that reads it, and, when the suite
+    runs on several workers (pytest-xdist), once for all of them: the first worker to need it
+    writes it into the run's shared folder under a lock, the others wait and read it."""
     from demos.how_it_works import cli
 
-    out = tmp_path_factory.mktemp("how-default")
-    assert cli.main(["--out", str(out)]) == 0
-    return out / "explore.html"
+    if os.environ.get("PYTEST_XDIST_WORKER") is None or fcntl is None:
+        out = tmp_path_factory.mktemp("how-default")
+        assert cli.main(["--out", str(out)]) == 0
+        return out / "explore.html"
+    shared = tmp_path_factory.getbasetemp().parent  # this run's folder, above each worker's
+    page = shared / "how-default" / "explore.html"
+    with open(shared / "how-default.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not page.exists():  # (written whole or not at all: a failed try leaves none)
+            assert cli.main(["--out", str(page.parent)]) == 0
+    return page
 
 
 def image(data, digit: int):
