@@ -86,7 +86,7 @@ def local_grads(node: Node, symbolic: bool = False) -> tuple[Any, ...]:
     return row.derivatives(node.data, [p.data for p in node.parents], node.arg)
 
 
-def chain_rule_step(node: Node, grad: Any, locals_: Sequence[Any]) -> list[Any]:
+def chain_rule_step(grad: Any, locals_: Sequence[Any]) -> list[Any]:
     """One node's chain-rule step: for each parent p_i, what it receives, grad · ∂node/∂p_i,
     given the node's ``grad`` and ``locals_`` = (∂node/∂p_i) (floats, or Values when the grads
     are recorded as graphs). A parent whose local derivative is a plain number exactly 0
@@ -100,7 +100,7 @@ def pass_on(node: Node, grad: float, locals_: Sequence[float]) -> tuple[float, .
     """Apply :func:`chain_rule_step` to the parents' ``.grad``; each parent's grad right
     after its contribution (``a * a`` adds to ``a`` twice)."""
     after = []
-    for parent, passed in zip(node.parents, chain_rule_step(node, grad, locals_), strict=True):
+    for parent, passed in zip(node.parents, chain_rule_step(grad, locals_), strict=True):
         if passed is not None:
             parent.grad += passed
         after.append(parent.grad)
@@ -144,7 +144,7 @@ class Step:
         """grad · ∂node/∂parent_i: what this step added to each parent's grad (exactly 0
         where the local derivative is exactly 0, even for an infinite grad: see
         :func:`contribution`)."""
-        passed = chain_rule_step(self.node, self.grad, self.local_grads)
+        passed = chain_rule_step(self.grad, self.local_grads)
         return tuple(0.0 if p is None else p for p in passed)
 
     def __repr__(self) -> str:
@@ -386,7 +386,7 @@ def _grad(output: Node, inputs: list[Node], create_graph: bool) -> list[Any]:
         locals_ = local_grads(node, symbolic=create_graph)
         if MODE.anomaly and not create_graph:
             _check_backward(node, g, locals_)
-        for parent, passed in zip(node.parents, chain_rule_step(node, g, locals_), strict=True):
+        for parent, passed in zip(node.parents, chain_rule_step(g, locals_), strict=True):
             passed = 0.0 if passed is None else passed  # a parent reached, even by nothing
             grads[parent] = grads[parent] + passed if parent in grads else passed
     return [grads.get(x, 0.0) for x in inputs]
