@@ -64,15 +64,42 @@ def test_a_wrong_output_in_a_page_fails_the_tests(tmp_path):
     assert "1 failed" in result.stdout
 
 
-@pytest.mark.slow
-def test_the_site_builds_without_a_warning(tmp_path):
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """``mkdocs build --strict`` into a temporary folder: (the site's folder, its output)."""
+    site = tmp_path_factory.mktemp("site")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's notice about its successor
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
-                             str(ROOT / "mkdocs.yml"), "--site-dir", str(tmp_path / "site")],
+                             str(ROOT / "mkdocs.yml"), "--site-dir", str(site)],
                             cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
+    return site, output
+
+
+@pytest.mark.slow
+def test_the_site_builds_without_a_warning(built):
+    site, output = built
     assert "WARNING" not in output, output
-    assert (tmp_path / "site" / "teachers" / "index.html").is_file()
-    assert (tmp_path / "site" / "api" / "compiler" / "index.html").is_file()
-    assert not (tmp_path / "site" / "make_images.py").exists()  # the docs' tools stay out
+    assert (site / "teachers" / "index.html").is_file()
+    assert (site / "api" / "compiler" / "index.html").is_file()
+    assert not (site / "make_images.py").exists()  # the docs' tools stay out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", ["index.html", "teachers/index.html", "repl/index.html",
+                                  "performance/index.html", "api/compiler/index.html"])
+def test_axe_finds_nothing_on_the_site(built, browser, page):
+    # The home page, the teachers' guide, code blocks, wide tables, and an API page whose
+    # headings repeat (a module and its function of one name), on a projector and a phone.
+    from tests.browser import axe_violations
+
+    site, _ = built
+    for width, height in ((1280, 900), (390, 844)):
+        tab = browser.new_page(viewport={"width": width, "height": height})
+        tab.goto((site / page).as_uri())
+        tab.wait_for_function("document.querySelector('.md-code__nav, .md-typeset') !== null")
+        tab.wait_for_timeout(200)  # Material's script adds the copy buttons after the load
+        assert axe_violations(tab) == [], (page, width)
+        assert tab.evaluate("document.documentElement.scrollWidth") <= width, (page, width)
+        tab.close()
