@@ -270,34 +270,57 @@ def backward(output: Node, grad: float = 1.0) -> None:
 
 def _apply_chain_rule(order: list[Node]) -> None:
     """:func:`chain_rule_step` over interior nodes, applied to ``.grad`` with nothing recorded,
-    unrolled because it runs once per node of every training step: the rule is looked up once
-    per op, the common one- and two-input nodes skip the generic gather and ``zip``, and no
-    node (a neuron's sum or wsum of many inputs least) builds :func:`pass_on`'s lists. The
-    same arithmetic in the same order, so the same grads to the last bit (tested against
-    :func:`pass_on`)."""
+    unrolled because it runs once per node of every training step: the commonest ops' rules
+    are written out (add and sum pass g on, sub passes g and −g, mul passes g·y and g·x, as
+    the table says), the others' are looked up once per op, and no node builds
+    :func:`pass_on`'s lists. The same arithmetic in the same order, so the same grads to the
+    last bit (tested against :func:`pass_on`)."""
     rules = {name: (row.local_grads, row.takes_arg) for name, row in OPS.items()}
     for node in reversed(order):
         parents = node.parents
         g = node.grad
-        rule, takes_arg = rules[node.op]
-        n = len(parents)
+        op = node.op
         # `if d:` skips an exact 0 (a nan is true), as chain_rule_step does: g · d otherwise.
-        if n == 2 and not takes_arg:
+        # g · 1 is g and g · −1 is −g to the bit, so add, sum and sub skip the product.
+        if op == "mul":
             x, y = parents
-            dx, dy = rule(node.data, x.data, y.data)
+            dx, dy = y.data, x.data
             if dx:
                 x.grad += g * dx
             if dy:
                 y.grad += g * dy
-        elif n == 1:
-            (x,) = parents
-            (dx,) = rule(node.data, x.data, node.arg) if takes_arg else rule(node.data, x.data)
-            if dx:
-                x.grad += g * dx
-        else:  # a sum or a neuron's wsum, inline too: pass_on builds two lists per node
-            for parent, local in zip(parents, local_grads(node), strict=True):
-                if local:
-                    parent.grad += g * local
+        elif op == "add" or op == "sum":
+            for parent in parents:
+                parent.grad += g
+        elif op == "sub":
+            x, y = parents
+            x.grad += g
+            y.grad -= g
+        else:
+            _other_rule(node, g, rules[op])
+
+
+def _other_rule(node: Node, g: float, rule_and_arg: tuple[Any, bool]) -> None:
+    """One node of an op without a written-out rule, for :func:`_apply_chain_rule`."""
+    parents = node.parents
+    rule, takes_arg = rule_and_arg
+    n = len(parents)
+    if n == 2 and not takes_arg:
+        x, y = parents
+        dx, dy = rule(node.data, x.data, y.data)
+        if dx:
+            x.grad += g * dx
+        if dy:
+            y.grad += g * dy
+    elif n == 1:
+        (x,) = parents
+        (dx,) = rule(node.data, x.data, node.arg) if takes_arg else rule(node.data, x.data)
+        if dx:
+            x.grad += g * dx
+    else:  # a neuron's wsum or a max, inline too: pass_on builds two lists per node
+        for parent, local in zip(parents, local_grads(node), strict=True):
+            if local:
+                parent.grad += g * local
 
 
 def copy_graph(root: Node) -> tuple[Node, dict[Node, Node]]:

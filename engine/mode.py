@@ -23,6 +23,9 @@ class Mode:
 
     grad_enabled = True
     anomaly = False
+    # Both at their defaults: an op records its node with no check (the arithmetic reads this
+    # one switch, kept by the context managers, instead of two on every node).
+    plain = True
 
 
 MODE = Mode()
@@ -43,12 +46,17 @@ class _Switch(ContextDecorator):
 
     def __enter__(self) -> Self:
         self._saved.append(getattr(MODE, self.name))
-        setattr(MODE, self.name, self.value)
+        _set(self.name, self.value)
         return self
 
     def __exit__(self, *exc: object) -> Literal[False]:
-        setattr(MODE, self.name, self._saved.pop())
+        _set(self.name, self._saved.pop())
         return False
+
+
+def _set(name: str, value: bool) -> None:
+    setattr(MODE, name, value)
+    MODE.plain = MODE.grad_enabled and not MODE.anomaly
 
 
 class no_grad(_Switch):  # noqa: N801 - named like torch.no_grad, used the same way

@@ -56,6 +56,20 @@ def record(op: str, data: float, parents: tuple[Value, ...], arg: float | None =
     Inside ``no_grad()`` it is a plain leaf that remembers nothing; inside ``detect_anomaly()``
     a non-finite result raises here, at the op that made it.
     """
+    if not MODE.plain:  # no_grad or detect_anomaly: one switch read on the common path
+        return _record_in_mode(op, data, parents, arg)
+    v = _new_object(Value)
+    v.data = data
+    v.grad = 0.0
+    v.label = ""
+    v.op = op
+    v.parents = parents
+    v.arg = arg
+    return v
+
+
+def _record_in_mode(op: str, data: float, parents: tuple[Value, ...],
+                    arg: float | None) -> Value:
     if MODE.anomaly:
         _check_finite(op, data, parents)
     v = _new_object(Value)
@@ -121,11 +135,9 @@ def _apply(op: str, inputs: tuple[Value, ...], arg: float | None = None) -> Valu
 
 def _binary(op: str, x: object, y: object) -> Value:
     """``x op y`` with numbers on either side turned into constants, or NotImplemented."""
-    # Both sides are Values in the common case; only convert when one is not.
-    if type(x) is not Value or type(y) is not Value:
-        x, y = as_value(x), as_value(y)
-        if x is None or y is None:
-            return NotImplemented
+    x, y = as_value(x), as_value(y)
+    if x is None or y is None:
+        return NotImplemented
     return record(op, OPS[op].forward(x.data, y.data), (x, y))
 
 
@@ -163,16 +175,43 @@ class Value(Node):
     def constant(cls, x: SupportsFloat) -> Value:
         return const(x)
 
-    # Arithmetic: each line records one node of the op the user wrote.
-    def __add__(self, other: Value | float) -> Value: return _binary("add", self, other)
-    def __radd__(self, other: float) -> Value: return _binary("add", other, self)
-    def __sub__(self, other: Value | float) -> Value: return _binary("sub", self, other)
-    def __rsub__(self, other: float) -> Value: return _binary("sub", other, self)
-    def __mul__(self, other: Value | float) -> Value: return _binary("mul", self, other)
-    def __rmul__(self, other: float) -> Value: return _binary("mul", other, self)
+    # Arithmetic: each method records one node of the op the user wrote. The common ones (a
+    # network's products and sums) compute the table's forward in place, written out as the
+    # table writes it (x + y, x − y, x · y, −x: tests check they agree to the bit), because
+    # they run once per node of every step; the others go through the table.
+    def __add__(self, other: Value | float) -> Value:
+        if type(other) is not Value and (other := as_value(other)) is None:
+            return NotImplemented
+        return record("add", self.data + other.data, (self, other))
+
+    def __radd__(self, other: float) -> Value:
+        if (other := as_value(other)) is None:
+            return NotImplemented
+        return record("add", other.data + self.data, (other, self))
+
+    def __sub__(self, other: Value | float) -> Value:
+        if type(other) is not Value and (other := as_value(other)) is None:
+            return NotImplemented
+        return record("sub", self.data - other.data, (self, other))
+
+    def __rsub__(self, other: float) -> Value:
+        if (other := as_value(other)) is None:
+            return NotImplemented
+        return record("sub", other.data - self.data, (other, self))
+
+    def __mul__(self, other: Value | float) -> Value:
+        if type(other) is not Value and (other := as_value(other)) is None:
+            return NotImplemented
+        return record("mul", self.data * other.data, (self, other))
+
+    def __rmul__(self, other: float) -> Value:
+        if (other := as_value(other)) is None:
+            return NotImplemented
+        return record("mul", other.data * self.data, (other, self))
+
     def __truediv__(self, other: Value | float) -> Value: return _binary("div", self, other)
     def __rtruediv__(self, other: float) -> Value: return _binary("div", other, self)
-    def __neg__(self) -> Value: return _unary("neg", self)
+    def __neg__(self) -> Value: return record("neg", -self.data, (self,))
     def __abs__(self) -> Value: return _unary("abs", self)
 
     def __pow__(self, other: Value | float) -> Value:
@@ -232,8 +271,10 @@ class Value(Node):
 
 def _op_method(row: Op, name: str) -> Callable[[Value], Value]:
     """``x.<row.method>()``: record a node of that one-input op."""
+    op, forward = row.name, row.forward
+
     def method(self: Value) -> Value:
-        return _unary(row.name, self)
+        return record(op, forward(self.data), (self,))
 
     names = FormulaNames("out", ("x",))
     method.__name__ = method.__qualname__ = name

@@ -105,6 +105,8 @@ def _as_inputs(x: Inputs, nin: int, who: str) -> list[Value]:
     for i, xi in enumerate(x):
         if isinstance(xi, Value):
             values.append(xi)
+        elif isinstance(xi, float):  # a float or a numpy float64 (a row of an array): the
+            values.append(Value(float(xi), label=f"x{i}"))  # common case, and cheap to test
         elif isinstance(xi, (numbers.Real, np.bool_)):
             values.append(Value(xi, label=f"x{i}"))
         else:

@@ -421,3 +421,26 @@ def test_backward_in_many_threads_never_leaves_the_collector_off():
             gc.enable()
     finally:
         sys.setswitchinterval(interval)
+
+
+SPECIAL = [0.0, -0.0, 1.5, -2.25, 5e-324, -1e308, 1e308, math.inf, -math.inf, math.nan, 3]
+
+
+@pytest.mark.parametrize("x", SPECIAL)
+@pytest.mark.parametrize("y", SPECIAL)
+def test_the_written_out_arithmetic_is_the_table_to_the_bit(x, y):
+    # +, −, ×, unary − compute in place what the op table's forward computes (they run once
+    # per node of every step); numbers on either side, and a network's products.
+    import engine.ops as ops
+
+    def same(v, op, *args):
+        assert v.op == op and float.hex(v.data) == float.hex(float(ops.OPS[op].forward(*args)))
+
+    for op, f in (("add", lambda a, b: a + b), ("sub", lambda a, b: a - b),
+                  ("mul", lambda a, b: a * b)):
+        same(f(Value(x), Value(y)), op, float(x), float(y))
+        same(f(Value(x), y), op, float(x), float(y))
+        same(f(x, Value(y)), op, float(x), float(y))
+    same(-Value(x), "neg", float(x))
+    (term,) = engine.weighted_sum([Value(x)], [Value(y)]).parents
+    same(term, "mul", float(x), float(y))
