@@ -89,3 +89,57 @@ def test_the_engine_bench_times_two_backward_loops_that_give_the_same_grads(fuse
         n.grad = 0.0
     bench.shared_step_backward(loss)
     assert [n.grad.hex() for n in nodes] == unrolled
+
+
+def test_the_scalar_bench_runs_one_program_on_both_engines_to_the_same_numbers():
+    # bench_scalar.py's ratio means something only if both engines compute the same thing:
+    # the same loss and grads from the same weights, and the same weights after a step.
+    from engine import topological_order
+
+    bench = load("bench_scalar")
+    cfg = bench.Config(embd=8, heads=2, hidden=16)
+    ours, theirs = bench.engines(cfg, seed=3)
+    ids = bench.tokens("print")
+    check = bench.agreement(ours, theirs, ids, cfg)
+    assert check.losses[0] == pytest.approx(check.losses[1], rel=1e-12)
+    assert check.grad_gap <= 1e-12
+    steps = [bench.train_step(e, ids, cfg, lr=0.5) for e in (ours, theirs)]
+    assert steps[0].nodes == len(topological_order(bench.word_loss(ours.state, ids, cfg)))
+    assert steps[1].nodes > 1000 and all(s.total > 0 for s in steps)
+    for p, q in zip(ours.params, theirs.params, strict=True):
+        assert p.data == pytest.approx(q.data, rel=1e-12, abs=1e-15)
+        assert p.grad == q.grad == 0.0  # zeroed for the next step
+
+
+def test_the_minimal_value_of_the_scalar_bench_gets_central_difference_grads():
+    # The peer must be a correct autograd, or beating it means nothing.
+    V = load("bench_scalar").MinimalValue
+
+    def f(a, b, c):
+        y = (a * b + c ** 2) / a - 1 / b + (-c) + (2 - a) * 3
+        return (y.exp() + 1).log() + (a - b).relu() + (b - a).relu() * 0.5 - c / 4
+
+    point = (0.7, -1.3, 0.4)
+    xs = [V(x) for x in point]
+    f(*xs).backward()
+    h = 1e-6
+    for i, x in enumerate(xs):
+        up = [V(v + h * (j == i)) for j, v in enumerate(point)]
+        down = [V(v - h * (j == i)) for j, v in enumerate(point)]
+        assert x.grad == pytest.approx((f(*up).data - f(*down).data) / (2 * h), rel=1e-6)
+    deep = x0 = V(1.0)
+    for _ in range(20_000):  # deeper than Python's recursion limit: its topo is iterative
+        deep = deep * 0.9999 + 0.0001
+    deep.backward()
+    assert x0.grad == pytest.approx(0.9999 ** 20_000, rel=1e-9)
+
+
+def test_the_scalar_bench_runs_quick(capsys):
+    # The whole command at its quick size: both sections, every figure against its target.
+    bench = load("bench_scalar")
+    assert bench.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for line in ("apart by", "glassgrad ", "minimal Value ", "target ≥ 1.5×",
+                 "objects left to the cycle collector", "100,000 times", "peak RSS"):
+        assert line in out, out
+    assert out.count("peak RSS") == 2 and "Traceback" not in out
