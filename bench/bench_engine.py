@@ -290,6 +290,8 @@ def main(argv=None) -> int:
         build, back, rss = affine_chain(chain_n, paused)
         print(f"   glassgrad  build {build:.2f} s + backward {back:.2f} s = {build + back:.2f} s,"
               f" peak RSS {rss:.0f} MB   ({how})")
+    print("   (bench_scalar.py's section 2 runs the same chain with a minimal scalar Value beside "
+          "it)")
 
     print("\n4. backward() of an MLP(64, [16, 16, 10])'s loss, 20 passes: its unrolled loop "
           "against the shared chain-rule step")
