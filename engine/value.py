@@ -32,8 +32,13 @@ def _check_finite(op: str, data: float, parents: tuple[Node, ...]) -> None:
 def as_real(x: object, what: str) -> float:
     """``x`` as a Python float if it is a real number (int, float, bool, numpy scalar), else a
     ``TypeError`` naming ``what`` and the type."""
-    if type(x) is float:  # the common case, checked first because it is the fastest
+    if type(x) is float:  # the common cases, checked first because it is the fastest
         return x
+    if type(x) is int:  # (the 0 that Python's sum() starts from, the 2 of x * 2)
+        try:
+            return float(x)
+        except OverflowError:  # an int too large for a float: ±inf, as IEEE rounding gives
+            return -math.inf if x < 0 else math.inf
     if isinstance(x, (numbers.Real, np.bool_)):
         try:
             return float(x)

@@ -1,5 +1,6 @@
 """Backward pass: golden values by hand, reuse, accumulation semantics, steps, deep graphs."""
 
+import builtins
 import math
 import sys
 
@@ -317,3 +318,43 @@ def test_a_step_text_writes_no_minus_zero_and_no_number_twice():
     assert "v3 = b × k = 0, v3.grad = -1" in text and "= -0" not in text
     assert "∂v4/∂v3 = −1 " in text and "−1 = -1" not in text
     assert forward_text(b, 1, 1, lambda n: n.label) == "forward 1 of 1: b = 0 (a leaf)"
+
+
+def test_backwards_own_order_is_the_topological_order():
+    # backward() marks visited nodes by their grad instead of a set: the same list, the same
+    # grads, and no mark left behind.
+    from engine.autodiff import _VISITED, _interior_order
+
+    out, _ = every_op_graph()
+    for root in (out, out.parents[0], out.parents[-1]):
+        expected = engine.topological_order(root, leaves=False)
+        assert _interior_order(root) == expected
+        for node in expected:
+            node.grad = 0.0
+    out.backward()
+    assert not any(n.grad is _VISITED for n in engine.topological_order(out))
+
+
+def test_an_interrupted_backward_leaves_no_mark_on_any_grad(monkeypatch):
+    from engine.autodiff import _VISITED
+
+    out, _ = every_op_graph()
+    nodes = engine.topological_order(out)
+    out.backward()
+    whole = [float.hex(n.grad) for n in nodes if n.parents]  # interior grads: this pass's
+    calls = []
+
+    def interrupted(parents):  # Ctrl-C on the fifth node the walk opens
+        calls.append(parents)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return builtins.iter(parents)
+
+    monkeypatch.setattr(engine.autodiff, "iter", interrupted, raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        out.backward()
+    assert len(calls) == 5
+    assert not any(n.grad is _VISITED for n in nodes)
+    monkeypatch.undo()
+    out.backward()  # and the next pass is whole
+    assert [float.hex(n.grad) for n in nodes if n.parents] == whole
