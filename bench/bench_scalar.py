@@ -437,16 +437,19 @@ def section_chain(n: int) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="5 steps, a 10⁵ chain")
-    parser.add_argument("--steps", type=int, default=20, help="timed training steps")
+    parser.add_argument("--steps", type=int, default=30, help="timed training steps")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps before them")
     parser.add_argument("--chain", type=int, default=1_000_000, help="the chain's length")
+    parser.add_argument("--only", choices=("program", "chain"), help="run one section")
     args = parser.parse_args(argv)
     steps, warmup, n = (5, 1, 100_000) if args.quick else (args.steps, args.warmup, args.chain)
     print(f"Python {platform.python_version()} on {platform.machine()}; peers in this run: "
           "the minimal Value (written here, always present); micrograd 0.1.0 is not a peer "
           "here (no exp or log)\n")
-    section_transformer(Config(), steps, warmup)
-    section_chain(n)
+    if args.only != "chain":
+        section_transformer(Config(), steps, warmup)
+    if args.only != "program":
+        section_chain(n)
     return 0
 
 
