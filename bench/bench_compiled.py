@@ -148,6 +148,7 @@ def main(argv=None) -> int:
     rows = [slice(i, i + 32) for i in range(0, n, 32)]
     print(f"MLP(64, [32, 10]), {n} training digits, batches of 32; best of {args.repeat}")
     missing = missing_peers()
+    print(peers.measured(PEERS))
     for name, command in missing.items():
         print(f"peer missing: {name} (not measured, no ratio; {command})")
     print()

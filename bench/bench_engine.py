@@ -240,7 +240,11 @@ def main(argv=None) -> int:
     repeat = 1 if args.quick else args.repeat
 
     print(f"Python {platform.python_version()} on {platform.machine()}, "
-          f"{'quick run' if args.quick else f'best of {repeat}'}\n")
+          f"{'quick run' if args.quick else f'best of {repeat}'}")
+    print(peers.measured({"micrograd": "micrograd"}))
+    if MicroValue is None:
+        print(f"peer missing: micrograd ({peers.INSTALL['micrograd']})")
+    print()
 
     print("1. Build + backward of layered relu(a·b + c) graphs (target ≥ 5× micrograd)")
     loop_width, loop_depth, loop_steps = (50, 20, 10) if args.quick else (100, 50, 40)

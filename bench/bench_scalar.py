@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, too
 
 import engine  # noqa: E402
+from bench import peers  # noqa: E402
 
 # --- the peer: a minimal scalar Value, as a learner writes it today ------------------------
 
@@ -443,9 +444,10 @@ def main(argv=None) -> int:
     parser.add_argument("--only", choices=("program", "chain"), help="run one section")
     args = parser.parse_args(argv)
     steps, warmup, n = (5, 1, 100_000) if args.quick else (args.steps, args.warmup, args.chain)
-    print(f"Python {platform.python_version()} on {platform.machine()}; peers in this run: "
-          "the minimal Value (written here, always present); micrograd 0.1.0 is not a peer "
-          "here (no exp or log)\n")
+    print(f"Python {platform.python_version()} on {platform.machine()}")
+    print(peers.measured({}, own=("the minimal Value (written here, always present)",))
+          + "; micrograd 0.1.0 is not one here (no exp or log; its recursive backward stops "
+          "at a depth of about 1,000)\n")
     if args.only != "chain":
         section_transformer(Config(), steps, warmup)
     if args.only != "program":

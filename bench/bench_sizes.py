@@ -314,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = peers.missing(PEERS)
     print(f"One SGD epoch over 1,437 digits, median of {args.epochs}, one thread; "
           f"numpy {np.__version__}")
+    print(peers.measured(PEERS))
     for name, command in missing.items():
         print(f"peer missing: {name} (its columns read 'missing', its ratios '–'; {command})")
     table(args, missing)

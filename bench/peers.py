@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 
 INSTALL = {"micrograd": "pip install micrograd==0.1.0", "torch": "pip install torch==2.13.0",
@@ -14,3 +15,19 @@ def missing(peers: dict[str, str]) -> dict[str, str]:
     engines' timings (see bench_compiled.load_torch)."""
     return {name: INSTALL[module] for name, module in peers.items()
             if importlib.util.find_spec(module) is None}
+
+
+def measured(peers: dict[str, str], own: tuple[str, ...] = ()) -> str:
+    """The line a benchmark prints first: the peers of ``peers`` it measures in this run, each
+    with its installed version, after ``own`` (peers written in the benchmark itself)."""
+    found = [_with_version(name, module) for name, module in peers.items()
+             if importlib.util.find_spec(module) is not None]
+    return "peers measured in this run: " + (", ".join([*own, *found]) or "none")
+
+
+def _with_version(name: str, module: str) -> str:
+    try:
+        version = importlib.metadata.version(module)
+    except importlib.metadata.PackageNotFoundError:  # importable, but not installed by pip
+        return name
+    return name if version in name else f"{name} {version}"
