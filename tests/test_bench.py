@@ -143,3 +143,15 @@ def test_the_scalar_bench_runs_quick(capsys):
                  "objects left to the cycle collector", "100,000 times", "peak RSS"):
         assert line in out, out
     assert out.count("peak RSS") == 2 and "Traceback" not in out
+
+
+def test_a_bench_names_the_peers_it_measures_with_their_versions(monkeypatch):
+    import importlib.metadata
+
+    peers = load("peers")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda m: None if m == "jax" else object())
+    monkeypatch.setattr(importlib.metadata, "version", lambda m: {"torch": "2.13.0"}[m])
+    line = peers.measured({"PyTorch": "torch", "JAX": "jax"}, own=("a minimal Value",))
+    assert line == "peers measured in this run: a minimal Value, PyTorch 2.13.0"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda m: None)
+    assert peers.measured({"JAX": "jax"}) == "peers measured in this run: none"
