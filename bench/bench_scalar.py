@@ -328,11 +328,12 @@ def spread(xs: list[float], scale: float = 1e3, digits: int = 1) -> str:
 def print_race(kept: dict[str, list[Step]]) -> None:
     for name, steps in kept.items():
         nodes = statistics.median(s.nodes for s in steps)
-        per_node = statistics.median(s.total / s.nodes for s in steps) * 1e6
+        per_node = [statistics.median(getattr(s, phase) / s.nodes for s in steps) * 1e6
+                    for phase in ("forward", "backward", "total")]
         print(f"   {name:<14} {nodes:>8,.0f} nodes  forward {spread([s.forward for s in steps])}"
               f"  backward {spread([s.backward for s in steps])}  update "
               f"{spread([s.update for s in steps])}  total {spread([s.total for s in steps])} ms"
-              f"  ({per_node:.2f} µs/node)")
+              "  (µs per node: forward {:.2f}, backward {:.2f}, total {:.2f})".format(*per_node))
     ours, theirs = kept["glassgrad"], kept["minimal Value"]
     print("   speed-up of glassgrad (minimal Value's time ÷ glassgrad's, median of the steps "
           "(range)):")
