@@ -302,40 +302,38 @@ def _interior_order(root: Node) -> list[Node]:
 
 def _apply_chain_rule(order: list[Node]) -> None:
     """:func:`chain_rule_step` over interior nodes, applied to ``.grad`` with nothing recorded,
-    unrolled because it runs once per node of every training step: the commonest ops' rules
-    are written out (add and sum pass g on, sub passes g and −g, mul passes g·y and g·x, as
-    the table says), the others' are looked up once per op, and no node builds
-    :func:`pass_on`'s lists. The same arithmetic in the same order, so the same grads to the
-    last bit (tested against :func:`pass_on`)."""
-    rules = {name: (row.local_grads, row.takes_arg) for name, row in OPS.items()}
+    unrolled because it runs once per node of every training step: the ops whose table row
+    gives a ``chain`` shape (add, sum, sub, mul) have their rule written out here (g · 1 is g
+    and g · −1 is −g to the bit, so the ±1 shapes skip the product), the others' rule is looked
+    up once per op, and no node builds :func:`pass_on`'s lists. The same arithmetic in the
+    same order, so the same grads to the last bit (tested against :func:`pass_on`)."""
+    plan = {name: (row.chain, row.local_grads, row.takes_arg) for name, row in OPS.items()}
     for node in reversed(order):
         parents = node.parents
         g = node.grad
-        op = node.op
+        shape, rule, takes_arg = plan[node.op]
         # `if d:` skips an exact 0 (a nan is true), as chain_rule_step does: g · d otherwise.
-        # g · 1 is g and g · −1 is −g to the bit, so add, sum and sub skip the product.
-        if op == "mul":
+        if shape == "swapped":
             x, y = parents
             dx, dy = y.data, x.data
             if dx:
                 x.grad += g * dx
             if dy:
                 y.grad += g * dy
-        elif op == "add" or op == "sum":
+        elif shape == "ones":
             for parent in parents:
                 parent.grad += g
-        elif op == "sub":
+        elif shape:  # "one, minus one"
             x, y = parents
             x.grad += g
             y.grad -= g
         else:
-            _other_rule(node, g, rules[op])
+            _other_rule(node, g, rule, takes_arg)
 
 
-def _other_rule(node: Node, g: float, rule_and_arg: tuple[Any, bool]) -> None:
+def _other_rule(node: Node, g: float, rule: Any, takes_arg: bool) -> None:
     """One node of an op without a written-out rule, for :func:`_apply_chain_rule`."""
     parents = node.parents
-    rule, takes_arg = rule_and_arg
     n = len(parents)
     if n == 2 and not takes_arg:
         x, y = parents

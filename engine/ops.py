@@ -390,6 +390,12 @@ class Op:
     is not here but in ``engine.compiler.exactness``, keyed by the op's name.
 
     ``teach``: how practice mode words its hints and the mistakes it names (:class:`Teach`).
+
+    ``chain``: for the few ops whose local derivatives are the inputs themselves or ±1, which
+    of those it is, so that ``backward()`` can apply the chain rule without calling
+    ``local_grads``: ``"ones"`` (every one is 1: add, sum), ``"one, minus one"`` (sub),
+    ``"swapped"`` (∂/∂x = y and ∂/∂y = x: mul). ``tests/test_ops.py`` checks it against
+    ``local_grads``.
     """
 
     name: str
@@ -405,6 +411,7 @@ class Op:
     domain: tuple[tuple[float, float], ...] = ((-3.0, 3.0),)
     examples: tuple[float, ...] = ()
     teach: Teach = Teach()
+    chain: str = ""
 
     def compute(self, inputs: Sequence[Any], arg: Any = None) -> Any:
         """The op's value for ``inputs`` (floats, arrays or Values) and ``arg``."""
@@ -466,6 +473,7 @@ register(
         grad_formulas=("1", "1"),
         domain=((-3.0, 3.0), (-3.0, 3.0)),
         teach=_SUMS,
+        chain="ones",
     ),
     Op(
         "sub", "−", 2,
@@ -480,6 +488,7 @@ register(
             signs=("the sign of a subtraction: {p} is the one subtracted from, so ∂{n}/∂{p} is "
                    "positive", "the sign of a subtraction: {p} is subtracted, so ∂{n}/∂{p} is "
                                 "negative"), noun="a subtraction"),
+        chain="one, minus one",
     ),
     Op(
         "mul", "×", 2,
@@ -490,6 +499,7 @@ register(
         domain=((-3.0, 3.0), (-3.0, 3.0)),
         teach=Teach(("for a product, ∂{n}/∂{p} is the other factor, {rule}; use "
                      "its value",), noun="a product"),
+        chain="swapped",
     ),
     Op(
         "div", "÷", 2,
@@ -638,5 +648,6 @@ register(
         formula=_join(" + "),
         grad_formulas=("1",),
         teach=_SUMS,
+        chain="ones",
     ),
 )

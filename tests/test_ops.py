@@ -156,3 +156,21 @@ def test_n_ary_formulas_name_every_input():
 def test_the_table_refuses_a_second_row_of_one_name():
     with pytest.raises(ValueError, match="op 'tanh' is already in the table"):
         register(OPS["tanh"])
+
+
+CHAIN_SHAPES = {"ones": lambda xs: [1.0] * len(xs), "one, minus one": lambda xs: [1.0, -1.0],
+                "swapped": lambda xs: [xs[1], xs[0]]}
+
+
+@pytest.mark.parametrize("name, points, arg", [c for c in cases() if OPS[c.values[0]].chain])
+def test_a_chain_shape_is_the_local_derivatives(name, points, arg):
+    # backward() applies these shapes without calling local_grads: they must be the rule.
+    shape = CHAIN_SHAPES[OPS[name].chain]
+    for xs in points + [[0.0, -0.0], [math.inf, math.nan]][:1 + (OPS[name].arity != -1)]:
+        out = forward(name, xs, arg)
+        assert [float.hex(float(d)) for d in OPS[name].local_grads(out, *xs)] == \
+               [float.hex(float(d)) for d in shape(xs)]
+
+
+def test_the_chain_shapes_are_the_ones_backward_knows():
+    assert {row.chain for row in OPS.values()} == {"", *CHAIN_SHAPES}
