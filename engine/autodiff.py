@@ -261,49 +261,64 @@ def backward(output: Node, grad: float = 1.0) -> None:
         return
     # No user code runs inside this pass, so the collector can stay paused throughout.
     with no_cycle_collection():
-        order = _interior_order(output)
-        for node in order:
-            node.grad = 0.0
+        order = _interior_order(output)  # their grads are 0 now
         output.grad = seed
         _apply_chain_rule(order)
 
 
-# The mark of a node already visited by _interior_order: this very float object, never the
-# result of any arithmetic.
-_VISITED = float("nan")
-
-
 def _interior_order(root: Node) -> list[Node]:
-    """``topological_order(root, leaves=False)``, the same list, made for :func:`backward`:
-    a visited node is marked by its ``.grad``, which backward() resets next anyway, instead of
-    being kept in a set, which costs time at every edge and, on a graph of millions of nodes,
-    a table of tens of megabytes. If it is interrupted, every node it marked gets grad 0."""
+    """``topological_order(root, leaves=False)``, the same list, made for :func:`backward`,
+    with every node's grad set to 0. The 0 is a float object made for this walk alone, and a
+    node holding that very object has been visited: a mark that costs nothing to clear (the
+    grads are reset anyway), where a set of the visited nodes costs time at every edge and, on
+    a graph of millions of nodes, tens of megabytes. Interrupted, it leaves 0s behind.
+
+    It walks by recursion, which Python runs faster than a stack of its own, and falls back to
+    the stack for a graph deeper than Python's recursion limit."""
+    try:
+        return _order_by_recursion(root, float("0"))  # a new object, unlike the literal 0.0
+    except RecursionError:
+        return _order_by_stack(root, float("0"))
+
+
+def _order_by_recursion(root: Node, zero: float) -> list[Node]:
     order: list[Node] = []
-    root.grad = _VISITED
+    place = order.append
+
+    def visit(node: Node) -> None:
+        for parent in node.parents:
+            if parent.parents and parent.grad is not zero:
+                parent.grad = zero
+                visit(parent)
+        place(node)
+
+    root.grad = zero
+    visit(root)
+    return order
+
+
+def _order_by_stack(root: Node, zero: float) -> list[Node]:
+    order: list[Node] = []
+    root.grad = zero
     path, pending = [root], [iter(root.parents)]
     push, push_pending, place = path.append, pending.append, order.append
-    try:
-        while path:
-            for parent in pending[-1]:
-                if parent.parents and parent.grad is not _VISITED:
-                    parent.grad = _VISITED
-                    push(parent)
-                    push_pending(iter(parent.parents))
-                    break
-            else:  # all parents of path[-1] are placed: place it
-                place(path.pop())
-                pending.pop()
-    except BaseException:  # Ctrl-C included: no node is left holding the mark
-        for node in (*order, *path):
-            node.grad = 0.0
-        raise
+    while path:
+        for parent in pending[-1]:
+            if parent.parents and parent.grad is not zero:
+                parent.grad = zero
+                push(parent)
+                push_pending(iter(parent.parents))
+                break
+        else:  # all parents of path[-1] are placed: place it
+            place(path.pop())
+            pending.pop()
     return order
 
 
 def _apply_chain_rule(order: list[Node]) -> None:
     """:func:`chain_rule_step` over interior nodes, applied to ``.grad`` with nothing recorded,
     unrolled because it runs once per node of every training step: the ops whose table row
-    gives a ``chain`` shape (add, sum, sub, mul) have their rule written out here (g · 1 is g
+    gives a ``chain`` shape (add, sub, mul, sum) have their rule written out here (g · 1 is g
     and g · −1 is −g to the bit, so the ±1 shapes skip the product), the others' rule is looked
     up once per op, and no node builds :func:`pass_on`'s lists. The same arithmetic in the
     same order, so the same grads to the last bit (tested against :func:`pass_on`)."""
@@ -320,6 +335,10 @@ def _apply_chain_rule(order: list[Node]) -> None:
                 x.grad += g * dx
             if dy:
                 y.grad += g * dy
+        elif shape == "one, one":
+            x, y = parents
+            x.grad += g
+            y.grad += g
         elif shape == "ones":
             for parent in parents:
                 parent.grad += g

@@ -393,7 +393,8 @@ class Op:
 
     ``chain``: for the few ops whose local derivatives are the inputs themselves or ±1, which
     of those it is, so that ``backward()`` can apply the chain rule without calling
-    ``local_grads``: ``"ones"`` (every one is 1: add, sum), ``"one, minus one"`` (sub),
+    ``local_grads``: ``"one, one"`` (add), ``"ones"`` (every one is 1: sum), ``"one, minus one"``
+    (sub),
     ``"swapped"`` (∂/∂x = y and ∂/∂y = x: mul). ``tests/test_ops.py`` checks it against
     ``local_grads``.
     """
@@ -473,7 +474,7 @@ register(
         grad_formulas=("1", "1"),
         domain=((-3.0, 3.0), (-3.0, 3.0)),
         teach=_SUMS,
-        chain="ones",
+        chain="one, one",
     ),
     Op(
         "sub", "−", 2,

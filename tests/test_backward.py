@@ -1,6 +1,5 @@
 """Backward pass: golden values by hand, reuse, accumulation semantics, steps, deep graphs."""
 
-import builtins
 import math
 import sys
 
@@ -321,40 +320,57 @@ def test_a_step_text_writes_no_minus_zero_and_no_number_twice():
 
 
 def test_backwards_own_order_is_the_topological_order():
-    # backward() marks visited nodes by their grad instead of a set: the same list, the same
-    # grads, and no mark left behind.
-    from engine.autodiff import _VISITED, _interior_order
+    # backward() marks a visited node by giving its grad a 0 made for the walk instead of
+    # keeping a set: the same list, every interior grad 0 after it, by recursion or (deeper
+    # than Python's recursion limit) by a stack.
+    from engine.autodiff import _interior_order, _order_by_stack
 
     out, _ = every_op_graph()
-    for root in (out, out.parents[0], out.parents[-1]):
+    deep = Value(0.5)
+    for _ in range(3 * sys.getrecursionlimit()):
+        deep = deep * 0.5 + out
+    for root in (out, out.parents[0], out.parents[-1], out, deep):
         expected = engine.topological_order(root, leaves=False)
-        assert _interior_order(root) == expected
-        for node in expected:
-            node.grad = 0.0
-    out.backward()
-    assert not any(n.grad is _VISITED for n in engine.topological_order(out))
+        for walk in (_interior_order, lambda r: _order_by_stack(r, float("0"))):
+            for node in expected:
+                node.grad = 1.5
+            assert walk(root) == expected
+            assert all(n.grad == 0.0 for n in expected)
+            assert walk(root) == expected  # the nodes hold the last walk's 0
 
 
-def test_an_interrupted_backward_leaves_no_mark_on_any_grad(monkeypatch):
-    from engine.autodiff import _VISITED
+class Trap(Value):
+    """A node whose inputs, read for the ``at``-th time, are a Ctrl-C."""
 
+    __slots__ = ()
+    reads, at = 0, 5
+
+    @property
+    def parents(self):
+        Trap.reads += 1
+        if Trap.reads == Trap.at:
+            raise KeyboardInterrupt
+        return engine.node.Node.parents.__get__(self)
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_an_interrupted_backward_leaves_its_nodes_whole(deep):
     out, _ = every_op_graph()
+    for _ in range(3 * sys.getrecursionlimit() if deep else 0):  # walked by the stack
+        out = out * 0.5
     nodes = engine.topological_order(out)
     out.backward()
     whole = [float.hex(n.grad) for n in nodes if n.parents]  # interior grads: this pass's
-    calls = []
-
-    def interrupted(parents):  # Ctrl-C on the fifth node the walk opens
-        calls.append(parents)
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        return builtins.iter(parents)
-
-    monkeypatch.setattr(engine.autodiff, "iter", interrupted, raising=False)
+    for node in nodes:
+        if node.parents:
+            node.__class__ = Trap
+    # deep: after the recursion gave up, in the stack's walk
+    Trap.reads, Trap.at = 0, 2 * sys.getrecursionlimit() if deep else 5
     with pytest.raises(KeyboardInterrupt):
         out.backward()
-    assert len(calls) == 5
-    assert not any(n.grad is _VISITED for n in nodes)
-    monkeypatch.undo()
+    assert Trap.reads == Trap.at
+    assert all(type(n.grad) is float for n in nodes)
+    for node in nodes:
+        node.__class__ = Value
     out.backward()  # and the next pass is whole
     assert [float.hex(n.grad) for n in nodes if n.parents] == whole

@@ -158,7 +158,8 @@ def test_the_table_refuses_a_second_row_of_one_name():
         register(OPS["tanh"])
 
 
-CHAIN_SHAPES = {"ones": lambda xs: [1.0] * len(xs), "one, minus one": lambda xs: [1.0, -1.0],
+CHAIN_SHAPES = {"one, one": lambda xs: [1.0, 1.0], "ones": lambda xs: [1.0] * len(xs),
+                "one, minus one": lambda xs: [1.0, -1.0],
                 "swapped": lambda xs: [xs[1], xs[0]]}
 
 
