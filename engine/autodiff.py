@@ -293,7 +293,10 @@ def _order_by_recursion(root: Node, zero: float) -> list[Node]:
         place(node)
 
     root.grad = zero
-    visit(root)
+    try:
+        visit(root)
+    finally:
+        del visit  # it refers to itself: a cycle that would keep `order`, the graph, alive
     return order
 
 

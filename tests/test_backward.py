@@ -374,3 +374,16 @@ def test_an_interrupted_backward_leaves_its_nodes_whole(deep):
         node.__class__ = Value
     out.backward()  # and the next pass is whole
     assert [float.hex(n.grad) for n in nodes if n.parents] == whole
+
+
+def test_backward_leaves_no_cycle_to_collect():
+    # The graph is freed by reference counting alone when its last Value is dropped: nothing
+    # the backward pass made keeps it for the cycle collector (a recursive walk's closure
+    # would, holding its list of every node).
+    import gc
+
+    gc.collect()
+    out, leaves = every_op_graph()
+    out.backward()
+    del out, leaves
+    assert gc.collect() == 0
