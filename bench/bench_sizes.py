@@ -262,6 +262,7 @@ def table(args, missing: dict[str, str]) -> None:
     header = f"{'network':<24} {'batch':>5} " + "".join(f"{name:>19}" for name in COLUMNS)
     print(header + "   ratios: glassgrad / PyTorch f64, / JAX, / numpy")
     data = {nin: digits(nin) for nin in sorted({nin for nin, _ in NETWORKS})}
+    found: dict[tuple[str, int], dict[str, float]] = {}
     for nin, nouts in NETWORKS:
         for batch in BATCHES:
             task = Task(nin, nouts, *data[nin], batch)
@@ -271,12 +272,34 @@ def table(args, missing: dict[str, str]) -> None:
                 ms[name] = median_epoch(run.epoch, args.epochs) * 1e3
                 run.close()
             ours = ms["glassgrad compiled"]
+            found[task.name, batch] = {peer: ours / ms[peer] for peer in ms}
             ratios = [f"{ours / ms[peer]:.2f}×" if peer in ms else "–"
                       for peer in ("PyTorch f64", "JAX jit f64", "numpy floor")]
             print(f"{task.name:<24} {batch:>5} "
                   + "".join(f"{ms[name]:>16.2f} ms" if name in ms else f"{'missing':>19}"
                             for name in COLUMNS)
                   + "   " + " ".join(f"{r:>7}" for r in ratios), flush=True)
+    verdicts(found)
+
+
+TARGETS = [  # issue 26: (what, the peer, the bound on glassgrad's time ÷ the peer's, the rows)
+    ("≤ 1× PyTorch f64 at every size and batch", "PyTorch f64", 1.0, None),
+    ("≤ 2× the numpy floor at every size and batch", "numpy floor", 2.0, None),
+    ("≤ 1× JAX jit at MLP(64, [32, 10]), batches of 32", "JAX jit f64", 1.0,
+     ("MLP(64, [32, 10])", 32)),
+]
+
+
+def verdicts(found: dict[tuple[str, int], dict[str, float]]) -> None:
+    """Each target, met or the rows that miss it (from the ratios of the table above)."""
+    for what, peer, bound, only in TARGETS:
+        rows = {key: r[peer] for key, r in found.items()
+                if peer in r and (only is None or key == only)}
+        missed = [f"{name} batch {batch} ({x:.2f}×)" for (name, batch), x in rows.items()
+                  if x > bound]
+        verdict = ("MISSED at " + ", ".join(missed) if missed else "met" if rows else
+                   f"{peer} missing, not checked")
+        print(f"target {what}: {verdict}")
 
 
 def mnist_epoch(args, missing: dict[str, str]) -> None:

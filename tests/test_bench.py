@@ -155,3 +155,22 @@ def test_a_bench_names_the_peers_it_measures_with_their_versions(monkeypatch):
     assert line == "peers measured in this run: a minimal Value, PyTorch 2.13.0"
     monkeypatch.setattr(importlib.util, "find_spec", lambda m: None)
     assert peers.measured({"JAX": "jax"}) == "peers measured in this run: none"
+
+
+def test_the_size_bench_says_which_rows_miss_each_target(capsys):
+    bench = load("bench_sizes")
+    small, big = ("MLP(64, [32, 10])", 32), ("MLP(784, [128, 10])", 256)
+    bench.verdicts({small: {"PyTorch f64": 0.9, "numpy floor": 1.9, "JAX jit f64": 1.2},
+                    big: {"PyTorch f64": 1.1, "numpy floor": 2.1, "JAX jit f64": 3.0}})
+    assert capsys.readouterr().out.splitlines() == [
+        "target ≤ 1× PyTorch f64 at every size and batch: MISSED at MLP(784, [128, 10]) "
+        "batch 256 (1.10×)",
+        "target ≤ 2× the numpy floor at every size and batch: MISSED at MLP(784, [128, 10]) "
+        "batch 256 (2.10×)",
+        "target ≤ 1× JAX jit at MLP(64, [32, 10]), batches of 32: MISSED at MLP(64, [32, 10]) "
+        "batch 32 (1.20×)"]
+    bench.verdicts({small: {"PyTorch f64": 1.0, "numpy floor": 2.0}})
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "target ≤ 2× the numpy floor at every size and batch: met",
+        "target ≤ 1× JAX jit at MLP(64, [32, 10]), batches of 32: JAX jit f64 missing, not "
+        "checked"]
