@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, overload
 
@@ -283,21 +283,19 @@ def _interior_order(root: Node) -> list[Node]:
 
 def _order_by_recursion(root: Node, zero: float) -> list[Node]:
     order: list[Node] = []
-    place = order.append
-
-    def visit(node: Node) -> None:
-        for parent in node.parents:
-            if parent.parents and parent.grad is not zero:
-                parent.grad = zero
-                visit(parent)
-        place(node)
-
     root.grad = zero
-    try:
-        visit(root)
-    finally:
-        del visit  # it refers to itself: a cycle that would keep `order`, the graph, alive
+    _visit(root, zero, order.append)
     return order
+
+
+def _visit(node: Node, zero: float, place: Callable[[Node], None]) -> None:
+    # (a function of the module, not a closure: a closure that calls itself is a reference
+    # cycle, which would keep `order`, the whole graph, alive until the collector ran)
+    for parent in node.parents:
+        if parent.parents and parent.grad is not zero:
+            parent.grad = zero
+            _visit(parent, zero, place)
+    place(node)
 
 
 def _order_by_stack(root: Node, zero: float) -> list[Node]:

@@ -175,6 +175,8 @@ def _sigmoid(x):
 
 def _relu(x):
     # max(0, x), written so that relu(nan) stays nan (a nan must never be silently zeroed).
+    if type(x) is float:  # the eager engine's case, first: the same as where() below
+        return 0.0 if x <= 0 else x
     if isinstance(x, np.ndarray):
         # np.maximum passes a nan on; + 0.0 turns a −0.0 it may return into 0.0, as below
         out = np.maximum(x, 0.0)

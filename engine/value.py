@@ -51,6 +51,8 @@ def as_real(x: object, what: str) -> float:
 
 
 _new_object = object.__new__
+# The table's forward of x / y and x ** c, read once: the operators call them per node.
+_div, _pow = OPS["div"].forward, OPS["pow"].forward
 
 
 def record(op: str, data: float, parents: tuple[Value, ...], arg: float | None = None) -> Value:
@@ -234,7 +236,11 @@ class Value(Node):  # longer than 100 lines because its arithmetic is written ou
             return NotImplemented
         return record("mul", other.data * self.data, (other, self))
 
-    def __truediv__(self, other: Value | float) -> Value: return _binary("div", self, other)
+    def __truediv__(self, other: Value | float) -> Value:
+        if type(other) is not Value and (other := as_value(other)) is None:
+            return NotImplemented
+        return record("div", _div(self.data, other.data), (self, other))
+
     def __rtruediv__(self, other: float) -> Value: return _binary("div", other, self)
     def __neg__(self) -> Value: return record("neg", -self.data, (self,))
     def __abs__(self) -> Value: return _unary("abs", self)
@@ -243,6 +249,8 @@ class Value(Node):  # longer than 100 lines because its arithmetic is written ou
         # x ** 2 keeps the 2 as the node's arg (no input, no grad for it); x ** y is vpow.
         if isinstance(other, Value):
             return _apply("vpow", (self, other))
+        if type(other) is int or type(other) is float:  # (the ABC check below is slow)
+            return record("pow", _pow(self.data, other), (self,), other)
         if isinstance(other, numbers.Real):
             return _apply("pow", (self,), other if type(other) is int else float(other))
         return NotImplemented
