@@ -109,6 +109,9 @@ def test_the_scalar_bench_runs_one_program_on_both_engines_to_the_same_numbers()
     for p, q in zip(ours.params, theirs.params, strict=True):
         assert p.data == pytest.approx(q.data, rel=1e-12, abs=1e-15)
         assert p.grad == q.grad == 0.0  # zeroed for the next step
+    # The bench times the minimal Value's stack walk against microgpt's recursion: one order.
+    loss = bench.word_loss(theirs.state, ids, cfg)
+    assert list(map(id, loss.topo())) == list(map(id, bench.recursive_topo(loss)))
 
 
 def test_the_minimal_value_of_the_scalar_bench_gets_central_difference_grads():
