@@ -217,7 +217,8 @@ class Exactness:
         return self.carry(out, inputs, errors)
 
 
-_EXACT = lipschitz(1.0, rel=0)  # relu, abs, neg: slope at most 1, computed exactly
+# relu, abs, neg: slope at most 1, computed exactly (an executor passes a bound on as it is)
+EXACT = lipschitz(1.0, rel=0)
 
 # The rules, keyed by the op's name. An op of the table that is not here has no rule: no
 # carry, no kink, no pole, computed exactly (``wsum`` runs as a layer's matrix product).
@@ -226,7 +227,7 @@ EXACTNESS: dict[str, Exactness] = {
     "sub": Exactness(carry=_add_carry),
     "mul": Exactness(carry=_mul_carry),
     "div": Exactness(carry=_div_carry, poles=(1,)),
-    "neg": Exactness(carry=_EXACT),
+    "neg": Exactness(carry=EXACT),
     # x^c: a pole at 0 for c < 1, and nan below 0 for a fractional c
     "pow": Exactness(carry=_pow_carry, library=True,
                      poles=lambda c: (0,) if c < 1 or c != math.floor(c) else ()),
@@ -236,9 +237,9 @@ EXACTNESS: dict[str, Exactness] = {
     "log": Exactness(carry=_log_carry, library=True, poles=(0,)),
     "tanh": Exactness(carry=lipschitz(1.0), library=True),
     "sigmoid": Exactness(carry=lipschitz(0.25), library=True),
-    "relu": Exactness(carry=_EXACT, kink=near_zero),
+    "relu": Exactness(carry=EXACT, kink=near_zero),
     "softplus": Exactness(carry=lipschitz(1.0), library=True),
-    "abs": Exactness(carry=_EXACT, kink=near_zero),
+    "abs": Exactness(carry=EXACT, kink=near_zero),
     "max": Exactness(carry=_max_carry, kink=_max_kink),
     "sum": Exactness(carry=_sum_carry),
 }
@@ -283,6 +284,25 @@ def layer_bound(w, x, x_errors, bias, bias_errors, out) -> None:
     out += np.abs(bias) * (2 * g * SAFETY) + 2 * n * TINY * SAFETY
     if bias_errors is not None:
         out += bias_errors * SAFETY
+
+
+def batch_bound(norm2, count: int, x: np.ndarray, k: int, inputs_bound: float = 0.0) -> float:
+    """One bound on |z − eager's z| for every entry of a layer's z = W·x + B over a batch, at
+    least :func:`layer_bound`'s for each: ``norm2`` ≥ Σ W² + Σ B² (``count`` numbers), ``x``
+    the (K, batch) inputs, each within ``inputs_bound`` of eager's.
+
+    Each neuron j and example b: ‖w_j‖·‖x_b‖ + |b_j| ≤ ‖(w_j, b_j)‖·‖(x_b, 1)‖ (Cauchy–Schwarz)
+    ≤ ‖(W, B)‖_F·√(‖X‖_F² + 1), and ‖e_b‖ ≤ √K·inputs_bound, so the bound is
+    S²·‖(W, B)‖_F·(2γ·√(‖X‖_F² + 1) + (1 + 2γ)·√K·inputs_bound) + 2n·TINY·S², γ = γ_{K+1}:
+    two dot products instead of per-entry norms and their outer product. (Squares lost to
+    underflow are added back as in :func:`layer_bound`; nan or ∞ anywhere gives nan or ∞.)"""
+    n = k + 1
+    g, s2 = gamma(n), SAFETY * SAFETY
+    lost = 3 * count * TINY  # what the squares can lose to underflow, and more
+    spread = 2 * g * math.sqrt(float(np.vdot(x, x)) + 1.0)
+    if inputs_bound:
+        spread += (1 + 2 * g) * (math.sqrt(k) * inputs_bound + math.sqrt(n * TINY))
+    return s2 * math.sqrt(float(norm2) + lost) * spread + 2 * n * TINY * s2
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@ path; where its numbers could decide otherwise than eager, ``engine.compiler.exa
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from engine.autodiff import topological_order
 from engine.compiler.exactness import BoundsPlan, fast_forward, plan_bounds, recompute
+from engine.compiler.executor import Program, write_program
 from engine.compiler.kernel import Kernel
 from engine.compiler.plan import RowLayout, build_kernel, computed_from_params, plan_kernels
 from engine.node import Node, gather
@@ -54,7 +56,10 @@ class Tape:
         _claim_grads(self.kernels, layout.param_index, len(self.params))
         self._forward_pass = ForwardPass(self.kernels, self.bounds, layout.output_slot)
         self._backward_pass = BackwardPass.of(self.kernels, layout)
-        self._workspaces = Workspaces(layout, len(self.params))
+        # The training pass as lines (``program.source``; none if every example goes eager).
+        self.program = None if self.bounds.exact else write_program(
+            self.kernels, self.bounds, layout, self._backward_pass.first_written, len(index))
+        self._workspaces, self.program_runs = Workspaces(layout, len(index), self.program), 0
 
     @property
     def recomputed(self) -> int:
@@ -106,6 +111,10 @@ class Tape:
         overwritten by the next such call (a training loop's case), and with ``params_only``
         the rows of ``grads`` no kernel writes hold garbage rather than 0."""
         values, theta, work = self._start(inputs, params, reuse)
+        if work is not None and params_only and _program_ran(work, theta, seed):
+            self.program_runs += 1
+            return values, work.grads, work.param_grads
+        # Else (and where the program met a kink within reach, or a nan or ∞): the kernels.
         saved = self._forward_pass.run(values, theta, None if work is None else work.errors)
         if work is not None:
             grads, param_grads = work.grads, work.param_grads
@@ -116,8 +125,22 @@ class Tape:
 
     @property
     def numpy_calls(self) -> int:
-        """How many fused groups run per pass (a proxy for the numpy calls made)."""
+        """How many fused groups run per pass (a proxy; the program's: ``program.calls``)."""
         return len(self.kernels)
+
+
+def _program_ran(work: Workspace, theta: np.ndarray, seed) -> bool:
+    """Run the program bound to ``work`` (if any, on a batch of at least one): True if it ran
+    to the end and every parameter's grad is finite (else the kernels must run)."""
+    if work.step is None or not work.values.shape[1]:
+        return False
+    with np.errstate(all="ignore"):  # IEEE 754, as the eager engine
+        if not work.step(theta, seed):
+            return False
+    # One pass looks for a nan or ∞ (a sum of finite numbers can overflow, rarely: then each
+    # number is looked at).
+    return math.isfinite(np.add.reduce(work.param_grads)) or bool(
+        np.isfinite(work.param_grads).all())
 
 
 def _checked_params(order: list[Node], inputs: Sequence[Node],
@@ -241,14 +264,15 @@ class Workspace:
     grads: np.ndarray
     param_grads: np.ndarray
     errors: np.ndarray
+    step: Callable[[np.ndarray, np.ndarray], bool] | None = None  # the program, bound here
 
 
 class Workspaces:
     """A tape's :class:`Workspace` per batch size and thread (a few sizes kept: an epoch's
     last batch is often shorter), so that a training loop allocates nothing per batch."""
 
-    def __init__(self, layout: RowLayout, n_params: int) -> None:
-        self.layout, self.n_params = layout, n_params
+    def __init__(self, layout: RowLayout, n_params: int, program: Program | None = None) -> None:
+        self.layout, self.n_params, self.program = layout, n_params, program
         self._local = threading.local()
 
     def get(self, batch: int) -> Workspace:
@@ -262,4 +286,7 @@ class Workspaces:
             work = spaces[batch] = Workspace(self.layout.fill_constants(np.empty(shape)),
                                              np.empty(shape), np.empty(self.n_params),
                                              np.empty(shape))
+            if self.program is not None:
+                work.step = self.program.bind(work.values, work.grads, work.param_grads,
+                                              work.errors)
         return work
