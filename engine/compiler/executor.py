@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -123,9 +124,9 @@ class Program:
     names: dict[str, object]
     calls: int
 
-    @property
+    @cached_property
     def code(self):
-        """The source, compiled."""
+        """The source, compiled (once: a tape binds it again for each batch size)."""
         return compile(self.source, "<glassgrad tape>", "exec")
 
     def bind(self, values, grads, param_grads, errors) -> Callable[[np.ndarray, np.ndarray], bool]:
