@@ -170,6 +170,10 @@ def test_the_forms_are_found_from_the_table_alone():
         assert not forms.is_rectifier(OPS[name], 1, None)
         assert not forms.has_step_slope(OPS[name], 1, None)
     assert not forms.is_ordered_sum(OPS["mul"], 2, None)
+    assert forms.ufunc_of(OPS["sub"], 2, None) is np.subtract
+    assert forms.ufunc_of(OPS["pow"], 1, 2.0) is np.power
+    assert forms.ufunc_of(OPS["relu"], 1, None) is None  # −0 made +0: no ufunc does it
+    assert forms.ufunc_of(OPS["sigmoid"], 1, None) is None
 
 
 def test_other_ops_and_graphs_give_the_kernels_numbers_bit_for_bit():

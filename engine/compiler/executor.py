@@ -306,6 +306,9 @@ def _group_forward(w: Writer, k: int, group: OpGroup) -> str:
     elif each is not None and forms.is_rectifier(group.row, arity, group.arg):
         w.emit(f"np.maximum({each[0]}, 0.0, out={out})  # {group.row.name}")
         w.emit(f"{out}[...] += 0.0  # −0 made +0")
+    elif each is not None and (ufunc := forms.ufunc_of(group.row, arity, group.arg)):
+        operands = [*each, arg] if group.row.takes_arg else each
+        w.emit(f"np.{ufunc.__name__}({', '.join(operands)}, out={out})  # {group.row.name}")
     else:
         w.emit(f"{out}[...] = {row}.compute(a{k}, {arg})", 2)
     return f"a{k}"

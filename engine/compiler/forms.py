@@ -64,3 +64,24 @@ def has_step_slope(row: Op, arity: int, arg) -> bool:
     got = _asked(lambda: row.derivatives(row.compute([x], arg), [x], arg))
     return got is not None and len(got) == 1 and same_bits(
         np.broadcast_to(got[0], x.shape), (x > 0).astype(float))
+
+
+UFUNCS = (np.add, np.subtract, np.multiply, np.divide, np.power, np.negative, np.exp,
+          np.log, np.tanh, np.absolute)
+
+
+def ufunc_of(row: Op, arity: int, arg) -> np.ufunc | None:
+    """The numpy ufunc that gives ``row``'s numbers (its inputs, then its arg if it takes
+    one), so that a line can write them into place (``out=``); None if there is none."""
+    rng = np.random.default_rng(1)
+    shape = (1 if arg is None or np.ndim(arg) == 0 else len(arg), 24)
+    xs = [rng.choice(PROBES, size=shape) * rng.uniform(0.5, 2.0, size=shape)
+          for _ in range(arity)]
+    want = _asked(lambda: row.compute(xs, arg))
+    if want is None or np.shape(want) != shape:
+        return None
+    operands = [*xs, arg] if row.takes_arg else xs
+    for ufunc in UFUNCS:
+        if ufunc.nin == len(operands) and same_bits(_asked(lambda u=ufunc: u(*operands)), want):
+            return ufunc
+    return None
