@@ -174,6 +174,9 @@ def test_the_forms_are_found_from_the_table_alone():
     assert forms.ufunc_of(OPS["pow"], 1, 2.0) is np.power
     assert forms.ufunc_of(OPS["relu"], 1, None) is None  # −0 made +0: no ufunc does it
     assert forms.ufunc_of(OPS["sigmoid"], 1, None) is None
+    assert forms.slope_scale(OPS["pow"], 1, 2.0) == 2.0  # x²'s slope 2·x
+    assert forms.slope_scale(OPS["pow"], 1, 3.0) is None
+    assert forms.slope_scale(OPS["tanh"], 1, None) is None
 
 
 def test_other_ops_and_graphs_give_the_kernels_numbers_bit_for_bit():

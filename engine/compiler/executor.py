@@ -413,15 +413,20 @@ def _group_backward(w: Writer, k: int, group: OpGroup) -> None:
         return
     else:
         pairs = []
-    if any(fixed[j] is None for j, _ in pairs) or not (pairs or inputs.each is not None):
+    needed = any(fixed[j] is None for j, _ in pairs) and not (
+        pairs and forms.slope_scale(group.row, inputs.arity, group.arg) is not None)
+    if needed or not (pairs or inputs.each is not None):
         w.emit(f"d{k} = {w.const(group.row.name, group.row)}.derivatives({out}, a{k}, "
                f"{w.const('arg', group.arg)})")
     if not pairs and inputs.each is None:
         w.emit(f"{w.const('inputs', inputs)}.add_grads(grads, d{k}, {g}, True, "
                f"{group.feeds_params!r}, True)", 3)
+    scale = forms.slope_scale(group.row, inputs.arity, group.arg) if pairs else None
     for j, rows in pairs:
         c = fixed[j]
         product = f"{g} * d{k}[{j}]" if c is None else _times(g, c)
+        if scale is not None:  # the rule's c·x, without its wrapper
+            product = f"{g} * ({scale!r} * {(_group_inputs(w, group) or [''])[0]})"
         if rows.consecutive and rows.plan is None:
             w.emit(f"{w.rows('grads', rows)}[...] += {product}", 2)
         else:

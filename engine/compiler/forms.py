@@ -85,3 +85,17 @@ def ufunc_of(row: Op, arity: int, arg) -> np.ufunc | None:
         if ufunc.nin == len(operands) and same_bits(_asked(lambda u=ufunc: u(*operands)), want):
             return ufunc
     return None
+
+
+def slope_scale(row: Op, arity: int, arg) -> float | None:
+    """c where ``row``'s local derivative is c·x bit for bit (x² at c = 2: its rule
+    2·x¹), else None."""
+    if arity != 1 or not isinstance(arg, float):
+        return None
+    x = PROBES[None, :]
+    got = _asked(lambda: row.derivatives(row.compute([x], arg), [x], arg))
+    if got is None or len(got) != 1 or np.shape(got[0]) != x.shape:
+        return None
+    finite = np.isfinite(x) & (x != 0)
+    scale = float(got[0][finite][0] / x[finite][0])
+    return scale if same_bits(got[0], scale * x) else None
