@@ -32,7 +32,7 @@ from itertools import repeat
 
 from engine.node import Node
 from engine.ops import OPS, FormulaNames, Op, Teach, register
-from engine.value import Value, as_values, record
+from engine.value import Value, as_values, products, record
 
 # ---------------------------------------------------------------------------------------------
 # The wsum op: inputs (w₁, x₁, w₂, x₂, …[, b]).
@@ -115,9 +115,7 @@ def weighted_sum(weights: Iterable[Value | float], inputs: Iterable[Value | floa
     if fused:
         parents = tuple(interleave(ws, xs, b))
         return record("wsum", _wsum(*[p.data for p in parents]), parents)
-    # w·x written out as the table's mul writes it (tests check they agree to the bit)
-    terms = [record("mul", w.data * x.data, (w, x)) for w, x in zip(ws, xs, strict=True)]
-    parents = (*terms, *b)
+    parents = (*products(ws, xs), *b)
     return record("sum", OPS["sum"].forward(*[p.data for p in parents]), parents)
 
 
