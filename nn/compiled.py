@@ -156,7 +156,8 @@ class TrainingBlock:
     no Value. The model's Values are written (``.data``, and ``.grad`` = the last batch's
     gradient) by :meth:`sync` and when the block ends, also by an exception or Ctrl-C; until
     then they hold the numbers they had when the block began, and a change made to them
-    inside the block is overwritten at its end.
+    inside the block is overwritten at its end. ``theta`` and ``grad`` are the block's two
+    vectors, written in place at each batch (copy them to keep a moment).
     """
 
     def __init__(self, step: CompiledStep, optimizer):
@@ -197,9 +198,10 @@ class TrainingBlock:
         if self._from_tape is not None:
             grads = grads[self._from_tape]
         # 0.0 + g, as zero_grad() then `p.grad += g` gives (it turns a -0.0 into 0.0), so
-        # the update sees the very numbers the Value path would.
-        self.grad = 0.0 + grads
-        self.theta = self.optimizer.update(self.theta, self.grad)
+        # the update sees the very numbers the Value path would. Both vectors are the block's
+        # own and are written where they are: no new vector per batch.
+        np.add(grads, 0.0, out=self.grad)
+        self.optimizer.update_into(self.theta, self.grad)
         return loss
 
     def logits(self, X) -> np.ndarray:

@@ -48,6 +48,7 @@ class Optimizer:
         self.lr = _number("lr", lr, 0.0, low_inclusive=False)
         self._holder: object = None  # who runs `update` on the parameters instead of step(), if any
         self._held_as = ""
+        self._scratch_vectors: list[np.ndarray] = []  # update_into's work vectors
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0 before the next backward pass."""
@@ -95,6 +96,18 @@ class Optimizer:
         as ``step()`` does. ``step()`` is ``update`` on the Values' numbers; a holder of the
         parameters (:meth:`lend`) calls it on vectors of its own."""
         raise NotImplementedError
+
+    def update_into(self, data: np.ndarray, grad: np.ndarray) -> None:
+        """:meth:`update` written into ``data`` itself: the same floats, and the same state
+        after it, without new vectors (a training loop's one parameter vector). ``grad`` is
+        only read, and nothing keeps it."""
+        data[...] = self.update(data, grad)
+
+    def _scratch(self, k: int) -> np.ndarray:
+        """The k-th work vector of this optimizer's size (made once, reused by every step)."""
+        while len(self._scratch_vectors) <= k:
+            self._scratch_vectors.append(np.empty(len(self.params)))
+        return self._scratch_vectors[k]
 
     def state_dict(self) -> dict[str, Any]:
         """Hyperparameters and per-parameter state as JSON-ready numbers and lists."""
@@ -156,6 +169,22 @@ class SGD(Optimizer):
             self.velocity = g
         return data - self.lr * g
 
+    def update_into(self, data: np.ndarray, grad: np.ndarray) -> None:
+        # update's operations in its order, each written into a vector made once.
+        g = grad
+        if self.weight_decay:
+            g = np.multiply(self.weight_decay, data, out=self._scratch(0))
+            np.add(grad, g, out=g)
+        if self.momentum:  # v in a vector of this optimizer's (update's may be a grad)
+            velocity = self._scratch(2)
+            if self.velocity is None:
+                velocity[...] = g
+            else:
+                np.multiply(self.momentum, np.asarray(self.velocity), out=velocity)
+                np.add(velocity, g, out=velocity)
+            g = self.velocity = velocity
+        data -= np.multiply(self.lr, g, out=self._scratch(1))
+
     def state_dict(self) -> dict[str, Any]:
         velocity = None if self.velocity is None else [float(v) for v in self.velocity]
         return {**super().state_dict(), "momentum": self.momentum,
@@ -199,6 +228,22 @@ class Adam(Optimizer):
         self.v = b2 * self.v + (1 - b2) * g * g
         return data - self.lr * (self.m / correction1) / (
             np.sqrt(self.v / correction2) + self.eps)
+
+    def update_into(self, data: np.ndarray, grad: np.ndarray) -> None:
+        # update's operations in its order, each written into a vector made once (m and v
+        # are this optimizer's own: updated where they are).
+        self.t += 1
+        b1, b2 = self.betas
+        correction1, correction2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+        g, term, root = self._scratch(0), self._scratch(1), self._scratch(2)
+        np.add(grad, np.multiply(self.weight_decay, data, out=g), out=g)
+        m, v = self.m, self.v
+        np.add(np.multiply(b1, m, out=m), np.multiply(1 - b1, g, out=term), out=m)
+        np.multiply(np.multiply(1 - b2, g, out=term), g, out=term)
+        np.add(np.multiply(b2, v, out=v), term, out=v)
+        np.multiply(self.lr, np.divide(m, correction1, out=term), out=term)
+        np.add(np.sqrt(np.divide(v, correction2, out=root), out=root), self.eps, out=root)
+        data -= np.divide(term, root, out=term)
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "betas": list(self.betas), "eps": self.eps,

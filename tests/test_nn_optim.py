@@ -158,3 +158,46 @@ def test_sgd_state_dict_is_a_snapshot():
     snapshot = sgd.state_dict()
     sgd.step()
     assert snapshot["velocity"] == [1.0]
+
+
+UPDATE_RULES = [
+    lambda ps: SGD(ps, lr=0.1), lambda ps: SGD(ps, lr=0.1, weight_decay=0.01),
+    lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: SGD(ps, lr=0.05, momentum=0.5, weight_decay=0.02),
+    lambda ps: Adam(ps, lr=0.01), lambda ps: Adam(ps, lr=0.01, weight_decay=0.1)]
+
+
+@pytest.mark.parametrize("make", UPDATE_RULES)
+def test_update_into_gives_update_s_floats_and_state(make):
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    data = np.concatenate([rng.normal(size=60), [0.0, -0.0, math.inf, -math.inf, math.nan,
+                                                  1e308, -5e-324]])
+    ours, theirs = make([Value(0.0) for _ in data]), make([Value(0.0) for _ in data])
+    kept, vector = data.copy(), data.copy()
+    for step in range(4):
+        grad = rng.normal(size=len(data)) * 10.0 ** rng.integers(-300, 300, len(data))
+        grad[:4] = [0.0, -0.0, math.inf, math.nan][step:] + [0.0, -0.0, math.inf,
+                                                             math.nan][:step]
+        before = grad.copy()
+        with np.errstate(all="ignore"):  # ∞ and nan among the numbers, on purpose
+            kept = theirs.update(kept, grad)
+            ours.update_into(vector, grad)
+        assert vector.tobytes() == kept.tobytes()  # bit for bit, nan and -0 included
+        assert grad.tobytes() == before.tobytes()  # only read
+        assert ours.state_dict().keys() == theirs.state_dict().keys()
+        for key, value in theirs.state_dict().items():
+            assert np.array(ours.state_dict()[key]).tobytes() == np.array(value).tobytes()
+        if step == 1:  # a loaded state (lists) is taken up as update takes it
+            ours.load_state_dict(theirs.state_dict())
+
+
+def test_sgd_update_into_keeps_no_grad_as_its_velocity():
+    import numpy as np
+
+    opt = SGD([Value(0.0), Value(0.0)], lr=0.1, momentum=0.9)
+    data, grad = np.zeros(2), np.ones(2)
+    opt.update_into(data, grad)
+    grad[:] = 5.0  # a training loop reuses its grad vector
+    assert opt.state_dict()["velocity"] == [1.0, 1.0]
