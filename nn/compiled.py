@@ -73,6 +73,7 @@ class CompiledStep:
         self.tape: Tape = trace(step, example, model.parameters(), check_with=other,
                                 exact=exact)
         self.logit_slots = np.array([self.tape.slot[v] for v in captured["logits"]])
+        self._logit_rows, self._seeds = _slice_of(self.logit_slots), _Seeds()
 
     def _rows(self, X) -> np.ndarray:
         """X as a (batch, nin) float array, checked before anything else is read: real
@@ -114,12 +115,11 @@ class CompiledStep:
         """(mean loss, logits, ∂(mean loss)/∂params) for a batch, with parameters theta."""
         X = self._rows(X)
         batch = len(X)
-        values, _, grads = self.tape.run(self._inputs(X, self._targets(y, batch)),
-                                         np.full(batch, 1.0 / batch), theta,
-                                         params_only=True, reuse=True)
+        inputs = list(self._inputs(X, self._targets(y, batch)))  # checked, as theta is
+        values, _, grads = self.tape.run_checked(inputs, self._seeds[batch], theta, True, True)
         # The mean as np.mean takes it (the same sum, then ÷ batch), without its overhead.
         loss = float(np.add.reduce(values[self.tape.output_slot])) / batch
-        return loss, values[self.logit_slots].T, grads  # (a copy: the rows are reused)
+        return loss, values[self._logit_rows].copy().T, grads  # a copy: the rows are reused
 
     def __call__(self, X, y) -> float:
         """Mean loss over the batch; adds ∂(mean loss)/∂p to every parameter's ``.grad``."""
@@ -217,6 +217,22 @@ class TrainingBlock:
     def _write(self) -> None:
         scatter(self.optimizer.params, "data", self.theta)
         scatter(self.optimizer.params, "grad", self.grad)
+
+
+class _Seeds(dict):
+    """The seed 1/batch of each example's loss (∂ mean / ∂ loss_b) per batch size, made once."""
+
+    def __missing__(self, batch: int) -> np.ndarray:
+        seed = self[batch] = np.full(batch, 1.0 / batch)
+        seed.flags.writeable = False
+        return seed
+
+
+def _slice_of(slots: np.ndarray) -> slice | np.ndarray:
+    """``slots`` as a slice when they follow each other (a view, not a gather), else as is."""
+    first = int(slots[0])
+    follow = np.array_equal(slots, np.arange(first, first + len(slots)))
+    return slice(first, first + len(slots)) if follow else slots
 
 
 def _order(ours: list, theirs: list) -> np.ndarray | None:

@@ -48,7 +48,7 @@ class Optimizer:
         self.lr = _number("lr", lr, 0.0, low_inclusive=False)
         self._holder: object = None  # who runs `update` on the parameters instead of step(), if any
         self._held_as = ""
-        self._scratch_vectors: list[np.ndarray] = []  # update_into's work vectors
+        self.scratch: list[np.ndarray] = []  # update_into's work vectors (_scratch)
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0 before the next backward pass."""
@@ -98,16 +98,8 @@ class Optimizer:
         raise NotImplementedError
 
     def update_into(self, data: np.ndarray, grad: np.ndarray) -> None:
-        """:meth:`update` written into ``data`` itself: the same floats, and the same state
-        after it, without new vectors (a training loop's one parameter vector). ``grad`` is
-        only read, and nothing keeps it."""
+        """:meth:`update` written into ``data`` (the same floats and state; no new vector)."""
         data[...] = self.update(data, grad)
-
-    def _scratch(self, k: int) -> np.ndarray:
-        """The k-th work vector of this optimizer's size (made once, reused by every step)."""
-        while len(self._scratch_vectors) <= k:
-            self._scratch_vectors.append(np.empty(len(self.params)))
-        return self._scratch_vectors[k]
 
     def state_dict(self) -> dict[str, Any]:
         """Hyperparameters and per-parameter state as JSON-ready numbers and lists."""
@@ -137,6 +129,13 @@ class Optimizer:
             raise ValueError(f"optimizer state {key!r} must be a list of "
                              f"{len(self.params)} numbers")
         return [float(v) for v in values]
+
+
+def _scratch(optimizer: Optimizer, k: int) -> np.ndarray:
+    """The optimizer's k-th work vector of its size (made once, reused by every step)."""
+    while len(optimizer.scratch) <= k:
+        optimizer.scratch.append(np.empty(len(optimizer.params)))
+    return optimizer.scratch[k]
 
 
 def _entry(state: dict[str, Any], key: str) -> Any:
@@ -173,17 +172,17 @@ class SGD(Optimizer):
         # update's operations in its order, each written into a vector made once.
         g = grad
         if self.weight_decay:
-            g = np.multiply(self.weight_decay, data, out=self._scratch(0))
+            g = np.multiply(self.weight_decay, data, out=_scratch(self, 0))
             np.add(grad, g, out=g)
         if self.momentum:  # v in a vector of this optimizer's (update's may be a grad)
-            velocity = self._scratch(2)
+            velocity = _scratch(self, 2)
             if self.velocity is None:
                 velocity[...] = g
             else:
                 np.multiply(self.momentum, np.asarray(self.velocity), out=velocity)
                 np.add(velocity, g, out=velocity)
             g = self.velocity = velocity
-        data -= np.multiply(self.lr, g, out=self._scratch(1))
+        data -= np.multiply(self.lr, g, out=_scratch(self, 1))
 
     def state_dict(self) -> dict[str, Any]:
         velocity = None if self.velocity is None else [float(v) for v in self.velocity]
@@ -235,7 +234,7 @@ class Adam(Optimizer):
         self.t += 1
         b1, b2 = self.betas
         correction1, correction2 = 1 - b1 ** self.t, 1 - b2 ** self.t
-        g, term, root = self._scratch(0), self._scratch(1), self._scratch(2)
+        g, term, root = _scratch(self, 0), _scratch(self, 1), _scratch(self, 2)
         np.add(grad, np.multiply(self.weight_decay, data, out=g), out=g)
         m, v = self.m, self.v
         np.add(np.multiply(b1, m, out=m), np.multiply(1 - b1, g, out=term), out=m)

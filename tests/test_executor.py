@@ -199,3 +199,20 @@ def test_other_ops_and_graphs_give_the_kernels_numbers_bit_for_bit():
     program = [a.copy() for a in tape.run(X, np.ones(25), params_only=True, reuse=True)]
     assert tape.program_runs == 1
     assert_same_bits(kernels, program, tape._backward_pass.first_written)
+
+
+def test_an_output_whose_sum_overflows_is_still_looked_at_number_by_number():
+    # Each example's loss is finite, their sum is not: the program's one-sum check must then
+    # look at each number, and the numbers stay the kernels' bit for bit.
+    step = compile_step(MLP(1, [1], rng=0), "mse")
+    w, b = step.tape.parameter_vector()
+    X = np.array([[(1.2e154 - b) / w], [(1.1e154 - b) / w]])
+    kernels, program = both_ways(step, X, np.zeros((2, 1)))
+    losses = kernels[0][step.tape.output_slot]
+    with np.errstate(over="ignore"):
+        assert np.isfinite(losses).all() and not np.isfinite(losses.sum())
+    assert_same_bits(kernels, program, step.tape._backward_pass.first_written)
+    tape = step.tape
+    work = tape._workspaces.get(2)
+    with np.errstate(all="ignore"):
+        assert work.step(tape.parameter_vector(), np.full(2, 0.5))  # it ran to the end

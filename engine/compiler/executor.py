@@ -149,7 +149,11 @@ def write_program(kernels: list[Kernel], bounds: BoundsPlan, layout: RowLayout,
         w.body.insert(1, f"errors[{w.const('zero', bounds.zero_rows)}] = 0.0")
         w.calls += 1
     out = w.rows("values", layout.output_slot)
-    w.emit(f"if not np.isfinite({out}).all(): return False  # eager decides a nan or ∞", 2)
+    # The sum is finite only if every number is (a nan or ∞ stays in a sum); if not, each
+    # number is looked at (finite numbers can overflow their sum).
+    w.names["isfinite"] = math.isfinite
+    w.emit(f"if not (isfinite(np.add.reduce({out}, None)) or np.isfinite({out}).all()): "
+           "return False  # eager decides a nan or ∞", 2)
     w.emit("# backward: the chain rule, last kernel first")
     w.emit(f"{w.rows('grads', slice(first_written, len(layout.slot)))}[...] = 0.0")
     w.emit(f"{w.rows('grads', layout.output_slot)}[...] = seed")
@@ -301,8 +305,13 @@ def _group_forward(w: Writer, k: int, group: OpGroup) -> str:
     else:
         w.emit(f"a{k} = ({', '.join(each)},)", 0)
     if each is None and forms.is_ordered_sum(group.row, arity, group.arg):
+        # numpy's reduce adds row after row (into the rows, with out=) where a row holds two
+        # numbers or more, which a batch of two or more gives; else ordered_sum's own way.
         w.names["ordered_sum"] = ordered_sum
-        w.emit(f"{out}[...] = ordered_sum(a{k})  # {group.row.name}: added in order", 2)
+        w.bind.append(f"rowwise{k} = {group.inputs.nodes} * values.shape[1] >= 2")
+        w.emit(f"if rowwise{k}: np.add.reduce(a{k}, 0, None, {out})  # {group.row.name}: "
+               "added in order", 1)
+        w.emit(f"else: {out}[...] = ordered_sum(a{k})", 0)
     elif each is not None and forms.is_rectifier(group.row, arity, group.arg):
         w.emit(f"np.maximum({each[0]}, 0.0, out={out})  # {group.row.name}")
         w.emit(f"{out}[...] += 0.0  # −0 made +0")

@@ -73,23 +73,11 @@ class Tape:
     def _theta(self, params) -> np.ndarray:
         return self.parameter_vector() if params is None else _as_theta(params, len(self.params))
 
-    def _start(self, inputs: Batch, params, reuse: bool = False):
-        """``(values, theta, work)``: the batch array with the inputs, parameters and
-        constants in their rows, the parameter vector, and (with ``reuse``) the workspace
-        ``values`` belongs to."""
-        parts = self.layout.batch_parts(inputs)
-        batch = parts[0].shape[1]
-        theta = self._theta(params)
-        work = self._workspaces.get(batch) if reuse else None
-        values = self.layout.fill_constants(np.empty((len(self.slot), batch))) \
-            if work is None else work.values
-        self.layout.fill(values, parts, theta)
-        return values, theta, work
-
     def forward(self, inputs: Batch, params=None) -> np.ndarray:
         """Values of every row for a batch: ``inputs`` is (number of inputs, batch size);
         ``params`` the parameter vector (default: the parameters' ``.data``)."""
-        values, theta, _ = self._start(inputs, params)
+        theta = self._theta(params)
+        values, _ = _start(self, self.layout.batch_parts(inputs), theta)
         self._forward_pass.run(values, theta)
         return values
 
@@ -110,7 +98,15 @@ class Tape:
         runs in arrays this tape keeps per batch size and thread: the returned arrays are
         overwritten by the next such call (a training loop's case), and with ``params_only``
         the rows of ``grads`` no kernel writes hold garbage rather than 0."""
-        values, theta, work = self._start(inputs, params, reuse)
+        return self.run_checked(self.layout.batch_parts(inputs), seed, self._theta(params),
+                                params_only, reuse)
+
+    def run_checked(self, parts: list[np.ndarray], seed: np.ndarray, theta: np.ndarray,
+                    params_only: bool = False, reuse: bool = False):
+        """:meth:`run` on arguments its caller has checked (a training loop's case, with no
+        check per batch): ``parts`` float arrays of one batch whose rows are the inputs, in
+        order; ``theta`` the contiguous float parameter vector."""
+        values, work = _start(self, parts, theta, reuse)
         if work is not None and params_only and _program_ran(work, theta, seed):
             self.program_runs += 1
             return values, work.grads, work.param_grads
@@ -127,6 +123,17 @@ class Tape:
     def numpy_calls(self) -> int:
         """How many fused groups run per pass (a proxy; the program's: ``program.calls``)."""
         return len(self.kernels)
+
+
+def _start(tape: Tape, parts: list[np.ndarray], theta: np.ndarray, reuse: bool = False):
+    """``(values, work)``: the batch array with the inputs (``parts``), parameters and
+    constants in their rows, and (with ``reuse``) the tape's workspace ``values`` belongs to."""
+    batch = parts[0].shape[1]
+    work = tape._workspaces.get(batch) if reuse else None
+    values = tape.layout.fill_constants(np.empty((len(tape.slot), batch))) \
+        if work is None else work.values
+    tape.layout.fill(values, parts, theta)
+    return values, work
 
 
 def _program_ran(work: Workspace, theta: np.ndarray, seed) -> bool:
