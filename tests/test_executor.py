@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import engine
 from engine import Value
 from engine.compiler import forms
 from engine.compiler.compile import trace
@@ -216,3 +217,35 @@ def test_an_output_whose_sum_overflows_is_still_looked_at_number_by_number():
     work = tape._workspaces.get(2)
     with np.errstate(all="ignore"):
         assert work.step(tape.parameter_vector(), np.full(2, 0.5))  # it ran to the end
+
+
+def test_a_bound_passed_on_after_it_was_written_is_written_too():
+    # A generic kernel (mul) reads za and zb first, so their one-for-all bound goes into
+    # `errors`; neg of relu passes the same bound on to new rows, a depth later, and max's kink
+    # check reads those: they must hold the bound, not whatever the array held. za is 0 in
+    # exact arithmetic plus 1e-14 (eager: exactly 1e-14; a BLAS with FMA: 1e-14 ± 1e-17), zb
+    # is 1e-14: a tie eager breaks to the first input, which only a recomputation reproduces.
+    wa = [Value(0.1234567), Value(-0.1234567), Value(1e-14)]
+    wb = [Value(0.0), Value(0.0), Value(1e-14)]
+
+    def f(v):
+        za = engine.weighted_sum(wa[0:2], v[0:2], wa[2])
+        zb = engine.weighted_sum(wb[0:2], v[0:2], wb[2])
+        q = (za * zb).relu()
+        return engine.max([-zb.relu(), -za.relu()]) + q
+
+    params = wb + wa  # the layer's order: W and b as one block of theta
+    tape = trace(f, [1.0, 1.0], params, check_with=[1.5, 1.5])
+    x = np.random.default_rng(0).uniform(1, 2, 6)
+    X, seed = np.vstack([x, x]), np.ones(6)
+    for _ in range(2):  # the second time in the arrays the first left behind
+        program = tape.run(X, seed, params_only=True, reuse=True)[2].copy()
+        kernels = tape.run(X, seed, params_only=True)[2]
+        assert np.array_equal(program.view(np.int64), kernels.view(np.int64))
+    expected = np.zeros(len(params))
+    for column in X.T:
+        for p in params:
+            p.grad = 0.0
+        f([Value(float(c)) for c in column]).backward()
+        expected += [p.grad for p in params]
+    assert np.allclose(program, expected, rtol=1e-12, atol=0)  # the tie broken as eager does

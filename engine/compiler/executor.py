@@ -52,15 +52,15 @@ from engine.ops import ordered_sum
 class Writer:
     """The generated function as it is written: ``bind`` lines (views made once per
     workspace), ``body`` lines (the step), the objects they name, and what the forward lines
-    have found out: each row's one-for-all bound (the name of a float), which of those have
-    been written into ``errors``."""
+    have found out: each row's one-for-all bound (the name of a float), and which rows of
+    ``errors`` hold theirs."""
 
     bind: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     names: dict[str, object] = field(default_factory=lambda: {"np": np, "sqrt": math.sqrt})
     views: dict[tuple, str] = field(default_factory=dict)
     scalar: dict[int, str] = field(default_factory=dict)
-    written: set[str] = field(default_factory=set)
+    written: set[int] = field(default_factory=set)  # the rows of `errors` given their bound
     calls: int = 0
     generic_bounds: bool = False
     templated: set[int] = field(default_factory=set)  # the layers written as lines
@@ -102,12 +102,13 @@ class Writer:
 
     def write_bounds(self, rows: np.ndarray) -> None:
         """Fill ``errors`` for those of ``rows`` that carry a one-for-all bound, before a
-        kernel's own rule reads them."""
+        kernel's own rule reads them: every row that carries the bound and is not written yet
+        (a bound is passed on to new rows after it was first written: neg of a relu)."""
         for name in sorted({self.scalar[r] for r in rows.tolist() if r in self.scalar}):
-            if name not in self.written:
-                self.written.add(name)
-                spans = Rows([r for r, n in self.scalar.items() if n == name])
-                self.emit(f"{self.target('errors', spans)} = {name}")
+            unwritten = [r for r, n in self.scalar.items() if n == name and r not in self.written]
+            if unwritten:
+                self.written.update(unwritten)
+                self.emit(f"{self.target('errors', Rows(unwritten))} = {name}")
 
     def target(self, array: str, rows: Rows) -> str:
         """``array[rows]`` to assign to: a view's ``[...]``, or the array indexed."""
