@@ -10,10 +10,10 @@ gradients when it runs forward, and ``backward()`` multiplies them along a topol
    classes from the same seeded weights: a character-level model over short words (token and
    position embeddings of 16, one attention layer of 4 heads, rmsnorm, an MLP 16 → 64 → 16
    with relu, a linear head, cross-entropy; 4,080 parameters). One training step is one word:
-   its loss, ``backward()``, an SGD update. The first step checks that both engines compute the
-   same loss and grads; then both train side by side, step after step, and each phase is the
-   median over the steps (the ratio is the median of the steps' ratios). Python's garbage
-   collector stays on, as a training loop runs.
+   its loss, ``backward()``, an SGD update. First both engines compute one word's loss and
+   grads, and the script prints how far apart they are; then both train side by side, step
+   after step, and each phase is the median over the steps (the ratio is the median of the
+   steps' ratios). Python's garbage collector stays on, as a training loop runs.
 2. ``x = x*0.9999 + 0.0001`` 10⁶ times from ``x = Value(1.0)``, then ``x.backward()``, as
    written, each engine in a fresh interpreter (so that its peak memory is the chain's alone).
 
