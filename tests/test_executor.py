@@ -250,3 +250,24 @@ def test_a_bound_passed_on_after_it_was_written_is_written_too():
         f([Value(float(c)) for c in column]).backward()
         expected += [p.grad for p in params]
     assert np.allclose(program, expected, rtol=1e-12, atol=0)  # the tie broken as eager does
+
+
+def test_the_program_ignores_the_callers_floating_point_error_state():
+    # The step runs in a context of its own where numpy ignores floating-point errors (IEEE
+    # 754, as the eager engine): a caller's np.errstate(all="raise") neither stops it nor
+    # changes a number, and the caller's state is the same after it.
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(8, 5)) * 1e200, rng.integers(0, 3, 8)  # squares overflow
+    step = compile_step(MLP(5, [6, 3], rng=2))
+    quiet = both_ways(step, X, y)
+    with np.errstate(all="raise"):
+        loud = both_ways(step, X, y)
+        assert np.geterr()["over"] == "raise"
+    runs = step.tape.program_runs
+    first = step.tape._backward_pass.first_written
+    assert_same_bits(quiet[0], loud[0], first)
+    assert_same_bits(quiet[1], loud[1], first)
+    with np.errstate(all="raise"):
+        step.tape.run(step._inputs(X[:1] / 1e200, np.eye(3)[y[:1]]), np.ones(1),
+                      params_only=True, reuse=True)
+    assert step.tape.program_runs == runs + 1  # it ran to its end under "raise"
