@@ -127,14 +127,16 @@ def as_value(x: object) -> Value | None:
     """A Value as is, a real number as a constant node, anything else ``None``."""
     if isinstance(x, Value):
         return x
+    if type(x) is int:  # (the 0 Python's sum() starts from, the 2 of x * 2)
+        x = as_real(x, "a constant")
     if type(x) is float:  # const(x) written out: a number in an expression, the common case
         v = _new_object(Value)
         v.data = v.arg = x
         v.grad = 0.0
         v.label, v.op, v.parents = "", "const", ()
         return v
-    if type(x) is int or isinstance(x, (numbers.Real, np.bool_)):
-        return const(x)  # int first: the ABC check is slow
+    if isinstance(x, (numbers.Real, np.bool_)):
+        return const(x)
     return None
 
 
