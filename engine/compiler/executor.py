@@ -5,11 +5,11 @@ The kernels (``kernel.py``, ``layer.py``) run a tape in a loop that, at every ba
 each kernel's rows, checks its cases and gathers what it needs. The executor asks each kernel
 once what it does and writes that down as lines: a layer is ``np.matmul(W, x, out=z)`` and
 ``z += b`` forward, ``gx += W.T @ gz``, ``np.matmul(gz, x.T, out=dW)`` and
-``np.sum(gz, axis=1, out=db)`` backward, W and b views of the parameter vector; an op group
-calls its row of the op table on its input rows (the table stays the one source of each op's
-maths); a kernel without a template is called as it is. Every row range is a view made once
-per workspace (the arrays a tape keeps per batch size and thread), so a line is one numpy
-call.
+``np.add.reduce(gz, 1, None, db)`` (Σ over the batch) backward, W and b views of the
+parameter vector; an op group calls its row of the op table on its input rows (the table
+stays the one source of each op's maths); a kernel without a template is called as it is.
+Every row range is a view made once per workspace (the arrays a tape keeps per batch size and
+thread), so a line is one numpy call.
 
 Exactness, cheaper (``engine.compiler.exactness`` states the rules): a layer whose biases
 are parameters and whose inputs are exact, or within one bound E_in each, gets one bound for
