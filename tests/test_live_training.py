@@ -280,10 +280,12 @@ def test_streams_at_once_are_capped_and_the_server_stops_with_one_open(studio, m
         client.post(url + "api/train", headers=one, json={"action": "play"})
         opened = client.stream("GET", f"{url}api/stream?session={one[studio_app.HEADER]}")
         response = opened.__enter__()
-        next(response.iter_lines())
+        first = next(response.iter_lines())
         # Streamed: were it let through, its body would never end (a failure, not a hang).
         with client.stream("GET", f"{url}api/stream?session={two[studio_app.HEADER]}") as refused:
-            assert refused.status_code == 429, (refused.status_code, len(studio.streams))
+            assert refused.status_code == 429, (refused.status_code, len(studio.streams), first,
+                                                studio.closing.is_set(),
+                                                studio_app.AppStatus.should_exit)
             assert "at once" in json.loads(refused.read())["error"]
         stopping = time.monotonic()
     assert time.monotonic() - stopping < 3  # running() returned with the stream open
