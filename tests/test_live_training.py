@@ -280,7 +280,10 @@ def test_streams_at_once_are_capped_and_the_server_stops_with_one_open(studio, m
         client.post(url + "api/train", headers=one, json={"action": "play"})
         opened = client.stream("GET", f"{url}api/stream?session={one[studio_app.HEADER]}")
         response = opened.__enter__()
-        first = next(response.iter_lines())
+        # The lines' iterator is kept: dropped, it would close the stream's connection, and
+        # the server could end the first stream before the second asks.
+        lines = response.iter_lines()
+        first = next(lines)
         # Streamed: were it let through, its body would never end (a failure, not a hang).
         with client.stream("GET", f"{url}api/stream?session={two[studio_app.HEADER]}") as refused:
             assert refused.status_code == 429, (refused.status_code, len(studio.streams), first,
@@ -351,7 +354,8 @@ def test_ctrl_c_stops_the_studio_command_with_a_stream_open(tmp_path):
             client.post(url + "api/train", headers=headers, json={"action": "play"})
             token = headers[studio_app.HEADER]
             with client.stream("GET", f"{url}api/stream?session={token}") as response:
-                next(response.iter_lines())
+                lines = response.iter_lines()  # kept: dropped, it would close the stream
+                next(lines)
                 stopping = time.monotonic()
                 studio.send_signal(signal.SIGINT)
                 out, _ = studio.communicate(timeout=10)
