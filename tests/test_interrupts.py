@@ -86,3 +86,26 @@ def test_ctrl_c_through_the_glassgrad_command_is_one_line(tmp_path):
     process = start(["-c", code], tmp_path, stdin=subprocess.PIPE)
     code, out, err = interrupt_after(process, "= ?", timeout=30)
     assert_one_line(code, err)
+
+
+def test_ctrl_c_while_a_c_extension_loads_is_one_line(capsys):
+    # A Ctrl-C that lands while a C module initialises reaches the command as the ImportError
+    # it caused ("initialization failed", from KeyboardInterrupt): one line and 130 as well;
+    # any other ImportError is left as it is.
+    from engine.system.console import run
+
+    def interrupted_import():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as e:
+            raise ImportError("initialization failed") from e
+
+    with pytest.raises(SystemExit) as stop:
+        run(interrupted_import)
+    assert stop.value.code == 130 and capsys.readouterr().err == "\ninterrupted\n"
+
+    def missing():
+        raise ImportError("no module named nope")
+
+    with pytest.raises(ImportError, match="nope"):
+        run(missing)

@@ -31,6 +31,13 @@ def run(main: Callable[[], int] | str) -> None:
         # One line, never a traceback; the file writers leave no half-written files behind.
         print("\ninterrupted", file=sys.stderr, flush=True)
         code = 130
+    except ImportError as e:
+        # Ctrl-C while a C extension module initialises (matplotlib's Agg backend, as a plot
+        # is first drawn) comes out as the ImportError it caused: the same one line.
+        if not isinstance(e.__cause__, KeyboardInterrupt):
+            raise
+        print("\ninterrupted", file=sys.stderr, flush=True)
+        code = 130
     except BrokenPipeError:
         # The reader has gone: send what is left nowhere (so that Python's own flush at exit
         # does not fail again) and stop, as `head` expects.
