@@ -271,3 +271,42 @@ def test_the_program_ignores_the_callers_floating_point_error_state():
         step.tape.run(step._inputs(X[:1] / 1e200, np.eye(3)[y[:1]]), np.ones(1),
                       params_only=True, reuse=True)
     assert step.tape.program_runs == runs + 1  # it ran to its end under "raise"
+
+
+def program_bounds(model, X):
+    """The bound the program checks each hidden layer's kinks against, recomputed from the
+    model's Values with :func:`batch_bound`: ‖(W, b)‖² of the layer, its count, its (K, batch)
+    inputs and the bound the layer before passed on (0 for the first)."""
+    bounds, x, passed_on = [], X.T, 0.0
+    for layer in model.layers[:-1]:
+        W, b = layer.arrays()
+        theta = np.concatenate([W.ravel(), b])
+        bounds.append(batch_bound(np.dot(theta, theta), len(theta), x, W.shape[1], passed_on))
+        x, passed_on = np.maximum(W @ x + b[:, None], 0.0), bounds[-1]
+    return bounds
+
+
+@pytest.mark.parametrize("layer", [0, 1])
+@pytest.mark.parametrize("times, program_runs", [(0.6, 0), (-0.6, 0), (2.0, 1), (-2.0, 1)])
+def test_a_pre_activation_within_the_layers_bound_sends_the_batch_the_kernels_way(
+        layer, times, program_runs):
+    # Neuron 0's bias is set so that its z for example 0 is `times` × the bound batch_bound
+    # gives for that layer with the arguments the program must pass: inside it (0.6×) the
+    # program must not decide relu's kink; outside it (2×) it must. A program that passed a
+    # smaller bound (half of it; the layer's inputs without the bound the layer before them
+    # passed on, ~10× smaller here) would run at 0.6× and fail this test.
+    model = MLP(8, [5, 4, 3], rng=0)
+    X = np.random.default_rng(2).uniform(-1, 1, (6, 8))
+    neuron = model.layers[layer].neurons[0]
+    for _ in range(2):  # the bias moves the bound a little: settle it
+        W1, b1 = model.layers[0].arrays()
+        x0 = X[0] if layer == 0 else np.maximum(W1 @ X[0] + b1, 0.0)
+        z_without_bias = float(np.array([w.data for w in neuron.w]) @ x0)
+        bound = program_bounds(model, X)[layer]
+        neuron.b.data = times * bound - z_without_bias
+    W, b = model.layers[layer].arrays()
+    assert (W[0] @ x0 + b[0]) / bound == pytest.approx(times, rel=0.05)  # the case is built
+    step = compile_step(model, "mse")
+    kernels, program = both_ways(step, X, np.eye(3)[np.arange(6) % 3])
+    assert step.tape.program_runs == program_runs
+    assert_same_bits(kernels, program, step.tape._backward_pass.first_written)
