@@ -2,6 +2,8 @@
 the kernels' numbers bit for bit, and goes the kernels' way (eager for the unsure examples)
 wherever a kink is within reach or a number is not finite."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -162,6 +164,10 @@ def test_the_source_is_readable_and_its_calls_do_not_grow_with_width():
     assert "batch_bound(" in small.program.source and "return True" in small.program.source
     compile(small.program.source, "<test>", "exec")
     assert small.program.calls == wide.program.calls < 60
+    for tape in (small, compile_step(MLP(64, [32, 10], rng=0)).tape):  # mse, cross-entropy
+        source = tape.program.source
+        for name in re.findall(r"^ *(a\d+) = ", source, re.MULTILINE):  # no line left unread
+            assert len(re.findall(rf"\b{name}\b", source)) > 1, name
 
 
 def test_the_forms_are_found_from_the_table_alone():

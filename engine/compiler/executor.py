@@ -31,6 +31,7 @@ not: so the executor's numbers are the kernels' numbers, bit for bit, whichever 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -57,6 +58,7 @@ class Writer:
 
     bind: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
+    costs: list[int] = field(default_factory=list)  # each body line's numpy calls
     names: dict[str, object] = field(default_factory=lambda: {"np": np, "sqrt": math.sqrt})
     views: dict[tuple, str] = field(default_factory=dict)
     scalar: dict[int, str] = field(default_factory=dict)
@@ -89,8 +91,26 @@ class Writer:
 
     def emit(self, line: str, calls: int = 1) -> None:
         """A line of the step, which makes ``calls`` numpy calls."""
-        self.body.append(line)
+        self.insert(len(self.body), line, calls)
+
+    def insert(self, at: int, line: str, calls: int = 1) -> None:
+        """A line of the step at body line ``at``."""
+        self.body.insert(at, line)
+        self.costs.insert(at, calls)
         self.calls += calls
+
+    def drop_unread_inputs(self) -> None:
+        """Remove each group's ``a{k} = …`` line (its inputs, as one name) that no other line
+        reads: a group written in a numpy form names its rows itself."""
+        text = "\n".join(self.body)
+        kept = []
+        for line, calls in zip(self.body, self.costs, strict=True):
+            name = re.match(r"(a\d+) = ", line)
+            if name and len(re.findall(rf"\b{name[1]}\b", text)) == 1:
+                self.calls -= calls
+            else:
+                kept.append((line, calls))
+        self.body, self.costs = [line for line, _ in kept], [calls for _, calls in kept]
 
     def bound_of(self, rows: np.ndarray, zero: set[int]) -> str | None:
         """The name of the one bound all of ``rows`` carry ("0.0" for exact rows only), or
@@ -147,8 +167,7 @@ def write_program(kernels: list[Kernel], bounds: BoundsPlan, layout: RowLayout,
     zero = set(bounds.zero_rows.tolist())
     saved = [_forward(w, k, kernel, bounds, zero, n_params) for k, kernel in enumerate(kernels)]
     if w.generic_bounds and len(bounds.zero_rows):
-        w.body.insert(1, f"errors[{w.const('zero', bounds.zero_rows)}] = 0.0")
-        w.calls += 1
+        w.insert(1, f"errors[{w.const('zero', bounds.zero_rows)}] = 0.0")
     out = w.rows("values", layout.output_slot)
     # The sum is finite only if every number is (a nan or ∞ stays in a sum); if not, each
     # number is looked at (finite numbers can overflow their sum).
@@ -166,6 +185,7 @@ def write_program(kernels: list[Kernel], bounds: BoundsPlan, layout: RowLayout,
         w.emit(f"param_grads[{w.const('at', layout.param_index)}] += "
                f"grads[{w.const('slots', layout.param_slots)}].sum(axis=1)", 3)
     w.emit("return True", 0)
+    w.drop_unread_inputs()
     source = "\n".join(["def bind(values, grads, param_grads, errors):",
                         *(f"    {line}" for line in w.bind),
                         "    def step(theta, seed):",
