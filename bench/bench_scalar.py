@@ -16,6 +16,9 @@ gradients when it runs forward, and ``backward()`` multiplies them along a topol
    steps' ratios). Python's garbage collector stays on, as a training loop runs.
 2. ``x = x*0.9999 + 0.0001`` 10⁶ times from ``x = Value(1.0)``, then ``x.backward()``, as
    written, each engine in a fresh interpreter (so that its peak memory is the chain's alone).
+   Then two floors, which are not engines (:class:`ChainFloor`): the least a node can cost on
+   this interpreter with each number a node with a grad, as glassgrad's constants are, and
+   with each number held in the node of the op it feeds.
 
 The words: the lowercase alphabetic names of 3 to 8 letters found in Python's keywords and the
 standard library modules in ``WORD_MODULES`` (``dir()`` of each), deduplicated and sorted.
@@ -434,8 +437,75 @@ done = time.perf_counter()
 print(built - start, done - built, before, rss_mb("VmHWM"), first.grad)
 """
 
+class ChainFloor:
+    """The least a node can be on this interpreter while each number written into an
+    expression stays a node with a grad, as glassgrad's constants are (the suite pins it:
+    ``(a * 3).parents[1].grad``): four slots (data, grad, op, parents), no label or arg, made
+    without a call to ``__init__``. Its ``backward()`` knows only chains (each node's first
+    input is the one before it), so it orders nothing: a floor for the chain, not an engine."""
+
+    __slots__ = ("data", "grad", "op", "parents")
+
+    def __init__(self, data):
+        self.data, self.grad, self.op, self.parents = data, 0.0, "", ()
+
+    def __mul__(self, c):
+        return _floor_node(self.data * c, "mul", self, c)
+
+    def __add__(self, c):
+        return _floor_node(self.data + c, "add", self, c)
+
+    def backward(self):
+        self.grad, node = 1.0, self
+        while node.parents:
+            x, c = node.parents
+            g = node.grad
+            x.grad += g * c.data if node.op == "mul" else g
+            c.grad += g * x.data if node.op == "mul" else g
+            node = x
+
+
+def _floor_node(data, op, x, number):
+    const = object.__new__(ChainFloor)
+    const.data, const.grad, const.op, const.parents = number, 0.0, "const", ()
+    v = object.__new__(ChainFloor)
+    v.data, v.grad, v.op, v.parents = data, 0.0, op, (x, const)
+    return v
+
+
+class ChainFloorInline:
+    """The same floor with each number held in the node of the op it feeds (``scale``: the
+    multiplier, None for an addition) instead of a node of its own: what dropping constants as
+    nodes would save. The number then has no node and no grad."""
+
+    __slots__ = ("data", "grad", "scale", "parent")
+
+    def __init__(self, data):
+        self.data, self.grad, self.scale, self.parent = data, 0.0, None, None
+
+    def __mul__(self, c):
+        v = object.__new__(ChainFloorInline)
+        v.data, v.grad, v.scale, v.parent = self.data * c, 0.0, c, self
+        return v
+
+    def __add__(self, c):
+        v = object.__new__(ChainFloorInline)
+        v.data, v.grad, v.scale, v.parent = self.data + c, 0.0, None, self
+        return v
+
+    def backward(self):
+        self.grad, node = 1.0, self
+        while node.parent is not None:
+            x, scale = node.parent, node.scale
+            x.grad += node.grad if scale is None else node.grad * scale
+            node = x
+
+
 CHAIN_ENGINES = {"glassgrad": ("engine", "Value"),
                  "minimal Value": ("bench.bench_scalar", "MinimalValue")}
+# The floors: no engine, only the chain (see ChainFloor), for what the targets allow.
+CHAIN_FLOORS = {"floor, constants as nodes": ("bench.bench_scalar", "ChainFloor"),
+                "floor, constants inline": ("bench.bench_scalar", "ChainFloorInline")}
 
 
 @dataclass(frozen=True)
@@ -452,7 +522,7 @@ class Chain:
 
 def chain(name: str, n: int) -> Chain:
     """``x = x*0.9999 + 0.0001`` n times, then ``x.backward()``, in a fresh interpreter."""
-    module, cls = CHAIN_ENGINES[name]
+    module, cls = {**CHAIN_ENGINES, **CHAIN_FLOORS}[name]
     code = _CHAIN.format(root=str(ROOT), module=module, cls=cls, n=n)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
@@ -472,6 +542,13 @@ def section_chain(n: int) -> None:
         print(f"   {name:<14} build {c.build:.2f} s + backward {c.backward:.2f} s = "
               f"{c.build + c.backward:.2f} s, peak RSS {c.peak:.0f} MB (before the chain "
               f"{c.baseline:.0f} MB){verdict}")
+    print("   the floors: the least a node can cost here, with a backward() that follows the chain"
+          " and orders nothing (not engines: see ChainFloor)")
+    for name in CHAIN_FLOORS:
+        c = chain(name, n)
+        assert math.isclose(c.grad, 0.9999 ** n, rel_tol=1e-9), c
+        print(f"   {name:<26} build {c.build:.2f} s + backward {c.backward:.2f} s = "
+              f"{c.build + c.backward:.2f} s, peak RSS {c.peak:.0f} MB")
 
 
 def main(argv=None) -> int:

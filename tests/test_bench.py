@@ -143,9 +143,10 @@ def test_the_scalar_bench_runs_quick(capsys):
     assert bench.main(["--quick"]) == 0
     out = capsys.readouterr().out
     for line in ("apart by", "glassgrad ", "minimal Value ", "target ≥ 1.5×",
-                 "objects left to the cycle collector", "100,000 times", "peak RSS"):
+                 "objects left to the cycle collector", "100,000 times", "peak RSS",
+                 "floor, constants as nodes", "floor, constants inline"):
         assert line in out, out
-    assert out.count("peak RSS") == 2 and "Traceback" not in out
+    assert out.count("peak RSS") == 4 and "Traceback" not in out  # two engines, two floors
 
 
 def test_a_bench_names_the_peers_it_measures_with_their_versions(monkeypatch):
