@@ -176,6 +176,12 @@ def test_the_explorer_shows_plain_words_then_folded_maths_at_every_stage(browser
     assert page.evaluate(shown)["seen"]
     page.evaluate("explorer.go(2)")
     assert page.evaluate(shown)["open"] and page.evaluate(shown)["seen"]
+    # The choice holds when the next stage comes in the same task as the click (a key pressed
+    # at once), before the fold's "toggle" event has fired: closed, then open again.
+    for stage, is_open in ((3, False), (4, True)):
+        page.evaluate(f"() => {{ document.querySelector('#caption summary').click(); "
+                      f"explorer.go({stage}); }}")
+        assert page.evaluate(shown)["open"] is is_open, stage
     # A caption's markup is shown as text, never run.
     page.evaluate("explorer.go(explorer.stages().length - 1)")
     got = page.evaluate(shown)

@@ -209,6 +209,9 @@ function folded(maths) {
   fold.append(summary);
   if (typeof maths === "string") fold.insertAdjacentHTML("beforeend", maths);
   else fold.append(maths);
+  // The click (a key on the summary clicks it too) says the choice at once: "toggle" comes a
+  // task later, and a next-stage key pressed at once could rebuild the fold before it.
+  summary.addEventListener("click", () => { mathsOpen = !fold.open; });
   fold.addEventListener("toggle", () => { mathsOpen = fold.open; });
   return fold;
 }
