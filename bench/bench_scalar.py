@@ -440,36 +440,53 @@ print(built - start, done - built, before, rss_mb("VmHWM"), first.grad)
 class ChainFloor:
     """The least a node can be on this interpreter while each number written into an
     expression stays a node with a grad, as glassgrad's constants are (the suite pins it:
-    ``(a * 3).parents[1].grad``): four slots (data, grad, op, parents), no label or arg, made
-    without a call to ``__init__``. Its ``backward()`` knows only chains (each node's first
-    input is the one before it), so it orders nothing: a floor for the chain, not an engine."""
+    ``(a * 3).parents[1].grad``): a leaf or a number holds its data and grad alone (two
+    slots); an op's node adds its two inputs as two slots, no tuple, and says its op by its
+    class; no label, no arg, no call to ``__init__``. Its ``backward()`` knows only chains (each
+    node's first input is the one before it), so it orders nothing: a floor for the chain, not
+    an engine."""
 
-    __slots__ = ("data", "grad", "op", "parents")
+    __slots__ = ("data", "grad")
 
     def __init__(self, data):
-        self.data, self.grad, self.op, self.parents = data, 0.0, "", ()
+        self.data, self.grad = data, 0.0
 
     def __mul__(self, c):
-        return _floor_node(self.data * c, "mul", self, c)
+        return _floor_node(_FloorMul, self.data * c, self, c)
 
     def __add__(self, c):
-        return _floor_node(self.data + c, "add", self, c)
+        return _floor_node(_FloorAdd, self.data + c, self, c)
 
     def backward(self):
         self.grad, node = 1.0, self
-        while node.parents:
-            x, c = node.parents
-            g = node.grad
-            x.grad += g * c.data if node.op == "mul" else g
-            c.grad += g * x.data if node.op == "mul" else g
+        while isinstance(node, _FloorOp):
+            x, c, g = node.x, node.c, node.grad
+            if type(node) is _FloorMul:
+                x.grad += g * c.data
+                c.grad += g * x.data
+            else:
+                x.grad += g
+                c.grad += g
             node = x
 
 
-def _floor_node(data, op, x, number):
+class _FloorOp(ChainFloor):
+    __slots__ = ("x", "c")  # the node before, and the number's node
+
+
+class _FloorMul(_FloorOp):
+    __slots__ = ()
+
+
+class _FloorAdd(_FloorOp):
+    __slots__ = ()
+
+
+def _floor_node(kind, data, x, number):
     const = object.__new__(ChainFloor)
-    const.data, const.grad, const.op, const.parents = number, 0.0, "const", ()
-    v = object.__new__(ChainFloor)
-    v.data, v.grad, v.op, v.parents = data, 0.0, op, (x, const)
+    const.data, const.grad = number, 0.0
+    v = object.__new__(kind)
+    v.data, v.grad, v.x, v.c = data, 0.0, x, const
     return v
 
 
