@@ -32,6 +32,7 @@ import numpy as np
 
 import engine
 from engine.compiler.compile import Tape, trace
+from engine.compiler.rows import Rows
 from engine.node import gather, scatter
 from nn.layers import MLP
 from nn.losses import log_sum_exp, mse
@@ -73,7 +74,8 @@ class CompiledStep:
         self.tape: Tape = trace(step, example, model.parameters(), check_with=other,
                                 exact=exact)
         self.logit_slots = np.array([self.tape.slot[v] for v in captured["logits"]])
-        self._logit_rows, self._seeds = _slice_of(self.logit_slots), _Seeds()
+        # A slice when the logits' rows follow each other (a view, not a gather), as Rows has it
+        self._logit_rows, self._seeds = Rows(self.logit_slots).index, _Seeds()
 
     def _rows(self, X) -> np.ndarray:
         """X as a (batch, nin) float array, checked before anything else is read: real
@@ -226,13 +228,6 @@ class _Seeds(dict):
         seed = self[batch] = np.full(batch, 1.0 / batch)
         seed.flags.writeable = False
         return seed
-
-
-def _slice_of(slots: np.ndarray) -> slice | np.ndarray:
-    """``slots`` as a slice when they follow each other (a view, not a gather), else as is."""
-    first = int(slots[0])
-    follow = np.array_equal(slots, np.arange(first, first + len(slots)))
-    return slice(first, first + len(slots)) if follow else slots
 
 
 def _order(ours: list, theirs: list) -> np.ndarray | None:
