@@ -215,8 +215,9 @@ def _forward(w: Writer, k: int, kernel: Kernel, bounds: BoundsPlan, zero: set[in
              n_params: int) -> str | None:
     """Kernel k's forward lines, then its bound and check; returns the name of what it read
     (its inputs), for its backward lines."""
-    if isinstance(kernel, NeuronLayer) and _layer_views(kernel, n_params) is not None:
-        saved = _layer_forward(w, k, kernel, n_params)
+    views = _layer_views(kernel, n_params) if isinstance(kernel, NeuronLayer) else None
+    if views is not None:
+        saved = _layer_forward(w, k, kernel, *views)
         if bounds.bounded[k] and _layer_bound(w, k, kernel, bounds.input_bounds[k], zero):
             return saved
     elif isinstance(kernel, OpGroup):
@@ -250,8 +251,9 @@ def _layer_views(layer: NeuronLayer, n_params: int) -> tuple[str, str | None] | 
     return weights, f"theta[{b.start}:{b.start + b.step * (rows - 1) + 1}:{b.step}][:, None]"
 
 
-def _layer_forward(w: Writer, k: int, layer: NeuronLayer, n_params: int) -> str:
-    weights, biases = _layer_views(layer, n_params) or ("", None)
+def _layer_forward(w: Writer, k: int, layer: NeuronLayer, weights: str,
+                   biases: str | None) -> str:
+    """Layer k's z = W·x + B as lines, with W and B the expressions of _layer_views."""
     w.templated.add(k)
     w.emit(f"W{k} = {weights}", 2)
     x = w.rows("values", layer.x)
