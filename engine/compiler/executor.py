@@ -215,10 +215,11 @@ def _forward(w: Writer, k: int, kernel: Kernel, bounds: BoundsPlan, zero: set[in
              n_params: int) -> str | None:
     """Kernel k's forward lines, then its bound and check; returns the name of what it read
     (its inputs), for its backward lines."""
-    views = _layer_views(kernel, n_params) if isinstance(kernel, NeuronLayer) else None
-    if views is not None:
-        saved = _layer_forward(w, k, kernel, *views)
-        if bounds.bounded[k] and _layer_bound(w, k, kernel, bounds.input_bounds[k], zero):
+    layer = kernel if isinstance(kernel, NeuronLayer) else None
+    views = None if layer is None else _layer_views(layer, n_params)
+    if layer is not None and views is not None:
+        saved = _layer_forward(w, k, layer, *views)
+        if bounds.bounded[k] and _layer_bound(w, k, layer, bounds.input_bounds[k], zero):
             return saved
     elif isinstance(kernel, OpGroup):
         saved = _group_forward(w, k, kernel)
