@@ -27,15 +27,13 @@ def run(main: Callable[[], int] | str) -> None:
     try:
         code = resolve(main)()
         sys.stdout.flush()  # a closed pipe shows here, while it can still be caught
-    except KeyboardInterrupt:
-        # One line, never a traceback; the file writers leave no half-written files behind.
-        print("\ninterrupted", file=sys.stderr, flush=True)
-        code = 130
-    except ImportError as e:
+    except (KeyboardInterrupt, ImportError) as e:
         # Ctrl-C while a C extension module initialises (matplotlib's Agg backend, as a plot
-        # is first drawn) comes out as the ImportError it caused: the same one line.
-        if not isinstance(e.__cause__, KeyboardInterrupt):
+        # is first drawn) comes out as the ImportError it caused; any other ImportError is not
+        # a Ctrl-C and goes on as it is.
+        if isinstance(e, ImportError) and not isinstance(e.__cause__, KeyboardInterrupt):
             raise
+        # One line, never a traceback; the file writers leave no half-written files behind.
         print("\ninterrupted", file=sys.stderr, flush=True)
         code = 130
     except BrokenPipeError:
