@@ -439,6 +439,7 @@ done = time.perf_counter()
 print(built - start, done - built, before, rss_mb("VmHWM"), first.grad)
 """
 
+
 class ChainFloor:
     """The least a node can be on this interpreter while each number written into an
     expression stays a node with a grad, as glassgrad's constants are (the suite pins it:
