@@ -74,8 +74,7 @@ class CompiledStep:
         self.tape: Tape = trace(step, example, model.parameters(), check_with=other,
                                 exact=exact)
         self.logit_slots = np.array([self.tape.slot[v] for v in captured["logits"]])
-        # A slice when the logits' rows follow each other (a view, not a gather), as Rows has it
-        self._logit_rows, self._seeds = Rows(self.logit_slots).index, _Seeds()
+        self._logit_rows, self._seeds = Rows(self.logit_slots).index, _Seeds()  # a slice if it can
 
     def _rows(self, X) -> np.ndarray:
         """X as a (batch, nin) float array, checked before anything else is read: real
